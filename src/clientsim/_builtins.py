@@ -1,0 +1,52 @@
+"""The built-in strategies, registered through the same hooks third parties use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from clientsim.plugins import Register, hookimpl
+
+
+@hookimpl
+def clientsim_register_participants(register: Register) -> None:
+    from clientsim.participants.llm import LLMParticipant  # noqa: PLC0415
+    from clientsim.participants.scripted import ScriptedParticipant  # noqa: PLC0415
+
+    register("llm", LLMParticipant.from_config)
+    register("scripted", ScriptedParticipant.from_config)
+
+
+@hookimpl
+def clientsim_register_outcome_evaluators(register: Register) -> None:
+    from clientsim.evaluation.llm import LLMOutcomeEvaluator  # noqa: PLC0415
+    from clientsim.evaluation.rules import RuleBasedOutcomeEvaluator  # noqa: PLC0415
+
+    register("rules", RuleBasedOutcomeEvaluator.from_config)
+    register("llm", LLMOutcomeEvaluator.from_config)
+
+
+@hookimpl
+def clientsim_register_termination(register: Register) -> None:
+    from clientsim.termination import strategies  # noqa: PLC0415
+    from clientsim.termination.goal import GoalReached  # noqa: PLC0415
+
+    def any_of(*, strategies: Sequence[Mapping[str, Any] | str]) -> Any:
+        from clientsim.factory import build_termination  # noqa: PLC0415
+
+        return build_termination(list(strategies))
+
+    register("max_messages", strategies.MaxMessages)
+    register("closing_phrases", strategies.ClosingPhrases)
+    register("outcome_reached", strategies.OutcomeReached)
+    register("deadline", strategies.Deadline)
+    register("goal_reached", GoalReached)
+    register("any_of", any_of)
+
+
+@hookimpl
+def clientsim_register_models(register: Register) -> None:
+    from clientsim.llm import specs  # noqa: PLC0415
+
+    register("offline", specs.build_offline)
+    register("openai", specs.build_openai)

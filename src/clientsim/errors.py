@@ -1,0 +1,159 @@
+"""Every error clientsim raises, in one tree.
+
+This module imports nothing from clientsim, so any module can import it.
+
+```
+ClientSimError(Exception)
+ +-- ConfigError(ClientSimError, ValueError)
+ |    +-- UnknownStrategyError
+ |    +-- DuplicateStrategyError
+ +-- IllegalTransitionError(ClientSimError, ValueError)
+ +-- DuplicateSimulationError(ClientSimError)
+ +-- PluginError(ClientSimError)
+ +-- ChannelError(ClientSimError)
+ |    +-- SessionClosedError
+ |    +-- AgentTimeoutError(ChannelError, TimeoutError)
+ +-- ModelError(ClientSimError)
+ |    +-- InvalidModelOutputError
+ +-- SimulationError(ClientSimError)
+      +-- ParticipantError
+
+ClientSimWarning(UserWarning)
+ +-- ClientSimDeprecationWarning(ClientSimWarning, DeprecationWarning)
+```
+
+Every message names what was wrong and what would be right. Normal endings of a
+conversation (a goal reached, a customer who gives up) are outcomes, never errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:
+    from clientsim.models import Conversation
+
+__all__ = [
+    "AgentTimeoutError",
+    "ChannelError",
+    "ClientSimDeprecationWarning",
+    "ClientSimError",
+    "ClientSimWarning",
+    "ConfigError",
+    "DuplicateSimulationError",
+    "DuplicateStrategyError",
+    "IllegalTransitionError",
+    "InvalidModelOutputError",
+    "ModelError",
+    "ParticipantError",
+    "PluginError",
+    "SessionClosedError",
+    "SimulationError",
+    "UnknownStrategyError",
+]
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(repr(name) for name in names) or "(none)"
+
+
+class ClientSimError(Exception):
+    """The root of every error clientsim raises."""
+
+
+class ConfigError(ClientSimError, ValueError):
+    """A value or configuration is not what clientsim accepts."""
+
+
+class UnknownStrategyError(ConfigError):
+    """A strategy name was looked up that no registry entry has.
+
+    Attributes:
+        family: the family looked in, e.g. ``"termination strategy"``.
+        name: the name asked for.
+        available: the names that are registered, sorted.
+    """
+
+    def __init__(self, family: str, name: str, available: Sequence[str]) -> None:
+        self.family = family
+        self.name = name
+        self.available = tuple(sorted(available))
+        message = f"unknown {family} {name!r}; available: {_quoted(self.available)}"
+        close = difflib.get_close_matches(name, self.available, n=1)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+        super().__init__(message)
+
+
+class DuplicateStrategyError(ConfigError):
+    """A strategy name was registered twice in one family."""
+
+    def __init__(self, family: str, name: str) -> None:
+        self.family = family
+        self.name = name
+        super().__init__(
+            f"{family} {name!r} is already registered; every name in a family must "
+            "be unique (third-party plugins may namespace theirs as 'dist/name')"
+        )
+
+
+class IllegalTransitionError(ClientSimError, ValueError):
+    """A lifecycle was asked to move to a state that may not follow the current one."""
+
+
+class DuplicateSimulationError(ClientSimError):
+    """A simulation id was registered a second time."""
+
+
+class PluginError(ClientSimError):
+    """A third-party plugin could not be loaded or registered."""
+
+
+class ChannelError(ClientSimError):
+    """Talking to a real agent over a channel failed."""
+
+
+class SessionClosedError(ChannelError):
+    """A channel session was used after it was closed."""
+
+
+class AgentTimeoutError(ChannelError, TimeoutError):
+    """A real agent did not answer within the allowed time."""
+
+
+class ModelError(ClientSimError):
+    """A chat model call failed."""
+
+
+class InvalidModelOutputError(ModelError):
+    """A chat model answered with something that is not what was asked for."""
+
+
+class SimulationError(ClientSimError):
+    """A simulation could not run as asked."""
+
+
+class ParticipantError(SimulationError):
+    """A participant failed or broke the participant contract.
+
+    Attributes:
+        conversation: the conversation as it stood when the participant failed,
+            so nothing that was said is lost.
+    """
+
+    def __init__(
+        self, message: str, *, conversation: Conversation | None = None
+    ) -> None:
+        super().__init__(message)
+        self.conversation = conversation
+
+
+class ClientSimWarning(UserWarning):
+    """The root of every warning clientsim issues."""
+
+
+class ClientSimDeprecationWarning(ClientSimWarning, DeprecationWarning):
+    """A name or behaviour is deprecated and will be removed."""

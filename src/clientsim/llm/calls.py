@@ -1,0 +1,146 @@
+"""Calling chat models: the one place clientsim turns its turns into LangChain calls.
+
+Errors from a provider become :class:`~clientsim.errors.ModelError`; cancellation always
+propagates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from clientsim.errors import ClientSimError, InvalidModelOutputError, ModelError
+from clientsim.models import TokenUsage
+
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable
+
+    from clientsim.llm.turns import Turn
+
+__all__ = ["Completion", "StructuredCall", "complete", "model_name", "usage_of"]
+
+
+@attrs.frozen
+class Completion:
+    """A model's text answer and what it cost."""
+
+    text: str
+    usage: TokenUsage
+
+
+def model_name(model: BaseChatModel) -> str:
+    """A short human name for a model, for messages."""
+    for attribute in ("model_name", "model"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model).__name__
+
+
+def to_langchain(turns: Sequence[Turn]) -> list[BaseMessage]:
+    """Convert clientsim turns to LangChain messages."""
+    from langchain_core.messages import (  # noqa: PLC0415
+        AIMessage,
+        HumanMessage,
+        SystemMessage,
+    )
+
+    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    return [kinds.get(turn.role, HumanMessage)(content=turn.content) for turn in turns]
+
+
+def usage_of(message: object) -> TokenUsage:
+    """Token usage from a LangChain message's ``usage_metadata`` (zero if absent)."""
+    metadata: Mapping[str, Any] | None = getattr(message, "usage_metadata", None)
+    if not metadata:
+        return TokenUsage(calls=1)
+    input_tokens = int(metadata.get("input_tokens", 0) or 0)
+    output_tokens = int(metadata.get("output_tokens", 0) or 0)
+    total = int(metadata.get("total_tokens", 0) or 0) or input_tokens + output_tokens
+    return TokenUsage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total,
+        calls=1,
+    )
+
+
+def _failure(model: BaseChatModel, exc: Exception) -> ModelError:
+    return ModelError(
+        f"chat model {model_name(model)!r} failed: {type(exc).__name__}: {exc}"
+    )
+
+
+async def complete(model: BaseChatModel, turns: Sequence[Turn]) -> Completion:
+    """Ask ``model`` for its next message.
+
+    Raises:
+        ModelError: the provider failed (after its own retries).
+    """
+    try:
+        message = await model.ainvoke(to_langchain(turns))
+    except ClientSimError:
+        raise
+    except Exception as exc:
+        raise _failure(model, exc) from exc
+    return Completion(text=message.text, usage=usage_of(message))
+
+
+class StructuredCall:
+    """A reusable structured-output call: ``await call(turns) -> (answer, usage)``.
+
+    Args:
+        model: the chat model (must support ``with_structured_output``).
+        schema: a JSON schema with ``title``, ``description`` and ``properties``.
+    """
+
+    def __init__(self, model: BaseChatModel, schema: Mapping[str, Any]) -> None:
+        self.model = model
+        self.schema = dict(schema)
+        self._runnable: Runnable[Any, Any] | None = None
+
+    def _bound(self) -> Runnable[Any, Any]:
+        if self._runnable is None:
+            try:
+                self._runnable = self.model.with_structured_output(
+                    self.schema, include_raw=True
+                )
+            except NotImplementedError as exc:
+                raise ModelError(
+                    f"chat model {model_name(self.model)!r} does not support structured "
+                    "output (bind_tools); use a model that does, e.g. 'offline' or an "
+                    "OpenAI model"
+                ) from exc
+        return self._runnable
+
+    async def __call__(
+        self, turns: Sequence[Turn]
+    ) -> tuple[dict[str, Any], TokenUsage]:
+        """Run the call.
+
+        Raises:
+            ModelError: the provider failed.
+            InvalidModelOutputError: the answer does not fit the schema.
+        """
+        runnable = self._bound()
+        try:
+            result = await runnable.ainvoke(to_langchain(turns))
+        except ClientSimError:
+            raise
+        except Exception as exc:
+            raise _failure(self.model, exc) from exc
+        usage = usage_of(result.get("raw"))
+        parsed = result.get("parsed")
+        if not isinstance(parsed, dict):
+            error = result.get("parsing_error")
+            raise InvalidModelOutputError(
+                f"chat model {model_name(self.model)!r} did not answer in the "
+                f"{self.schema.get('title', 'requested')!r} shape"
+                + (f": {error}" if error else "")
+            )
+        return parsed, usage

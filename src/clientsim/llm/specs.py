@@ -1,0 +1,139 @@
+"""Model specs: ``"offline"``, ``"offline:7"``, ``"openai:gpt-4o-mini"`` or a model object.
+
+A spec names a provider registered through the ``clientsim_register_models`` hook and,
+after a colon, a model of that provider. Resolving the same spec twice on the same event
+loop returns the same object, so every participant and conversation naming it shares one
+model (and one HTTP connection pool). A model object is passed through unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from typing import TYPE_CHECKING, Final, TypeAlias
+
+import anyio.lowlevel
+import sniffio
+
+from clientsim.errors import ClientSimError, ConfigError, ModelError
+from clientsim.registry import Registry
+
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+__all__ = ["ModelSpec", "model_providers", "resolve_model"]
+
+#: A chat model, or a spec string that names one.
+ModelSpec: TypeAlias = "str | BaseChatModel"
+
+model_providers: Final[Registry[BaseChatModel]] = Registry(
+    family="model provider", hook="clientsim_register_models"
+)
+
+_per_loop: weakref.WeakKeyDictionary[object, dict[str, BaseChatModel]] = (
+    weakref.WeakKeyDictionary()
+)
+_outside_loop: dict[str, BaseChatModel] = {}
+
+
+def _cache() -> dict[str, BaseChatModel]:
+    try:
+        sniffio.current_async_library()
+        token = anyio.lowlevel.current_token()
+    except (sniffio.AsyncLibraryNotFoundError, RuntimeError):
+        return _outside_loop
+    try:
+        return _per_loop.setdefault(token, {})
+    except TypeError:  # a token that cannot be weakly referenced
+        return _outside_loop
+
+
+def resolve_model(spec: str | BaseChatModel) -> BaseChatModel:
+    """Return the chat model a spec names (building it once per event loop).
+
+    Raises:
+        UnknownStrategyError: the provider is not registered (lists those that are).
+        ConfigError: the spec is malformed.
+        ModelError: the provider could not build the model (e.g. no API key).
+    """
+    if not isinstance(spec, str):
+        from langchain_core.language_models import BaseChatModel  # noqa: PLC0415
+
+        if isinstance(spec, BaseChatModel):
+            return spec
+        raise ConfigError(
+            "a model must be a LangChain BaseChatModel or a spec string such as "
+            f"'offline' or 'openai:gpt-4o-mini'; got {type(spec).__name__}"
+        )
+    cache = _cache()
+    model = cache.get(spec)
+    if model is None:
+        model = cache[spec] = _build(spec)
+    return model
+
+
+def _build(spec: str) -> BaseChatModel:
+    provider, _, name = spec.strip().partition(":")
+    if not provider:
+        raise ConfigError(
+            f"a model spec must look like 'provider' or 'provider:model', e.g. "
+            f"'offline' or 'openai:gpt-4o-mini'; got {spec!r}"
+        )
+    factory = model_providers.get(provider)
+    try:
+        return factory(name)
+    except ClientSimError:
+        raise
+    except Exception as exc:
+        raise ModelError(
+            f"cannot build chat model {spec!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def build_offline(name: str) -> BaseChatModel:
+    """``offline`` or ``offline:<seed>``: the deterministic offline model."""
+    from clientsim.llm.offline import OfflineChatModel  # noqa: PLC0415
+
+    if name and not name.lstrip("-").isdigit():
+        raise ConfigError(
+            f"the offline model takes an integer seed after the colon, e.g. "
+            f"'offline:7'; got 'offline:{name}'"
+        )
+    return OfflineChatModel(seed=int(name) if name else 0)
+
+
+DEFAULT_TIMEOUT_SECONDS: Final = 60.0
+
+
+def build_openai(name: str) -> BaseChatModel:
+    """``openai:<model>``: ``ChatOpenAI`` on the aiohttp-backed HTTP client.
+
+    Reads ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` as the openai SDK does; with a base
+    URL and no key (a local OpenAI-compatible server) a placeholder key is sent.
+    """
+    if not name:
+        raise ConfigError(
+            "an openai model spec names the model, e.g. 'openai:gpt-4o-mini'"
+        )
+    from langchain_openai import ChatOpenAI  # noqa: PLC0415
+    from openai import DefaultAioHttpClient  # noqa: PLC0415
+
+    base_url = os.environ.get("OPENAI_BASE_URL") or None
+    if not os.environ.get("OPENAI_API_KEY") and base_url is None:
+        raise ConfigError(
+            f"'openai:{name}' needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at an "
+            "OpenAI-compatible server); set one, or use the 'offline' model"
+        )
+    kwargs: dict[str, object] = {}
+    if not os.environ.get("OPENAI_API_KEY"):
+        kwargs["api_key"] = "not-needed"
+    return ChatOpenAI(
+        model=name,
+        base_url=base_url,
+        timeout=DEFAULT_TIMEOUT_SECONDS,
+        max_retries=2,
+        stream_usage=True,
+        http_async_client=DefaultAioHttpClient(timeout=DEFAULT_TIMEOUT_SECONDS),
+        **kwargs,  # type: ignore[arg-type]
+    )

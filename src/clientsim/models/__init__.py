@@ -1,0 +1,35 @@
+"""Frozen values: pure data, no I/O, no LangChain."""
+
+from clientsim.models._serialization import from_dict, from_json, to_dict, to_json
+from clientsim.models.conversation import (
+    Conversation,
+    ConversationResult,
+    Ending,
+    ErrorRecord,
+    Message,
+    MessageDraft,
+    TokenUsage,
+    TokenUsageReport,
+)
+from clientsim.models.intent import Intent, Outcome, Outcomes
+from clientsim.models.roles import ParticipantRole
+
+
+__all__ = [
+    "Conversation",
+    "ConversationResult",
+    "Ending",
+    "ErrorRecord",
+    "Intent",
+    "Message",
+    "MessageDraft",
+    "Outcome",
+    "Outcomes",
+    "ParticipantRole",
+    "TokenUsage",
+    "TokenUsageReport",
+    "from_dict",
+    "from_json",
+    "to_dict",
+    "to_json",
+]

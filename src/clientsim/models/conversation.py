@@ -1,0 +1,231 @@
+"""Messages, conversations and what a finished conversation leaves behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from clientsim.models.intent import Outcome
+from clientsim.models.roles import ParticipantRole
+
+
+__all__ = [
+    "Conversation",
+    "ConversationResult",
+    "Ending",
+    "ErrorRecord",
+    "Message",
+    "MessageDraft",
+    "ParticipantRole",
+    "TokenUsage",
+    "TokenUsageReport",
+]
+
+
+_instance_of_str: Final = attrs.validators.instance_of(str)
+_instance_of_role: Final = attrs.validators.instance_of(ParticipantRole)
+
+
+@attrs.frozen
+class MessageDraft:
+    """Message content without a timestamp: the runner stamps it.
+
+    Example:
+        >>> MessageDraft(content="Hello, I need help", sender=ParticipantRole.CUSTOMER)
+        MessageDraft(content='Hello, I need help', sender=<ParticipantRole.CUSTOMER: 'customer'>)
+    """
+
+    content: str = attrs.field(validator=_instance_of_str)
+    sender: ParticipantRole = attrs.field(validator=_instance_of_role)
+
+
+@attrs.frozen
+class Message:
+    """One message of a conversation, stamped with when it was sent."""
+
+    content: str = attrs.field(validator=_instance_of_str)
+    timestamp: datetime = attrs.field(validator=attrs.validators.instance_of(datetime))
+    sender: ParticipantRole = attrs.field(validator=_instance_of_role)
+
+
+def _to_messages(value: Iterable[Message]) -> tuple[Message, ...]:
+    messages = value if type(value) is tuple else tuple(value)
+    for message in messages:
+        if not isinstance(message, Message):
+            raise TypeError(
+                f"messages must be Message objects; got {type(message).__name__}"
+            )
+    return messages
+
+
+@attrs.frozen
+class Conversation:
+    """A conversation: its messages in order and, once one is reached, its outcome.
+
+    Conversations are immutable; :meth:`with_message` and :meth:`with_outcome` return a
+    new one.
+    """
+
+    messages: tuple[Message, ...] = attrs.field(converter=_to_messages)
+    outcome: Outcome | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(Outcome)),
+    )
+
+    def with_message(self, message: Message) -> Conversation:
+        """Return a new conversation with ``message`` appended."""
+        return Conversation((*self.messages, message), self.outcome)
+
+    def with_outcome(self, outcome: Outcome | None) -> Conversation:
+        """Return a new conversation with the given outcome."""
+        return Conversation(self.messages, outcome)
+
+    @property
+    def last_message(self) -> Message | None:
+        """The most recent message, or ``None`` for an empty conversation."""
+        return self.messages[-1] if self.messages else None
+
+    @property
+    def simulated_seconds(self) -> float:
+        """Time between the first and the last message's timestamps."""
+        if len(self.messages) < 2:
+            return 0.0
+        return (
+            self.messages[-1].timestamp - self.messages[0].timestamp
+        ).total_seconds()
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+
+def _non_negative_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or value < 0:
+        raise TypeError(f"{attribute.name} must be a non-negative int; got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class TokenUsage:
+    """Tokens spent by one side of a conversation, summed over its model calls."""
+
+    input_tokens: int = attrs.field(default=0, validator=_non_negative_int)
+    output_tokens: int = attrs.field(default=0, validator=_non_negative_int)
+    total_tokens: int = attrs.field(default=0, validator=_non_negative_int)
+    calls: int = attrs.field(default=0, validator=_non_negative_int)
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+            calls=self.calls + other.calls,
+        )
+
+    def __sub__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=max(0, self.input_tokens - other.input_tokens),
+            output_tokens=max(0, self.output_tokens - other.output_tokens),
+            total_tokens=max(0, self.total_tokens - other.total_tokens),
+            calls=max(0, self.calls - other.calls),
+        )
+
+
+_ZERO_USAGE: Final = TokenUsage()
+
+
+@attrs.frozen(kw_only=True)
+class TokenUsageReport:
+    """Token usage of a conversation per participant, and of the judges that watched it.
+
+    ``report[ParticipantRole.CUSTOMER]`` is the same as ``report.customer``.
+    """
+
+    customer: TokenUsage = _ZERO_USAGE
+    agent: TokenUsage = _ZERO_USAGE
+    judge: TokenUsage = _ZERO_USAGE
+
+    def __getitem__(self, role: ParticipantRole) -> TokenUsage:
+        return self.customer if role is ParticipantRole.CUSTOMER else self.agent
+
+    @property
+    def total(self) -> TokenUsage:
+        """Everything spent on the conversation, participants and judges together."""
+        return self.customer + self.agent + self.judge
+
+
+@attrs.frozen(kw_only=True)
+class Ending:
+    """Why a conversation ended.
+
+    Attributes:
+        reason: the name of what ended it: a termination strategy's name (such as
+            ``"max_messages"``, ``"closing_phrases"`` or ``"outcome_reached"``),
+            ``"both_passed"`` when neither side had anything more to say, or
+            ``"error"`` when something failed.
+        detail: a human-readable sentence, e.g. which phrase or outcome matched.
+        message_count: how many messages the conversation had when it ended.
+    """
+
+    reason: str = attrs.field(validator=_instance_of_str)
+    detail: str = attrs.field(default="", validator=_instance_of_str)
+    message_count: int = attrs.field(default=0, validator=_non_negative_int)
+
+
+@attrs.frozen(kw_only=True)
+class ErrorRecord:
+    """An error that ended a conversation early, kept on the result.
+
+    Attributes:
+        source: where it happened: ``"customer"``, ``"agent"``, ``"evaluator"`` or
+            ``"termination"``.
+        type: the qualified name of the exception class.
+        message: the exception's message.
+    """
+
+    source: str = attrs.field(validator=_instance_of_str)
+    type: str = attrs.field(validator=_instance_of_str)
+    message: str = attrs.field(validator=_instance_of_str)
+
+    @classmethod
+    def from_exception(cls, source: str, exc: BaseException) -> ErrorRecord:
+        """Describe ``exc`` as raised from ``source``."""
+        kind = type(exc)
+        return cls(
+            source=source,
+            type=f"{kind.__module__}.{kind.__qualname__}",
+            message=str(exc),
+        )
+
+
+@attrs.frozen
+class ConversationResult:
+    """What running one conversation produced.
+
+    Attributes:
+        conversation: every message and the outcome, if one was reached.
+        duration_seconds: wall-clock time the run took.
+        ending: why the conversation ended.
+        token_usage: tokens spent, per participant and by judges.
+        error: the error that ended the run early, if any; the conversation up to it
+            is kept.
+    """
+
+    conversation: Conversation = attrs.field(
+        validator=attrs.validators.instance_of(Conversation)
+    )
+    duration_seconds: float = 0.0
+    ending: Ending | None = attrs.field(default=None, kw_only=True)
+    token_usage: TokenUsageReport = attrs.field(factory=TokenUsageReport, kw_only=True)
+    error: ErrorRecord | None = attrs.field(default=None, kw_only=True)
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The conversation's outcome, or ``None`` if none was reached."""
+        return self.conversation.outcome
+
+    @property
+    def ok(self) -> bool:
+        """``True`` unless an error ended the conversation."""
+        return self.error is None

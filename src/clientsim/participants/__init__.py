@@ -1,0 +1,17 @@
+"""Participants: the two sides of a conversation."""
+
+from clientsim.participants.base import Participant
+from clientsim.participants.llm import END_MARKER, WAIT_MARKER, LLMParticipant
+from clientsim.participants.scripted import ScriptedParticipant
+from clientsim.participants.timing import Pacer, TypingModel
+
+
+__all__ = [
+    "END_MARKER",
+    "WAIT_MARKER",
+    "LLMParticipant",
+    "Pacer",
+    "Participant",
+    "ScriptedParticipant",
+    "TypingModel",
+]

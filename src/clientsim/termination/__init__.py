@@ -1,0 +1,25 @@
+"""Termination: when a conversation ends, and the reason recorded for it."""
+
+from clientsim.termination.base import TerminationContext, TerminationStrategy
+from clientsim.termination.goal import GoalReached
+from clientsim.termination.strategies import (
+    DEFAULT_CLOSING_PHRASES,
+    AnyOf,
+    ClosingPhrases,
+    Deadline,
+    MaxMessages,
+    OutcomeReached,
+)
+
+
+__all__ = [
+    "DEFAULT_CLOSING_PHRASES",
+    "AnyOf",
+    "ClosingPhrases",
+    "Deadline",
+    "GoalReached",
+    "MaxMessages",
+    "OutcomeReached",
+    "TerminationContext",
+    "TerminationStrategy",
+]
