@@ -27,6 +27,7 @@ from clientsim import (
     ParticipantRole,
     RuleBasedOutcomeEvaluator,
 )
+from clientsim.llm import aclose_models
 from clientsim.termination import ClosingPhrases, OutcomeReached
 
 
@@ -121,7 +122,10 @@ async def main() -> None:
     seed = int(os.environ.get("CLIENTSIM_SEED", "0"))
     # The offline model takes its seed in the spec ("offline:3"); real models ignore it.
     model = os.environ.get("CLIENTSIM_MODEL", f"offline:{seed}")
-    result = await simulate(model, seed)
+    try:
+        result = await simulate(model, seed)
+    finally:
+        await aclose_models()  # close provider HTTP connections cleanly
     show(result)
     if not result.ok:
         raise SystemExit(1)

@@ -14,7 +14,7 @@ from clientsim.llm.calls import (
     model_name,
     usage_of,
 )
-from clientsim.llm.specs import ModelSpec, model_providers, resolve_model
+from clientsim.llm.specs import ModelSpec, aclose_models, model_providers, resolve_model
 from clientsim.llm.turns import Turn, TurnRole
 
 
@@ -30,6 +30,7 @@ __all__ = [
     "StructuredCall",
     "Turn",
     "TurnRole",
+    "aclose_models",
     "complete",
     "enable_cache",
     "model_name",

@@ -7,15 +7,17 @@ safely by several processes (WAL mode). Streaming calls bypass LangChain caches.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from langchain_core.caches import BaseCache
 from langchain_core.globals import set_llm_cache
-from langchain_core.load import dumps, loads
-from langchain_core.outputs import Generation
+from langchain_core.messages import message_to_dict, messages_from_dict
+from langchain_core.outputs import ChatGeneration, Generation
 
 
 __all__ = ["SQLiteCache", "enable_cache"]
@@ -55,13 +57,12 @@ class SQLiteCache(BaseCache):
             ).fetchone()
         if row is None:
             return None
-        generations = loads(row[0], allowed_objects="core")
-        return list(generations)
+        return [_load(item) for item in json.loads(row[0])]
 
     def update(
         self, prompt: str, llm_string: str, return_val: Sequence[Generation]
     ) -> None:
-        payload = dumps(list(return_val))
+        payload = json.dumps([_dump(generation) for generation in return_val])
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO llm_cache (prompt, llm, generations) "
@@ -84,6 +85,22 @@ class SQLiteCache(BaseCache):
         with self._lock:
             (count,) = self._db.execute("SELECT COUNT(*) FROM llm_cache").fetchone()
         return int(count)
+
+
+def _dump(generation: Generation) -> dict[str, Any]:
+    if isinstance(generation, ChatGeneration):
+        return {
+            "message": message_to_dict(generation.message),
+            "info": generation.generation_info,
+        }
+    return {"text": generation.text, "info": generation.generation_info}
+
+
+def _load(item: dict[str, Any]) -> Generation:
+    if "message" in item:
+        (message,) = messages_from_dict([item["message"]])
+        return ChatGeneration(message=message, generation_info=item.get("info"))
+    return Generation(text=item["text"], generation_info=item.get("info"))
 
 
 def enable_cache(path: str | Path) -> SQLiteCache:

@@ -22,7 +22,7 @@ from clientsim.registry import Registry
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["ModelSpec", "model_providers", "resolve_model"]
+__all__ = ["ModelSpec", "aclose_models", "model_providers", "resolve_model"]
 
 #: A chat model, or a spec string that names one.
 ModelSpec: TypeAlias = "str | BaseChatModel"
@@ -37,16 +37,40 @@ _per_loop: weakref.WeakKeyDictionary[object, dict[str, BaseChatModel]] = (
 _outside_loop: dict[str, BaseChatModel] = {}
 
 
-def _cache() -> dict[str, BaseChatModel]:
+def _loop() -> object | None:
     try:
         sniffio.current_async_library()
-        token = anyio.lowlevel.current_token()
+        return anyio.lowlevel.current_token().native_token
     except (sniffio.AsyncLibraryNotFoundError, RuntimeError):
+        return None
+
+
+def _cache() -> dict[str, BaseChatModel]:
+    # Keyed by the running event loop: provider HTTP clients are bound to the loop they
+    # were first used on, and a new loop (a new test, a second anyio.run) needs new ones.
+    loop = _loop()
+    if loop is None:
         return _outside_loop
     try:
-        return _per_loop.setdefault(token, {})
-    except TypeError:  # a token that cannot be weakly referenced
+        return _per_loop.setdefault(loop, {})
+    except TypeError:  # a loop that cannot be weakly referenced
         return _outside_loop
+
+
+async def aclose_models() -> None:
+    """Close the HTTP clients of the models resolved from specs on this event loop.
+
+    Call it when you are done (e.g. in a ``finally`` before ``anyio.run`` returns) so
+    provider connections close cleanly; a later :func:`resolve_model` builds new
+    models. Model objects you built yourself are yours to close.
+    """
+    loop = _loop()
+    models = _per_loop.pop(loop, {}) if loop is not None else {}
+    for model in models.values():
+        client = getattr(model, "http_async_client", None)
+        aclose = getattr(client, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def resolve_model(spec: str | BaseChatModel) -> BaseChatModel:

@@ -109,6 +109,7 @@ class LLMParticipant(Participant):
         self._usage = TokenUsage()
         self._finished = False
         self._final: Message | None = None
+        self._final_at = 0
 
     @classmethod
     def from_config(
@@ -190,7 +191,7 @@ class LLMParticipant(Participant):
         if self._final is not None:
             # Finished once the closing message is in the conversation; if the runner
             # discarded it (the other side spoke first), think again.
-            if last == self._final:
+            if self._final in conversation.messages[self._final_at :]:
                 self._finished = True
             self._final = None
         if self._finished:
@@ -212,4 +213,5 @@ class LLMParticipant(Participant):
         message = self._pacer.stamp(conversation, text)
         if ending:
             self._final = message
+            self._final_at = len(conversation.messages)
         return message

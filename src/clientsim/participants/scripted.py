@@ -42,6 +42,7 @@ class ScriptedParticipant(Participant):
         self.lines = tuple(str(line) for line in lines)
         self._next = 0
         self._proposed: Message | None = None
+        self._proposed_at = 0
         self._pacer = Pacer(self.role, typing or default_typing(self.role), seed)
 
     @classmethod
@@ -65,7 +66,7 @@ class ScriptedParticipant(Participant):
         if self._proposed is not None:
             # A line counts as said once it is in the conversation; a proposal the
             # runner discarded (the other side spoke first) is offered again.
-            if last == self._proposed:
+            if self._proposed in conversation.messages[self._proposed_at :]:
                 self._next += 1
             self._proposed = None
         if self._next >= len(self.lines):
@@ -73,4 +74,5 @@ class ScriptedParticipant(Participant):
         if last is not None and last.sender is self.role:
             return None
         self._proposed = self._pacer.stamp(conversation, self.lines[self._next])
+        self._proposed_at = len(conversation.messages)
         return self._proposed

@@ -1,0 +1,118 @@
+"""Model specs, the offline model, structured calls, error translation, the cache."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.globals import set_llm_cache
+from langchain_core.language_models import GenericFakeChatModel
+from pydantic import BaseModel
+
+from clientsim import OfflineChatModel
+from clientsim.errors import ConfigError, ModelError, UnknownStrategyError
+from clientsim.llm import (
+    SQLiteCache,
+    StructuredCall,
+    Turn,
+    complete,
+    enable_cache,
+    resolve_model,
+)
+
+
+async def test_offline_spec_resolves_once_per_loop():
+    model = resolve_model("offline")
+    assert isinstance(model, OfflineChatModel)
+    assert resolve_model("offline") is model
+    assert resolve_model("offline:7").seed == 7  # type: ignore[attr-defined]
+
+
+def test_a_model_object_passes_through():
+    model = OfflineChatModel(seed=3)
+    assert resolve_model(model) is model
+
+
+@pytest.mark.parametrize(
+    ("spec", "error", "match"),
+    [
+        ("anthropik:claude", UnknownStrategyError, "did you mean 'openai'|available"),
+        ("offlin", UnknownStrategyError, "did you mean 'offline'"),
+        (":model", ConfigError, "provider:model"),
+        ("offline:seven", ConfigError, "integer seed"),
+    ],
+)
+def test_bad_specs_say_what_is_allowed(spec, error, match):
+    with pytest.raises(error, match=match):
+        resolve_model(spec)
+
+
+def test_a_non_model_is_refused():
+    with pytest.raises(ConfigError, match="BaseChatModel or a spec string"):
+        resolve_model(42)  # type: ignore[arg-type]
+
+
+async def test_offline_model_is_deterministic_and_counts_tokens():
+    turns = [Turn("system", "You are the agent."), Turn("user", "I was charged twice")]
+    first = await complete(OfflineChatModel(seed=1), turns)
+    again = await complete(OfflineChatModel(seed=1), turns)
+    assert first == again
+    assert "order number" in first.text
+    assert first.usage.calls == 1
+    assert first.usage.input_tokens > 0
+    assert (
+        first.usage.total_tokens == first.usage.input_tokens + first.usage.output_tokens
+    )
+
+
+async def test_offline_model_fills_any_schema_for_structured_output():
+    class Verdict(BaseModel):
+        approved: bool
+        score: int
+        note: str
+
+    model = OfflineChatModel().with_structured_output(Verdict)
+    verdict = await model.ainvoke("Review this")
+    assert isinstance(verdict, Verdict)
+
+
+async def test_structured_call_needs_bind_tools():
+    fake = GenericFakeChatModel(messages=iter(["x"]))
+    call = StructuredCall(fake, {"title": "T", "type": "object", "properties": {}})
+    with pytest.raises(ModelError, match="does not support structured output"):
+        await call([Turn("user", "hi")])
+
+
+async def test_provider_errors_become_model_errors():
+    exhausted = GenericFakeChatModel(messages=iter([]))
+    with pytest.raises(ModelError, match="failed"):
+        await complete(exhausted, [Turn("user", "hi")])
+
+
+async def test_sqlite_cache_persists_across_instances(tmp_path):
+    path = tmp_path / "cache" / "llm.sqlite"
+    cache = SQLiteCache(path)
+    model = OfflineChatModel(seed=2, cache=cache)
+    turns = [Turn("system", "You are the agent."), Turn("user", "Where is my package?")]
+    first = await complete(model, turns)
+    assert len(cache) == 1
+    again = await complete(model, turns)
+    assert again.text == first.text
+    assert len(cache) == 1
+    cache.close()
+
+    reopened = SQLiteCache(path)
+    assert len(reopened) == 1
+    served = await complete(OfflineChatModel(seed=2, cache=reopened), turns)
+    assert served.text == first.text
+    reopened.clear()
+    assert len(reopened) == 0
+    reopened.close()
+
+
+async def test_enable_cache_caches_every_model(tmp_path):
+    cache = enable_cache(tmp_path / "global.sqlite")
+    try:
+        await complete(OfflineChatModel(seed=4), [Turn("user", "hello")])
+        assert len(cache) == 1
+    finally:
+        set_llm_cache(None)
+        cache.close()
