@@ -119,9 +119,9 @@ def show(result: ConversationResult) -> None:
 
 
 async def main() -> None:
-    seed = int(os.environ.get("CLIENTSIM_SEED", "0"))
+    seed = int(os.environ.get("CLIENTSIM_SEED") or "0")
     # The offline model takes its seed in the spec ("offline:3"); real models ignore it.
-    model = os.environ.get("CLIENTSIM_MODEL", f"offline:{seed}")
+    model = os.environ.get("CLIENTSIM_MODEL") or f"offline:{seed}"
     try:
         result = await simulate(model, seed)
     finally:

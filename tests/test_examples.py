@@ -1,0 +1,61 @@
+"""Every example script runs offline (no API key, no network) and exits 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
+OFFLINE = {
+    **os.environ,
+    "CLIENTSIM_MODEL": "",
+    "OPENAI_API_KEY": "",
+    "OPENAI_BASE_URL": "http://127.0.0.1:9/unreachable",
+}
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs_offline(script):
+    process = subprocess.run(
+        [sys.executable, str(script)],
+        env=OFFLINE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip()
+    assert "Unclosed" not in process.stderr
+
+
+def test_support_desk_prints_transcript_outcome_and_timing():
+    script = next(p for p in EXAMPLES if p.name == "support_desk.py")
+    process = subprocess.run(
+        [sys.executable, str(script)],
+        env=OFFLINE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    out = process.stdout
+    assert "customer: Hello, I need help" in out
+    assert "agent: " in out
+    assert "Outcome: " in out
+    assert "Conversation completed in " in out
+    again = subprocess.run(
+        [sys.executable, str(script)],
+        env=OFFLINE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    transcript = [line for line in out.splitlines() if line.startswith("[+")]
+    assert transcript == [line for line in again.splitlines() if line.startswith("[+")]
