@@ -35,10 +35,11 @@ def reference(customer, agent, answer_only, max_messages, opener):
     while len(transcript) < max_messages:
         last_sender, last_time = transcript[-1]
         order = [last_sender.other, last_sender]
-        proposals = []
-        for role in order:
-            if queues[role] and not (answer_only[role] and last_sender is role):
-                proposals.append((last_time + queues[role][0], role))
+        proposals = [
+            (last_time + queues[role][0], role)
+            for role in order
+            if queues[role] and not (answer_only[role] and last_sender is role)
+        ]
         if not proposals:
             break
         # min() keeps the first of equal times: the side that did not speak last.
