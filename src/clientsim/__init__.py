@@ -3,9 +3,7 @@
 The top level re-exports the public API; everything else is reachable by module path.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from clientsim.errors import ClientSimError, ConfigError
 from clientsim.evaluation import (
@@ -35,7 +33,7 @@ from clientsim.plugins import hookimpl
 from clientsim.runners import FullSimulationRunner, Runner
 
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from clientsim.llm import OfflineChatModel
 
 __all__ = [
@@ -66,7 +64,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 

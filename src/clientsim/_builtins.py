@@ -31,10 +31,16 @@ def clientsim_register_termination(register: Register) -> None:
     from clientsim.termination import strategies  # noqa: PLC0415
     from clientsim.termination.goal import GoalReached  # noqa: PLC0415
 
-    def any_of(*, strategies: Sequence[Mapping[str, Any] | str]) -> Any:
+    def any_of(*, strategies: Sequence[Mapping[str, Any] | str], **context: Any) -> Any:
+        from clientsim.errors import ConfigError  # noqa: PLC0415
         from clientsim.factory import build_termination  # noqa: PLC0415
 
-        return build_termination(list(strategies))
+        if isinstance(strategies, str) or not isinstance(strategies, Sequence):
+            raise ConfigError(
+                "any_of takes a list of termination strategy configs under "
+                f"'strategies'; got {strategies!r}"
+            )
+        return build_termination(list(strategies), **context)
 
     register("max_messages", strategies.MaxMessages)
     register("closing_phrases", strategies.ClosingPhrases)

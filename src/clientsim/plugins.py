@@ -86,6 +86,11 @@ class HookSpecs:
         """
 
 
+_HOOK_NAMES: Final = tuple(
+    name for name in vars(HookSpecs) if name.startswith("clientsim_")
+)
+
+
 class _PluginManager(pluggy.PluginManager):
     """A plugin manager that counts changes, so registries know when to refill."""
 
@@ -137,9 +142,10 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
     # pluggy's load_setuptools_entrypoints stops at the first broken plugin; load each
     # ourselves so the error names the one that broke.
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if manager.get_plugin(entry_point.name) is not None or manager.is_blocked(
-            entry_point.name
-        ):
+        # Two distributions may use the same entry-point name: key plugins by both.
+        dist = entry_point.dist
+        name = f"{dist.name if dist is not None else '?'}:{entry_point.name}"
+        if manager.get_plugin(name) is not None or manager.is_blocked(name):
             continue
         where = _describe(entry_point)
         try:
@@ -150,9 +156,13 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
                 f"Fix or uninstall it, or set {DISABLE_ENV}=1 to skip third-party plugins"
             ) from exc
         try:
-            manager.register(plugin, name=entry_point.name)
+            manager.register(plugin, name=name)
+            manager.check_pending()
         except (pluggy.PluginValidationError, ValueError) as exc:
-            raise PluginError(f"clientsim plugin {where} is invalid: {exc}") from exc
+            raise PluginError(
+                f"clientsim plugin {where} is invalid: {exc}. Its hooks must be among "
+                f"{', '.join(_HOOK_NAMES)}"
+            ) from exc
 
 
 def _describe(entry_point: importlib.metadata.EntryPoint) -> str:
@@ -169,7 +179,7 @@ def _check(manager: pluggy.PluginManager) -> None:
     except pluggy.PluginValidationError as exc:
         raise PluginError(
             f"clientsim plugin {exc.plugin!r} implements a hook clientsim does not "
-            f"define: {exc}"
+            f"define: {exc}; the hooks are {', '.join(_HOOK_NAMES)}"
         ) from exc
 
 

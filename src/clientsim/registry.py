@@ -17,6 +17,7 @@ from clientsim.errors import (
     ClientSimError,
     ConfigError,
     DuplicateStrategyError,
+    PluginError,
     UnknownStrategyError,
 )
 
@@ -46,6 +47,8 @@ class Registry(Generic[T]):
     hook: str
     key: str = "strategy"
     _entries: dict[str, Callable[..., T]] = attrs.field(factory=dict, init=False)
+    _manual: dict[str, Callable[..., T]] = attrs.field(factory=dict, init=False)
+    _filling: bool = attrs.field(default=False, init=False)
     _generation: int = attrs.field(default=-1, init=False)
 
     def register(self, name: str, factory: Callable[..., T]) -> None:
@@ -64,22 +67,36 @@ class Registry(Generic[T]):
             raise ConfigError(
                 f"{self.family} {name!r} must be registered with a callable"
             )
-        if name in self._entries:
+        if not self._filling:
+            # Registered by hand, outside a hook: keep it across refills.
+            self._ensure_loaded()
+            if name in self._entries:
+                raise DuplicateStrategyError(self.family, name)
+            self._manual[name] = factory
+        elif name in self._entries:
             raise DuplicateStrategyError(self.family, name)
         self._entries[name] = factory
 
     def _ensure_loaded(self) -> dict[str, Callable[..., T]]:
         from clientsim import plugins  # noqa: PLC0415 - plugins imports registries lazily
 
-        generation = plugins.generation()
-        if generation != self._generation:
+        if plugins.generation() != self._generation and not self._filling:
             manager = plugins.get_plugin_manager()
-            self._entries = {}
+            self._entries = dict(self._manual)
+            self._filling = True
             try:
                 getattr(manager.hook, self.hook)(register=self.register)
-            except Exception:
+            except ClientSimError:
                 self._entries = {}
                 raise
+            except Exception as exc:
+                self._entries = {}
+                raise PluginError(
+                    f"a clientsim plugin failed while registering {self.family}s "
+                    f"({self.hook}): {type(exc).__name__}: {exc}"
+                ) from exc
+            finally:
+                self._filling = False
             self._generation = plugins.generation()
         return self._entries
 
@@ -108,8 +125,10 @@ class Registry(Generic[T]):
     def build(self, config: StrategyConfig, /, **context: object) -> T:
         """Build a strategy from a config: a name, or a mapping with ``strategy`` + options.
 
-        ``context`` adds keyword arguments that do not come from the config (e.g. a
-        model object); config options win over nothing: a key given in both is an error.
+        ``context`` offers objects a config cannot hold (e.g. ``model=my_chat_model``);
+        each is passed only to a factory that takes an argument of that name (or
+        ``**kwargs``), so one context can serve a list of different strategies. A key
+        given both in the config and in the context is an error.
 
         Raises:
             UnknownStrategyError: the name is not registered.
@@ -123,10 +142,13 @@ class Registry(Generic[T]):
                 f"{self.family} {name!r}: {sorted(overlap)} given both in the config "
                 "and by the caller"
             )
-        options.update(context)
-        _check_options(self.family, name, factory, options)
+        spec = _Signature.of(factory)
+        if spec is not None:
+            spec.check(self.family, name, options)
+            context = spec.accepted(context)
+            spec.check_required(self.family, name, {**options, **context})
         try:
-            return factory(**options)
+            return factory(**options, **context)
         except ClientSimError:
             raise
         except (TypeError, ValueError) as exc:
@@ -153,40 +175,53 @@ class Registry(Generic[T]):
         return name, options
 
 
-def _check_options(
-    family: str,
-    name: str,
-    factory: Callable[..., object],
-    options: Mapping[str, object],
-) -> None:
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):  # builtins without a signature: let the call decide
-        return
-    parameters = signature.parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return
-    allowed = [
-        p.name
-        for p in parameters
-        if p.kind
-        in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ConfigError(
-            f"unknown option(s) {', '.join(map(repr, unknown))} for {family} {name!r}; "
-            f"allowed: {', '.join(map(repr, allowed)) or '(none)'}"
+@attrs.frozen
+class _Signature:
+    """What a factory accepts, read once per build from its signature."""
+
+    named: tuple[str, ...]
+    required: tuple[str, ...]
+    var_keyword: bool
+
+    @classmethod
+    def of(cls, factory: Callable[..., object]) -> _Signature | None:
+        try:
+            parameters = inspect.signature(factory).parameters.values()
+        except (TypeError, ValueError):  # no signature to read: let the call decide
+            return None
+        kinds = (
+            inspect.Parameter.KEYWORD_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
         )
-    missing = [
-        p.name
-        for p in parameters
-        if p.default is inspect.Parameter.empty
-        and p.kind
-        in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        and p.name not in options
-    ]
-    if missing:
-        raise ConfigError(
-            f"{family} {name!r} needs option(s) {', '.join(map(repr, missing))}"
+        named = tuple(p.name for p in parameters if p.kind in kinds)
+        required = tuple(
+            p.name for p in parameters if p.kind in kinds and p.default is p.empty
         )
+        var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+        return cls(named, required, var_keyword)
+
+    def check(self, family: str, name: str, options: Mapping[str, object]) -> None:
+        # A factory that names its options gets exactly those from a config, even if it
+        # also takes **kwargs (to pass context on); one that names none takes anything.
+        if self.var_keyword and not self.named:
+            return
+        unknown = sorted(set(options) - set(self.named))
+        if unknown:
+            raise ConfigError(
+                f"unknown option(s) {', '.join(map(repr, unknown))} for {family} "
+                f"{name!r}; allowed: {', '.join(map(repr, self.named)) or '(none)'}"
+            )
+
+    def accepted(self, context: Mapping[str, object]) -> dict[str, object]:
+        if self.var_keyword:
+            return dict(context)
+        return {key: value for key, value in context.items() if key in self.named}
+
+    def check_required(
+        self, family: str, name: str, given: Mapping[str, object]
+    ) -> None:
+        missing = [key for key in self.required if key not in given]
+        if missing:
+            raise ConfigError(
+                f"{family} {name!r} needs option(s) {', '.join(map(repr, missing))}"
+            )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
 
 
 if TYPE_CHECKING:
@@ -27,15 +31,47 @@ def converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
     conv.register_structure_hook(datetime, _structure_datetime)
+    # No silent coercion: 1.5 is not an int, "5" is not a number, 5 is not a string.
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(bool, _strict_bool)
     return conv
+
+
+def _strict_int(value: object, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer; got {value!r}")
+    return value
+
+
+def _strict_float(value: object, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number; got {value!r}")
+    return float(value)
+
+
+def _strict_str(value: object, _: type) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string; got {value!r}")
+    return value
+
+
+def _strict_bool(value: object, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false; got {value!r}")
+    return value
 
 
 def _structure_datetime(value: object, _: type) -> datetime:
     if isinstance(value, datetime):
         return value
     if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    raise TypeError(f"expected an ISO 8601 string or a datetime; got {value!r}")
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise TypeError(f"expected an ISO 8601 date-time string; got {value!r}")
 
 
 def to_dict(value: object) -> dict[str, Any]:
@@ -56,11 +92,22 @@ def from_dict(data: object, cls: type[T]) -> T:
 
     from clientsim.errors import ConfigError  # noqa: PLC0415
 
+    if attrs.has(cls) and not isinstance(data, Mapping):
+        raise ConfigError(
+            f"cannot build {cls.__name__}: expected a mapping (a JSON object); "
+            f"got {type(data).__name__}"
+        )
     try:
         return converter().structure(data, cls)
     except ConfigError:
         raise
-    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as exc:
+    except (
+        cattrs.BaseValidationError,
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+    ) as exc:
         raise ConfigError(_explain(exc, cls)) from exc
 
 
@@ -72,6 +119,11 @@ def _explain(exc: BaseException, cls: type) -> str:
 
     def describe(error: BaseException, type_: type | None) -> str:
         if isinstance(error, ClientSimError):
+            return str(error)
+        if isinstance(type_, type) and issubclass(type_, enum.Enum):
+            allowed = ", ".join(repr(member.value) for member in type_)
+            return f"{error}; allowed: {allowed}"
+        if isinstance(error, TypeError | ValueError) and str(error):
             return str(error)
         return format_exception(error, type_)
 
