@@ -7,6 +7,7 @@ ClientSimError(Exception)
  +-- ConfigError(ClientSimError, ValueError)
  |    +-- UnknownStrategyError
  |    +-- DuplicateStrategyError
+ |    +-- InvalidTypeError(ConfigError, TypeError)
  +-- IllegalTransitionError(ClientSimError, ValueError)
  +-- DuplicateSimulationError(ClientSimError)
  +-- PluginError(ClientSimError)
@@ -47,6 +48,7 @@ __all__ = [
     "DuplicateStrategyError",
     "IllegalTransitionError",
     "InvalidModelOutputError",
+    "InvalidTypeError",
     "ModelError",
     "ParticipantError",
     "PluginError",
@@ -98,6 +100,13 @@ class DuplicateStrategyError(ConfigError):
             f"{family} {name!r} is already registered; every name in a family must "
             "be unique (third-party plugins may namespace theirs as 'dist/name')"
         )
+
+
+class InvalidTypeError(ConfigError, TypeError):
+    """A value of the wrong type was given, e.g. a string where a Message belongs.
+
+    It is a ``TypeError`` too, so code that catches the builtin keeps working.
+    """
 
 
 class IllegalTransitionError(ClientSimError, ValueError):

@@ -46,6 +46,7 @@ CONVERSATION_FAILED: Final = "conversation.failed"
 _DEBUG_EVENTS: Final = frozenset({CONVERSATION_MESSAGE})
 
 logger: Final = logging.getLogger("clientsim.events")
+"""The logger every event is logged on."""
 
 _listeners_generation = -1
 _has_listeners = False

@@ -36,12 +36,15 @@ __all__ = [
 participants: Final[Registry[Participant]] = Registry(
     family="participant", hook="clientsim_register_participants"
 )
+"""Participant factories by name (``llm``, ``scripted``, and plugins')."""
 termination_strategies: Final[Registry[TerminationStrategy]] = Registry(
     family="termination strategy", hook="clientsim_register_termination"
 )
+"""Termination strategy factories by name."""
 outcome_evaluators: Final[Registry[OutcomeEvaluator]] = Registry(
     family="outcome evaluator", hook="clientsim_register_outcome_evaluators"
 )
+"""Outcome evaluator factories by name (``rules``, ``llm``, and plugins')."""
 
 
 def build_participant(config: StrategyConfig, /, **context: object) -> Participant:

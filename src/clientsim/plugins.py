@@ -36,6 +36,8 @@ from clientsim.errors import PluginError
 __all__ = [
     "DISABLE_ENV",
     "ENTRY_POINT_GROUP",
+    "HookSpecs",
+    "Register",
     "generation",
     "get_plugin_manager",
     "hookimpl",
@@ -45,13 +47,17 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP: Final = "clientsim"
+"""The entry-point group third-party plugins register under."""
 DISABLE_ENV: Final = "CLIENTSIM_DISABLE_PLUGINS"
+"""Set this environment variable to ``1`` to skip third-party plugins."""
 
 hookspec: Final = pluggy.HookspecMarker("clientsim")
+"""Marks clientsim's hook specifications (for clientsim itself)."""
 hookimpl: Final = pluggy.HookimplMarker("clientsim")
+"""Marks a plugin's hook implementations: ``@clientsim.hookimpl``."""
 
-#: The callback a registration hook receives: ``register(name, factory)``.
 Register = Callable[[str, Callable[..., Any]], None]
+"""The callback a registration hook receives: ``register(name, factory)``."""
 
 
 class HookSpecs:

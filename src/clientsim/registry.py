@@ -26,9 +26,9 @@ __all__ = ["Registry", "StrategyConfig"]
 
 T = TypeVar("T")
 
-#: A strategy given in a config: a bare name, or a mapping with a ``strategy`` key
-#: naming it plus that strategy's options.
 StrategyConfig = str | Mapping[str, object]
+"""A strategy given in a config: a bare name, or a mapping with a ``strategy`` key
+naming it plus that strategy's options."""
 
 _NAME: Final = re.compile(r"(?:[A-Za-z0-9][\w.-]*/)?[a-z0-9][a-z0-9_-]*")
 

@@ -647,3 +647,31 @@ async def test_the_agent_can_open_the_conversation(intent, outcomes, base_time):
     agent = ScriptedParticipant(AGENT, ["sure"])
     result = await make(customer, agent, opener, intent, outcomes, base_time).run()
     assert contents(result) == ["Hi! How can I help?", "my password", "sure"]
+
+
+async def test_raise_on_error_keeps_the_conversation_on_a_contract_breach(
+    hello, intent, outcomes, base_time
+):
+    early = Message("too early", base_time - timedelta(seconds=1), AGENT)
+    runner = make(
+        ScriptedParticipant(CUSTOMER, []),
+        Returns(early),
+        hello,
+        intent,
+        outcomes,
+        base_time,
+        raise_on_error=True,
+    )
+    with pytest.raises(ParticipantError, match="earlier than the last message") as info:
+        await runner.run()
+    assert info.value.conversation == runner.conversation
+    assert [m.content for m in info.value.conversation.messages] == [hello.content]
+
+
+def test_wrong_types_in_values_are_clientsim_errors_and_type_errors(base_time):
+    from clientsim.errors import InvalidTypeError
+
+    with pytest.raises(InvalidTypeError, match="content must be str; got int 5"):
+        Message(5, base_time, CUSTOMER)  # type: ignore[arg-type]
+    assert issubclass(InvalidTypeError, TypeError)
+    assert issubclass(InvalidTypeError, ConfigError)

@@ -24,12 +24,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelSpec", "aclose_models", "model_providers", "resolve_model"]
 
-#: A chat model, or a spec string that names one.
 ModelSpec: TypeAlias = "str | BaseChatModel"
+"""A chat model, or a spec string that names one."""
 
 model_providers: Final[Registry[BaseChatModel]] = Registry(
     family="model provider", hook="clientsim_register_models"
 )
+"""Model providers by spec prefix (``offline``, ``openai``, and plugins')."""
 
 _per_loop: weakref.WeakKeyDictionary[object, dict[str, BaseChatModel]] = (
     weakref.WeakKeyDictionary()

@@ -78,7 +78,11 @@ def to_dict(value: object) -> dict[str, Any]:
     """Turn a clientsim value into plain dicts, lists, strings and numbers."""
     data = converter().unstructure(value)
     if not isinstance(data, dict):
-        raise TypeError(f"to_dict takes an attrs value; got {type(value).__name__}")
+        from clientsim.errors import InvalidTypeError  # noqa: PLC0415
+
+        raise InvalidTypeError(
+            f"to_dict takes an attrs value; got {type(value).__name__}"
+        )
     return data
 
 

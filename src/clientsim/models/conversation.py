@@ -8,6 +8,8 @@ from typing import Final
 
 import attrs
 
+from clientsim.errors import InvalidTypeError
+from clientsim.models._validators import non_negative_int, typed
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
 
@@ -25,8 +27,8 @@ __all__ = [
 ]
 
 
-_instance_of_str: Final = attrs.validators.instance_of(str)
-_instance_of_role: Final = attrs.validators.instance_of(ParticipantRole)
+_instance_of_str: Final = typed(str)
+_instance_of_role: Final = typed(ParticipantRole)
 
 
 @attrs.frozen
@@ -47,7 +49,7 @@ class Message:
     """One message of a conversation, stamped with when it was sent."""
 
     content: str = attrs.field(validator=_instance_of_str)
-    timestamp: datetime = attrs.field(validator=attrs.validators.instance_of(datetime))
+    timestamp: datetime = attrs.field(validator=typed(datetime))
     sender: ParticipantRole = attrs.field(validator=_instance_of_role)
 
 
@@ -55,7 +57,7 @@ def _to_messages(value: Iterable[Message]) -> tuple[Message, ...]:
     messages = value if type(value) is tuple else tuple(value)
     for message in messages:
         if not isinstance(message, Message):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"messages must be Message objects; got {type(message).__name__}"
             )
     return messages
@@ -72,7 +74,7 @@ class Conversation:
     messages: tuple[Message, ...] = attrs.field(converter=_to_messages)
     outcome: Outcome | None = attrs.field(
         default=None,
-        validator=attrs.validators.optional(attrs.validators.instance_of(Outcome)),
+        validator=typed(Outcome, optional=True),
     )
 
     def with_message(self, message: Message) -> Conversation:
@@ -101,9 +103,7 @@ class Conversation:
         return len(self.messages)
 
 
-def _non_negative_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if not isinstance(value, int) or value < 0:
-        raise TypeError(f"{attribute.name} must be a non-negative int; got {value!r}")
+_non_negative_int: Final = non_negative_int
 
 
 @attrs.frozen(kw_only=True)
@@ -178,8 +178,8 @@ class ErrorRecord:
     """An error that ended a conversation early, kept on the result.
 
     Attributes:
-        source: where it happened: ``"customer"``, ``"agent"``, ``"evaluator"`` or
-            ``"termination"``.
+        source: where it happened: ``"customer"``, ``"agent"``, ``"evaluator"``,
+            ``"termination"`` or ``"progress_callback"``.
         type: the qualified name of the exception class.
         message: the exception's message.
     """
@@ -212,9 +212,7 @@ class ConversationResult:
             is kept.
     """
 
-    conversation: Conversation = attrs.field(
-        validator=attrs.validators.instance_of(Conversation)
-    )
+    conversation: Conversation = attrs.field(validator=typed(Conversation))
     duration_seconds: float = 0.0
     ending: Ending | None = attrs.field(default=None, kw_only=True)
     token_usage: TokenUsageReport = attrs.field(factory=TokenUsageReport, kw_only=True)

@@ -9,6 +9,7 @@ from typing import Final
 import attrs
 
 from clientsim.errors import ConfigError
+from clientsim.models._validators import typed
 from clientsim.models.roles import ParticipantRole
 
 
@@ -31,9 +32,7 @@ class Intent:
         Intent(role=<ParticipantRole.CUSTOMER: 'customer'>, description='Cancel my subscription')
     """
 
-    role: ParticipantRole = attrs.field(
-        validator=attrs.validators.instance_of(ParticipantRole)
-    )
+    role: ParticipantRole = attrs.field(validator=typed(ParticipantRole))
     description: str = attrs.field(validator=_non_empty_str)
 
 
@@ -50,7 +49,7 @@ class Outcome:
     """A labelled way a conversation can end, e.g. ``resolved`` or ``escalated``."""
 
     name: str = attrs.field(validator=_slug)
-    description: str = attrs.field(validator=attrs.validators.instance_of(str))
+    description: str = attrs.field(validator=typed(str))
 
 
 def _to_outcomes(value: Iterable[Outcome]) -> tuple[Outcome, ...]:

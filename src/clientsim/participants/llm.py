@@ -96,8 +96,8 @@ class LLMParticipant(Participant):
         self.role = role_of(role)
         if intent is not None and intent.role is not self.role:
             raise ConfigError(
-                f"an {self.role.value} participant may only be given a "
-                f"{self.role.value} intent; got a {intent.role.value} intent (the agent "
+                f"the {self.role.value} participant may only be given a "
+                f"{self.role.value} intent; got the {intent.role.value}'s intent (the agent "
                 "must never see the customer's goal, nor the customer the agent's)"
             )
         self.model = model

@@ -79,9 +79,10 @@ class TypingModel:
         return timedelta(seconds=(reading + thinking + typing) * factor)
 
 
-#: A support agent types faster and thinks less than a customer.
 AGENT_TYPING = TypingModel(typing_chars_per_second=12.0, think_seconds=(0.5, 2.0))
+"""The default for agents: they type faster and think less than customers."""
 CUSTOMER_TYPING = TypingModel()
+"""The default for customers."""
 
 
 @attrs.define

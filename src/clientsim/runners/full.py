@@ -35,6 +35,7 @@ from clientsim.termination.strategies import AnyOf
 __all__ = ["FullSimulationRunner", "ProgressCallback"]
 
 ProgressCallback = Callable[[Conversation, dict[str, Any]], None]
+"""``callback(conversation, progress)``, called after every message."""
 
 _CUSTOMER = ParticipantRole.CUSTOMER
 _AGENT = ParticipantRole.AGENT
@@ -290,6 +291,10 @@ class FullSimulationRunner(Runner):
         )
 
     def _raise(self, failure: _Failed) -> None:
+        if isinstance(failure.error, ParticipantError):
+            if failure.error.conversation is None:
+                failure.error.conversation = self._conversation
+            raise failure.error
         if failure.source in {"customer", "agent"} and not isinstance(
             failure.error, SimulationError
         ):

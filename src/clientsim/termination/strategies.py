@@ -29,6 +29,7 @@ DEFAULT_CLOSING_PHRASES: Final = (
     "have a good day",
     "take care",
 )
+"""Closing phrases used when none are given."""
 
 
 def _positive_int(name: str, value: object) -> int:
