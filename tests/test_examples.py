@@ -19,16 +19,20 @@ OFFLINE = {
 }
 
 
-@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
-def test_example_runs_offline(script):
-    process = subprocess.run(
+def run(script: Path, *, check: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, str(script)],
         env=OFFLINE,
         capture_output=True,
         text=True,
         timeout=120,
-        check=False,
+        check=check,
     )
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs_offline(script):
+    process = run(script)
     assert process.returncode == 0, process.stderr
     assert process.stdout.strip()
     assert "Unclosed" not in process.stderr
@@ -36,26 +40,11 @@ def test_example_runs_offline(script):
 
 def test_support_desk_prints_transcript_outcome_and_timing():
     script = next(p for p in EXAMPLES if p.name == "support_desk.py")
-    process = subprocess.run(
-        [sys.executable, str(script)],
-        env=OFFLINE,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    out = process.stdout
+    out = run(script, check=True).stdout
     assert "customer: Hello, I need help" in out
     assert "agent: " in out
     assert "Outcome: " in out
     assert "Conversation completed in " in out
-    again = subprocess.run(
-        [sys.executable, str(script)],
-        env=OFFLINE,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    again = run(script, check=True).stdout
     transcript = [line for line in out.splitlines() if line.startswith("[+")]
     assert transcript == [line for line in again.splitlines() if line.startswith("[+")]

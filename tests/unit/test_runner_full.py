@@ -31,26 +31,35 @@ CUSTOMER = ParticipantRole.CUSTOMER
 AGENT = ParticipantRole.AGENT
 
 
-def make(customer, agent, hello, intent, outcomes, base_time, **kwargs):
-    return FullSimulationRunner(
-        customer=customer,
-        agent=agent,
-        initial_message=hello,
-        intent=intent,
-        outcomes=outcomes,
-        base_timestamp=base_time,
-        **kwargs,
-    )
+@pytest.fixture(name="build")
+def _build(hello, intent, outcomes, base_time):
+    """A runner for the test: lists of lines become ScriptedParticipants."""
+
+    def build(customer, agent, **kwargs):
+        if isinstance(customer, list):
+            customer = ScriptedParticipant(CUSTOMER, customer)
+        if isinstance(agent, list):
+            agent = ScriptedParticipant(AGENT, agent)
+        kwargs.setdefault("initial_message", hello)
+        kwargs.setdefault("intent", intent)
+        kwargs.setdefault("base_timestamp", base_time)
+        return FullSimulationRunner(
+            customer=customer, agent=agent, outcomes=outcomes, **kwargs
+        )
+
+    return build
 
 
 def contents(result):
     return [m.content for m in result.conversation.messages]
 
 
-async def test_alternation_is_the_common_case(hello, intent, outcomes, base_time):
+async def test_alternation_is_the_common_case(
+    build, hello, intent, outcomes, base_time
+):
     customer = ScriptedParticipant(CUSTOMER, ["c1", "c2"])
     agent = ScriptedParticipant(AGENT, ["a1", "a2", "a3"])
-    result = await make(customer, agent, hello, intent, outcomes, base_time).run()
+    result = await build(customer, agent).run()
     assert contents(result) == [hello.content, "a1", "c1", "a2", "c2", "a3"]
     assert result.ending is not None
     assert result.ending.reason == "both_passed"
@@ -59,12 +68,12 @@ async def test_alternation_is_the_common_case(hello, intent, outcomes, base_time
 
 
 async def test_earliest_proposal_wins_and_allows_a_double_message(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     # The customer follows up after 2 s, before the agent's reply at 10 s.
     customer = Timed(CUSTOMER, [("are you there?", 2.0)])
     agent = Timed(AGENT, [("hi, looking now", 10.0)])
-    result = await make(customer, agent, hello, intent, outcomes, base_time).run()
+    result = await build(customer, agent).run()
     assert contents(result) == [hello.content, "are you there?", "hi, looking now"]
     senders = [m.sender for m in result.conversation.messages]
     assert senders == [CUSTOMER, CUSTOMER, AGENT]
@@ -73,19 +82,21 @@ async def test_earliest_proposal_wins_and_allows_a_double_message(
 
 
 async def test_a_tie_goes_to_the_side_that_did_not_send_the_last_message(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = Timed(CUSTOMER, [("double text", 3.0)])
     agent = Timed(AGENT, [("reply", 3.0)])
-    result = await make(customer, agent, hello, intent, outcomes, base_time).run()
+    result = await build(customer, agent).run()
     assert contents(result)[1] == "reply"
     assert contents(result)[2] == "double text"
 
 
-async def test_both_passing_at_once_ends_the_talk(hello, intent, outcomes, base_time):
+async def test_both_passing_at_once_ends_the_talk(
+    build, hello, intent, outcomes, base_time
+):
     customer = Timed(CUSTOMER, [])
     agent = Timed(AGENT, [])
-    result = await make(customer, agent, hello, intent, outcomes, base_time).run()
+    result = await build(customer, agent).run()
     assert contents(result) == [hello.content]
     assert result.ending is not None
     assert result.ending.reason == "both_passed"
@@ -93,12 +104,12 @@ async def test_both_passing_at_once_ends_the_talk(hello, intent, outcomes, base_
 
 
 async def test_timestamps_are_monotonic_and_reproducible(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     async def once():
         customer = ScriptedParticipant(CUSTOMER, ["one", "two", "three"], seed=5)
         agent = ScriptedParticipant(AGENT, ["a", "b", "c", "d"], seed=6)
-        return await make(customer, agent, hello, intent, outcomes, base_time).run()
+        return await build(customer, agent).run()
 
     first, second = await once(), await once()
     stamps = [m.timestamp for m in first.conversation.messages]
@@ -107,11 +118,13 @@ async def test_timestamps_are_monotonic_and_reproducible(
     assert first.conversation == second.conversation
 
 
-async def test_another_seed_gives_other_timestamps(hello, intent, outcomes, base_time):
+async def test_another_seed_gives_other_timestamps(
+    build, hello, intent, outcomes, base_time
+):
     async def run(seed):
         customer = ScriptedParticipant(CUSTOMER, ["one"], seed=seed)
         agent = ScriptedParticipant(AGENT, ["a"], seed=seed)
-        return await make(customer, agent, hello, intent, outcomes, base_time).run()
+        return await build(customer, agent).run()
 
     a, b = await run(1), await run(2)
     assert contents(a) == contents(b)
@@ -132,7 +145,7 @@ async def test_without_base_timestamp_the_run_starts_now(hello, intent, outcomes
 
 
 async def test_progress_callback_is_called_once_per_message(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     seen = []
 
@@ -141,9 +154,7 @@ async def test_progress_callback_is_called_once_per_message(
 
     customer = ScriptedParticipant(CUSTOMER, ["c1"])
     agent = ScriptedParticipant(AGENT, ["a1", "a2"])
-    runner = make(
-        customer, agent, hello, intent, outcomes, base_time, progress_callback=progress
-    )
+    runner = build(customer, agent, progress_callback=progress)
     result = await runner.run()
     assert [count for count, _ in seen] == [1, 2, 3, 4]
     assert len(result.conversation.messages) == 4
@@ -160,15 +171,8 @@ async def test_progress_callback_is_called_once_per_message(
     assert runner.get_progress()["is_complete"] is True
 
 
-async def test_runner_is_single_use(hello, intent, outcomes, base_time):
-    runner = make(
-        ScriptedParticipant(CUSTOMER, []),
-        ScriptedParticipant(AGENT, []),
-        hello,
-        intent,
-        outcomes,
-        base_time,
-    )
+async def test_runner_is_single_use(build, hello, intent, outcomes, base_time):
+    runner = build([], [])
     assert not runner.is_complete
     assert runner.get_progress()["elapsed_seconds"] == 0
     await runner.run()
@@ -177,12 +181,10 @@ async def test_runner_is_single_use(hello, intent, outcomes, base_time):
         await runner.run()
 
 
-async def test_max_messages_ends_the_talk(hello, intent, outcomes, base_time):
+async def test_max_messages_ends_the_talk(build, hello, intent, outcomes, base_time):
     customer = ScriptedParticipant(CUSTOMER, ["c"] * 50)
     agent = ScriptedParticipant(AGENT, ["a"] * 50)
-    result = await make(
-        customer, agent, hello, intent, outcomes, base_time, max_messages=7
-    ).run()
+    result = await build(customer, agent, max_messages=7).run()
     assert len(result.conversation.messages) == 7
     assert result.ending is not None
     assert result.ending.reason == "max_messages"
@@ -190,15 +192,11 @@ async def test_max_messages_ends_the_talk(hello, intent, outcomes, base_time):
 
 
 async def test_max_messages_of_one_keeps_only_the_first(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
-    result = await make(
-        ScriptedParticipant(CUSTOMER, ["c"]),
-        ScriptedParticipant(AGENT, ["a"]),
-        hello,
-        intent,
-        outcomes,
-        base_time,
+    result = await build(
+        ["c"],
+        ["a"],
         max_messages=1,
     ).run()
     assert contents(result) == [hello.content]
@@ -221,17 +219,13 @@ def test_participants_must_have_get_next_message(hello, intent, outcomes):
 
 
 async def test_closing_phrases_end_the_talk_with_the_phrase(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = ScriptedParticipant(CUSTOMER, ["it works, thanks", "ok"])
     agent = ScriptedParticipant(AGENT, ["try again", "Great, have a nice day!", "more"])
-    result = await make(
+    result = await build(
         customer,
         agent,
-        hello,
-        intent,
-        outcomes,
-        base_time,
         termination=ClosingPhrases(sender="agent"),
     ).run()
     assert contents(result)[-1] == "Great, have a nice day!"
@@ -242,17 +236,13 @@ async def test_closing_phrases_end_the_talk_with_the_phrase(
 
 
 async def test_closing_phrases_match_whole_words_only(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = ScriptedParticipant(CUSTOMER, ["can I bypass this?"])
     agent = ScriptedParticipant(AGENT, ["no"])
-    result = await make(
+    result = await build(
         customer,
         agent,
-        hello,
-        intent,
-        outcomes,
-        base_time,
         termination=ClosingPhrases(),
     ).run()
     assert result.ending is not None
@@ -265,16 +255,14 @@ RULES = {
 }
 
 
-async def test_rule_based_outcome_is_recorded(hello, intent, outcomes, base_time):
+async def test_rule_based_outcome_is_recorded(
+    build, hello, intent, outcomes, base_time
+):
     customer = ScriptedParticipant(CUSTOMER, ["my password", "that worked!"])
     agent = ScriptedParticipant(AGENT, ["which account?", "reset sent", "bye"])
-    result = await make(
+    result = await build(
         customer,
         agent,
-        hello,
-        intent,
-        outcomes,
-        base_time,
         outcome_evaluator=RuleBasedOutcomeEvaluator(RULES),
     ).run()
     assert result.outcome is not None
@@ -283,17 +271,13 @@ async def test_rule_based_outcome_is_recorded(hello, intent, outcomes, base_time
 
 
 async def test_outcome_reached_ends_after_closing_messages(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = ScriptedParticipant(CUSTOMER, ["it worked", "bye", "extra"])
     agent = ScriptedParticipant(AGENT, ["reset sent", "glad to help", "more", "more"])
-    result = await make(
+    result = await build(
         customer,
         agent,
-        hello,
-        intent,
-        outcomes,
-        base_time,
         outcome_evaluator=RuleBasedOutcomeEvaluator(RULES),
         termination=OutcomeReached(closing_messages=2),
     ).run()
@@ -305,17 +289,13 @@ async def test_outcome_reached_ends_after_closing_messages(
 
 
 async def test_outcome_reached_can_wait_for_named_outcomes(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = ScriptedParticipant(CUSTOMER, ["it worked", "but now this", "ok"])
     agent = ScriptedParticipant(AGENT, ["reset sent", "hm", "escalating now", "x"])
-    result = await make(
+    result = await build(
         customer,
         agent,
-        hello,
-        intent,
-        outcomes,
-        base_time,
         outcome_evaluator=RuleBasedOutcomeEvaluator(RULES),
         termination=OutcomeReached(["escalated"]),
     ).run()
@@ -327,15 +307,11 @@ async def test_outcome_reached_can_wait_for_named_outcomes(
 
 
 async def test_outcome_reached_rejects_unknown_outcome_names(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
-    runner = make(
-        ScriptedParticipant(CUSTOMER, ["x"]),
-        ScriptedParticipant(AGENT, ["y"]),
-        hello,
-        intent,
-        outcomes,
-        base_time,
+    runner = build(
+        ["x"],
+        ["y"],
         termination=OutcomeReached(["solved"]),
     )
     with pytest.raises(ConfigError, match="'solved'"):
@@ -343,15 +319,11 @@ async def test_outcome_reached_rejects_unknown_outcome_names(
 
 
 async def test_rules_naming_unknown_outcomes_are_a_config_error(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
-    runner = make(
-        ScriptedParticipant(CUSTOMER, ["x"]),
-        ScriptedParticipant(AGENT, ["y"]),
-        hello,
-        intent,
-        outcomes,
-        base_time,
+    runner = build(
+        ["x"],
+        ["y"],
         outcome_evaluator=RuleBasedOutcomeEvaluator({"fixed": "x"}),
     )
     with pytest.raises(
@@ -361,17 +333,13 @@ async def test_rules_naming_unknown_outcomes_are_a_config_error(
 
 
 async def test_min_messages_holds_back_other_strategies(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = ScriptedParticipant(CUSTOMER, ["bye", "bye", "bye"])
     agent = ScriptedParticipant(AGENT, ["bye", "bye", "bye"])
-    result = await make(
+    result = await build(
         customer,
         agent,
-        hello,
-        intent,
-        outcomes,
-        base_time,
         termination=ClosingPhrases(),
         min_messages=4,
     ).run()
@@ -381,17 +349,13 @@ async def test_min_messages_holds_back_other_strategies(
 
 
 async def test_min_messages_does_not_hold_back_max_messages(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = ScriptedParticipant(CUSTOMER, ["c"] * 5)
     agent = ScriptedParticipant(AGENT, ["a"] * 5)
-    result = await make(
+    result = await build(
         customer,
         agent,
-        hello,
-        intent,
-        outcomes,
-        base_time,
         max_messages=3,
         min_messages=3,
         termination=[MaxMessages(10)],
@@ -409,7 +373,9 @@ def test_min_messages_above_max_messages_is_refused(hello, intent, outcomes):
         )
 
 
-async def test_deadline_ends_a_slow_conversation(hello, intent, outcomes, base_time):
+async def test_deadline_ends_a_slow_conversation(
+    build, hello, intent, outcomes, base_time
+):
     class Slow(Timed):
         async def get_next_message(self, conversation):
             await anyio.sleep(0.02)
@@ -417,23 +383,21 @@ async def test_deadline_ends_a_slow_conversation(hello, intent, outcomes, base_t
 
     customer = Slow(CUSTOMER, [("c", 1.0)] * 100, answer_only=True)
     agent = Slow(AGENT, [("a", 1.0)] * 100, answer_only=True)
-    result = await make(
-        customer, agent, hello, intent, outcomes, base_time, termination=Deadline(0.1)
-    ).run()
+    result = await build(customer, agent, termination=Deadline(0.1)).run()
     assert result.ending is not None
     assert result.ending.reason == "deadline"
     assert 1 < len(result.conversation.messages) < 20
 
 
-async def test_goal_reached_uses_an_llm_judge(hello, intent, outcomes, base_time):
+async def test_goal_reached_uses_an_llm_judge(
+    build, hello, intent, outcomes, base_time
+):
     customer = ScriptedParticipant(
         CUSTOMER, ["my password", "That worked, thanks!", "x"]
     )
     agent = ScriptedParticipant(AGENT, ["which email?", "reset link sent", "bye", "y"])
     judge = GoalReached("offline")
-    result = await make(
-        customer, agent, hello, intent, outcomes, base_time, termination=judge
-    ).run()
+    result = await build(customer, agent, termination=judge).run()
     assert result.ending is not None
     assert result.ending.reason == "goal_reached"
     assert contents(result)[-1] == "That worked, thanks!"
@@ -443,14 +407,11 @@ async def test_goal_reached_uses_an_llm_judge(hello, intent, outcomes, base_time
     assert result.token_usage.judge.total_tokens > 0
 
 
-async def test_goal_reached_needs_the_intent(hello, outcomes, base_time):
-    runner = make(
-        ScriptedParticipant(CUSTOMER, ["x"]),
-        ScriptedParticipant(AGENT, ["y"]),
-        hello,
-        None,
-        outcomes,
-        base_time,
+async def test_goal_reached_needs_the_intent(build, hello, outcomes, base_time):
+    runner = build(
+        ["x"],
+        ["y"],
+        intent=None,
         termination=GoalReached("offline"),
     )
     with pytest.raises(ConfigError, match="intent"):
@@ -458,20 +419,16 @@ async def test_goal_reached_needs_the_intent(hello, outcomes, base_time):
 
 
 async def test_llm_outcome_evaluator_picks_an_allowed_outcome(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = ScriptedParticipant(CUSTOMER, ["nothing works", "please"])
     agent = ScriptedParticipant(
         AGENT, ["checking", "I'm escalating this to a specialist"]
     )
     evaluator = LLMOutcomeEvaluator("offline")
-    result = await make(
+    result = await build(
         customer,
         agent,
-        hello,
-        intent,
-        outcomes,
-        base_time,
         outcome_evaluator=evaluator,
         termination=OutcomeReached(),
     ).run()
@@ -484,12 +441,12 @@ async def test_llm_outcome_evaluator_picks_an_allowed_outcome(
 
 @pytest.mark.parametrize("role", [CUSTOMER, AGENT])
 async def test_a_failing_participant_is_recorded_and_the_talk_kept(
-    role, hello, intent, outcomes, base_time
+    build, role, hello, intent, outcomes, base_time
 ):
     failing = Failing(role, RuntimeError("model exploded"), after=3)
     other = ScriptedParticipant(role.other, ["x", "y", "z"])
     customer, agent = (failing, other) if role is CUSTOMER else (other, failing)
-    result = await make(customer, agent, hello, intent, outcomes, base_time).run()
+    result = await build(customer, agent).run()
     assert not result.ok
     assert result.error is not None
     assert result.error.source == role.value
@@ -501,13 +458,11 @@ async def test_a_failing_participant_is_recorded_and_the_talk_kept(
 
 
 async def test_raise_on_error_propagates_with_the_conversation(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     customer = ScriptedParticipant(CUSTOMER, ["c1", "c2"])
     agent = Failing(AGENT, ValueError("boom"), after=3)
-    runner = make(
-        customer, agent, hello, intent, outcomes, base_time, raise_on_error=True
-    )
+    runner = build(customer, agent, raise_on_error=True)
     with pytest.raises(ParticipantError, match="agent participant failed") as info:
         await runner.run()
     assert isinstance(info.value.__cause__, ValueError)
@@ -517,18 +472,16 @@ async def test_raise_on_error_propagates_with_the_conversation(
     assert runner.is_complete
 
 
-async def test_a_failing_evaluator_is_recorded(hello, intent, outcomes, base_time):
+async def test_a_failing_evaluator_is_recorded(
+    build, hello, intent, outcomes, base_time
+):
     class Broken:
         async def evaluate(self, conversation, outcomes):
             raise RuntimeError("judge down")
 
-    result = await make(
-        ScriptedParticipant(CUSTOMER, ["c"]),
-        ScriptedParticipant(AGENT, ["a"]),
-        hello,
-        intent,
-        outcomes,
-        base_time,
+    result = await build(
+        ["c"],
+        ["a"],
         outcome_evaluator=Broken(),
     ).run()
     assert result.error is not None
@@ -537,17 +490,10 @@ async def test_a_failing_evaluator_is_recorded(hello, intent, outcomes, base_tim
 
 
 async def test_a_proposal_earlier_than_the_last_message_is_an_error(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     early = Message("too early", base_time - timedelta(seconds=1), AGENT)
-    result = await make(
-        ScriptedParticipant(CUSTOMER, []),
-        Returns(early),
-        hello,
-        intent,
-        outcomes,
-        base_time,
-    ).run()
+    result = await build([], Returns(early)).run()
     assert result.error is not None
     assert result.error.source == "agent"
     assert "earlier than the last message" in result.error.message
@@ -555,64 +501,36 @@ async def test_a_proposal_earlier_than_the_last_message_is_an_error(
 
 
 async def test_a_message_from_the_wrong_side_is_an_error(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     wrong = Message("I am the customer", base_time + timedelta(seconds=1), CUSTOMER)
-    result = await make(
-        ScriptedParticipant(CUSTOMER, []),
-        Returns(wrong),
-        hello,
-        intent,
-        outcomes,
-        base_time,
-    ).run()
+    result = await build([], Returns(wrong)).run()
     assert result.error is not None
     assert "sender CUSTOMER" in result.error.message
     assert "must have sender AGENT" in result.error.message
 
 
-async def test_a_non_message_is_an_error(hello, intent, outcomes, base_time):
-    result = await make(
-        ScriptedParticipant(CUSTOMER, []),
-        Returns("just a string"),
-        hello,
-        intent,
-        outcomes,
-        base_time,
-    ).run()
+async def test_a_non_message_is_an_error(build, hello, intent, outcomes, base_time):
+    result = await build([], Returns("just a string")).run()
     assert result.error is not None
     assert "returned str" in result.error.message
 
 
 async def test_mixing_naive_and_aware_timestamps_is_explained(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     naive = Message("naive", datetime(2026, 1, 1, 12, 0, 5), AGENT)  # noqa: DTZ001
-    result = await make(
-        ScriptedParticipant(CUSTOMER, []),
-        Returns(naive),
-        hello,
-        intent,
-        outcomes,
-        base_time,
-    ).run()
+    result = await build([], Returns(naive)).run()
     assert result.error is not None
     assert "timezone-aware" in result.error.message
 
 
-async def test_cancellation_propagates(hello, intent, outcomes, base_time):
+async def test_cancellation_propagates(build, hello, intent, outcomes, base_time):
     class Forever(Timed):
         async def get_next_message(self, conversation):
             await anyio.sleep_forever()
 
-    runner = make(
-        ScriptedParticipant(CUSTOMER, []),
-        Forever(AGENT, []),
-        hello,
-        intent,
-        outcomes,
-        base_time,
-    )
+    runner = build([], Forever(AGENT, []))
     with anyio.move_on_after(0.05) as scope:
         await runner.run()
     assert scope.cancelled_caught
@@ -621,19 +539,15 @@ async def test_cancellation_propagates(hello, intent, outcomes, base_time):
 
 
 async def test_a_failing_progress_callback_is_recorded(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     def progress(conversation, progress):
         if progress["message_count"] == 2:
             raise RuntimeError("display broke")
 
-    result = await make(
-        ScriptedParticipant(CUSTOMER, ["c"]),
-        ScriptedParticipant(AGENT, ["a"]),
-        hello,
-        intent,
-        outcomes,
-        base_time,
+    result = await build(
+        ["c"],
+        ["a"],
         progress_callback=progress,
     ).run()
     assert result.error is not None
@@ -641,25 +555,21 @@ async def test_a_failing_progress_callback_is_recorded(
     assert len(result.conversation.messages) == 2
 
 
-async def test_the_agent_can_open_the_conversation(intent, outcomes, base_time):
+async def test_the_agent_can_open_the_conversation(build, intent, outcomes, base_time):
     opener = MessageDraft("Hi! How can I help?", AGENT)
     customer = ScriptedParticipant(CUSTOMER, ["my password"])
     agent = ScriptedParticipant(AGENT, ["sure"])
-    result = await make(customer, agent, opener, intent, outcomes, base_time).run()
+    result = await build(customer, agent, initial_message=opener).run()
     assert contents(result) == ["Hi! How can I help?", "my password", "sure"]
 
 
 async def test_raise_on_error_keeps_the_conversation_on_a_contract_breach(
-    hello, intent, outcomes, base_time
+    build, hello, intent, outcomes, base_time
 ):
     early = Message("too early", base_time - timedelta(seconds=1), AGENT)
-    runner = make(
-        ScriptedParticipant(CUSTOMER, []),
+    runner = build(
+        [],
         Returns(early),
-        hello,
-        intent,
-        outcomes,
-        base_time,
         raise_on_error=True,
     )
     with pytest.raises(ParticipantError, match="earlier than the last message") as info:

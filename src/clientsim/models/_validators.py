@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from clientsim.errors import InvalidTypeError
+
+
+T = TypeVar("T")
 
 
 def typed(*types: type, optional: bool = False) -> Callable[[Any, Any, Any], None]:
@@ -29,3 +32,14 @@ def non_negative_int(_: object, attribute: Any, value: Any) -> None:
         raise InvalidTypeError(
             f"{attribute.name} must be a non-negative int; got {value!r}"
         )
+
+
+def items_of(value: Iterable[T], cls: type[T], field: str) -> tuple[T, ...]:
+    """``value`` as a tuple, checking that every item is a ``cls``."""
+    items = value if type(value) is tuple else tuple(value)
+    for item in items:
+        if not isinstance(item, cls):
+            raise InvalidTypeError(
+                f"{field} must be {cls.__name__} objects; got {type(item).__name__}"
+            )
+    return items

@@ -8,8 +8,7 @@ from typing import Final
 
 import attrs
 
-from clientsim.errors import InvalidTypeError
-from clientsim.models._validators import non_negative_int, typed
+from clientsim.models._validators import items_of, non_negative_int, typed
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
 
@@ -54,13 +53,7 @@ class Message:
 
 
 def _to_messages(value: Iterable[Message]) -> tuple[Message, ...]:
-    messages = value if type(value) is tuple else tuple(value)
-    for message in messages:
-        if not isinstance(message, Message):
-            raise InvalidTypeError(
-                f"messages must be Message objects; got {type(message).__name__}"
-            )
-    return messages
+    return items_of(value, Message, "messages")
 
 
 @attrs.frozen

@@ -9,7 +9,7 @@ from typing import Final
 import attrs
 
 from clientsim.errors import ConfigError
-from clientsim.models._validators import typed
+from clientsim.models._validators import items_of, typed
 from clientsim.models.roles import ParticipantRole
 
 
@@ -53,13 +53,7 @@ class Outcome:
 
 
 def _to_outcomes(value: Iterable[Outcome]) -> tuple[Outcome, ...]:
-    outcomes = tuple(value)
-    for item in outcomes:
-        if not isinstance(item, Outcome):
-            raise ConfigError(
-                f"outcomes must be Outcome objects; got {type(item).__name__}"
-            )
-    return outcomes
+    return items_of(value, Outcome, "outcomes")
 
 
 @attrs.frozen
