@@ -20,6 +20,8 @@ import logging
 from collections.abc import Mapping
 from typing import Final
 
+from clientsim import plugins
+
 
 __all__ = [
     "CONVERSATION_ENDED",
@@ -54,8 +56,6 @@ _has_listeners = False
 
 def _listening() -> bool:
     global _listeners_generation, _has_listeners  # noqa: PLW0603 - a cheap cache
-    from clientsim import plugins  # noqa: PLC0415
-
     current = plugins.generation()
     if current != _listeners_generation:
         manager = plugins.get_plugin_manager()
@@ -76,7 +76,5 @@ def emit(event: str, /, **fields: object) -> None:
             extra={"clientsim_event": event, "clientsim_fields": fields},
         )
     if _listening():
-        from clientsim import plugins  # noqa: PLC0415
-
         payload: Mapping[str, object] = fields
         plugins.get_plugin_manager().hook.clientsim_event(event=event, fields=payload)

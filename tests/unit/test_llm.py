@@ -116,3 +116,29 @@ async def test_enable_cache_caches_every_model(tmp_path):
     finally:
         set_llm_cache(None)
         cache.close()
+
+
+def test_chat_view_converts_each_message_once_and_restarts_on_another_conversation(
+    base_time,
+):
+    from datetime import timedelta
+
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    from clientsim import Conversation, Message, ParticipantRole
+    from clientsim.llm import ChatView
+
+    customer, agent = ParticipantRole.CUSTOMER, ParticipantRole.AGENT
+    view = ChatView("You are the agent.", agent)
+    first = Conversation((Message("hi", base_time, customer),))
+    shown = view.messages(first)
+    assert [type(m) for m in shown] == [SystemMessage, HumanMessage]
+    longer = first.with_message(
+        Message("hello", base_time + timedelta(seconds=1), agent)
+    )
+    again = view.messages(longer)
+    assert [type(m) for m in again] == [SystemMessage, HumanMessage, AIMessage]
+    assert again[1] is shown[1]  # converted once, reused
+    other = Conversation((Message("something else", base_time, customer),))
+    restarted = view.messages(other)
+    assert [m.content for m in restarted] == ["You are the agent.", "something else"]

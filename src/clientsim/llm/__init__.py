@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from clientsim.llm.calls import (
+    ChatView,
     Completion,
     StructuredCall,
     complete,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from clientsim.llm.offline import OfflineChatModel
 
 __all__ = [
+    "ChatView",
     "Completion",
     "ModelSpec",
     "OfflineChatModel",

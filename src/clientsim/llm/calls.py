@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from clientsim.errors import ClientSimError, InvalidModelOutputError, ModelError
-from clientsim.models import TokenUsage
+from clientsim.models import Conversation, Message, ParticipantRole, TokenUsage
 
 
 if TYPE_CHECKING:
@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 
     from clientsim.llm.turns import Turn
 
-__all__ = ["Completion", "StructuredCall", "complete", "model_name", "usage_of"]
+__all__ = [
+    "ChatView",
+    "Completion",
+    "StructuredCall",
+    "complete",
+    "model_name",
+    "usage_of",
+]
 
 
 @attrs.frozen
@@ -42,16 +49,83 @@ def model_name(model: BaseChatModel) -> str:
     return type(model).__name__
 
 
+_KINDS: dict[str, type[BaseMessage]] = {}
+
+
+def _kinds() -> dict[str, type[BaseMessage]]:
+    if not _KINDS:  # LangChain loads on first use, then the classes are cached
+        from langchain_core.messages import (  # noqa: PLC0415
+            AIMessage,
+            HumanMessage,
+            SystemMessage,
+        )
+
+        _KINDS.update(system=SystemMessage, user=HumanMessage, assistant=AIMessage)
+    return _KINDS
+
+
 def to_langchain(turns: Sequence[Turn]) -> list[BaseMessage]:
     """Convert clientsim turns to LangChain messages."""
-    from langchain_core.messages import (  # noqa: PLC0415
-        AIMessage,
-        HumanMessage,
-        SystemMessage,
-    )
+    kinds = _kinds()
+    human = kinds["user"]
+    return [kinds.get(turn.role, human)(content=turn.content) for turn in turns]
 
-    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
-    return [kinds.get(turn.role, HumanMessage)(content=turn.content) for turn in turns]
+
+class ChatView:
+    """One side's view of a conversation as LangChain messages, kept up to date.
+
+    Each conversation message is converted once: :meth:`messages` appends only what
+    is new since the last call (and starts over if the conversation is not the one it
+    has seen). The participant's own messages are the assistant's, the other side's
+    the user's.
+
+    Args:
+        system_prompt: the first message the model sees.
+        role: the side whose view this is.
+    """
+
+    def __init__(self, system_prompt: str, role: ParticipantRole) -> None:
+        self.system_prompt = system_prompt
+        self.role = role
+        self._messages: list[BaseMessage] = []
+        self._seen: tuple[Message, ...] = ()
+
+    def messages(self, conversation: Conversation) -> list[BaseMessage]:
+        """The LangChain messages for ``conversation``, system prompt first (a copy)."""
+        current = conversation.messages
+        seen = len(self._seen)
+        if (
+            not self._messages
+            or len(current) < seen
+            or (seen and current[seen - 1] is not self._seen[-1])
+        ):
+            kinds = _kinds()
+            self._messages = [kinds["system"](content=self.system_prompt)]
+            seen = 0
+        kinds = _kinds()
+        own, ai, human = self.role, kinds["assistant"], kinds["user"]
+        self._messages.extend(
+            (ai if message.sender is own else human)(content=message.content)
+            for message in current[seen:]
+        )
+        self._seen = current
+        return list(self._messages)
+
+    async def complete(
+        self, model: BaseChatModel, conversation: Conversation
+    ) -> Completion:
+        """Ask ``model`` for this side's next message in ``conversation``.
+
+        Raises:
+            ModelError: the provider failed (after its own retries).
+        """
+        try:
+            message = await model.ainvoke(self.messages(conversation))
+        except ClientSimError:
+            raise
+        except Exception as exc:
+            raise _failure(model, exc) from exc
+        return Completion(text=message.text, usage=usage_of(message))
 
 
 def usage_of(message: object) -> TokenUsage:

@@ -8,6 +8,7 @@ from typing import Final
 
 import attrs
 
+from clientsim.errors import InvalidTypeError
 from clientsim.models._validators import items_of, non_negative_int, typed
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
@@ -72,7 +73,15 @@ class Conversation:
 
     def with_message(self, message: Message) -> Conversation:
         """Return a new conversation with ``message`` appended."""
-        return Conversation((*self.messages, message), self.outcome)
+        if not isinstance(message, Message):
+            raise InvalidTypeError(
+                f"with_message takes a Message; got {type(message).__name__}"
+            )
+        # The existing messages were checked when they came in: check only the new one.
+        conversation = object.__new__(Conversation)
+        object.__setattr__(conversation, "messages", (*self.messages, message))
+        object.__setattr__(conversation, "outcome", self.outcome)
+        return conversation
 
     def with_outcome(self, outcome: Outcome | None) -> Conversation:
         """Return a new conversation with the given outcome."""
@@ -108,20 +117,32 @@ class TokenUsage:
     total_tokens: int = attrs.field(default=0, validator=_non_negative_int)
     calls: int = attrs.field(default=0, validator=_non_negative_int)
 
+    @classmethod
+    def _of(
+        cls, input_tokens: int, output_tokens: int, total: int, calls: int
+    ) -> TokenUsage:
+        # Sums of valid counts are valid: skip the validators on this hot path.
+        usage = object.__new__(cls)
+        object.__setattr__(usage, "input_tokens", input_tokens)
+        object.__setattr__(usage, "output_tokens", output_tokens)
+        object.__setattr__(usage, "total_tokens", total)
+        object.__setattr__(usage, "calls", calls)
+        return usage
+
     def __add__(self, other: TokenUsage) -> TokenUsage:
-        return TokenUsage(
-            input_tokens=self.input_tokens + other.input_tokens,
-            output_tokens=self.output_tokens + other.output_tokens,
-            total_tokens=self.total_tokens + other.total_tokens,
-            calls=self.calls + other.calls,
+        return TokenUsage._of(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.total_tokens + other.total_tokens,
+            self.calls + other.calls,
         )
 
     def __sub__(self, other: TokenUsage) -> TokenUsage:
-        return TokenUsage(
-            input_tokens=max(0, self.input_tokens - other.input_tokens),
-            output_tokens=max(0, self.output_tokens - other.output_tokens),
-            total_tokens=max(0, self.total_tokens - other.total_tokens),
-            calls=max(0, self.calls - other.calls),
+        return TokenUsage._of(
+            max(0, self.input_tokens - other.input_tokens),
+            max(0, self.output_tokens - other.output_tokens),
+            max(0, self.total_tokens - other.total_tokens),
+            max(0, self.calls - other.calls),
         )
 
 

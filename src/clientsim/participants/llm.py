@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Final
 
 from clientsim._coerce import intent_of, role_of
 from clientsim.errors import ConfigError
+from clientsim.llm import ChatView, Turn, resolve_model
 from clientsim.models import Conversation, Intent, Message, ParticipantRole, TokenUsage
 from clientsim.participants.base import Participant
 from clientsim.participants.timing import Pacer, TypingModel, default_typing
@@ -13,8 +14,6 @@ from clientsim.participants.timing import Pacer, TypingModel, default_typing
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-
-    from clientsim.llm import Turn
 
 __all__ = ["END_MARKER", "WAIT_MARKER", "LLMParticipant"]
 
@@ -110,6 +109,8 @@ class LLMParticipant(Participant):
         self._finished = False
         self._final: Message | None = None
         self._final_at = 0
+        self._model: BaseChatModel | None = None
+        self._view = ChatView(self.system_prompt, self.role)
 
     @classmethod
     def from_config(
@@ -169,15 +170,8 @@ class LLMParticipant(Participant):
         """``True`` once the model has ended its side with ``[END]``."""
         return self._finished
 
-    def _resolved_model(self) -> BaseChatModel:
-        from clientsim.llm import resolve_model  # noqa: PLC0415 - LangChain loads lazily
-
-        return resolve_model(self.model)
-
     def turns(self, conversation: Conversation) -> list[Turn]:
         """The messages the model is shown for ``conversation``, system prompt first."""
-        from clientsim.llm import Turn  # noqa: PLC0415
-
         own = self.role
         turns = [Turn("system", self.system_prompt)]
         turns.extend(
@@ -198,9 +192,10 @@ class LLMParticipant(Participant):
             return None
         if last is not None and last.sender is self.role and not self.double_texting:
             return None
-        from clientsim.llm import complete  # noqa: PLC0415
-
-        completion = await complete(self._resolved_model(), self.turns(conversation))
+        model = self._model
+        if model is None:  # resolved on first use, on the loop that uses it
+            model = self._model = resolve_model(self.model)
+        completion = await self._view.complete(model, conversation)
         self._usage = self._usage + completion.usage
         text = completion.text.strip()
         ending = END_MARKER in text

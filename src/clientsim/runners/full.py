@@ -37,6 +37,7 @@ __all__ = ["FullSimulationRunner", "ProgressCallback"]
 ProgressCallback = Callable[[Conversation, dict[str, Any]], None]
 """``callback(conversation, progress)``, called after every message."""
 
+_NO_USAGE = TokenUsage()
 _CUSTOMER = ParticipantRole.CUSTOMER
 _AGENT = ParticipantRole.AGENT
 
@@ -201,22 +202,21 @@ class FullSimulationRunner(Runner):
         }
 
     def _judges(self) -> list[object]:
-        judges: list[object] = [self.outcome_evaluator]
-        pending: list[object] = [self.termination]
+        """The evaluator and termination strategies that report token usage."""
+        judges: list[object] = []
+        pending: list[object] = [self.outcome_evaluator, self.termination]
         while pending:
             strategy = pending.pop()
             if isinstance(strategy, AnyOf):
                 pending.extend(strategy.strategies)
-            else:
+            elif isinstance(getattr(strategy, "token_usage", None), TokenUsage):
                 judges.append(strategy)
         return judges
 
-    def _judge_usage(self) -> TokenUsage:
-        total = TokenUsage()
-        for judge in self._judges():
-            usage = getattr(judge, "token_usage", None)
-            if isinstance(usage, TokenUsage):
-                total = total + usage
+    def _judge_usage(self, judges: list[object]) -> TokenUsage:
+        total = _NO_USAGE
+        for judge in judges:
+            total = total + judge.token_usage  # type: ignore[attr-defined]
         return total
 
     async def run(self) -> ConversationResult:
@@ -241,10 +241,11 @@ class FullSimulationRunner(Runner):
         self._start_time = datetime.now(UTC)
         if self.base_timestamp is None:
             self._conversation = Conversation((self._first_message(),))
+        judges = self._judges()
         before = (
             self.customer.token_usage,
             self.agent.token_usage,
-            self._judge_usage(),
+            self._judge_usage(judges),
         )
         events.emit(
             events.CONVERSATION_STARTED,
@@ -276,7 +277,7 @@ class FullSimulationRunner(Runner):
         usage = TokenUsageReport(
             customer=self.customer.token_usage - before[0],
             agent=self.agent.token_usage - before[1],
-            judge=self._judge_usage() - before[2],
+            judge=self._judge_usage(judges) - before[2],
         )
         events.emit(
             events.CONVERSATION_ENDED,
