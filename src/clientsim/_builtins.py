@@ -51,6 +51,13 @@ def clientsim_register_termination(register: Register) -> None:
 
 
 @hookimpl
+def clientsim_register_channels(register: Register) -> None:
+    from clientsim.channels.memory import InMemoryChannel  # noqa: PLC0415
+
+    register("memory", InMemoryChannel)
+
+
+@hookimpl
 def clientsim_register_models(register: Register) -> None:
     from clientsim.llm import specs  # noqa: PLC0415
 

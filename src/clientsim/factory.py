@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from clientsim.channels.base import Channel
 from clientsim.errors import ConfigError
 from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.participants.base import Participant
@@ -25,14 +26,21 @@ from clientsim.termination.base import TerminationStrategy
 
 
 __all__ = [
+    "build_channel",
     "build_outcome_evaluator",
     "build_participant",
     "build_termination",
+    "channels",
     "outcome_evaluators",
     "participants",
     "termination_strategies",
 ]
 
+channels: Final[Registry[Channel]] = Registry(
+    family="channel", hook="clientsim_register_channels"
+)
+"""Channel factories by name (``memory``, ``target``, ``runnable``, ``http``,
+``websocket``, and plugins')."""
 participants: Final[Registry[Participant]] = Registry(
     family="participant", hook="clientsim_register_participants"
 )
@@ -45,6 +53,20 @@ outcome_evaluators: Final[Registry[OutcomeEvaluator]] = Registry(
     family="outcome evaluator", hook="clientsim_register_outcome_evaluators"
 )
 """Outcome evaluator factories by name (``rules``, ``llm``, and plugins')."""
+
+
+def build_channel(config: StrategyConfig, /, **context: object) -> Channel:
+    """Build a channel, e.g. ``{"strategy": "http", "base_url": "http://127.0.0.1:8000/v1"}``.
+
+    ``context`` passes objects a config file cannot hold, such as ``target=my_agent``.
+    """
+    channel = channels.build(config, **context)
+    if not callable(getattr(channel, "create_session", None)):
+        raise ConfigError(
+            f"channel factory for {config!r} returned {type(channel).__name__}, which "
+            "has no create_session method"
+        )
+    return channel
 
 
 def build_participant(config: StrategyConfig, /, **context: object) -> Participant:

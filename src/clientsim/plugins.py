@@ -76,6 +76,10 @@ class HookSpecs:
         """Register outcome evaluator factories."""
 
     @hookspec
+    def clientsim_register_channels(self, register: Register) -> None:
+        """Register channel factories: ``register("http", HTTPChannel.from_config)``."""
+
+    @hookspec
     def clientsim_register_models(self, register: Register) -> None:
         """Register chat model providers: ``register("openai", build)``.
 

@@ -1,0 +1,251 @@
+"""The channel contract: how a runner reaches a real agent.
+
+A :class:`Channel` opens :class:`Session` objects, one per conversation. A session sends
+the customer's messages to the agent and hands back the agent's messages as they come
+(zero, one or several per turn, whenever the agent sends them). The runner never knows
+how bytes move.
+
+Most channels subclass :class:`QueueSession`, which keeps the transcript and an
+in-memory stream of :data:`SessionEvent` objects that the transport feeds.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Final, Self
+
+import anyio
+import attrs
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from clientsim.errors import ChannelError, ConfigError, SessionClosedError
+from clientsim.models import Conversation, Message, ParticipantRole
+
+
+__all__ = [
+    "Channel",
+    "QueueSession",
+    "Session",
+    "SessionEvent",
+    "TurnEnded",
+]
+
+_AGENT: Final = ParticipantRole.AGENT
+
+
+class Channel(abc.ABC):
+    """Opens sessions with a real agent."""
+
+    @abc.abstractmethod
+    async def create_session(self) -> Session:
+        """Create a new conversation session."""
+
+
+class Session(abc.ABC):
+    """One conversation with a real agent. Use it as an async context manager.
+
+    Attributes:
+        session_id: identifies the conversation to the agent (a header, a thread id...).
+    """
+
+    session_id: str
+
+    @abc.abstractmethod
+    async def get_conversation(self) -> Conversation:
+        """Get the conversation history so far."""
+
+    @abc.abstractmethod
+    async def send(self, message: Message) -> None:
+        """Send a message to the real agent."""
+
+    @abc.abstractmethod
+    def subscribe(self) -> AsyncIterator[Message]:
+        """Subscribe to incoming messages from the agent (an async iterator)."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Close the session and release what it holds; closing twice is harmless."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.aclose()
+
+
+@attrs.frozen
+class TurnEnded:
+    """The agent said it has finished its turn (e.g. its HTTP reply is complete)."""
+
+
+SessionEvent = Message | TurnEnded
+"""What a :class:`QueueSession` yields from :meth:`QueueSession.events`."""
+
+
+def now() -> datetime:
+    """The timestamp for a message sent or received now (UTC)."""
+    return datetime.now(UTC)
+
+
+class QueueSession(Session):
+    """A session whose transport pushes agent events into an in-memory stream.
+
+    Subclasses implement :meth:`deliver` (send one customer message to the agent) and,
+    for agents that push messages on their own (a WebSocket), :meth:`listen`, which runs
+    in the session's task group from ``__aenter__`` to ``aclose``. The transport reports
+    what the agent says with :meth:`push_text` / :meth:`push_message`, the end of a turn
+    with :meth:`push_end_of_turn`, and a broken transport with :meth:`push_failure`.
+
+    Request/response transports may do the whole exchange inside :meth:`deliver` (the
+    runner sends concurrently with listening) and push :class:`TurnEnded` when the reply
+    is complete.
+
+    Args:
+        session_id: an id for the agent; a random one if ``None``.
+        max_buffer: agent events held before the transport waits for the reader.
+    """
+
+    def __init__(
+        self, session_id: str | None = None, *, max_buffer: int = 1024
+    ) -> None:
+        if not isinstance(max_buffer, int) or max_buffer < 1:
+            raise ConfigError(f"max_buffer must be an int >= 1; got {max_buffer!r}")
+        self.session_id = session_id or uuid.uuid4().hex
+        self._conversation = Conversation(())
+        self._send_events: MemoryObjectSendStream[SessionEvent | ChannelError]
+        self._receive_events: MemoryObjectReceiveStream[SessionEvent | ChannelError]
+        self._send_events, self._receive_events = anyio.create_memory_object_stream[
+            SessionEvent | ChannelError
+        ](max_buffer)
+        self._closed = False
+        self._task_group: TaskGroup | None = None
+
+    # ----- the transport's side ------------------------------------------------------
+
+    @abc.abstractmethod
+    async def deliver(self, message: Message) -> None:
+        """Send ``message`` to the agent. Raise :class:`ChannelError` if it fails."""
+
+    async def listen(self) -> None:
+        """Receive what the agent pushes, until the session closes. Optional."""
+
+    async def close_transport(self) -> None:
+        """Release the transport's resources (connections). Optional."""
+
+    async def push_text(self, content: str) -> Message:
+        """Record and hand over an agent message with ``content``, stamped now."""
+        message = Message(content=content, timestamp=now(), sender=_AGENT)
+        await self.push_message(message)
+        return message
+
+    async def push_message(self, message: Message) -> None:
+        """Record and hand over an agent message."""
+        if message.sender is not _AGENT:
+            raise ChannelError(
+                f"the agent side can only push agent messages; got one from "
+                f"{message.sender.value}"
+            )
+        self._conversation = self._conversation.with_message(message)
+        await self._put(message)
+
+    async def push_end_of_turn(self) -> None:
+        """Tell the reader that the agent has finished its turn."""
+        await self._put(TurnEnded())
+
+    async def push_failure(self, error: ChannelError) -> None:
+        """Hand a transport failure to the reader (it is raised from :meth:`events`)."""
+        await self._put(error)
+
+    async def _put(self, item: SessionEvent | ChannelError) -> None:
+        if self._closed:
+            return
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            await self._send_events.send(item)
+
+    # ----- the runner's side ---------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if type(self).listen is not QueueSession.listen:
+            self._task_group = anyio.create_task_group()
+            await self._task_group.__aenter__()
+            self._task_group.start_soon(self._listen_guarded)
+        return self
+
+    async def _listen_guarded(self) -> None:
+        try:
+            await self.listen()
+        except ChannelError as exc:
+            await self.push_failure(exc)
+        except Exception as exc:  # noqa: BLE001 - a transport bug is reported, not raised
+            await self.push_failure(
+                ChannelError(
+                    f"the channel's listener failed: {type(exc).__name__}: {exc}"
+                )
+            )
+
+    async def get_conversation(self) -> Conversation:
+        return self._conversation
+
+    async def send(self, message: Message) -> None:
+        """Record ``message`` and deliver it to the agent.
+
+        Raises:
+            SessionClosedError: the session is closed.
+            ChannelError: the transport failed.
+        """
+        if self._closed:
+            raise SessionClosedError(
+                f"session {self.session_id} is closed; open a new one with create_session()"
+            )
+        if message.sender is _AGENT:
+            raise ChannelError(
+                "a session sends the customer's messages, not the agent's"
+            )
+        self._conversation = self._conversation.with_message(message)
+        await self.deliver(message)
+
+    async def events(self) -> AsyncIterator[SessionEvent]:
+        """Agent messages and end-of-turn events, in order, until the session closes.
+
+        Raises:
+            ChannelError: the transport failed.
+        """
+        async for item in self._receive_events:
+            if isinstance(item, ChannelError):
+                raise item
+            yield item
+
+    async def subscribe(self) -> AsyncIterator[Message]:
+        async for event in self.events():
+            if isinstance(event, Message):
+                yield event
+
+    @property
+    def closed(self) -> bool:
+        """``True`` once :meth:`aclose` was called."""
+        return self._closed
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._send_events.close()
+        try:
+            await self.close_transport()
+        finally:
+            if self._task_group is not None:
+                task_group, self._task_group = self._task_group, None
+                task_group.cancel_scope.cancel()
+                await task_group.__aexit__(None, None, None)
