@@ -43,7 +43,8 @@ CONVERSATION_ENDED: Final = "conversation.ended"
 """A conversation ended. Fields: ``conversation_id``, ``reason``, ``message_count``,
 ``outcome``, ``duration_seconds``."""
 CONVERSATION_FAILED: Final = "conversation.failed"
-"""An error ended a conversation. Fields: ``conversation_id``, ``source``, ``error``."""
+"""An error ended a conversation. Fields: ``conversation_id``, ``source``, ``side``
+(``"agent"`` or ``"simulator"``), ``error``."""
 
 _DEBUG_EVENTS: Final = frozenset({CONVERSATION_MESSAGE})
 

@@ -157,6 +157,7 @@ async def test_a_failure_is_an_event(caplog, hello, intent, outcomes, base_time)
     assert records[1].clientsim_fields == {
         "conversation_id": "conv-2",
         "source": "agent",
+        "side": "agent",
         "error": "builtins.RuntimeError: the agent crashed",
     }
     assert records[2].clientsim_fields["reason"] == "error"

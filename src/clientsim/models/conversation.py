@@ -187,13 +187,17 @@ class Ending:
     message_count: int = attrs.field(default=0, validator=_non_negative_int)
 
 
+_AGENT_SIDE: Final = frozenset({"agent", "channel"})
+
+
 @attrs.frozen(kw_only=True)
 class ErrorRecord:
     """An error that ended a conversation early, kept on the result.
 
     Attributes:
-        source: where it happened: ``"customer"``, ``"agent"``, ``"evaluator"``,
-            ``"termination"`` or ``"progress_callback"``.
+        source: where it happened: ``"customer"``, ``"agent"``, ``"channel"`` (the
+            connection to a real agent), ``"evaluator"``, ``"termination"`` or
+            ``"progress_callback"``. :attr:`side` says whose fault that is.
         type: the qualified name of the exception class.
         message: the exception's message.
     """
@@ -201,6 +205,12 @@ class ErrorRecord:
     source: str = attrs.field(validator=_instance_of_str)
     type: str = attrs.field(validator=_instance_of_str)
     message: str = attrs.field(validator=_instance_of_str)
+
+    @property
+    def side(self) -> str:
+        """Whose fault it was: ``"agent"`` (the agent or the channel to it) or
+        ``"simulator"`` (the simulated customer, a judge, a callback)."""
+        return "agent" if self.source in _AGENT_SIDE else "simulator"
 
     @classmethod
     def from_exception(cls, source: str, exc: BaseException) -> ErrorRecord:

@@ -1,0 +1,313 @@
+"""What every conversation runner shares: outcomes, progress, endings, failures, results.
+
+A mixin: the runner classes (attrs classes with the seed's fields) define the fields
+named below and call :meth:`ConversationCore._execute` from ``run()``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from clientsim import events
+from clientsim.errors import ConfigError, ParticipantError, SimulationError
+from clientsim.evaluation.base import OutcomeEvaluator
+from clientsim.models import (
+    Conversation,
+    ConversationResult,
+    Ending,
+    ErrorRecord,
+    Intent,
+    Outcomes,
+    TokenUsage,
+    TokenUsageReport,
+)
+from clientsim.termination.base import TerminationContext, TerminationStrategy
+from clientsim.termination.strategies import AnyOf
+
+
+ProgressCallback = Callable[[Conversation, dict[str, Any]], None]
+"""``callback(conversation, progress)``, called after every message."""
+
+NO_USAGE = TokenUsage()
+
+
+class Failed(Exception):  # noqa: N818 - internal control flow, never escapes run()
+    """Something failed during a run; ``source`` says where."""
+
+    def __init__(self, source: str, error: Exception) -> None:
+        super().__init__(source)
+        self.source = source
+        self.error = error
+
+
+def check_participant(
+    _: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """attrs validator: the value must have an async ``get_next_message``."""
+    if not callable(getattr(value, "get_next_message", None)):
+        raise ConfigError(
+            f"{attribute.name} must be a Participant (an object with an async "
+            f"get_next_message(conversation) method); got {type(value).__name__}"
+        )
+
+
+def check_positive_int(
+    _: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """attrs validator: an ``int`` (not a bool) >= 1."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{attribute.name} must be an int >= 1; got {value!r}")
+
+
+def check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """attrs validator: a positive number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(
+            f"{attribute.name} must be a positive number of seconds; got {value!r}"
+        )
+
+
+def as_termination(value: object) -> TerminationStrategy | None:
+    """attrs converter: a strategy, a list of them (any of), or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return AnyOf(*value) if value else None
+    if not isinstance(value, TerminationStrategy):
+        raise ConfigError(
+            "termination must be a termination strategy or a list of them (objects "
+            f"with an async check(context) method); got {type(value).__name__}"
+        )
+    return value
+
+
+class ConversationCore:
+    """Behaviour shared by the runners; subclasses define these attributes."""
+
+    outcomes: Outcomes
+    intent: Intent | None
+    max_messages: int
+    min_messages: int
+    progress_callback: ProgressCallback | None
+    outcome_evaluator: OutcomeEvaluator | None
+    termination: TerminationStrategy | None
+    raise_on_error: bool
+    conversation_id: str
+    _conversation: Conversation
+    _is_complete: bool
+    _started: bool
+    _start_time: datetime | None
+    _start_monotonic: float
+    _outcome_at: int | None
+
+    def _check_options(self) -> None:
+        if (
+            not isinstance(self.min_messages, int)
+            or not 0 <= self.min_messages <= self.max_messages
+        ):
+            raise ConfigError(
+                f"min_messages must be an int between 0 and max_messages "
+                f"({self.max_messages}); got {self.min_messages!r}"
+            )
+        if self.outcome_evaluator is not None and not isinstance(
+            self.outcome_evaluator, OutcomeEvaluator
+        ):
+            raise ConfigError(
+                "outcome_evaluator must have an async evaluate(conversation, outcomes) "
+                f"method; got {type(self.outcome_evaluator).__name__}"
+            )
+
+    @property
+    def conversation(self) -> Conversation:
+        """Get current conversation state (read-only access)."""
+        return self._conversation
+
+    @property
+    def is_complete(self) -> bool:
+        """Check if the simulation has completed."""
+        return self._is_complete
+
+    def get_progress(self) -> dict[str, Any]:
+        """Get current progress information."""
+        outcome = self._conversation.outcome
+        return {
+            "message_count": len(self._conversation.messages),
+            "max_messages": self.max_messages,
+            "is_complete": self._is_complete,
+            "outcome": outcome.name if outcome else None,
+            "elapsed_seconds": (
+                time.monotonic() - self._start_monotonic if self._start_time else 0
+            ),
+        }
+
+    def _judges(self) -> list[object]:
+        """The evaluator and termination strategies that report token usage."""
+        judges: list[object] = []
+        pending: list[object] = [self.outcome_evaluator, self.termination]
+        while pending:
+            strategy = pending.pop()
+            if isinstance(strategy, AnyOf):
+                pending.extend(strategy.strategies)
+            elif isinstance(getattr(strategy, "token_usage", None), TokenUsage):
+                judges.append(strategy)
+        return judges
+
+    @staticmethod
+    def _usage_of(sources: Sequence[object]) -> TokenUsage:
+        total = NO_USAGE
+        for source in sources:
+            usage = getattr(source, "token_usage", None)
+            if isinstance(usage, TokenUsage):
+                total = total + usage
+        return total
+
+    async def _execute(
+        self,
+        body: Callable[[], Awaitable[Ending]],
+        *,
+        runner: str,
+        customer: object,
+        agent: object | None,
+    ) -> ConversationResult:
+        """Run ``body`` as the conversation and turn what happens into a result."""
+        if self._started:
+            raise SimulationError(
+                f"this {type(self).__name__} has already run; runners are single-use, so "
+                "create a new one (with fresh participants) for another conversation"
+            )
+        self._started = True
+        start = time.perf_counter()
+        self._start_monotonic = time.monotonic()
+        self._start_time = datetime.now(UTC)
+        judges = self._judges()
+        sides = ([customer], [agent] if agent is not None else [], judges)
+        before = tuple(self._usage_of(side) for side in sides)
+        events.emit(
+            events.CONVERSATION_STARTED,
+            conversation_id=self.conversation_id,
+            runner=runner,
+        )
+        error: ErrorRecord | None = None
+        try:
+            ending = await body()
+        except Failed as failure:
+            error = ErrorRecord.from_exception(failure.source, failure.error)
+            ending = Ending(
+                reason="error",
+                detail=f"{failure.source} failed: {error.type}: {error.message}",
+                message_count=len(self._conversation.messages),
+            )
+            events.emit(
+                events.CONVERSATION_FAILED,
+                conversation_id=self.conversation_id,
+                source=failure.source,
+                side=error.side,
+                error=f"{error.type}: {error.message}",
+            )
+            if self.raise_on_error:
+                self._is_complete = True
+                self._raise(failure)
+        self._is_complete = True
+        conversation = self._conversation
+        duration = time.perf_counter() - start
+        after = tuple(self._usage_of(side) for side in sides)
+        usage = TokenUsageReport(
+            customer=after[0] - before[0],
+            agent=after[1] - before[1],
+            judge=after[2] - before[2],
+        )
+        events.emit(
+            events.CONVERSATION_ENDED,
+            conversation_id=self.conversation_id,
+            reason=ending.reason,
+            message_count=len(conversation.messages),
+            outcome=conversation.outcome.name if conversation.outcome else None,
+            duration_seconds=duration,
+        )
+        return ConversationResult(
+            conversation, duration, ending=ending, token_usage=usage, error=error
+        )
+
+    def _raise(self, failure: Failed) -> None:
+        if isinstance(failure.error, ParticipantError):
+            if failure.error.conversation is None:
+                failure.error.conversation = self._conversation
+            raise failure.error
+        if failure.source in {"customer", "agent"} and not isinstance(
+            failure.error, SimulationError
+        ):
+            raise ParticipantError(
+                f"the {failure.source} participant failed: "
+                f"{type(failure.error).__name__}: {failure.error}",
+                conversation=self._conversation,
+            ) from failure.error
+        raise failure.error
+
+    async def _observe(self, conversation: Conversation) -> Conversation:
+        """Record a new message: outcome, events, progress callback."""
+        self._conversation = conversation
+        count = len(conversation.messages)
+        events.emit(
+            events.CONVERSATION_MESSAGE,
+            conversation_id=self.conversation_id,
+            index=count - 1,
+            sender=conversation.messages[-1].sender.value,
+        )
+        evaluator = self.outcome_evaluator
+        if evaluator is not None and conversation.outcome is None:
+            try:
+                outcome = await evaluator.evaluate(conversation, self.outcomes)
+            except ConfigError:
+                raise
+            except Exception as exc:
+                raise Failed("evaluator", exc) from exc
+            if outcome is not None:
+                conversation = self._conversation = conversation.with_outcome(outcome)
+                self._outcome_at = count
+                events.emit(
+                    events.CONVERSATION_OUTCOME,
+                    conversation_id=self.conversation_id,
+                    outcome=outcome.name,
+                    message_count=count,
+                )
+        if self.progress_callback is not None:
+            try:
+                self.progress_callback(conversation, self.get_progress())
+            except Exception as exc:
+                raise Failed("progress_callback", exc) from exc
+        return conversation
+
+    async def _check(self, conversation: Conversation) -> Ending | None:
+        """The ending the termination strategies call for now, if any."""
+        termination = self.termination
+        if termination is None or len(conversation.messages) < self.min_messages:
+            return None
+        context = TerminationContext(
+            conversation=conversation,
+            intent=self.intent,
+            outcomes=self.outcomes,
+            elapsed_seconds=time.monotonic() - self._start_monotonic,
+            outcome_message_count=self._outcome_at,
+        )
+        try:
+            return await termination.check(context)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise Failed("termination", exc) from exc
+
+    def _limit(self, conversation: Conversation) -> Ending | None:
+        """The ``max_messages`` ending, if the conversation has reached it."""
+        count = len(conversation.messages)
+        if count >= self.max_messages:
+            return Ending(
+                reason="max_messages",
+                detail=f"reached the limit of {self.max_messages} messages",
+                message_count=count,
+            )
+        return None
