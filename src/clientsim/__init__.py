@@ -30,7 +30,7 @@ from clientsim.participants import (
     TypingModel,
 )
 from clientsim.plugins import hookimpl
-from clientsim.runners import FullSimulationRunner, Runner
+from clientsim.runners import FullSimulationRunner, HybridSimulationRunner, Runner
 
 
 if _typing.TYPE_CHECKING:
@@ -43,6 +43,7 @@ __all__ = [
     "ConversationResult",
     "Ending",
     "FullSimulationRunner",
+    "HybridSimulationRunner",
     "Intent",
     "LLMOutcomeEvaluator",
     "LLMParticipant",

@@ -24,6 +24,7 @@ from clientsim import plugins
 
 
 __all__ = [
+    "AGENT_SILENT",
     "CONVERSATION_ENDED",
     "CONVERSATION_FAILED",
     "CONVERSATION_MESSAGE",
@@ -42,6 +43,9 @@ CONVERSATION_OUTCOME: Final = "conversation.outcome"
 CONVERSATION_ENDED: Final = "conversation.ended"
 """A conversation ended. Fields: ``conversation_id``, ``reason``, ``message_count``,
 ``outcome``, ``duration_seconds``."""
+AGENT_SILENT: Final = "conversation.agent_silent"
+"""A real agent sent nothing within the reply timeout. Fields: ``conversation_id``,
+``waited_seconds``, ``message_count``."""
 CONVERSATION_FAILED: Final = "conversation.failed"
 """An error ended a conversation. Fields: ``conversation_id``, ``source``, ``side``
 (``"agent"`` or ``"simulator"``), ``error``."""

@@ -222,7 +222,11 @@ class QueueSession(Session):
         Raises:
             ChannelError: the transport failed.
         """
-        async for item in self._receive_events:
+        while True:
+            try:
+                item = await self._receive_events.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                return
             if isinstance(item, ChannelError):
                 raise item
             yield item
@@ -242,6 +246,7 @@ class QueueSession(Session):
             return
         self._closed = True
         self._send_events.close()
+        self._receive_events.close()
         try:
             await self.close_transport()
         finally:

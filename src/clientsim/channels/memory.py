@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from clientsim.channels.base import Channel, QueueSession
-from clientsim.errors import ChannelError
+from clientsim.errors import ChannelError, SessionClosedError
 from clientsim.models import Message
 
 
@@ -28,9 +28,9 @@ class AgentHandle:
     def __init__(self, session: InMemorySession) -> None:
         self.session = session
         self.session_id = session.session_id
-        self._inbox_send: MemoryObjectSendStream[Message]
-        self._inbox: MemoryObjectReceiveStream[Message]
-        self._inbox_send, self._inbox = anyio.create_memory_object_stream[Message](1024)
+        self._pending: deque[Message] = deque()
+        self._arrived = anyio.Event()
+        self._closed = False
 
     async def say(self, *contents: str) -> list[Message]:
         """Send one agent message per string, in order."""
@@ -44,14 +44,40 @@ class AgentHandle:
         """Break the connection: the runner sees a :class:`ChannelError`."""
         await self.session.push_failure(ChannelError(f"in-memory agent: {reason}"))
 
+    async def hang_up(self) -> None:
+        """End the session from the agent's side: the reader's events stop."""
+        self.session._send_events.close()  # noqa: SLF001 - its own session
+
     async def receive(self) -> Message:
-        """Wait for the next customer message."""
-        return await self._inbox.receive()
+        """Wait for the next customer message.
+
+        Raises:
+            SessionClosedError: the session closed before one came.
+        """
+        while not self._pending:
+            if self._closed:
+                raise SessionClosedError(f"session {self.session_id} is closed")
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
+        return self._pending.popleft()
 
     async def received(self) -> AsyncIterator[Message]:
         """Every customer message, as it arrives, until the session closes."""
-        async for message in self._inbox:
-            yield message
+        while True:
+            try:
+                yield await self.receive()
+            except SessionClosedError:
+                return
+
+    def _deliver(self, message: Message) -> None:
+        if self._closed:
+            raise ChannelError("the in-memory agent has stopped listening")
+        self._pending.append(message)
+        self._arrived.set()
+
+    def _close(self) -> None:
+        self._closed = True
+        self._arrived.set()
 
 
 class InMemorySession(QueueSession):
@@ -62,13 +88,10 @@ class InMemorySession(QueueSession):
         self.agent = AgentHandle(self)
 
     async def deliver(self, message: Message) -> None:
-        try:
-            await self.agent._inbox_send.send(message)  # noqa: SLF001 - its own handle
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
-            raise ChannelError("the in-memory agent has stopped listening") from exc
+        self.agent._deliver(message)  # noqa: SLF001 - its own handle
 
     async def close_transport(self) -> None:
-        self.agent._inbox_send.close()  # noqa: SLF001
+        self.agent._close()  # noqa: SLF001
 
 
 class InMemoryChannel(Channel):
@@ -85,16 +108,20 @@ class InMemoryChannel(Channel):
 
     def __init__(self) -> None:
         self.sessions: list[InMemorySession] = []
-        self._new_send: MemoryObjectSendStream[AgentHandle]
-        self._new: MemoryObjectReceiveStream[AgentHandle]
-        self._new_send, self._new = anyio.create_memory_object_stream[AgentHandle](1024)
+        self._handed_out = 0
+        self._created = anyio.Event()
 
     async def create_session(self) -> InMemorySession:
         session = InMemorySession()
         self.sessions.append(session)
-        await self._new_send.send(session.agent)
+        self._created.set()
         return session
 
     async def next_agent(self) -> AgentHandle:
-        """Wait for the next session and return its agent handle."""
-        return await self._new.receive()
+        """Wait for the next session not handed out yet and return its agent handle."""
+        while self._handed_out >= len(self.sessions):
+            self._created = anyio.Event()
+            await self._created.wait()
+        handle = self.sessions[self._handed_out].agent
+        self._handed_out += 1
+        return handle

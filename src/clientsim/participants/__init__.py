@@ -3,7 +3,7 @@
 from clientsim.participants.base import Participant
 from clientsim.participants.llm import END_MARKER, WAIT_MARKER, LLMParticipant
 from clientsim.participants.scripted import ScriptedParticipant
-from clientsim.participants.timing import Pacer, TypingModel
+from clientsim.participants.timing import Pacer, TypingModel, landed
 
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "Participant",
     "ScriptedParticipant",
     "TypingModel",
+    "landed",
 ]

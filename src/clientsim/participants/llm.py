@@ -9,7 +9,7 @@ from clientsim.errors import ConfigError
 from clientsim.llm import ChatView, Turn, resolve_model
 from clientsim.models import Conversation, Intent, Message, ParticipantRole, TokenUsage
 from clientsim.participants.base import Participant
-from clientsim.participants.timing import Pacer, TypingModel, default_typing
+from clientsim.participants.timing import Pacer, TypingModel, default_typing, landed
 
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ class LLMParticipant(Participant):
         if self._final is not None:
             # Finished once the closing message is in the conversation; if the runner
             # discarded it (the other side spoke first), think again.
-            if self._final in conversation.messages[self._final_at :]:
+            if landed(self._final, conversation, self._final_at):
                 self._finished = True
             self._final = None
         if self._finished:

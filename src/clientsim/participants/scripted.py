@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from clientsim._coerce import role_of
 from clientsim.models import Conversation, Message, ParticipantRole
 from clientsim.participants.base import Participant
-from clientsim.participants.timing import Pacer, TypingModel, default_typing
+from clientsim.participants.timing import Pacer, TypingModel, default_typing, landed
 
 
 __all__ = ["ScriptedParticipant"]
@@ -66,7 +66,7 @@ class ScriptedParticipant(Participant):
         if self._proposed is not None:
             # A line counts as said once it is in the conversation; a proposal the
             # runner discarded (the other side spoke first) is offered again.
-            if self._proposed in conversation.messages[self._proposed_at :]:
+            if landed(self._proposed, conversation, self._proposed_at):
                 self._next += 1
             self._proposed = None
         if self._next >= len(self.lines):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -106,11 +106,21 @@ class Pacer:
                 break
             unread.append(message.content)
         delay = self.typing.delay(read=" ".join(unread), write=content, rng=self._rng)
-        last = messages[-1].timestamp if messages else None
-        if last is None:
-            msg = "a participant cannot stamp a message in an empty conversation"
-            raise ConfigError(msg)
+        # An empty conversation (the participant opens it) starts now.
+        last = messages[-1].timestamp if messages else datetime.now(UTC)
         return Message(content=content, timestamp=last + delay, sender=self.role)
+
+
+def landed(proposal: Message, conversation: Conversation, since: int) -> bool:
+    """``True`` if ``proposal`` was added to ``conversation`` after its first ``since``.
+
+    Matched by sender and content, not timestamp: a real-time runner restamps a
+    message with the moment it was sent.
+    """
+    return any(
+        message.sender is proposal.sender and message.content == proposal.content
+        for message in conversation.messages[since:]
+    )
 
 
 def default_typing(role: ParticipantRole) -> TypingModel:

@@ -2,6 +2,12 @@
 
 from clientsim.runners.base import Runner
 from clientsim.runners.full import FullSimulationRunner, ProgressCallback
+from clientsim.runners.hybrid import HybridSimulationRunner
 
 
-__all__ = ["FullSimulationRunner", "ProgressCallback", "Runner"]
+__all__ = [
+    "FullSimulationRunner",
+    "HybridSimulationRunner",
+    "ProgressCallback",
+    "Runner",
+]

@@ -1,0 +1,460 @@
+"""Hybrid simulation: a simulated customer against a real agent, in real time."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Final, Literal
+
+import anyio
+import anyio.lowlevel
+import attrs
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from clientsim import events
+from clientsim.channels.base import Channel, QueueSession, Session, TurnEnded, now
+from clientsim.errors import ConfigError
+from clientsim.evaluation.base import OutcomeEvaluator
+from clientsim.models import (
+    Conversation,
+    ConversationResult,
+    Ending,
+    Intent,
+    Message,
+    MessageDraft,
+    Outcomes,
+    ParticipantRole,
+)
+from clientsim.participants.base import Participant
+from clientsim.runners._core import (
+    ConversationCore,
+    Failed,
+    ProgressCallback,
+    as_termination,
+    check_participant,
+    check_positive_int,
+    check_seconds,
+)
+from clientsim.runners.base import Runner
+from clientsim.termination.base import TerminationStrategy
+
+
+__all__ = ["HybridSimulationRunner"]
+
+_CUSTOMER: Final = ParticipantRole.CUSTOMER
+_AGENT: Final = ParticipantRole.AGENT
+
+
+@attrs.frozen
+class _Failure:
+    source: str
+    error: Exception
+
+
+@attrs.frozen
+class _Closed:
+    """The session's stream of agent events ended: the agent side closed it."""
+
+
+_Item = Message | TurnEnded | _Failure | _Closed
+
+
+def _channel(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not callable(getattr(value, "create_session", None)):
+        raise ConfigError(
+            f"{attribute.name} must be a Channel (an object with an async "
+            f"create_session() method); got {type(value).__name__}"
+        )
+
+
+def _customer_opener(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, MessageDraft) or value.sender is not _CUSTOMER:
+        raise ConfigError(
+            f"{attribute.name} must be None or a MessageDraft from the CUSTOMER: in a "
+            "hybrid run the real agent speaks for itself"
+        )
+
+
+def _optional_seconds(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        check_seconds(_, attribute, value)
+
+
+def _overlap(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in {"fold", "queue"}:
+        raise ConfigError(f"{attribute.name} must be 'fold' or 'queue'; got {value!r}")
+
+
+@attrs.define
+class HybridSimulationRunner(ConversationCore, Runner):
+    """Runs a simulated customer against a real agent reached through a channel.
+
+    Real time, not simulated time. Each round, the customer's message is sent and the
+    agent's reply burst is collected: the burst ends at an explicit end of turn from
+    the channel (a request/response agent's reply is complete), after
+    ``quiet_period_seconds`` without a new agent message, or after
+    ``max_turn_seconds``. No agent message within ``reply_timeout_seconds`` is an
+    "agent silent" turn, never a hang; if the customer then has nothing to say, the
+    conversation ends with the reason ``"agent_silent"``.
+
+    Agent messages that arrive while the customer is composing are folded into the
+    customer's view before it replies (``overlap="fold"``: the customer is asked again)
+    or queued after its message (``overlap="queue"``).
+
+    Endings, outcomes, progress and failures work as in
+    :class:`~clientsim.runners.FullSimulationRunner`, plus: ``"agent_silent"``,
+    ``"agent_closed"`` (the agent side ended the session) and ``"max_duration"``
+    (``max_duration_seconds`` passed). A channel failure (a dropped connection, 5xx
+    after retries, a malformed reply) ends the run with ``result.error.source ==
+    "channel"`` (``result.error.side == "agent"``) and the transcript so far kept.
+
+    Example:
+        >>> runner = HybridSimulationRunner(
+        ...     customer=customer,
+        ...     channel=HTTPChannel(base_url="http://127.0.0.1:8000/v1", model="bot"),
+        ...     intent=intent,
+        ...     outcomes=outcomes,
+        ... )
+        >>> result = await runner.run()  # doctest: +SKIP
+
+    Args:
+        customer: the simulated customer.
+        channel: how to reach the real agent; one session is opened per run.
+        intent: the customer's intent (for goal judges; never sent to the agent).
+        outcomes: the legal outcomes of the run.
+        initial_message: the customer's first message; if ``None`` the customer
+            participant writes it.
+        max_messages: the conversation ends when it has this many messages.
+        progress_callback: called as ``callback(conversation, progress)`` after
+            every message.
+        reply_timeout_seconds: longest wait for the agent's first message of a turn.
+        quiet_period_seconds: silence that ends an agent's burst (``None``: only an
+            end-of-turn event or ``max_turn_seconds`` ends it).
+        max_turn_seconds: longest an agent's burst may go on.
+        max_duration_seconds: the whole conversation's deadline.
+        customer_timeout_seconds: longest the customer may take to write a message.
+        overlap: ``"fold"`` or ``"queue"`` agent messages that arrive while the
+            customer is composing.
+        typing_delays: wait, in real time, as long as the customer's typing model
+            says it takes to write each message (off by default).
+        max_typing_delay_seconds: the longest such wait.
+        outcome_evaluator: decides the outcome after every message.
+        termination: a strategy or a list of them (any of them ends the talk).
+        min_messages: no strategy but ``max_messages`` may end the talk earlier.
+        raise_on_error: re-raise a failure instead of recording it on the result.
+    """
+
+    customer: Participant = attrs.field(validator=check_participant)
+    channel: Channel = attrs.field(validator=_channel)
+    intent: Intent | None = attrs.field(
+        validator=attrs.validators.optional(attrs.validators.instance_of(Intent))
+    )
+    outcomes: Outcomes = attrs.field(validator=attrs.validators.instance_of(Outcomes))
+    initial_message: MessageDraft | None = attrs.field(
+        default=None, validator=_customer_opener
+    )
+    max_messages: int = attrs.field(default=100, validator=check_positive_int)
+    progress_callback: ProgressCallback | None = attrs.field(default=None, repr=False)
+    reply_timeout_seconds: float = attrs.field(
+        default=30.0, kw_only=True, validator=check_seconds
+    )
+    quiet_period_seconds: float | None = attrs.field(
+        default=2.0, kw_only=True, validator=_optional_seconds
+    )
+    max_turn_seconds: float = attrs.field(
+        default=120.0, kw_only=True, validator=check_seconds
+    )
+    max_duration_seconds: float = attrs.field(
+        default=600.0, kw_only=True, validator=check_seconds
+    )
+    customer_timeout_seconds: float = attrs.field(
+        default=120.0, kw_only=True, validator=check_seconds
+    )
+    overlap: Literal["fold", "queue"] = attrs.field(
+        default="fold", kw_only=True, validator=_overlap
+    )
+    typing_delays: bool = attrs.field(default=False, kw_only=True)
+    max_typing_delay_seconds: float = attrs.field(
+        default=15.0, kw_only=True, validator=check_seconds
+    )
+    outcome_evaluator: OutcomeEvaluator | None = attrs.field(default=None, kw_only=True)
+    termination: TerminationStrategy | None = attrs.field(
+        default=None, kw_only=True, converter=as_termination
+    )
+    min_messages: int = attrs.field(default=0, kw_only=True)
+    raise_on_error: bool = attrs.field(default=False, kw_only=True)
+    conversation_id: str = attrs.field(
+        factory=lambda: uuid.uuid4().hex, kw_only=True, repr=False
+    )
+
+    _conversation: Conversation = attrs.field(
+        init=False, repr=False, factory=lambda: Conversation(())
+    )
+    _is_complete: bool = attrs.field(init=False, default=False)
+    _started: bool = attrs.field(init=False, default=False)
+    _start_time: datetime | None = attrs.field(init=False, default=None)
+    _start_monotonic: float = attrs.field(init=False, default=0.0)
+    _outcome_at: int | None = attrs.field(init=False, default=None)
+    _silent_turns: int = attrs.field(init=False, default=0)
+    session: Session | None = attrs.field(init=False, default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._check_options()
+
+    @property
+    def silent_turns(self) -> int:
+        """How many agent turns so far brought no message."""
+        return self._silent_turns
+
+    async def run(self) -> ConversationResult:
+        """Run the conversation against the real agent.
+
+        Returns:
+            ConversationResult with the conversation, its ending, token usage and, if
+            something failed, the error (the conversation up to it is kept).
+
+        Raises:
+            SimulationError: the runner was already run.
+            ConfigError: a strategy is misconfigured for this run.
+        """
+        return await self._execute(
+            self._run, runner="hybrid", customer=self.customer, agent=None
+        )
+
+    async def _run(self) -> Ending:
+        try:
+            session = await self.channel.create_session()
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise Failed("channel", exc) from exc
+        self.session = session
+        failure: Failed | None = None
+        ending: Ending | None = None
+        try:
+            inbox_send, inbox = anyio.create_memory_object_stream[_Item](math.inf)
+            async with (
+                session,
+                inbox_send,
+                inbox,
+                anyio.create_task_group() as task_group,
+            ):
+                task_group.start_soon(_pump, session, inbox_send)
+                with anyio.move_on_after(self.max_duration_seconds) as deadline:
+                    try:
+                        ending = await self._talk(
+                            session, inbox, inbox_send, task_group
+                        )
+                    except Failed as exc:
+                        failure = exc
+                if deadline.cancelled_caught:
+                    ending = Ending(
+                        reason="max_duration",
+                        detail=f"the conversation reached its maximum duration of "
+                        f"{self.max_duration_seconds:g}s",
+                        message_count=len(self._conversation.messages),
+                    )
+                task_group.cancel_scope.cancel()
+        except ConfigError:
+            raise
+        except Exception as exc:  # opening or closing the session failed
+            if failure is None and ending is None:
+                raise Failed("channel", exc) from exc
+        if failure is not None:
+            raise failure
+        assert ending is not None  # noqa: S101 - _talk returns one or raises
+        return ending
+
+    async def _talk(
+        self,
+        session: Session,
+        inbox: MemoryObjectReceiveStream[_Item],
+        inbox_send: MemoryObjectSendStream[_Item],
+        task_group: TaskGroup,
+    ) -> Ending:
+        conversation = self._conversation
+        draft = self.initial_message
+        silent = False
+        while True:
+            if draft is not None:
+                proposal: Message | None = Message(draft.content, now(), _CUSTOMER)
+                draft = None
+            else:
+                composed = await self._compose(conversation, inbox)
+                if isinstance(composed, Ending):
+                    return composed
+                conversation, proposal = composed
+            if proposal is None:
+                return self._customer_passed(conversation, silent=silent)
+            message = Message(proposal.content, _after(conversation), _CUSTOMER)
+            conversation = await self._observe(conversation.with_message(message))
+            task_group.start_soon(_deliver, session, message, inbox_send)
+            ending = await self._check(conversation) or self._limit(conversation)
+            if ending is not None:
+                return ending
+            turn = await self._agent_turn(conversation, inbox)
+            if isinstance(turn, Ending):
+                return turn
+            conversation, received = turn
+            silent = received == 0
+            if silent:
+                self._silent_turns += 1
+                events.emit(
+                    events.AGENT_SILENT,
+                    conversation_id=self.conversation_id,
+                    waited_seconds=self.reply_timeout_seconds,
+                    message_count=len(conversation.messages),
+                )
+
+    def _customer_passed(self, conversation: Conversation, *, silent: bool) -> Ending:
+        count = len(conversation.messages)
+        if silent:
+            return Ending(
+                reason="agent_silent",
+                detail=f"the agent sent nothing within {self.reply_timeout_seconds:g}s "
+                "and the customer had nothing more to say",
+                message_count=count,
+            )
+        return Ending(
+            reason="both_passed",
+            detail="the agent's turn was over and the customer had nothing more to say",
+            message_count=count,
+        )
+
+    async def _ask_customer(self, conversation: Conversation) -> Message | None:
+        try:
+            with anyio.fail_after(self.customer_timeout_seconds):
+                return await self.customer.get_next_message(conversation)
+        except ConfigError:
+            raise
+        except TimeoutError as exc:
+            raise Failed(
+                "customer",
+                TimeoutError(
+                    f"the customer took longer than {self.customer_timeout_seconds:g}s "
+                    "to write a message"
+                ),
+            ) from exc
+        except Exception as exc:
+            raise Failed("customer", exc) from exc
+
+    async def _compose(
+        self, conversation: Conversation, inbox: MemoryObjectReceiveStream[_Item]
+    ) -> tuple[Conversation, Message | None] | Ending:
+        """The customer's next message, with late agent messages folded in first."""
+        while True:
+            proposal = await self._ask_customer(conversation)
+            if proposal is not None and self.typing_delays and conversation.messages:
+                typing = (
+                    proposal.timestamp - conversation.messages[-1].timestamp
+                ).total_seconds()
+                await anyio.sleep(min(self.max_typing_delay_seconds, max(0.0, typing)))
+            if self.overlap == "queue":
+                return conversation, proposal
+            folded = 0
+            await anyio.lowlevel.checkpoint()  # let messages already received reach us
+            while True:  # take what the agent said meanwhile, without waiting
+                try:
+                    item = inbox.receive_nowait()
+                except anyio.WouldBlock:
+                    break
+                result = await self._take(conversation, item)
+                if isinstance(result, Ending):
+                    return result
+                if result is not conversation:
+                    folded += 1
+                conversation = result
+            if not folded:
+                return conversation, proposal
+
+    async def _take(
+        self, conversation: Conversation, item: _Item
+    ) -> Conversation | Ending:
+        """Add one agent event to the conversation; an ending if it calls for one."""
+        if isinstance(item, _Failure):
+            raise Failed(item.source, item.error)
+        if isinstance(item, _Closed):
+            return Ending(
+                reason="agent_closed",
+                detail="the agent side closed the session",
+                message_count=len(conversation.messages),
+            )
+        if isinstance(item, TurnEnded):
+            return conversation
+        message = item
+        if (
+            conversation.messages
+            and message.timestamp < conversation.messages[-1].timestamp
+        ):
+            message = Message(message.content, _after(conversation), _AGENT)
+        conversation = await self._observe(conversation.with_message(message))
+        ending = await self._check(conversation) or self._limit(conversation)
+        return ending if ending is not None else conversation
+
+    async def _agent_turn(
+        self, conversation: Conversation, inbox: MemoryObjectReceiveStream[_Item]
+    ) -> tuple[Conversation, int] | Ending:
+        """Collect the agent's burst of messages for this turn."""
+        received = 0
+        start = anyio.current_time()
+        turn_end = start + self.max_turn_seconds
+        wait_until = start + self.reply_timeout_seconds
+        while True:
+            item: _Item | None = None
+            with anyio.move_on_after(
+                max(0.0, min(wait_until, turn_end) - anyio.current_time())
+            ):
+                item = await inbox.receive()
+            if item is None:  # timed out: silence, the quiet period or the turn limit
+                return conversation, received
+            if isinstance(item, TurnEnded):
+                return conversation, received
+            result = await self._take(conversation, item)
+            if isinstance(result, Ending):
+                return result
+            conversation = result
+            received += 1
+            quiet = self.quiet_period_seconds
+            wait_until = anyio.current_time() + quiet if quiet is not None else turn_end
+
+
+def _after(conversation: Conversation) -> datetime:
+    """Now, or the last message's timestamp if the clock would put it earlier."""
+    stamp = now()
+    if conversation.messages and stamp < conversation.messages[-1].timestamp:
+        return conversation.messages[-1].timestamp
+    return stamp
+
+
+async def _events(session: Session) -> AsyncIterator[Message | TurnEnded]:
+    if isinstance(session, QueueSession):
+        async for event in session.events():
+            yield event
+    else:
+        async for message in session.subscribe():
+            yield message
+
+
+async def _pump(session: Session, inbox: MemoryObjectSendStream[_Item]) -> None:
+    """Move the session's agent events into the runner's inbox, failures included."""
+    try:
+        async for event in _events(session):
+            await inbox.send(event)
+        await inbox.send(_Closed())
+    except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
+        await inbox.send(_Failure("channel", exc))
+
+
+async def _deliver(
+    session: Session, message: Message, inbox: MemoryObjectSendStream[_Item]
+) -> None:
+    """Send one customer message; a failure is reported to the conversation."""
+    try:
+        await session.send(message)
+    except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
+        await inbox.send(_Failure("channel", exc))
