@@ -30,6 +30,7 @@ def clientsim_register_outcome_evaluators(register: Register) -> None:
 def clientsim_register_termination(register: Register) -> None:
     from clientsim.termination import strategies  # noqa: PLC0415
     from clientsim.termination.goal import GoalReached  # noqa: PLC0415
+    from clientsim.termination.judge import ConversationComplete  # noqa: PLC0415
 
     def any_of(*, strategies: Sequence[Mapping[str, Any] | str], **context: Any) -> Any:
         from clientsim.errors import ConfigError  # noqa: PLC0415
@@ -47,6 +48,7 @@ def clientsim_register_termination(register: Register) -> None:
     register("outcome_reached", strategies.OutcomeReached)
     register("deadline", strategies.Deadline)
     register("goal_reached", GoalReached)
+    register("conversation_complete", ConversationComplete)
     register("any_of", any_of)
 
 

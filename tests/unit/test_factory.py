@@ -30,6 +30,7 @@ from clientsim.plugins import register_plugin, unregister_plugin
 from clientsim.termination import (
     AnyOf,
     ClosingPhrases,
+    ConversationComplete,
     Deadline,
     GoalReached,
     MaxMessages,
@@ -63,6 +64,11 @@ TERMINATION_CONFIGS = {
     },
     "deadline": {"strategy": "deadline", "seconds": 30},
     "goal_reached": {"strategy": "goal_reached", "model": "offline", "after": "agent"},
+    "conversation_complete": {
+        "strategy": "conversation_complete",
+        "model": "offline",
+        "every_n_messages": 2,
+    },
     "any_of": {
         "strategy": "any_of",
         "strategies": ["closing_phrases", {"strategy": "deadline", "seconds": 5}],
@@ -125,6 +131,7 @@ def test_build_participant_takes_context_for_what_a_config_cannot_hold():
         ("outcome_reached", OutcomeReached),
         ("deadline", Deadline),
         ("goal_reached", GoalReached),
+        ("conversation_complete", ConversationComplete),
         ("any_of", AnyOf),
     ],
 )

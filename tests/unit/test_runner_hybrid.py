@@ -394,3 +394,23 @@ async def test_a_simulated_customer_against_an_offline_model_agent(simulate, int
     assert len(result.conversation.messages) >= 4
     assert result.token_usage.customer.calls >= 2
     assert result.conversation.messages[0].sender is CUSTOMER
+
+
+async def test_an_llm_judge_ends_the_talk_when_it_is_over(simulate):
+    from clientsim.termination import ConversationComplete
+
+    async def agent(handle):
+        async for message in handle.received():
+            if "thanks" in message.content:
+                await handle.say("You're welcome, goodbye!")
+            else:
+                await handle.say("Here is how to do it.")
+            await handle.end_turn()
+
+    judge = ConversationComplete("offline")
+    _, result = await simulate(
+        ["how do I?", "thanks", "one more"], agent, termination=judge
+    )
+    assert result.ending.reason == "conversation_complete"
+    assert contents(result)[-1] == ("agent", "You're welcome, goodbye!")
+    assert result.token_usage.judge.calls == 2

@@ -353,7 +353,7 @@ def _fill(
         return _pick_outcome([str(e) for e in enum], text)
     kind = spec.get("type")
     if kind == "boolean":
-        return _goal_reached(text)
+        return _complete(text) if "complete" in key else _goal_reached(text)
     if kind == "integer":
         return int(spec.get("minimum", 0))  # type: ignore[call-overload]
     if kind == "number":
@@ -380,6 +380,12 @@ def _pick_outcome(names: Sequence[str], text: str) -> str:
         return best[2]
     fallbacks = [n for n in names if " " in n or n in {"none", "none_yet", "unknown"}]
     return fallbacks[0] if fallbacks else names[0]
+
+
+def _complete(text: str) -> bool:
+    """Over if one of the last two messages closes the talk or hands it on."""
+    last_two = text.lower().splitlines()[-2:]
+    return any(_has(line, (*_CLOSING, *_ESCALATED)) for line in last_two)
 
 
 def _goal_reached(text: str) -> bool:

@@ -2,6 +2,7 @@
 
 from clientsim.termination.base import TerminationContext, TerminationStrategy
 from clientsim.termination.goal import GoalReached
+from clientsim.termination.judge import ConversationComplete
 from clientsim.termination.strategies import (
     DEFAULT_CLOSING_PHRASES,
     AnyOf,
@@ -16,6 +17,7 @@ __all__ = [
     "DEFAULT_CLOSING_PHRASES",
     "AnyOf",
     "ClosingPhrases",
+    "ConversationComplete",
     "Deadline",
     "GoalReached",
     "MaxMessages",
