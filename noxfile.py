@@ -64,7 +64,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     """Run every example script offline."""
-    session.install("-e", ".")
+    session.install("-e", ".", *group("examples"))
     env = {"CLIENTSIM_MODEL": "", "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
     for script in sorted((ROOT / "examples").glob("*.py")):
         session.log(f"example: {script.name}")

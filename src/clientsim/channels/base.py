@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Final, Self
@@ -216,7 +216,7 @@ class QueueSession(Session):
         self._conversation = self._conversation.with_message(message)
         await self.deliver(message)
 
-    async def events(self) -> AsyncIterator[SessionEvent]:
+    async def events(self) -> AsyncGenerator[SessionEvent, None]:
         """Agent messages and end-of-turn events, in order, until the session closes.
 
         Raises:
@@ -231,7 +231,7 @@ class QueueSession(Session):
                 raise item
             yield item
 
-    async def subscribe(self) -> AsyncIterator[Message]:
+    async def subscribe(self) -> AsyncGenerator[Message, None]:
         async for event in self.events():
             if isinstance(event, Message):
                 yield event

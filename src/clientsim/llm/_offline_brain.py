@@ -244,9 +244,10 @@ def _customer(system: str, dialogue: Sequence[Turn], rng: random.Random) -> str:
 
 
 def _is_answer(text: str) -> bool:
-    return any(
-        text.startswith((topic.answer[:30], topic.fallback[:30])) for topic in FAQ
-    )
+    """An FAQ answer, or any longer message that is not just a question for details."""
+    if any(text.startswith((topic.answer[:30], topic.fallback[:30])) for topic in FAQ):
+        return True
+    return len(text) > 60 and not any(topic.question == text for topic in FAQ)
 
 
 def _topic_of(text: str) -> Topic | None:

@@ -1,0 +1,833 @@
+"""A channel to an agent served over HTTP: one POST per customer message.
+
+Two kinds of endpoint:
+
+* ``mode="openai"``: an OpenAI-compatible ``POST {base_url}/chat/completions``. Each
+  request carries the whole conversation (the customer as ``user``, the agent as
+  ``assistant``); with ``stream=True`` the reply comes as server-sent events whose
+  deltas are joined into one agent message.
+* ``mode="webhook"``: any JSON endpoint. ``request_template`` says how to build the
+  body and ``reply_path`` where the reply sits in the response.
+
+One ``aiohttp.ClientSession`` per channel, opened on first use inside the running event
+loop and shared by all the channel's sessions; close it with :meth:`HTTPChannel.aclose`
+or ``async with``. aiohttp runs on asyncio only, so this channel does too.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import random
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Final, Literal, Self
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+import aiohttp
+import anyio
+import attrs
+
+from clientsim.channels.base import Channel, QueueSession, now
+from clientsim.errors import AgentTimeoutError, ChannelError, ConfigError
+from clientsim.models import Conversation, Message, ParticipantRole
+
+
+__all__ = ["HTTPChannel", "HTTPSession"]
+
+_PLACEHOLDER: Final = re.compile(r"\{(message|session_id)\}")
+_HISTORY: Final = "{history}"
+_BENIGN_HEADERS: Final = frozenset(
+    {"accept", "accept-encoding", "accept-language", "content-type", "user-agent"}
+)
+_TRIM: Final = 200
+_REDACTED: Final = "[redacted]"
+_HINTS: Final = {
+    400: "; the agent rejected the request body",
+    401: "; check the credentials in `headers`",
+    403: "; check the credentials in `headers`",
+    404: "; check `base_url` (and `path`)",
+    405: "; check `base_url` (and `path`): the endpoint does not take POST",
+    422: "; the agent rejected the request body",
+}
+_ROLES: Final = {ParticipantRole.CUSTOMER: "user", ParticipantRole.AGENT: "assistant"}
+
+
+@attrs.frozen
+class _Retry:
+    """A failed attempt that may be retried: why, and the server's ``Retry-After``."""
+
+    reason: str
+    retry_after: float | None = None
+
+
+@attrs.define
+class _Tries:
+    """The attempts at one exchange: where to, until when, and how many so far."""
+
+    url: str
+    shown: str
+    deadline: float
+    count: int = 0
+
+
+class _MalformedError(Exception):
+    """A reply that is not what was expected; ``str()`` says what was expected."""
+
+
+class HTTPChannel(Channel):
+    """Reaches an agent over HTTP: an OpenAI-compatible endpoint or a JSON webhook.
+
+    Each customer message is one POST; its reply becomes zero, one or several agent
+    messages and then the end of the agent's turn. Failed attempts are retried on HTTP
+    429, 5xx and connection errors, with exponential backoff (honouring ``Retry-After``);
+    never on other 4xx answers, and never after a timeout. A malformed reply raises
+    :class:`~clientsim.errors.ChannelError`; an agent slower than ``timeout_seconds``
+    raises :class:`~clientsim.errors.AgentTimeoutError`. Error messages never show the
+    values of ``headers`` (API keys), nor credentials or query strings of the URL.
+
+    Webhook templates: a string value of ``request_template`` may contain ``{message}``
+    (the customer's message) and ``{session_id}``; a value that is exactly
+    ``"{history}"`` becomes the whole transcript, a list of
+    ``{"role": "customer" | "agent", "content": ..., "timestamp": ISO 8601}``. Other
+    braces are left alone. ``path`` may contain ``{session_id}`` too.
+
+    Dot paths (``reply_path``, ``session_id_field``): keys separated by dots; an integer
+    indexes a list (``messages.-1.text``); in ``reply_path``, ``*`` maps the rest of the
+    path over a list (``messages.*.text``); ``""`` is the whole document. The reply may
+    be a string, ``null`` (no message) or a list of strings (one message each).
+
+    Args:
+        base_url: e.g. ``"http://127.0.0.1:8000/v1"``; in OpenAI mode the request goes
+            to ``{base_url}/chat/completions``.
+        model: the model name put in OpenAI request bodies (left out if ``None``).
+        mode: ``"openai"`` or ``"webhook"``.
+        stream: OpenAI mode only: ask for a server-sent-event stream.
+        system_prompt: OpenAI mode only: a system message sent first in every request.
+        extra_body: OpenAI mode only: more fields for the body, e.g.
+            ``{"temperature": 0}``.
+        headers: sent with every request, e.g. ``{"Authorization": "Bearer ..."}``.
+        session_id_header: the header carrying the session id; ``None`` for none.
+        session_id_field: a dot path in the request body to put the session id at
+            (created if missing); ``None`` for none.
+        path: webhook mode: appended to ``base_url``.
+        request_template: webhook mode: the JSON body; by default
+            ``{"message": "{message}"}``.
+        reply_path: webhook mode (required there): where the reply sits.
+        timeout_seconds: the most one customer message may take, from the request to
+            the end of the reply, retries and their waits included.
+        max_retries: attempts after the first one.
+        backoff_seconds: the wait before the first retry; it doubles each retry (with
+            jitter, between half and all of it).
+        max_backoff_seconds: the longest wait between attempts, ``Retry-After`` included.
+        max_connections: the size of the connection pool shared by all sessions.
+
+    Raises:
+        ConfigError: an option has a value that is not allowed; the message names the
+            option, the value (never a header's) and what is allowed.
+
+    Example:
+        >>> channel = HTTPChannel(base_url="http://127.0.0.1:8000/v1", model="agent")
+        >>> channel
+        HTTPChannel(base_url='http://127.0.0.1:8000/v1', mode='openai', model='agent', stream=False)
+
+        A webhook whose reply is ``{"data": {"replies": ["Hi!", "How can I help?"]}}``::
+
+            async with HTTPChannel(
+                base_url="https://agent.example.com",
+                mode="webhook",
+                path="/chat",
+                request_template={"text": "{message}", "conversation": "{session_id}"},
+                reply_path="data.replies",
+                headers={"X-Api-Key": key},
+            ) as channel:
+                async with await channel.create_session() as session:
+                    await session.send(message)
+                    async for event in session.events():
+                        ...
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str | None = None,
+        mode: Literal["openai", "webhook"] = "openai",
+        stream: bool = False,
+        system_prompt: str | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        session_id_header: str | None = "X-Session-Id",
+        session_id_field: str | None = None,
+        path: str = "",
+        request_template: Mapping[str, object] | None = None,
+        reply_path: str | None = None,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 2,
+        backoff_seconds: float = 0.5,
+        max_backoff_seconds: float = 10.0,
+        max_connections: int = 100,
+    ) -> None:
+        _require(
+            isinstance(base_url, str)
+            and urlsplit(base_url).scheme in {"http", "https"}
+            and bool(urlsplit(base_url).hostname),
+            "base_url",
+            _display(base_url) if isinstance(base_url, str) else base_url,
+            "an http:// or https:// URL with a host",
+        )
+        _require(mode in {"openai", "webhook"}, "mode", mode, "'openai' or 'webhook'")
+        openai = mode == "openai"
+        _require(model is None or _text(model), "model", model, "a non-empty string")
+        _require(isinstance(stream, bool), "stream", stream, "True or False")
+        _require(
+            system_prompt is None or isinstance(system_prompt, str),
+            "system_prompt",
+            system_prompt,
+            "a string or None",
+        )
+        _require(
+            extra_body is None or isinstance(extra_body, Mapping),
+            "extra_body",
+            extra_body,
+            "a mapping of body fields",
+        )
+        _require(
+            session_id_header is None or _text(session_id_header),
+            "session_id_header",
+            session_id_header,
+            "a header name or None",
+        )
+        _require(isinstance(path, str), "path", path, "a string")
+        _require(
+            request_template is None or isinstance(request_template, Mapping),
+            "request_template",
+            request_template,
+            "a mapping (the JSON body)",
+        )
+        self._headers = _headers_of(headers)
+        self.timeout_seconds: Final = _number(
+            "timeout_seconds", timeout_seconds, positive=True
+        )
+        self._backoff = _number("backoff_seconds", backoff_seconds)
+        self._max_backoff = _number("max_backoff_seconds", max_backoff_seconds)
+        self._max_retries = _count("max_retries", max_retries, minimum=0)
+        self._max_connections = _count("max_connections", max_connections, minimum=1)
+        self._session_id_path = _dot_path("session_id_field", session_id_field)
+        if openai:
+            _only_with(
+                "webhook",
+                path=path or None,
+                request_template=request_template,
+                reply_path=reply_path,
+            )
+            _require(
+                not base_url.rstrip("/").endswith("/chat/completions"),
+                "base_url",
+                _display(base_url),
+                "the API root, such as 'http://host:port/v1'; "
+                "'/chat/completions' is added",
+            )
+            self._extra_body: dict[str, object] = _json_of(
+                "extra_body", extra_body or {}
+            )
+            self._template: dict[str, object] = {}
+            self._reply_path: tuple[str, ...] = ()
+            self._url = base_url.rstrip("/") + "/chat/completions"
+        else:
+            _only_with(
+                "openai",
+                stream=stream or None,
+                system_prompt=system_prompt,
+                extra_body=extra_body,
+            )
+            _require(
+                reply_path is not None,
+                "reply_path",
+                reply_path,
+                "a dot path to the reply in the response, e.g. 'data.reply'",
+            )
+            self._reply_path = _dot_path("reply_path", reply_path) or ()
+            self._extra_body = {}
+            self._template = _json_of(
+                "request_template",
+                {"message": "{message}"}
+                if request_template is None
+                else request_template,
+            )
+            self._url = (
+                base_url.rstrip("/") + "/" + path.lstrip("/") if path else base_url
+            )
+        self.base_url: Final = base_url
+        self.mode: Final = mode
+        self.model: Final = model
+        self.stream: Final = stream
+        self._system_prompt = system_prompt
+        self._session_id_header = session_id_header
+        self._secrets = _secrets_of(self._headers, base_url)
+        self._http: aiohttp.ClientSession | None = None
+        self._closed = False
+        try:  # a dry run, so that a session_id_field that cannot be set fails now
+            sample = Message(
+                content="", timestamp=now(), sender=ParticipantRole.CUSTOMER
+            )
+            self._body("", Conversation((sample,)), sample)
+        except _MalformedError as exc:
+            raise ConfigError(
+                f"HTTPChannel option session_id_field={session_id_field!r} cannot be "
+                f"set in the request body: {exc}"
+            ) from None
+
+    def __repr__(self) -> str:
+        return (
+            f"HTTPChannel(base_url={_display(self.base_url)!r}, mode={self.mode!r}, "
+            f"model={self.model!r}, stream={self.stream!r})"
+        )
+
+    # ----- the channel -----------------------------------------------------------------
+
+    async def create_session(self, session_id: str | None = None) -> HTTPSession:
+        """Open a conversation; ``session_id`` is random if ``None``.
+
+        Raises:
+            ChannelError: the channel is closed.
+        """
+        if self._closed:
+            raise ChannelError(f"{self!r} is closed; create a new channel")
+        return HTTPSession(self, session_id)
+
+    @property
+    def closed(self) -> bool:
+        """``True`` once :meth:`aclose` was called."""
+        return self._closed
+
+    async def aclose(self) -> None:
+        """Close the connection pool; closing twice is harmless."""
+        self._closed = True
+        http, self._http = self._http, None
+        if http is not None:
+            with anyio.CancelScope(shield=True):
+                await http.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ----- one exchange ----------------------------------------------------------------
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ChannelError(f"{self!r} is closed; create a new channel")
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+            )
+        return self._http
+
+    async def _exchange(
+        self, session_id: str, conversation: Conversation, message: Message
+    ) -> list[str]:
+        """POST the request for ``message``, with retries; return the reply texts."""
+        url = self._url.replace("{session_id}", quote(session_id, safe=""))
+        body = self._body(session_id, conversation, message)
+        headers = {"Accept": "text/event-stream"} if self.stream else {}
+        if self._session_id_header is not None:
+            headers[self._session_id_header] = session_id
+        tries = _Tries(url, _display(url), anyio.current_time() + self.timeout_seconds)
+        try:
+            with anyio.fail_after(self.timeout_seconds):
+                return await self._with_retries(tries, body, headers)
+        except TimeoutError as exc:
+            raise AgentTimeoutError(
+                self._redact(
+                    f"{tries.shown} did not answer within timeout_seconds="
+                    f"{self.timeout_seconds:g} (attempt {tries.count})"
+                )
+            ) from exc
+
+    async def _with_retries(
+        self, tries: _Tries, body: dict[str, object], headers: dict[str, str]
+    ) -> list[str]:
+        while True:
+            tries.count += 1
+            outcome = await self._attempt(tries, body, headers)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            failed = (
+                f"{tries.shown} failed {tries.count} time(s); last: {outcome.reason}"
+            )
+            if tries.count > self._max_retries:
+                raise self._error(
+                    f"{failed}; no retries left (max_retries={self._max_retries})"
+                )
+            wait = self._wait(tries.count, outcome.retry_after)
+            if anyio.current_time() + wait >= tries.deadline:
+                raise self._error(
+                    f"{failed}; the next retry, in {wait:.3g} s, would pass "
+                    f"timeout_seconds={self.timeout_seconds:g}"
+                )
+            await anyio.sleep(wait)
+
+    async def _attempt(
+        self, tries: _Tries, body: dict[str, object], headers: dict[str, str]
+    ) -> list[str] | _Retry:
+        remaining = max(tries.deadline - anyio.current_time(), 0.001)
+        timeout = aiohttp.ClientTimeout(total=remaining)
+        try:
+            async with self._client().post(
+                tries.url, json=body, headers=headers, timeout=timeout
+            ) as response:
+                return await self._read(response, tries.shown)
+        except aiohttp.ClientConnectionError as exc:
+            if isinstance(exc, TimeoutError):
+                raise
+            return _Retry(f"connection error: {type(exc).__name__}: {_trim(str(exc))}")
+        except aiohttp.ClientError as exc:
+            raise self._error(
+                f"{tries.shown} failed: {type(exc).__name__}: {_trim(str(exc))}"
+            ) from exc
+
+    async def _read(
+        self, response: aiohttp.ClientResponse, shown: str
+    ) -> list[str] | _Retry:
+        status = response.status
+        if status == 429 or status >= 500:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            return _Retry(
+                f"HTTP {status} {response.reason or ''}: {await _peek(response)}",
+                retry_after,
+            )
+        if not 200 <= status < 300:
+            raise self._error(
+                f"{shown} answered HTTP {status} {response.reason or ''}: "
+                f"{await _peek(response)}{_HINTS.get(status, '')} (not retried)"
+            )
+        kind = response.content_type
+        try:
+            if self.stream and kind == "text/event-stream":
+                return await _read_events(response)
+            raw = await response.read()
+            try:
+                document = json.loads(raw)
+            except ValueError:
+                raise _MalformedError(
+                    f"a JSON body; got {kind} {_trim(raw.decode(errors='replace'))!r}"
+                ) from None
+            if self.mode == "openai":
+                return _openai_replies(document)
+            return _replies_at(document, self._reply_path)
+        except _MalformedError as exc:
+            raise self._error(f"malformed reply from {shown}: expected {exc}") from None
+
+    def _wait(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self._max_backoff)
+        wait = min(self._backoff * 2.0 ** (attempt - 1), self._max_backoff)
+        return wait * random.uniform(0.5, 1.0)
+
+    def _error(self, message: str) -> ChannelError:
+        return ChannelError(self._redact(message))
+
+    def _redact(self, message: str) -> str:
+        for secret in self._secrets:
+            message = message.replace(secret, _REDACTED)
+        return message
+
+    # ----- request bodies --------------------------------------------------------------
+
+    def _body(
+        self, session_id: str, conversation: Conversation, message: Message
+    ) -> dict[str, object]:
+        # The message being delivered goes last, after replies to earlier ones.
+        history = [m for m in conversation.messages if m is not message]
+        history.append(message)
+        body = (
+            self._openai_body(history)
+            if self.mode == "openai"
+            else self._webhook_body(session_id, history)
+        )
+        if self._session_id_path:
+            _set_path(body, self._session_id_path, session_id)
+        return body
+
+    def _openai_body(self, history: list[Message]) -> dict[str, object]:
+        messages = []
+        if self._system_prompt:
+            messages.append({"role": "system", "content": self._system_prompt})
+        messages += [{"role": _ROLES[m.sender], "content": m.content} for m in history]
+        body: dict[str, object] = {**self._extra_body, "messages": messages}
+        if self.model is not None:
+            body["model"] = self.model
+        if self.stream:
+            body["stream"] = True
+        return body
+
+    def _webhook_body(
+        self, session_id: str, history: list[Message]
+    ) -> dict[str, object]:
+        transcript = [
+            {
+                "role": m.sender.value,
+                "content": m.content,
+                "timestamp": m.timestamp.isoformat(),
+            }
+            for m in history
+        ]
+        values = {"message": history[-1].content, "session_id": session_id}
+        body = _render(self._template, values, transcript)
+        assert isinstance(body, dict)  # noqa: S101 - a mapping renders as a dict
+        return body
+
+
+class HTTPSession(QueueSession):
+    """A conversation over an :class:`HTTPChannel`: one request per customer message.
+
+    :meth:`deliver` posts the message (its whole history in OpenAI mode), pushes the
+    reply's messages and then the end of the turn; an empty reply pushes only the end
+    of the turn. Deliveries in one session run one at a time, in order.
+    """
+
+    def __init__(self, channel: HTTPChannel, session_id: str | None = None) -> None:
+        super().__init__(session_id)
+        self.channel = channel
+        self._lock = anyio.Lock()
+
+    async def deliver(self, message: Message) -> None:
+        """Post ``message`` and push the reply.
+
+        Raises:
+            AgentTimeoutError: no complete reply within the channel's timeout.
+            ChannelError: the request failed (after retries) or the reply is malformed.
+        """
+        async with self._lock:
+            replies = await self.channel._exchange(  # noqa: SLF001 - its own channel
+                self.session_id, self._conversation, message
+            )
+            for reply in replies:
+                if reply:
+                    await self.push_text(reply)
+            await self.push_end_of_turn()
+
+
+# ----- option checks ---------------------------------------------------------------------
+
+
+def _require(ok: bool, option: str, value: object, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(
+            f"HTTPChannel option {option}={value!r} is not allowed; it must be {allowed}"
+        )
+
+
+def _only_with(mode: str, **options: object) -> None:
+    for option, value in options.items():
+        _require(value is None, option, value, f"set only with mode={mode!r}")
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _number(option: str, value: object, *, positive: bool = False) -> float:
+    ok = (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > 0 if positive else value >= 0)
+    )
+    _require(ok, option, value, "a number > 0" if positive else "a number >= 0")
+    assert isinstance(value, int | float)  # noqa: S101 - checked above
+    return float(value)
+
+
+def _count(option: str, value: object, *, minimum: int) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    _require(ok, option, value, f"an int >= {minimum}")
+    assert isinstance(value, int)  # noqa: S101 - checked above
+    return value
+
+
+def _headers_of(headers: object) -> dict[str, str]:
+    """Check ``headers`` without ever showing a header's value (it may be a key)."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise ConfigError(
+            "HTTPChannel option headers must be a mapping of header names to strings; "
+            f"got a {type(headers).__name__}"
+        )
+    for name, value in headers.items():
+        if not _text(name) or not isinstance(value, str):
+            raise ConfigError(
+                f"HTTPChannel option headers: header {name!r} must be a non-empty name "
+                f"with a string value; got a {type(value).__name__} value"
+            )
+    return dict(headers)
+
+
+def _dot_path(option: str, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    _require(isinstance(value, str), option, value, "a dot path such as 'data.reply'")
+    if not value:
+        return ()
+    segments = tuple(value.split("."))
+    _require(
+        all(segments),
+        option,
+        value,
+        "a dot path without empty parts, e.g. 'data.reply'",
+    )
+    return segments
+
+
+def _json_of(option: str, value: Mapping[str, object]) -> dict[str, object]:
+    """A deep copy of ``value`` as plain JSON types; raise ConfigError where it is not."""
+
+    def convert(item: object, where: str) -> object:
+        if item is None or isinstance(item, str | int | float | bool):
+            return item
+        if isinstance(item, Mapping):
+            if not all(isinstance(key, str) for key in item):
+                raise ConfigError(
+                    f"HTTPChannel option {option}: keys at {where} must be strings; "
+                    f"got {list(item)!r}"
+                )
+            return {k: convert(v, f"{where}.{k}") for k, v in item.items()}
+        if isinstance(item, Sequence) and not isinstance(item, bytes | bytearray):
+            return [convert(v, f"{where}.{i}") for i, v in enumerate(item)]
+        raise ConfigError(
+            f"HTTPChannel option {option}: the value at {where} is a "
+            f"{type(item).__name__}; it must be JSON (str, number, bool, None, list, dict)"
+        )
+
+    result = convert(value, option)
+    assert isinstance(result, dict)  # noqa: S101 - a mapping converts to a dict
+    return result
+
+
+def _secrets_of(headers: Mapping[str, str], base_url: str) -> tuple[str, ...]:
+    """What error messages must never show: header values and URL credentials."""
+    found: set[str] = set()
+    for name, value in headers.items():
+        if name.lower() in _BENIGN_HEADERS:
+            continue
+        found.add(value.strip())
+        found.update(part for part in value.split() if len(part) >= 8)
+    parts = urlsplit(base_url)
+    found.update(v for _, v in parse_qsl(parts.query) if len(v) >= 4)
+    if parts.password:
+        found.add(parts.password)
+    return tuple(sorted((s for s in found if len(s) >= 4), key=len, reverse=True))
+
+
+def _display(url: str) -> str:
+    """``url`` without credentials, query string or fragment."""
+    parts = urlsplit(url)
+    return urlunsplit(
+        (parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", "")
+    )
+
+
+# ----- bodies, paths and replies -----------------------------------------------------
+
+
+def _render(
+    template: object, values: Mapping[str, str], history: list[dict[str, str]]
+) -> object:
+    if isinstance(template, str):
+        if template == _HISTORY:
+            return history
+        return _PLACEHOLDER.sub(lambda match: values[match[1]], template)
+    if isinstance(template, dict):
+        return {k: _render(v, values, history) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_render(v, values, history) for v in template]
+    return template
+
+
+def _set_path(body: dict[str, object], segments: tuple[str, ...], value: str) -> None:
+    target = body
+    for index, segment in enumerate(segments[:-1]):
+        child = target.setdefault(segment, {})
+        if not isinstance(child, dict):
+            where = ".".join(segments[: index + 1])
+            raise _MalformedError(
+                f"{where!r} holds a {type(child).__name__}, not an object"
+            )
+        target = child
+    target[segments[-1]] = value
+
+
+def _lookup(document: object, segments: tuple[str, ...], done: str = "") -> object:
+    value = document
+    for index, segment in enumerate(segments):
+        where = f"{done}.{segment}".lstrip(".")
+        if segment == "*" and isinstance(value, list):
+            rest = segments[index + 1 :]
+            return [
+                _lookup(item, rest, f"{where[:-1]}{i}") for i, item in enumerate(value)
+            ]
+        if isinstance(value, dict):
+            if segment not in value:
+                keys = ", ".join(repr(k) for k in list(value)[:10]) or "none"
+                raise _MalformedError(f"a key {where!r} (the keys there: {keys})")
+            value = value[segment]
+        elif isinstance(value, list) and re.fullmatch(r"-?\d+", segment):
+            if not -len(value) <= int(segment) < len(value):
+                raise _MalformedError(f"an item {where!r}; the list has {len(value)}")
+            value = value[int(segment)]
+        else:
+            raise _MalformedError(
+                f"{where!r}, but {done or 'the document'} is {_kind(value)}"
+            )
+        done = where
+    return value
+
+
+def _replies_at(document: object, segments: tuple[str, ...]) -> list[str]:
+    try:
+        found = _lookup(document, segments)
+    except _MalformedError as exc:
+        raise _MalformedError(f"{exc}; got {_trim(json.dumps(document))}") from None
+    if found is None:
+        return []
+    if isinstance(found, str):
+        return [found]
+    if isinstance(found, list) and all(x is None or isinstance(x, str) for x in found):
+        return [x for x in found if x]
+    where = ".".join(segments) or "the top level"
+    raise _MalformedError(
+        f"a string or a list of strings at {where!r}; got {_kind(found)} "
+        f"{_trim(json.dumps(found))}"
+    )
+
+
+def _openai_replies(document: object) -> list[str]:
+    choices = document.get("choices") if isinstance(document, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(message, dict):
+        raise _MalformedError(
+            "a chat completion with choices[0].message; "
+            f"got {_trim(json.dumps(document))}"
+        )
+    text = _content_text(message.get("content"))
+    return [text] if text else []
+
+
+def _content_text(content: object) -> str:
+    """The text of an OpenAI message content: a string, ``null`` or a list of parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        texts = [part.get("text") for part in content if part.get("type") == "text"]
+        if all(isinstance(text, str) for text in texts):
+            return "".join(str(text) for text in texts)
+    raise _MalformedError(
+        f"message content as a string or a list of text parts; got {_kind(content)} "
+        f"{_trim(json.dumps(content))}"
+    )
+
+
+async def _read_events(response: aiohttp.ClientResponse) -> list[str]:
+    """Join the content deltas of an OpenAI server-sent-event stream."""
+    parts: list[str] = []
+    buffer = bytearray()
+    data: list[str] = []
+    async for chunk in response.content.iter_any():
+        buffer += chunk
+        *lines, rest = buffer.split(b"\n")
+        buffer = bytearray(rest)
+        for raw in lines:
+            line = raw.rstrip(b"\r").decode(errors="replace")
+            if line:  # a field of the event; only "data" matters here
+                field, _, value = line.partition(":")
+                if field == "data":
+                    data.append(value.removeprefix(" "))
+                continue
+            # A blank line ends the event.
+            done = bool(data) and _on_event("\n".join(data), parts)
+            data = []
+            if done:
+                return ["".join(parts)] if parts else []
+    if data:
+        _on_event("\n".join(data), parts)
+    return ["".join(parts)] if parts else []
+
+
+def _on_event(data: str, parts: list[str]) -> bool:
+    """Add one event's delta to ``parts``; ``True`` at ``[DONE]``."""
+    if data.strip() == "[DONE]":
+        return True
+    try:
+        event = json.loads(data)
+    except ValueError:
+        raise _MalformedError(
+            f"JSON in each stream event; got {_trim(data)!r}"
+        ) from None
+    if isinstance(event, dict) and "error" in event:
+        raise _MalformedError(f"a stream without errors; got {_trim(data)}")
+    choices = event.get("choices") if isinstance(event, dict) else None
+    if not isinstance(choices, list):
+        raise _MalformedError(f"stream events with 'choices'; got {_trim(data)}")
+    first = choices[0] if choices else {}
+    delta = first.get("delta") if isinstance(first, dict) else None
+    content = delta.get("content") if isinstance(delta, dict) else None
+    if content is not None:
+        if not isinstance(content, str):
+            raise _MalformedError(f"string deltas in the stream; got {_trim(data)}")
+        parts.append(content)
+    return False
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+async def _peek(response: aiohttp.ClientResponse) -> str:
+    """The start of an error body, for a message."""
+    try:
+        raw = await response.content.read(4 * _TRIM)
+    except aiohttp.ClientError:
+        return "(no body)"
+    return _trim(raw.decode(errors="replace")) or "(empty body)"
+
+
+def _trim(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _TRIM else f"{text[:_TRIM]}... ({len(text)} chars)"
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), f"a {type(value).__name__}")

@@ -1,0 +1,298 @@
+"""A channel to a LangChain ``Runnable``: a chain, a chat model, a LangGraph graph.
+
+LangChain is imported only when a session talks to the runnable, so importing this
+module stays light.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
+
+from clientsim.channels.base import Channel, QueueSession
+from clientsim.channels.target import import_target
+from clientsim.errors import ChannelError, ConfigError
+from clientsim.llm.calls import to_langchain
+from clientsim.llm.turns import Turn
+from clientsim.models import Message, ParticipantRole
+
+
+if TYPE_CHECKING:
+    from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+    from langchain_core.runnables import Runnable, RunnableConfig
+
+__all__ = ["RunnableChannel", "RunnableSession"]
+
+_CUSTOMER: Final = ParticipantRole.CUSTOMER
+_OUTPUTS: Final = ("new", "last")
+
+
+@functools.cache
+def _kinds() -> tuple[type[BaseMessage], type[AIMessage], type[HumanMessage]]:
+    from langchain_core.messages import (  # noqa: PLC0415 - LangChain loads on first use
+        AIMessage,
+        BaseMessage,
+        HumanMessage,
+    )
+
+    return BaseMessage, AIMessage, HumanMessage
+
+
+def _name_of(runnable: object) -> str:
+    get_name = getattr(runnable, "get_name", None)
+    name = get_name() if callable(get_name) else None
+    return name if isinstance(name, str) and name else type(runnable).__name__
+
+
+def _has_memory(runnable: object) -> bool | None:
+    """Whether a LangGraph graph has a checkpointer; ``None`` for other runnables."""
+    if not type(runnable).__module__.startswith("langgraph."):
+        return None
+    checkpointer = getattr(runnable, "checkpointer", None)
+    return checkpointer is not None and checkpointer is not False
+
+
+class RunnableSession(QueueSession):
+    """A session of :class:`RunnableChannel`: each customer message is one ``ainvoke``.
+
+    In stateful mode :attr:`session_id` is the LangGraph ``thread_id``, so a test can
+    read the graph's state for the session afterwards.
+    """
+
+    def __init__(self, channel: RunnableChannel, session_id: str | None = None) -> None:
+        super().__init__(session_id)
+        self.channel = channel
+
+    async def deliver(self, message: Message) -> None:
+        channel = self.channel
+        messages = await self._input_messages(message)
+        payload: object = (
+            messages if channel.input_key is None else {channel.input_key: messages}
+        )
+        try:
+            result = await channel.runnable.ainvoke(payload, config=self._config())
+        except ChannelError:
+            raise
+        except Exception as exc:
+            raise ChannelError(
+                f"runnable {channel.name!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        for text in self._replies(result):
+            await self.push_text(text)
+        await self.push_end_of_turn()
+
+    async def _input_messages(self, message: Message) -> list[BaseMessage]:
+        if self.channel.stateful:
+            return to_langchain([Turn("user", message.content)])
+        conversation = await self.get_conversation()
+        return to_langchain(
+            [
+                Turn("user" if item.sender is _CUSTOMER else "assistant", item.content)
+                for item in conversation.messages
+            ]
+        )
+
+    def _config(self) -> RunnableConfig:
+        config = dict(self.channel.config)
+        if self.channel.stateful:
+            configurable = dict(config.get("configurable") or {})
+            configurable["thread_id"] = self.session_id
+            config["configurable"] = configurable
+        return cast("RunnableConfig", config)
+
+    def _replies(self, result: object) -> list[str]:
+        base, ai, human = _kinds()
+        channel = self.channel
+        if isinstance(result, str):
+            texts = [result]
+        elif isinstance(result, base):
+            texts = [result.text]
+        else:
+            if isinstance(result, Mapping):
+                if channel.input_key is None or channel.input_key not in result:
+                    raise ChannelError(
+                        f"runnable {channel.name!r} returned a dict with keys "
+                        f"{sorted(map(str, result))}, and input_key is "
+                        f"{channel.input_key!r}; set input_key to the key that holds "
+                        "the messages"
+                    )
+                result = result[channel.input_key]
+            if not isinstance(result, Sequence) or isinstance(result, str | bytes):
+                raise ChannelError(
+                    f"runnable {channel.name!r} returned {type(result).__name__}; a "
+                    "runnable returns a str, a LangChain message, a list of messages, "
+                    f"or a dict holding them under input_key ({channel.input_key!r})"
+                )
+            strays = [
+                type(item).__name__ for item in result if not isinstance(item, base)
+            ]
+            if strays:
+                raise ChannelError(
+                    f"runnable {channel.name!r} returned {strays[0]} among its messages; "
+                    "expected LangChain messages"
+                )
+            messages: list[BaseMessage] = list(result)
+            start = max(
+                (i + 1 for i, item in enumerate(messages) if isinstance(item, human)),
+                default=0,
+            )
+            texts = [item.text for item in messages[start:] if isinstance(item, ai)]
+        texts = [text for text in texts if text]
+        return texts[-1:] if channel.output == "last" else texts
+
+
+class RunnableChannel(Channel):
+    """A channel to any LangChain ``Runnable``, a compiled LangGraph graph included.
+
+    Each customer message is one ``await runnable.ainvoke(...)``. How much it sends is
+    an explicit choice:
+
+    * ``stateful=True``: only the new message, with ``thread_id`` set to the session's
+      id in ``config["configurable"]``; the runnable remembers the conversation (a
+      graph compiled with a checkpointer). Two sessions never share a thread.
+    * ``stateful=False``: the whole conversation each turn, the customer's messages
+      as ``HumanMessage`` and the agent's as ``AIMessage``.
+
+    The input is ``{input_key: messages}``, or the list of messages itself when
+    ``input_key`` is ``None`` (a chat model, or a runnable that takes messages). The
+    agent's reply is read from the result: a ``str``; a message's text; or, from a
+    list of messages (or a dict holding one under ``input_key``), the texts of the
+    ``AIMessage`` objects after the last ``HumanMessage``. Tool messages and AI
+    messages with no text (tool calls only) are skipped.
+
+    LangChain runs on asyncio: use this channel under anyio's asyncio backend.
+
+    Example:
+        >>> from langgraph.checkpoint.memory import InMemorySaver
+        >>> graph = builder.compile(checkpointer=InMemorySaver())  # doctest: +SKIP
+        >>> channel = RunnableChannel(graph, stateful=True)  # doctest: +SKIP
+        >>> chain = RunnableChannel(prompt | model, stateful=False, input_key=None)
+        ... # doctest: +SKIP
+
+    Args:
+        runnable: the agent, anything with an async ``ainvoke(input, config=...)``.
+        stateful: send only the new message (``True``) or the whole history
+            (``False``). Required: guessing wrong duplicates or loses history.
+        input_key: the state key holding the messages; ``None`` sends the list.
+        output: ``"new"`` hands over every new AI message of the turn, ``"last"`` only
+            the last one.
+        config: a ``RunnableConfig`` passed on each call (callbacks, tags,
+            ``recursion_limit``...); in stateful mode its ``configurable`` gets the
+            session's ``thread_id``.
+
+    Raises:
+        ConfigError: an option is not one of the allowed values, or a LangGraph graph
+            cannot work the chosen way (stateful without a checkpointer, stateless
+            with one).
+    """
+
+    def __init__(
+        self,
+        runnable: Runnable[Any, Any],
+        *,
+        stateful: bool,
+        input_key: str | None = "messages",
+        output: Literal["new", "last"] = "new",
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not callable(getattr(runnable, "ainvoke", None)):
+            raise ConfigError(
+                "runnable must be a LangChain Runnable (anything with an async "
+                f"ainvoke method); got {type(runnable).__name__}"
+            )
+        if not isinstance(stateful, bool):
+            raise ConfigError(
+                "stateful must be True (send only the new message, with a thread id) or "
+                f"False (send the whole history); got {stateful!r}"
+            )
+        if input_key is not None and (not isinstance(input_key, str) or not input_key):
+            raise ConfigError(
+                "input_key must be a non-empty string (the state key holding the "
+                f"messages) or None (send the list of messages); got {input_key!r}"
+            )
+        if output not in _OUTPUTS:
+            raise ConfigError(f"output must be 'new' or 'last'; got {output!r}")
+        if config is not None and not isinstance(config, Mapping):
+            raise ConfigError(
+                f"config must be a mapping (a RunnableConfig) or None; got {config!r}"
+            )
+        config = dict(config or {})
+        configurable = config.get("configurable") or {}
+        if not isinstance(configurable, Mapping):
+            raise ConfigError(
+                f"config['configurable'] must be a mapping; got {configurable!r}"
+            )
+        self.runnable = runnable
+        self.name = _name_of(runnable)
+        self.stateful = stateful
+        self.input_key = input_key
+        self.output = output
+        self.config: Mapping[str, Any] = config
+        self._check_memory("thread_id" in configurable)
+
+    def _check_memory(self, has_thread_id: bool) -> None:
+        if self.stateful and has_thread_id:
+            raise ConfigError(
+                "config['configurable'] sets 'thread_id', but with stateful=True each "
+                "session gets its own thread id (its session_id); remove it"
+            )
+        memory = _has_memory(self.runnable)
+        if self.stateful and memory is False:
+            raise ConfigError(
+                f"stateful=True, but the LangGraph graph {self.name!r} has no "
+                "checkpointer, so it would forget every turn; compile it with one "
+                "(graph.compile(checkpointer=InMemorySaver())) or use stateful=False"
+            )
+        if not self.stateful and memory and not has_thread_id:
+            raise ConfigError(
+                f"stateful=False, but the LangGraph graph {self.name!r} has a "
+                "checkpointer, so it remembers the conversation and would see every "
+                "message twice; use stateful=True"
+            )
+
+    @classmethod
+    def from_config(
+        cls,
+        *,
+        runnable: Runnable[Any, Any] | str,
+        stateful: bool,
+        input_key: str | None = "messages",
+        output: Literal["new", "last"] = "new",
+        config: Mapping[str, Any] | None = None,
+    ) -> RunnableChannel:
+        """Build from config values; ``runnable`` may be a target string.
+
+        The string names a runnable object (``"my_app.graph:graph"``) or a function
+        that builds one with no arguments (``"my_app.graph:build_graph"``).
+
+        Raises:
+            ConfigError: the target cannot be imported, or does not give a runnable.
+        """
+        if isinstance(runnable, str):
+            target = runnable
+            found = import_target(target)
+            if not callable(getattr(found, "ainvoke", None)) and callable(found):
+                try:
+                    found = found()
+                except Exception as exc:
+                    raise ConfigError(
+                        f"runnable target {target!r} is a function, and calling it with "
+                        f"no arguments failed: {type(exc).__name__}: {exc}"
+                    ) from exc
+            if not callable(getattr(found, "ainvoke", None)):
+                raise ConfigError(
+                    f"runnable target {target!r} gives a {type(found).__name__}, not a "
+                    "LangChain Runnable (anything with an async ainvoke method)"
+                )
+            runnable = cast("Runnable[Any, Any]", found)
+        return cls(
+            runnable,
+            stateful=stateful,
+            input_key=input_key,
+            output=output,
+            config=config,
+        )
+
+    async def create_session(self) -> RunnableSession:
+        return RunnableSession(self)
