@@ -58,11 +58,13 @@ def clientsim_register_channels(register: Register) -> None:
     from clientsim.channels.memory import InMemoryChannel  # noqa: PLC0415
     from clientsim.channels.runnable import RunnableChannel  # noqa: PLC0415
     from clientsim.channels.target import TargetChannel  # noqa: PLC0415
+    from clientsim.channels.websocket import WebSocketChannel  # noqa: PLC0415
 
     register("memory", InMemoryChannel)
     register("http", HTTPChannel)
     register("target", TargetChannel.from_config)
     register("runnable", RunnableChannel.from_config)
+    register("websocket", WebSocketChannel)
 
 
 @hookimpl

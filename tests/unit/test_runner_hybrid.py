@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from clientsim import (
@@ -414,3 +415,32 @@ async def test_an_llm_judge_ends_the_talk_when_it_is_over(simulate):
     assert result.ending.reason == "conversation_complete"
     assert contents(result)[-1] == ("agent", "You're welcome, goodbye!")
     assert result.token_usage.judge.calls == 2
+
+
+async def test_a_listening_session_closes_cleanly_even_when_cancelled():
+    from clientsim.channels import QueueSession
+
+    closed = anyio.Event()
+
+    class Listening(QueueSession):
+        async def deliver(self, message):
+            pass
+
+        async def listen(self):
+            await anyio.sleep_forever()
+
+        async def close_transport(self):
+            await (
+                anyio.lowlevel.checkpoint()
+            )  # an await that must not be cancelled away
+            closed.set()
+
+    async with Listening():
+        pass
+    assert closed.is_set()
+
+    closed = anyio.Event()
+    with anyio.move_on_after(0.01):
+        async with Listening():
+            await anyio.sleep_forever()
+    assert closed.is_set()

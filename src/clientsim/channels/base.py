@@ -183,6 +183,17 @@ class QueueSession(Session):
             self._task_group.start_soon(self._listen_guarded)
         return self
 
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Not Session's shielded aclose(): aclose() exits the listener's task group,
+        # whose cancel scope was entered before any scope opened here. aclose()
+        # shields the transport's cleanup itself.
+        await self.aclose()
+
     async def _listen_guarded(self) -> None:
         try:
             await self.listen()
@@ -248,7 +259,8 @@ class QueueSession(Session):
         self._send_events.close()
         self._receive_events.close()
         try:
-            await self.close_transport()
+            with anyio.CancelScope(shield=True):  # cleanup finishes even when cancelled
+                await self.close_transport()
         finally:
             if self._task_group is not None:
                 task_group, self._task_group = self._task_group, None

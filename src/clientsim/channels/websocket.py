@@ -1,0 +1,486 @@
+"""A channel to an agent that talks over a WebSocket, built on aiohttp's client.
+
+The agent may push messages at any time: several in a row, unprompted, or none at all.
+Each session opens one WebSocket when it is entered and reads every frame the agent
+sends until the session closes.
+
+Two wire formats are understood:
+
+``format="json"`` (the default)
+    The customer's message goes out as ``{"type": "message", "session_id": "...",
+    "content": "..."}``. An incoming JSON object whose ``type`` is ``"message"`` (or
+    that has no ``type``) is an agent message; its text is under ``"content"``.
+    ``{"type": "end_of_turn"}`` says the agent has finished its turn. Frames of any
+    other type (typing indicators, acknowledgements...) are ignored. Every field name
+    and type value can be changed, see :class:`WebSocketChannel`.
+
+``format="text"``
+    Every text frame, either way, is one whole message. Nothing marks the end of a
+    turn: the runner relies on the agent going quiet.
+
+aiohttp runs on asyncio only, so this channel does too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from types import MappingProxyType, TracebackType
+from typing import Final, Literal, Self, TypeAlias
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import anyio
+
+from clientsim.channels.base import Channel, QueueSession
+from clientsim.errors import ChannelError, ConfigError, SessionClosedError
+from clientsim.models import Message
+
+
+__all__ = ["WebSocketChannel", "WebSocketSession"]
+
+_Socket: TypeAlias = "aiohttp.ClientWebSocketResponse[Literal[True]]"
+
+_PREVIEW_CHARS: Final = 200
+"""How much of an unexpected frame an error message quotes."""
+
+_FORMATS: Final = ("json", "text")
+
+_OR_NONE: Final = " or None"
+
+_ENDED: Final = frozenset(
+    {
+        aiohttp.WSMsgType.CLOSE,
+        aiohttp.WSMsgType.CLOSING,
+        aiohttp.WSMsgType.CLOSED,
+        aiohttp.WSMsgType.ERROR,
+    }
+)
+
+
+def _preview(text: str) -> str:
+    """``text`` quoted for an error message, trimmed if it is long."""
+    if len(text) <= _PREVIEW_CHARS:
+        return repr(text)
+    return f"{text[:_PREVIEW_CHARS]!r}... ({len(text)} characters)"
+
+
+def _shown(url: str) -> str:
+    """``url`` without a password, for error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def _check_url(url: object) -> str:
+    allowed = "a ws:// or wss:// URL such as 'ws://127.0.0.1:8000/chat'"
+    if not isinstance(url, str):
+        raise ConfigError(f"url must be {allowed}; got {url!r}")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # a malformed port raises ValueError
+    except ValueError as exc:
+        raise ConfigError(f"url must be {allowed}; got {url!r} ({exc})") from exc
+    if parts.scheme not in {"ws", "wss"} or not host:
+        raise ConfigError(f"url must be {allowed}; got {_shown(url)!r}")
+    return url
+
+
+def _check_seconds(name: str, value: object, *, or_none: str = "") -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigError(
+            f"{name} must be a number of seconds > 0{or_none}; got {value!r}"
+        )
+    return float(value)
+
+
+def _check_name(name: str, value: object, *, or_none: str = "") -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{name} must be a non-empty string{or_none}; got {value!r}")
+    return value
+
+
+def _check_headers(headers: object) -> Mapping[str, str]:
+    if headers is None:
+        return MappingProxyType({})
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, str)
+        for key, value in headers.items()
+    ):
+        raise ConfigError(
+            f"headers must be a mapping of header names to string values, such as "
+            f"{{'Authorization': 'Bearer ...'}}; got {headers!r}"
+        )
+    return MappingProxyType(dict(headers))
+
+
+class WebSocketChannel(Channel):
+    """Talks to an agent over a WebSocket, one connection per session.
+
+    The channel holds one aiohttp client session, opened when the first conversation
+    connects and shared by every session open at the time; it is released when the
+    last of them closes, and :meth:`aclose` (or leaving ``async with``) releases it at
+    once.
+
+    Args:
+        url: the agent's ``ws://`` or ``wss://`` URL.
+        headers: HTTP headers sent with the handshake (e.g. ``Authorization``).
+        format: ``"json"`` for JSON frames, ``"text"`` for plain-text frames.
+        message_field: JSON field that carries the customer's text.
+        reply_field: JSON field that carries the agent's text.
+        type_field: JSON field that says what a frame is.
+        message_type: ``type_field`` value of a message frame, both ways. A frame
+            without ``type_field`` counts as a message too.
+        end_of_turn_type: ``type_field`` value of the agent's end-of-turn frame.
+        session_id_field: JSON field that carries the session id in outgoing frames;
+            ``None`` leaves it out.
+        session_id_query: query parameter that carries the session id in the URL;
+            ``None`` leaves it out.
+        connect_timeout_seconds: how long opening the connection may take.
+        heartbeat_seconds: send a ping this often and fail the session if no pong
+            comes back within half of it; ``None`` sends no pings.
+        close_timeout_seconds: how long closing waits for the agent to acknowledge.
+
+    Raises:
+        ConfigError: an option has a value it cannot take.
+
+    Example:
+        >>> async def ask(channel: WebSocketChannel, message: Message) -> list[str]:
+        ...     replies = []
+        ...     session = await channel.create_session()
+        ...     async with session:
+        ...         await session.send(message)
+        ...         async for event in session.events():
+        ...             if isinstance(event, TurnEnded):
+        ...                 break
+        ...             replies.append(event.content)
+        ...     return replies
+        >>> channel = WebSocketChannel("ws://127.0.0.1:8000/chat", format="json")
+        >>> channel
+        WebSocketChannel('ws://127.0.0.1:8000/chat', format='json')
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        format: Literal["json", "text"] = "json",  # noqa: A002 - the option's name
+        message_field: str = "content",
+        reply_field: str = "content",
+        type_field: str = "type",
+        message_type: str = "message",
+        end_of_turn_type: str = "end_of_turn",
+        session_id_field: str | None = "session_id",
+        session_id_query: str | None = "session_id",
+        connect_timeout_seconds: float = 10.0,
+        heartbeat_seconds: float | None = 20.0,
+        close_timeout_seconds: float = 1.0,
+    ) -> None:
+        self.url: Final = _check_url(url)
+        self.headers: Final = _check_headers(headers)
+        if format not in _FORMATS:
+            raise ConfigError(f"format must be 'json' or 'text'; got {format!r}")
+        self.format: Final[Literal["json", "text"]] = format
+        self.message_field: Final = _check_name("message_field", message_field)
+        self.reply_field: Final = _check_name("reply_field", reply_field)
+        self.type_field: Final = _check_name("type_field", type_field)
+        self.message_type: Final = _check_name("message_type", message_type)
+        self.end_of_turn_type: Final = _check_name("end_of_turn_type", end_of_turn_type)
+        if self.end_of_turn_type == self.message_type:
+            raise ConfigError(
+                f"end_of_turn_type must differ from message_type "
+                f"({self.message_type!r}); got {end_of_turn_type!r}"
+            )
+        self.session_id_field: Final = (
+            None
+            if session_id_field is None
+            else _check_name("session_id_field", session_id_field, or_none=_OR_NONE)
+        )
+        self.session_id_query: Final = (
+            None
+            if session_id_query is None
+            else _check_name("session_id_query", session_id_query, or_none=_OR_NONE)
+        )
+        self.connect_timeout_seconds: Final = _check_seconds(
+            "connect_timeout_seconds", connect_timeout_seconds
+        )
+        self.heartbeat_seconds: Final = (
+            None
+            if heartbeat_seconds is None
+            else _check_seconds(
+                "heartbeat_seconds", heartbeat_seconds, or_none=_OR_NONE
+            )
+        )
+        self.close_timeout_seconds: Final = _check_seconds(
+            "close_timeout_seconds", close_timeout_seconds
+        )
+        self._http: aiohttp.ClientSession | None = None
+        self._users = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"WebSocketChannel({_shown(self.url)!r}, format={self.format!r})"
+
+    async def create_session(self, session_id: str | None = None) -> WebSocketSession:
+        """A new session; it connects when entered with ``async with``.
+
+        Args:
+            session_id: the id the agent sees; a random one if ``None``.
+
+        Raises:
+            ChannelError: the channel is closed.
+        """
+        if self._closed:
+            raise ChannelError(f"{self!r} is closed; create a new channel")
+        return WebSocketSession(self, session_id)
+
+    async def aclose(self) -> None:
+        """Close the channel and its connections; closing twice is harmless.
+
+        Sessions still open see a :class:`~clientsim.errors.ChannelError`.
+        """
+        self._closed = True
+        http, self._http = self._http, None
+        if http is not None:
+            with anyio.CancelScope(shield=True):
+                await http.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ----- for WebSocketSession ------------------------------------------------------
+
+    @asynccontextmanager
+    async def _connection(self, session_id: str) -> AsyncIterator[_Socket]:
+        """An open WebSocket for ``session_id``, closed on exit."""
+        if self._closed:
+            raise ChannelError(f"{self!r} is closed; create a new channel")
+        http = self._http
+        if http is None:
+            try:
+                http = self._http = aiohttp.ClientSession()
+            except RuntimeError as exc:  # no asyncio loop: aiohttp cannot run
+                raise ChannelError(
+                    f"WebSocketChannel runs on asyncio only (aiohttp): {exc}"
+                ) from exc
+        self._users += 1
+        try:
+            socket = await self._connect(http, session_id)
+            try:
+                yield socket
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await socket.close()
+        finally:
+            self._users -= 1
+            if self._users == 0 and self._http is http:
+                self._http = None
+                with anyio.CancelScope(shield=True):
+                    await http.close()
+
+    async def _connect(self, http: aiohttp.ClientSession, session_id: str) -> _Socket:
+        url = _shown(self.url)
+        query = {self.session_id_query: session_id} if self.session_id_query else None
+        try:
+            with anyio.fail_after(self.connect_timeout_seconds):
+                return await http.ws_connect(
+                    self.url,
+                    headers=dict(self.headers),
+                    params=query,
+                    heartbeat=self.heartbeat_seconds,
+                    timeout=aiohttp.ClientWSTimeout(
+                        ws_receive=None, ws_close=self.close_timeout_seconds
+                    ),
+                )
+        except TimeoutError as exc:
+            raise ChannelError(
+                f"could not connect to {url} within {self.connect_timeout_seconds:g} s "
+                "(connect_timeout_seconds)"
+            ) from exc
+        except aiohttp.WSServerHandshakeError as exc:
+            raise ChannelError(
+                f"the agent at {url} refused the WebSocket handshake: "
+                f"HTTP {exc.status} {exc.message}"
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ChannelError(
+                f"cannot connect to {url}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _encode(self, session_id: str, content: str) -> str:
+        if self.format == "text":
+            return content
+        frame = {self.type_field: self.message_type}
+        if self.session_id_field is not None:
+            frame[self.session_id_field] = session_id
+        frame[self.message_field] = content
+        return json.dumps(frame, ensure_ascii=False)
+
+    def _ended(self, frame: aiohttp.WSMessage, socket: _Socket) -> ChannelError:
+        """The error for a connection that ended while the session was open."""
+        if frame.type is aiohttp.WSMsgType.CLOSE:
+            reason = f": {_preview(frame.extra)}" if frame.extra else ""
+            return ChannelError(
+                f"the agent closed the connection (code {frame.data}{reason})"
+            )
+        if frame.type is aiohttp.WSMsgType.ERROR:
+            return ChannelError(
+                f"the connection to the agent at {_shown(self.url)} failed: "
+                f"{type(frame.data).__name__}: {frame.data}"
+            )
+        if self._closed:
+            return ChannelError(f"{self!r} was closed while the session was open")
+        return ChannelError(
+            f"the connection to the agent at {_shown(self.url)} dropped without a "
+            f"close frame (code {socket.close_code})"
+        )
+
+
+class WebSocketSession(QueueSession):
+    """One conversation over one WebSocket; made by :meth:`WebSocketChannel.create_session`.
+
+    Entering the session (``async with session:``) connects in the background; a
+    :meth:`send` made before the connection is ready waits for it. A connection that
+    fails, or that the agent closes, is reported as a
+    :class:`~clientsim.errors.ChannelError` from :meth:`events` and from later sends;
+    the messages exchanged before stay in :meth:`get_conversation`.
+
+    Example:
+        >>> async def listen_in(channel: WebSocketChannel) -> None:
+        ...     session = await channel.create_session("order-1234")
+        ...     async with session:  # connects; send() waits for the connection
+        ...         async for message in session.subscribe():
+        ...             print(message.content)
+    """
+
+    def __init__(
+        self, channel: WebSocketChannel, session_id: str | None = None
+    ) -> None:
+        super().__init__(session_id)
+        self.channel: Final = channel
+        self._socket: _Socket | None = None
+        self._settled = anyio.Event()  # the connection is open, or will never be
+        self._failure: ChannelError | None = None
+        self._entered = False
+
+    async def __aenter__(self) -> Self:
+        if self.closed:
+            raise SessionClosedError(
+                f"session {self.session_id} is closed; open a new one with create_session()"
+            )
+        if self._entered:
+            raise ChannelError(f"session {self.session_id} was already entered")
+        self._entered = True
+        return await super().__aenter__()
+
+    async def listen(self) -> None:
+        try:
+            async with self.channel._connection(self.session_id) as socket:  # noqa: SLF001
+                self._socket = socket
+                self._settled.set()
+                await self._read(socket)
+        except ChannelError as exc:
+            self._failure = exc
+            raise
+        finally:
+            self._settled.set()
+
+    async def _read(self, socket: _Socket) -> None:
+        while True:
+            frame = await socket.receive()
+            if frame.type is aiohttp.WSMsgType.TEXT:
+                await self._on_text(frame.data)
+            elif frame.type is aiohttp.WSMsgType.BINARY:
+                await self._on_text(self._decode(frame.data))
+            elif frame.type in _ENDED:
+                if self.closed:  # we closed it: not a failure
+                    return
+                raise self.channel._ended(frame, socket)  # noqa: SLF001
+
+    @staticmethod
+    def _decode(data: bytes) -> str:
+        try:
+            return data.decode()
+        except UnicodeDecodeError as exc:
+            raise ChannelError(
+                f"the agent sent a binary frame that is not UTF-8 text: {data[:50]!r}"
+            ) from exc
+
+    async def _on_text(self, text: str) -> None:
+        channel = self.channel
+        if channel.format == "text":
+            await self.push_text(text)
+            return
+        try:
+            frame = json.loads(text)
+        except ValueError as exc:
+            raise ChannelError(
+                f"the agent sent a frame that is not JSON ({exc}): {_preview(text)}; "
+                "use format='text' for an agent that sends plain text"
+            ) from exc
+        if not isinstance(frame, dict):
+            raise ChannelError(
+                f"the agent sent JSON that is not an object: {_preview(text)}"
+            )
+        kind = frame.get(channel.type_field)
+        if kind == channel.end_of_turn_type:
+            await self.push_end_of_turn()
+        elif kind is None or kind == channel.message_type:
+            content = frame.get(channel.reply_field)
+            if not isinstance(content, str):
+                raise ChannelError(
+                    f"the agent sent a message frame without a string "
+                    f"{channel.reply_field!r} field: {_preview(text)}; set reply_field "
+                    "to the field that holds the text"
+                )
+            await self.push_text(content)
+        # Any other type (typing indicator, acknowledgement...) carries no message.
+
+    async def deliver(self, message: Message) -> None:
+        if not self._entered:
+            raise ChannelError(
+                f"session {self.session_id} is not open: enter it with `async with "
+                "session:` first; its WebSocket connects then"
+            )
+        await self._settled.wait()
+        socket = self._socket
+        if self.closed:
+            raise SessionClosedError(
+                f"session {self.session_id} closed before the message could be sent"
+            )
+        if socket is None or socket.closed:
+            reason = self._failure or "the connection is closed"
+            raise ChannelError(f"cannot send to the agent: {reason}")
+        frame = self.channel._encode(self.session_id, message.content)  # noqa: SLF001
+        try:
+            await socket.send_str(frame)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise ChannelError(
+                f"cannot send to the agent at {_shown(self.channel.url)}: {exc}"
+            ) from exc
+
+    async def close_transport(self) -> None:
+        self._settled.set()
+        socket = self._socket
+        if socket is not None and not socket.closed:
+            with anyio.CancelScope(shield=True):
+                await socket.close()
