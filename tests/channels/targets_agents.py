@@ -112,8 +112,7 @@ async def turn(session: QueueSession, text: str) -> list[Message]:
         )
     )
     replies: list[Message] = []
-    # events() is typed AsyncIterator, though it is an async generator (has aclose)
-    async with aclosing(session.events()) as events:  # type: ignore[type-var]
+    async with aclosing(session.events()) as events:
         async for event in events:
             if isinstance(event, TurnEnded):
                 return replies

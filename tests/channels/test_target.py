@@ -184,7 +184,7 @@ async def test_async_generator_chunks_reach_the_reader_as_they_come():
     with anyio.fail_after(5):
         async with session, anyio.create_task_group() as group:
             group.start_soon(session.send, hello)
-            async with aclosing(session.events()) as events:  # type: ignore[type-var]
+            async with aclosing(session.events()) as events:
                 async for event in events:
                     if isinstance(event, TurnEnded):
                         break

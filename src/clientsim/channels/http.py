@@ -16,21 +16,40 @@ or ``async with``. aiohttp runs on asyncio only, so this channel does too.
 
 from __future__ import annotations
 
-import email.utils
 import json
-import math
 import random
-import re
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Final, Literal, Self
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import anyio
 import attrs
 
+from clientsim.channels._http_options import (
+    count,
+    display,
+    dot_path,
+    headers_of,
+    is_text,
+    json_of,
+    number,
+    only_with,
+    require,
+    secrets_of,
+)
+from clientsim.channels._http_replies import (
+    MalformedError,
+    openai_replies,
+    parse_retry_after,
+    peek,
+    read_events,
+    render,
+    replies_at,
+    set_path,
+    trim,
+)
 from clientsim.channels.base import Channel, QueueSession, now
 from clientsim.errors import AgentTimeoutError, ChannelError, ConfigError
 from clientsim.models import Conversation, Message, ParticipantRole
@@ -38,12 +57,6 @@ from clientsim.models import Conversation, Message, ParticipantRole
 
 __all__ = ["HTTPChannel", "HTTPSession"]
 
-_PLACEHOLDER: Final = re.compile(r"\{(message|session_id)\}")
-_HISTORY: Final = "{history}"
-_BENIGN_HEADERS: Final = frozenset(
-    {"accept", "accept-encoding", "accept-language", "content-type", "user-agent"}
-)
-_TRIM: Final = 200
 _REDACTED: Final = "[redacted]"
 _HINTS: Final = {
     400: "; the agent rejected the request body",
@@ -72,10 +85,6 @@ class _Tries:
     shown: str
     deadline: float
     count: int = 0
-
-
-class _MalformedError(Exception):
-    """A reply that is not what was expected; ``str()`` says what was expected."""
 
 
 class HTTPChannel(Channel):
@@ -171,88 +180,88 @@ class HTTPChannel(Channel):
         max_backoff_seconds: float = 10.0,
         max_connections: int = 100,
     ) -> None:
-        _require(
+        require(
             isinstance(base_url, str)
             and urlsplit(base_url).scheme in {"http", "https"}
             and bool(urlsplit(base_url).hostname),
             "base_url",
-            _display(base_url) if isinstance(base_url, str) else base_url,
+            display(base_url) if isinstance(base_url, str) else base_url,
             "an http:// or https:// URL with a host",
         )
-        _require(mode in {"openai", "webhook"}, "mode", mode, "'openai' or 'webhook'")
+        require(mode in {"openai", "webhook"}, "mode", mode, "'openai' or 'webhook'")
         openai = mode == "openai"
-        _require(model is None or _text(model), "model", model, "a non-empty string")
-        _require(isinstance(stream, bool), "stream", stream, "True or False")
-        _require(
+        require(model is None or is_text(model), "model", model, "a non-empty string")
+        require(isinstance(stream, bool), "stream", stream, "True or False")
+        require(
             system_prompt is None or isinstance(system_prompt, str),
             "system_prompt",
             system_prompt,
             "a string or None",
         )
-        _require(
+        require(
             extra_body is None or isinstance(extra_body, Mapping),
             "extra_body",
             extra_body,
             "a mapping of body fields",
         )
-        _require(
-            session_id_header is None or _text(session_id_header),
+        require(
+            session_id_header is None or is_text(session_id_header),
             "session_id_header",
             session_id_header,
             "a header name or None",
         )
-        _require(isinstance(path, str), "path", path, "a string")
-        _require(
+        require(isinstance(path, str), "path", path, "a string")
+        require(
             request_template is None or isinstance(request_template, Mapping),
             "request_template",
             request_template,
             "a mapping (the JSON body)",
         )
-        self._headers = _headers_of(headers)
-        self.timeout_seconds: Final = _number(
+        self._headers = headers_of(headers)
+        self.timeout_seconds: Final = number(
             "timeout_seconds", timeout_seconds, positive=True
         )
-        self._backoff = _number("backoff_seconds", backoff_seconds)
-        self._max_backoff = _number("max_backoff_seconds", max_backoff_seconds)
-        self._max_retries = _count("max_retries", max_retries, minimum=0)
-        self._max_connections = _count("max_connections", max_connections, minimum=1)
-        self._session_id_path = _dot_path("session_id_field", session_id_field)
+        self._backoff = number("backoff_seconds", backoff_seconds)
+        self._max_backoff = number("max_backoff_seconds", max_backoff_seconds)
+        self._max_retries = count("max_retries", max_retries, minimum=0)
+        self._max_connections = count("max_connections", max_connections, minimum=1)
+        self._session_id_path = dot_path("session_id_field", session_id_field)
         if openai:
-            _only_with(
+            only_with(
                 "webhook",
                 path=path or None,
                 request_template=request_template,
                 reply_path=reply_path,
             )
-            _require(
+            require(
                 not base_url.rstrip("/").endswith("/chat/completions"),
                 "base_url",
-                _display(base_url),
+                display(base_url),
                 "the API root, such as 'http://host:port/v1'; "
                 "'/chat/completions' is added",
             )
-            self._extra_body: dict[str, object] = _json_of(
+            self._extra_body: dict[str, object] = json_of(
                 "extra_body", extra_body or {}
             )
             self._template: dict[str, object] = {}
             self._reply_path: tuple[str, ...] = ()
             self._url = base_url.rstrip("/") + "/chat/completions"
         else:
-            _only_with(
+            only_with(
                 "openai",
                 stream=stream or None,
                 system_prompt=system_prompt,
                 extra_body=extra_body,
             )
-            _require(
+            require(
                 reply_path is not None,
                 "reply_path",
                 reply_path,
                 "a dot path to the reply in the response, e.g. 'data.reply'",
             )
-            self._reply_path = _dot_path("reply_path", reply_path) or ()
+            self._reply_path = dot_path("reply_path", reply_path) or ()
             self._extra_body = {}
-            self._template = _json_of(
+            self._template = json_of(
                 "request_template",
                 {"message": "{message}"}
                 if request_template is None
@@ -267,7 +276,7 @@ class HTTPChannel(Channel):
         self.stream: Final = stream
         self._system_prompt = system_prompt
         self._session_id_header = session_id_header
-        self._secrets = _secrets_of(self._headers, base_url)
+        self._secrets = secrets_of(self._headers, base_url)
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
         try:  # a dry run, so that a session_id_field that cannot be set fails now
@@ -275,7 +284,7 @@ class HTTPChannel(Channel):
                 content="", timestamp=now(), sender=ParticipantRole.CUSTOMER
             )
             self._body("", Conversation((sample,)), sample)
-        except _MalformedError as exc:
+        except MalformedError as exc:
             raise ConfigError(
                 f"HTTPChannel option session_id_field={session_id_field!r} cannot be "
                 f"set in the request body: {exc}"
@@ -283,7 +292,7 @@ class HTTPChannel(Channel):
 
     def __repr__(self) -> str:
         return (
-            f"HTTPChannel(base_url={_display(self.base_url)!r}, mode={self.mode!r}, "
+            f"HTTPChannel(base_url={display(self.base_url)!r}, mode={self.mode!r}, "
             f"model={self.model!r}, stream={self.stream!r})"
         )
 
@@ -345,7 +354,7 @@ class HTTPChannel(Channel):
         headers = {"Accept": "text/event-stream"} if self.stream else {}
         if self._session_id_header is not None:
             headers[self._session_id_header] = session_id
-        tries = _Tries(url, _display(url), anyio.current_time() + self.timeout_seconds)
+        tries = _Tries(url, display(url), anyio.current_time() + self.timeout_seconds)
         try:
             with anyio.fail_after(self.timeout_seconds):
                 return await self._with_retries(tries, body, headers)
@@ -393,10 +402,10 @@ class HTTPChannel(Channel):
         except aiohttp.ClientConnectionError as exc:
             if isinstance(exc, TimeoutError):
                 raise
-            return _Retry(f"connection error: {type(exc).__name__}: {_trim(str(exc))}")
+            return _Retry(f"connection error: {type(exc).__name__}: {trim(str(exc))}")
         except aiohttp.ClientError as exc:
             raise self._error(
-                f"{tries.shown} failed: {type(exc).__name__}: {_trim(str(exc))}"
+                f"{tries.shown} failed: {type(exc).__name__}: {trim(str(exc))}"
             ) from exc
 
     async def _read(
@@ -404,31 +413,31 @@ class HTTPChannel(Channel):
     ) -> list[str] | _Retry:
         status = response.status
         if status == 429 or status >= 500:
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return _Retry(
-                f"HTTP {status} {response.reason or ''}: {await _peek(response)}",
+                f"HTTP {status} {response.reason or ''}: {await peek(response)}",
                 retry_after,
             )
         if not 200 <= status < 300:
             raise self._error(
                 f"{shown} answered HTTP {status} {response.reason or ''}: "
-                f"{await _peek(response)}{_HINTS.get(status, '')} (not retried)"
+                f"{await peek(response)}{_HINTS.get(status, '')} (not retried)"
             )
         kind = response.content_type
         try:
             if self.stream and kind == "text/event-stream":
-                return await _read_events(response)
+                return await read_events(response)
             raw = await response.read()
             try:
                 document = json.loads(raw)
             except ValueError:
-                raise _MalformedError(
-                    f"a JSON body; got {kind} {_trim(raw.decode(errors='replace'))!r}"
+                raise MalformedError(
+                    f"a JSON body; got {kind} {trim(raw.decode(errors='replace'))!r}"
                 ) from None
             if self.mode == "openai":
-                return _openai_replies(document)
-            return _replies_at(document, self._reply_path)
-        except _MalformedError as exc:
+                return openai_replies(document)
+            return replies_at(document, self._reply_path)
+        except MalformedError as exc:
             raise self._error(f"malformed reply from {shown}: expected {exc}") from None
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
@@ -459,7 +468,7 @@ class HTTPChannel(Channel):
             else self._webhook_body(session_id, history)
         )
         if self._session_id_path:
-            _set_path(body, self._session_id_path, session_id)
+            set_path(body, self._session_id_path, session_id)
         return body
 
     def _openai_body(self, history: list[Message]) -> dict[str, object]:
@@ -486,7 +495,7 @@ class HTTPChannel(Channel):
             for m in history
         ]
         values = {"message": history[-1].content, "session_id": session_id}
-        body = _render(self._template, values, transcript)
+        body = render(self._template, values, transcript)
         assert isinstance(body, dict)  # noqa: S101 - a mapping renders as a dict
         return body
 
@@ -519,315 +528,3 @@ class HTTPSession(QueueSession):
                 if reply:
                     await self.push_text(reply)
             await self.push_end_of_turn()
-
-
-# ----- option checks ---------------------------------------------------------------------
-
-
-def _require(ok: bool, option: str, value: object, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(
-            f"HTTPChannel option {option}={value!r} is not allowed; it must be {allowed}"
-        )
-
-
-def _only_with(mode: str, **options: object) -> None:
-    for option, value in options.items():
-        _require(value is None, option, value, f"set only with mode={mode!r}")
-
-
-def _text(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _number(option: str, value: object, *, positive: bool = False) -> float:
-    ok = (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (value > 0 if positive else value >= 0)
-    )
-    _require(ok, option, value, "a number > 0" if positive else "a number >= 0")
-    assert isinstance(value, int | float)  # noqa: S101 - checked above
-    return float(value)
-
-
-def _count(option: str, value: object, *, minimum: int) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-    _require(ok, option, value, f"an int >= {minimum}")
-    assert isinstance(value, int)  # noqa: S101 - checked above
-    return value
-
-
-def _headers_of(headers: object) -> dict[str, str]:
-    """Check ``headers`` without ever showing a header's value (it may be a key)."""
-    if headers is None:
-        return {}
-    if not isinstance(headers, Mapping):
-        raise ConfigError(
-            "HTTPChannel option headers must be a mapping of header names to strings; "
-            f"got a {type(headers).__name__}"
-        )
-    for name, value in headers.items():
-        if not _text(name) or not isinstance(value, str):
-            raise ConfigError(
-                f"HTTPChannel option headers: header {name!r} must be a non-empty name "
-                f"with a string value; got a {type(value).__name__} value"
-            )
-    return dict(headers)
-
-
-def _dot_path(option: str, value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    _require(isinstance(value, str), option, value, "a dot path such as 'data.reply'")
-    if not value:
-        return ()
-    segments = tuple(value.split("."))
-    _require(
-        all(segments),
-        option,
-        value,
-        "a dot path without empty parts, e.g. 'data.reply'",
-    )
-    return segments
-
-
-def _json_of(option: str, value: Mapping[str, object]) -> dict[str, object]:
-    """A deep copy of ``value`` as plain JSON types; raise ConfigError where it is not."""
-
-    def convert(item: object, where: str) -> object:
-        if item is None or isinstance(item, str | int | float | bool):
-            return item
-        if isinstance(item, Mapping):
-            if not all(isinstance(key, str) for key in item):
-                raise ConfigError(
-                    f"HTTPChannel option {option}: keys at {where} must be strings; "
-                    f"got {list(item)!r}"
-                )
-            return {k: convert(v, f"{where}.{k}") for k, v in item.items()}
-        if isinstance(item, Sequence) and not isinstance(item, bytes | bytearray):
-            return [convert(v, f"{where}.{i}") for i, v in enumerate(item)]
-        raise ConfigError(
-            f"HTTPChannel option {option}: the value at {where} is a "
-            f"{type(item).__name__}; it must be JSON (str, number, bool, None, list, dict)"
-        )
-
-    result = convert(value, option)
-    assert isinstance(result, dict)  # noqa: S101 - a mapping converts to a dict
-    return result
-
-
-def _secrets_of(headers: Mapping[str, str], base_url: str) -> tuple[str, ...]:
-    """What error messages must never show: header values and URL credentials."""
-    found: set[str] = set()
-    for name, value in headers.items():
-        if name.lower() in _BENIGN_HEADERS:
-            continue
-        found.add(value.strip())
-        found.update(part for part in value.split() if len(part) >= 8)
-    parts = urlsplit(base_url)
-    found.update(v for _, v in parse_qsl(parts.query) if len(v) >= 4)
-    if parts.password:
-        found.add(parts.password)
-    return tuple(sorted((s for s in found if len(s) >= 4), key=len, reverse=True))
-
-
-def _display(url: str) -> str:
-    """``url`` without credentials, query string or fragment."""
-    parts = urlsplit(url)
-    return urlunsplit(
-        (parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", "")
-    )
-
-
-# ----- bodies, paths and replies -----------------------------------------------------
-
-
-def _render(
-    template: object, values: Mapping[str, str], history: list[dict[str, str]]
-) -> object:
-    if isinstance(template, str):
-        if template == _HISTORY:
-            return history
-        return _PLACEHOLDER.sub(lambda match: values[match[1]], template)
-    if isinstance(template, dict):
-        return {k: _render(v, values, history) for k, v in template.items()}
-    if isinstance(template, list):
-        return [_render(v, values, history) for v in template]
-    return template
-
-
-def _set_path(body: dict[str, object], segments: tuple[str, ...], value: str) -> None:
-    target = body
-    for index, segment in enumerate(segments[:-1]):
-        child = target.setdefault(segment, {})
-        if not isinstance(child, dict):
-            where = ".".join(segments[: index + 1])
-            raise _MalformedError(
-                f"{where!r} holds a {type(child).__name__}, not an object"
-            )
-        target = child
-    target[segments[-1]] = value
-
-
-def _lookup(document: object, segments: tuple[str, ...], done: str = "") -> object:
-    value = document
-    for index, segment in enumerate(segments):
-        where = f"{done}.{segment}".lstrip(".")
-        if segment == "*" and isinstance(value, list):
-            rest = segments[index + 1 :]
-            return [
-                _lookup(item, rest, f"{where[:-1]}{i}") for i, item in enumerate(value)
-            ]
-        if isinstance(value, dict):
-            if segment not in value:
-                keys = ", ".join(repr(k) for k in list(value)[:10]) or "none"
-                raise _MalformedError(f"a key {where!r} (the keys there: {keys})")
-            value = value[segment]
-        elif isinstance(value, list) and re.fullmatch(r"-?\d+", segment):
-            if not -len(value) <= int(segment) < len(value):
-                raise _MalformedError(f"an item {where!r}; the list has {len(value)}")
-            value = value[int(segment)]
-        else:
-            raise _MalformedError(
-                f"{where!r}, but {done or 'the document'} is {_kind(value)}"
-            )
-        done = where
-    return value
-
-
-def _replies_at(document: object, segments: tuple[str, ...]) -> list[str]:
-    try:
-        found = _lookup(document, segments)
-    except _MalformedError as exc:
-        raise _MalformedError(f"{exc}; got {_trim(json.dumps(document))}") from None
-    if found is None:
-        return []
-    if isinstance(found, str):
-        return [found]
-    if isinstance(found, list) and all(x is None or isinstance(x, str) for x in found):
-        return [x for x in found if x]
-    where = ".".join(segments) or "the top level"
-    raise _MalformedError(
-        f"a string or a list of strings at {where!r}; got {_kind(found)} "
-        f"{_trim(json.dumps(found))}"
-    )
-
-
-def _openai_replies(document: object) -> list[str]:
-    choices = document.get("choices") if isinstance(document, dict) else None
-    first = choices[0] if isinstance(choices, list) and choices else None
-    message = first.get("message") if isinstance(first, dict) else None
-    if not isinstance(message, dict):
-        raise _MalformedError(
-            "a chat completion with choices[0].message; "
-            f"got {_trim(json.dumps(document))}"
-        )
-    text = _content_text(message.get("content"))
-    return [text] if text else []
-
-
-def _content_text(content: object) -> str:
-    """The text of an OpenAI message content: a string, ``null`` or a list of parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
-        texts = [part.get("text") for part in content if part.get("type") == "text"]
-        if all(isinstance(text, str) for text in texts):
-            return "".join(str(text) for text in texts)
-    raise _MalformedError(
-        f"message content as a string or a list of text parts; got {_kind(content)} "
-        f"{_trim(json.dumps(content))}"
-    )
-
-
-async def _read_events(response: aiohttp.ClientResponse) -> list[str]:
-    """Join the content deltas of an OpenAI server-sent-event stream."""
-    parts: list[str] = []
-    buffer = bytearray()
-    data: list[str] = []
-    async for chunk in response.content.iter_any():
-        buffer += chunk
-        *lines, rest = buffer.split(b"\n")
-        buffer = bytearray(rest)
-        for raw in lines:
-            line = raw.rstrip(b"\r").decode(errors="replace")
-            if line:  # a field of the event; only "data" matters here
-                field, _, value = line.partition(":")
-                if field == "data":
-                    data.append(value.removeprefix(" "))
-                continue
-            # A blank line ends the event.
-            done = bool(data) and _on_event("\n".join(data), parts)
-            data = []
-            if done:
-                return ["".join(parts)] if parts else []
-    if data:
-        _on_event("\n".join(data), parts)
-    return ["".join(parts)] if parts else []
-
-
-def _on_event(data: str, parts: list[str]) -> bool:
-    """Add one event's delta to ``parts``; ``True`` at ``[DONE]``."""
-    if data.strip() == "[DONE]":
-        return True
-    try:
-        event = json.loads(data)
-    except ValueError:
-        raise _MalformedError(
-            f"JSON in each stream event; got {_trim(data)!r}"
-        ) from None
-    if isinstance(event, dict) and "error" in event:
-        raise _MalformedError(f"a stream without errors; got {_trim(data)}")
-    choices = event.get("choices") if isinstance(event, dict) else None
-    if not isinstance(choices, list):
-        raise _MalformedError(f"stream events with 'choices'; got {_trim(data)}")
-    first = choices[0] if choices else {}
-    delta = first.get("delta") if isinstance(first, dict) else None
-    content = delta.get("content") if isinstance(delta, dict) else None
-    if content is not None:
-        if not isinstance(content, str):
-            raise _MalformedError(f"string deltas in the stream; got {_trim(data)}")
-        parts.append(content)
-    return False
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(seconds, 0.0) if math.isfinite(seconds) else None
-
-
-async def _peek(response: aiohttp.ClientResponse) -> str:
-    """The start of an error body, for a message."""
-    try:
-        raw = await response.content.read(4 * _TRIM)
-    except aiohttp.ClientError:
-        return "(no body)"
-    return _trim(raw.decode(errors="replace")) or "(empty body)"
-
-
-def _trim(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _TRIM else f"{text[:_TRIM]}... ({len(text)} chars)"
-
-
-def _kind(value: object) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    return names.get(type(value), f"a {type(value).__name__}")

@@ -1,0 +1,215 @@
+"""The request bodies and the replies of :class:`~clientsim.channels.http.HTTPChannel`.
+
+Filling webhook templates, setting and looking up dot paths, reading replies (a JSON
+document, an OpenAI chat completion or its server-sent-event stream) and the
+``Retry-After`` header. A reply that is not what was expected raises
+:class:`MalformedError`, whose ``str()`` says what was expected.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
+
+import aiohttp
+
+
+_PLACEHOLDER: Final = re.compile(r"\{(message|session_id)\}")
+_HISTORY: Final = "{history}"
+_TRIM: Final = 200
+
+
+class MalformedError(Exception):
+    """A reply that is not what was expected; ``str()`` says what was expected."""
+
+
+def render(
+    template: object, values: Mapping[str, str], history: list[dict[str, str]]
+) -> object:
+    if isinstance(template, str):
+        if template == _HISTORY:
+            return history
+        return _PLACEHOLDER.sub(lambda match: values[match[1]], template)
+    if isinstance(template, dict):
+        return {k: render(v, values, history) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render(v, values, history) for v in template]
+    return template
+
+
+def set_path(body: dict[str, object], segments: tuple[str, ...], value: str) -> None:
+    target = body
+    for index, segment in enumerate(segments[:-1]):
+        child = target.setdefault(segment, {})
+        if not isinstance(child, dict):
+            where = ".".join(segments[: index + 1])
+            raise MalformedError(
+                f"{where!r} holds a {type(child).__name__}, not an object"
+            )
+        target = child
+    target[segments[-1]] = value
+
+
+def lookup(document: object, segments: tuple[str, ...], done: str = "") -> object:
+    value = document
+    for index, segment in enumerate(segments):
+        where = f"{done}.{segment}".lstrip(".")
+        if segment == "*" and isinstance(value, list):
+            rest = segments[index + 1 :]
+            return [
+                lookup(item, rest, f"{where[:-1]}{i}") for i, item in enumerate(value)
+            ]
+        if isinstance(value, dict):
+            if segment not in value:
+                keys = ", ".join(repr(k) for k in list(value)[:10]) or "none"
+                raise MalformedError(f"a key {where!r} (the keys there: {keys})")
+            value = value[segment]
+        elif isinstance(value, list) and re.fullmatch(r"-?\d+", segment):
+            if not -len(value) <= int(segment) < len(value):
+                raise MalformedError(f"an item {where!r}; the list has {len(value)}")
+            value = value[int(segment)]
+        else:
+            raise MalformedError(
+                f"{where!r}, but {done or 'the document'} is {_kind(value)}"
+            )
+        done = where
+    return value
+
+
+def replies_at(document: object, segments: tuple[str, ...]) -> list[str]:
+    try:
+        found = lookup(document, segments)
+    except MalformedError as exc:
+        raise MalformedError(f"{exc}; got {trim(json.dumps(document))}") from None
+    if found is None:
+        return []
+    if isinstance(found, str):
+        return [found]
+    if isinstance(found, list) and all(x is None or isinstance(x, str) for x in found):
+        return [x for x in found if x]
+    where = ".".join(segments) or "the top level"
+    raise MalformedError(
+        f"a string or a list of strings at {where!r}; got {_kind(found)} "
+        f"{trim(json.dumps(found))}"
+    )
+
+
+def openai_replies(document: object) -> list[str]:
+    choices = document.get("choices") if isinstance(document, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(message, dict):
+        raise MalformedError(
+            "a chat completion with choices[0].message; "
+            f"got {trim(json.dumps(document))}"
+        )
+    text = _content_text(message.get("content"))
+    return [text] if text else []
+
+
+def _content_text(content: object) -> str:
+    """The text of an OpenAI message content: a string, ``null`` or a list of parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        texts = [part.get("text") for part in content if part.get("type") == "text"]
+        if all(isinstance(text, str) for text in texts):
+            return "".join(str(text) for text in texts)
+    raise MalformedError(
+        f"message content as a string or a list of text parts; got {_kind(content)} "
+        f"{trim(json.dumps(content))}"
+    )
+
+
+async def read_events(response: aiohttp.ClientResponse) -> list[str]:
+    """Join the content deltas of an OpenAI server-sent-event stream."""
+    parts: list[str] = []
+    buffer = bytearray()
+    data: list[str] = []
+    async for chunk in response.content.iter_any():
+        buffer += chunk
+        *lines, rest = buffer.split(b"\n")
+        buffer = bytearray(rest)
+        for raw in lines:
+            line = raw.rstrip(b"\r").decode(errors="replace")
+            if line:  # a field of the event; only "data" matters here
+                field, _, value = line.partition(":")
+                if field == "data":
+                    data.append(value.removeprefix(" "))
+                continue
+            # A blank line ends the event.
+            done = bool(data) and _on_event("\n".join(data), parts)
+            data = []
+            if done:
+                return ["".join(parts)] if parts else []
+    if data:
+        _on_event("\n".join(data), parts)
+    return ["".join(parts)] if parts else []
+
+
+def _on_event(data: str, parts: list[str]) -> bool:
+    """Add one event's delta to ``parts``; ``True`` at ``[DONE]``."""
+    if data.strip() == "[DONE]":
+        return True
+    try:
+        event = json.loads(data)
+    except ValueError:
+        raise MalformedError(f"JSON in each stream event; got {trim(data)!r}") from None
+    if isinstance(event, dict) and "error" in event:
+        raise MalformedError(f"a stream without errors; got {trim(data)}")
+    choices = event.get("choices") if isinstance(event, dict) else None
+    if not isinstance(choices, list):
+        raise MalformedError(f"stream events with 'choices'; got {trim(data)}")
+    first = choices[0] if choices else {}
+    delta = first.get("delta") if isinstance(first, dict) else None
+    content = delta.get("content") if isinstance(delta, dict) else None
+    if content is not None:
+        if not isinstance(content, str):
+            raise MalformedError(f"string deltas in the stream; got {trim(data)}")
+        parts.append(content)
+    return False
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+async def peek(response: aiohttp.ClientResponse) -> str:
+    """The start of an error body, for a message."""
+    try:
+        raw = await response.content.read(4 * _TRIM)
+    except aiohttp.ClientError:
+        return "(no body)"
+    return trim(raw.decode(errors="replace")) or "(empty body)"
+
+
+def trim(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _TRIM else f"{text[:_TRIM]}... ({len(text)} chars)"
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), f"a {type(value).__name__}")
