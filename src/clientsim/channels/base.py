@@ -40,11 +40,29 @@ _AGENT: Final = ParticipantRole.AGENT
 
 
 class Channel(abc.ABC):
-    """Opens sessions with a real agent."""
+    """Opens sessions with a real agent.
+
+    A channel that holds resources (a connection pool) releases them in
+    :meth:`aclose`; every channel is an async context manager that calls it.
+    """
 
     @abc.abstractmethod
     async def create_session(self) -> Session:
         """Create a new conversation session."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional: most channels hold nothing
+        """Release what the channel holds; closing twice is harmless."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 class Session(abc.ABC):

@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Final, Literal
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -320,17 +319,6 @@ class HTTPChannel(Channel):
         if http is not None:
             with anyio.CancelScope(shield=True):
                 await http.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # ----- one exchange ----------------------------------------------------------------
 

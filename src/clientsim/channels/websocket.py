@@ -27,7 +27,7 @@ import json
 import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Final, Literal, Self, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
@@ -255,17 +255,6 @@ class WebSocketChannel(Channel):
         if http is not None:
             with anyio.CancelScope(shield=True):
                 await http.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # ----- for WebSocketSession ------------------------------------------------------
 

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from clientsim._coerce import role_of
-from clientsim._transcript import render
 from clientsim.errors import ConfigError
-from clientsim.models import Ending, ParticipantRole, TokenUsage
+from clientsim.models import ParticipantRole
+from clientsim.termination._judge import LLMJudge
 from clientsim.termination.base import TerminationContext
 
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from clientsim.llm import StructuredCall
-
 __all__ = ["GoalReached"]
-
-_SCHEMA: Final[dict[str, Any]] = {
-    "title": "GoalJudgement",
-    "description": "Whether the customer's goal has been achieved in the conversation.",
-    "type": "object",
-    "properties": {
-        "goal_reached": {"type": "boolean"},
-        "reason": {"type": "string", "description": "One sentence: why."},
-    },
-    "required": ["goal_reached", "reason"],
-}
 
 _SYSTEM: Final = """\
 You judge a chat between a customer and a support agent. The customer's goal is:
@@ -36,7 +22,7 @@ Has that goal been achieved in the conversation so far? Answer true only if it c
 has."""
 
 
-class GoalReached:
+class GoalReached(LLMJudge):
     """Ends the conversation when an LLM judge finds the customer's intent satisfied.
 
     Args:
@@ -46,6 +32,20 @@ class GoalReached:
         every_n_messages: judge only when the message count is a multiple of this.
     """
 
+    schema: ClassVar[dict[str, Any]] = {
+        "title": "GoalJudgement",
+        "description": "Whether the customer's goal has been achieved in the conversation.",
+        "type": "object",
+        "properties": {
+            "goal_reached": {"type": "boolean"},
+            "reason": {"type": "string", "description": "One sentence: why."},
+        },
+        "required": ["goal_reached", "reason"],
+    }
+    field: ClassVar[str] = "goal_reached"
+    reason: ClassVar[str] = "goal_reached"
+    finding: ClassVar[str] = "the judge found the goal met"
+
     def __init__(
         self,
         model: str | BaseChatModel,
@@ -53,46 +53,12 @@ class GoalReached:
         after: ParticipantRole | str | None = ParticipantRole.CUSTOMER,
         every_n_messages: int = 1,
     ) -> None:
-        if not isinstance(every_n_messages, int) or every_n_messages < 1:
-            raise ConfigError(
-                f"every_n_messages must be an int >= 1; got {every_n_messages!r}"
-            )
-        self.model = model
-        self.after = role_of(after) if after is not None else None
-        self.every_n_messages = every_n_messages
-        self.token_usage = TokenUsage()
-        self._call: StructuredCall | None = None
+        super().__init__(model, after=after, every_n_messages=every_n_messages)
 
-    async def check(self, context: TerminationContext) -> Ending | None:
-        conversation = context.conversation
-        message = conversation.last_message
-        if message is None or len(conversation.messages) % self.every_n_messages:
-            return None
-        if self.after is not None and message.sender is not self.after:
-            return None
+    def question(self, context: TerminationContext) -> str:
         if context.intent is None:
             raise ConfigError(
                 "the goal_reached termination strategy needs the run's intent; pass "
                 "intent=Intent(ParticipantRole.CUSTOMER, ...) to the runner"
             )
-        from clientsim.llm import StructuredCall, Turn, resolve_model  # noqa: PLC0415
-
-        if self._call is None:
-            self._call = StructuredCall(resolve_model(self.model), _SCHEMA)
-        answer, usage = await self._call(
-            [
-                Turn("system", _SYSTEM.format(goal=context.intent.description)),
-                Turn("user", f"Transcript:\n{render(conversation)}"),
-            ]
-        )
-        self.token_usage = self.token_usage + usage
-        if answer.get("goal_reached") is True:
-            reason = str(answer.get("reason", "")).strip()
-            return Ending(
-                reason="goal_reached",
-                detail=f"the judge found the goal met: {reason}"
-                if reason
-                else "the judge found the goal met",
-                message_count=len(conversation.messages),
-            )
-        return None
+        return _SYSTEM.format(goal=context.intent.description)

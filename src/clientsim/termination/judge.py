@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from clientsim._coerce import role_of
-from clientsim._transcript import render
-from clientsim.errors import ConfigError
-from clientsim.models import Ending, ParticipantRole, TokenUsage
+from clientsim.models import ParticipantRole
+from clientsim.termination._judge import LLMJudge
 from clientsim.termination.base import TerminationContext
 
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from clientsim.llm import StructuredCall
-
 __all__ = ["ConversationComplete"]
-
-_SCHEMA: Final[dict[str, Any]] = {
-    "title": "CompletenessJudgement",
-    "description": "Whether the conversation has come to a natural end.",
-    "type": "object",
-    "properties": {
-        "conversation_complete": {"type": "boolean"},
-        "reason": {"type": "string", "description": "One sentence: why."},
-    },
-    "required": ["conversation_complete", "reason"],
-}
 
 _SYSTEM: Final = """\
 You judge a chat between a customer and a support agent. Has the conversation come to a \
@@ -35,7 +20,7 @@ natural end: the customer's matter is settled, handed on, or abandoned, and both
 have said what they had to say? Answer true only if nothing more is expected."""
 
 
-class ConversationComplete:
+class ConversationComplete(LLMJudge):
     """Ends the conversation when an LLM judge finds it has come to a natural end.
 
     Useful with real agents, whose last message may not contain a closing phrase.
@@ -47,6 +32,20 @@ class ConversationComplete:
         every_n_messages: judge only when the message count is a multiple of this.
     """
 
+    schema: ClassVar[dict[str, Any]] = {
+        "title": "CompletenessJudgement",
+        "description": "Whether the conversation has come to a natural end.",
+        "type": "object",
+        "properties": {
+            "conversation_complete": {"type": "boolean"},
+            "reason": {"type": "string", "description": "One sentence: why."},
+        },
+        "required": ["conversation_complete", "reason"],
+    }
+    field: ClassVar[str] = "conversation_complete"
+    reason: ClassVar[str] = "conversation_complete"
+    finding: ClassVar[str] = "the judge found the conversation over"
+
     def __init__(
         self,
         model: str | BaseChatModel,
@@ -54,41 +53,7 @@ class ConversationComplete:
         after: ParticipantRole | str | None = ParticipantRole.AGENT,
         every_n_messages: int = 1,
     ) -> None:
-        if not isinstance(every_n_messages, int) or every_n_messages < 1:
-            raise ConfigError(
-                f"every_n_messages must be an int >= 1; got {every_n_messages!r}"
-            )
-        self.model = model
-        self.after = role_of(after) if after is not None else None
-        self.every_n_messages = every_n_messages
-        self.token_usage = TokenUsage()
-        self._call: StructuredCall | None = None
+        super().__init__(model, after=after, every_n_messages=every_n_messages)
 
-    async def check(self, context: TerminationContext) -> Ending | None:
-        conversation = context.conversation
-        message = conversation.last_message
-        if message is None or len(conversation.messages) % self.every_n_messages:
-            return None
-        if self.after is not None and message.sender is not self.after:
-            return None
-        from clientsim.llm import StructuredCall, Turn, resolve_model  # noqa: PLC0415
-
-        if self._call is None:
-            self._call = StructuredCall(resolve_model(self.model), _SCHEMA)
-        answer, usage = await self._call(
-            [
-                Turn("system", _SYSTEM),
-                Turn("user", f"Transcript:\n{render(conversation)}"),
-            ]
-        )
-        self.token_usage = self.token_usage + usage
-        if answer.get("conversation_complete") is not True:
-            return None
-        reason = str(answer.get("reason", "")).strip()
-        return Ending(
-            reason="conversation_complete",
-            detail=f"the judge found the conversation over: {reason}"
-            if reason
-            else "the judge found the conversation over",
-            message_count=len(conversation.messages),
-        )
+    def question(self, context: TerminationContext) -> str:  # noqa: ARG002 - same question always
+        return _SYSTEM
