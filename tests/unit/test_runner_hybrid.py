@@ -444,3 +444,72 @@ async def test_a_listening_session_closes_cleanly_even_when_cancelled():
         async with Listening():
             await anyio.sleep_forever()
     assert closed.is_set()
+
+
+async def test_a_plain_session_with_only_subscribe_works(intent, outcomes):
+    from clientsim.channels import Channel, Session
+    from clientsim.channels.base import now
+
+    class EchoSession(Session):
+        session_id = "plain"
+
+        def __init__(self):
+            self.sent: list[Message] = []
+            self.replies_send, self.replies = anyio.create_memory_object_stream[
+                Message
+            ](10)
+
+        async def get_conversation(self):
+            return Conversation(tuple(self.sent))
+
+        async def send(self, message):
+            self.sent.append(message)
+            await self.replies_send.send(
+                Message(f"echo: {message.content}", now(), AGENT)
+            )
+
+        async def subscribe(self):
+            async for message in self.replies:
+                yield message
+
+        async def aclose(self):
+            self.replies_send.close()
+            self.replies.close()
+
+    class EchoChannel(Channel):
+        async def create_session(self):
+            return EchoSession()
+
+    runner = HybridSimulationRunner(
+        ScriptedParticipant(CUSTOMER, ["one", "two"]),
+        EchoChannel(),
+        intent,
+        outcomes,
+        quiet_period_seconds=0.05,
+    )
+    with anyio.fail_after(5):
+        result = await runner.run()
+    assert result.ok, result.error
+    assert [m.content for m in result.conversation.messages] == [
+        "one",
+        "echo: one",
+        "two",
+        "echo: two",
+    ]
+
+
+async def test_a_customer_slower_than_its_timeout_is_a_simulator_fault(simulate):
+    class Stuck(Participant):
+        async def get_next_message(self, conversation):
+            if not conversation.messages:
+                return Message("hi", _now(), CUSTOMER)
+            await anyio.sleep_forever()
+            return None
+
+    start = anyio.current_time()
+    _, result = await simulate(Stuck(), two_and_done, customer_timeout_seconds=0.1)
+    assert anyio.current_time() - start < 0.1 + 1
+    assert result.error.source == "customer"
+    assert result.error.side == "simulator"
+    assert "longer than 0.1s" in result.error.message
+    assert [c for _, c in contents(result)] == ["hi", "re: hi", "anything else?"]

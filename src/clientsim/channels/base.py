@@ -126,14 +126,18 @@ class QueueSession(Session):
     what the agent says with :meth:`push_text` / :meth:`push_message`, the end of a turn
     with :meth:`push_end_of_turn`, and a broken transport with :meth:`push_failure`.
 
-    Request/response transports may do the whole exchange inside :meth:`deliver` (the
-    runner sends concurrently with listening) and push :class:`TurnEnded` when the reply
-    is complete.
+    Request/response transports may do the whole exchange inside :meth:`deliver` and
+    push :class:`TurnEnded` when the reply is complete; they set
+    :attr:`send_completes_turn` so a runner awaits :meth:`send` in place instead of
+    running it beside its reading.
 
     Args:
         session_id: an id for the agent; a random one if ``None``.
         max_buffer: agent events held before the transport waits for the reader.
     """
+
+    send_completes_turn: bool = False
+    """``True`` if :meth:`deliver` returns only once the agent's whole reply is pushed."""
 
     def __init__(
         self, session_id: str | None = None, *, max_buffer: int = 1024
@@ -190,7 +194,10 @@ class QueueSession(Session):
         if self._closed:
             return
         with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-            await self._send_events.send(item)
+            try:
+                self._send_events.send_nowait(item)
+            except anyio.WouldBlock:  # the buffer is full: wait for the reader
+                await self._send_events.send(item)
 
     # ----- the runner's side ---------------------------------------------------------
 
@@ -244,6 +251,37 @@ class QueueSession(Session):
             )
         self._conversation = self._conversation.with_message(message)
         await self.deliver(message)
+
+    async def receive_event(self) -> SessionEvent:
+        """Wait for the next agent event.
+
+        Raises:
+            ChannelError: the transport failed.
+            SessionClosedError: the session ended (either side closed it).
+        """
+        try:
+            item = await self._receive_events.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise SessionClosedError(f"session {self.session_id} has ended") from None
+        if isinstance(item, ChannelError):
+            raise item
+        return item
+
+    def receive_event_nowait(self) -> SessionEvent:
+        """The next agent event if one is waiting.
+
+        Raises:
+            anyio.WouldBlock: nothing is waiting.
+            ChannelError: the transport failed.
+            SessionClosedError: the session ended (either side closed it).
+        """
+        try:
+            item = self._receive_events.receive_nowait()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            raise SessionClosedError(f"session {self.session_id} has ended") from None
+        if isinstance(item, ChannelError):
+            raise item
+        return item
 
     async def events(self) -> AsyncGenerator[SessionEvent, None]:
         """Agent messages and end-of-turn events, in order, until the session closes.

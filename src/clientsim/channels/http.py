@@ -344,8 +344,10 @@ class HTTPChannel(Channel):
             headers[self._session_id_header] = session_id
         tries = _Tries(url, display(url), anyio.current_time() + self.timeout_seconds)
         try:
-            with anyio.fail_after(self.timeout_seconds):
-                return await self._with_retries(tries, body, headers)
+            # Each attempt's ClientTimeout(total=remaining) and the deadline check before
+            # each retry keep the exchange within timeout_seconds; aiohttp's timeouts
+            # are TimeoutErrors.
+            return await self._with_retries(tries, body, headers)
         except TimeoutError as exc:
             raise AgentTimeoutError(
                 self._redact(
@@ -495,6 +497,8 @@ class HTTPSession(QueueSession):
     reply's messages and then the end of the turn; an empty reply pushes only the end
     of the turn. Deliveries in one session run one at a time, in order.
     """
+
+    send_completes_turn = True  # each message is one POST; the reply ends the turn
 
     def __init__(self, channel: HTTPChannel, session_id: str | None = None) -> None:
         super().__init__(session_id)

@@ -60,6 +60,8 @@ class RunnableSession(QueueSession):
     read the graph's state for the session afterwards.
     """
 
+    send_completes_turn = True  # one ainvoke per message; its result is the turn
+
     def __init__(self, channel: RunnableChannel, session_id: str | None = None) -> None:
         super().__init__(session_id)
         self.channel = channel

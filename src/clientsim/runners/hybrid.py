@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -16,7 +16,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from clientsim import events
 from clientsim.channels.base import Channel, QueueSession, Session, TurnEnded, now
-from clientsim.errors import ConfigError
+from clientsim.errors import ChannelError, ConfigError, SessionClosedError
 from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.models import (
     Conversation,
@@ -237,19 +237,13 @@ class HybridSimulationRunner(ConversationCore, Runner):
         failure: Failed | None = None
         ending: Ending | None = None
         try:
-            inbox_send, inbox = anyio.create_memory_object_stream[_Item](math.inf)
-            async with (
-                session,
-                inbox_send,
-                inbox,
-                anyio.create_task_group() as task_group,
-            ):
-                task_group.start_soon(_pump, session, inbox_send)
+            async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(session)
+                task_group = await stack.enter_async_context(anyio.create_task_group())
+                source = await self._source(session, stack, task_group)
                 with anyio.move_on_after(self.max_duration_seconds) as deadline:
                     try:
-                        ending = await self._talk(
-                            session, inbox, inbox_send, task_group
-                        )
+                        ending = await self._talk(session, source, task_group)
                     except Failed as exc:
                         failure = exc
                 if deadline.cancelled_caught:
@@ -270,22 +264,32 @@ class HybridSimulationRunner(ConversationCore, Runner):
         assert ending is not None  # noqa: S101 - _talk returns one or raises
         return ending
 
+    @staticmethod
+    async def _source(
+        session: Session, stack: contextlib.AsyncExitStack, task_group: TaskGroup
+    ) -> _Source:
+        """Where the agent's events come from: the session's own queue if it has one."""
+        if isinstance(session, QueueSession):
+            return _QueueSource(session)
+        inbox_send, inbox = anyio.create_memory_object_stream[_Item](math.inf)
+        await stack.enter_async_context(inbox_send)
+        await stack.enter_async_context(inbox)
+        task_group.start_soon(_pump, session, inbox_send)
+        return _StreamSource(inbox, inbox_send)
+
     async def _talk(
-        self,
-        session: Session,
-        inbox: MemoryObjectReceiveStream[_Item],
-        inbox_send: MemoryObjectSendStream[_Item],
-        task_group: TaskGroup,
+        self, session: Session, source: _Source, task_group: TaskGroup
     ) -> Ending:
         conversation = self._conversation
         draft = self.initial_message
+        inline = isinstance(session, QueueSession) and session.send_completes_turn
         silent = False
         while True:
             if draft is not None:
                 proposal: Message | None = Message(draft.content, now(), _CUSTOMER)
                 draft = None
             else:
-                composed = await self._compose(conversation, inbox)
+                composed = await self._compose(conversation, source, settle=not inline)
                 if isinstance(composed, Ending):
                     return composed
                 conversation, proposal = composed
@@ -293,11 +297,18 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 return self._customer_passed(conversation, silent=silent)
             message = Message(proposal.content, _after(conversation), _CUSTOMER)
             conversation = await self._observe(conversation.with_message(message))
-            task_group.start_soon(_deliver, session, message, inbox_send)
             ending = await self._check(conversation) or self._limit(conversation)
             if ending is not None:
                 return ending
-            turn = await self._agent_turn(conversation, inbox)
+            reply_timeout = self.reply_timeout_seconds
+            if inline:
+                # The send is the whole turn: await it here, no task, no hop.
+                assert isinstance(session, QueueSession)  # noqa: S101 - inline implies it
+                if await self._send_inline(session, message):
+                    reply_timeout = 0.0  # timed out: take what came, wait no more
+            else:
+                task_group.start_soon(source.deliver, session, message)
+            turn = await self._agent_turn(conversation, source, reply_timeout)
             if isinstance(turn, Ending):
                 return turn
             conversation, received = turn
@@ -310,6 +321,21 @@ class HybridSimulationRunner(ConversationCore, Runner):
                     waited_seconds=self.reply_timeout_seconds,
                     message_count=len(conversation.messages),
                 )
+
+    async def _send_inline(self, session: QueueSession, message: Message) -> bool:
+        """Send and wait for the whole reply; ``True`` if the reply timeout passed.
+
+        A failure goes into the session's queue after whatever the agent already
+        said, so the conversation keeps those messages and then ends with the error.
+        """
+        with anyio.move_on_after(self.reply_timeout_seconds) as scope:
+            try:
+                await session.send(message)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported in order, through the queue
+                await session.push_failure(_channel_error(exc))
+        return scope.cancelled_caught
 
     def _customer_passed(self, conversation: Conversation, *, silent: bool) -> Ending:
         count = len(conversation.messages)
@@ -327,24 +353,26 @@ class HybridSimulationRunner(ConversationCore, Runner):
         )
 
     async def _ask_customer(self, conversation: Conversation) -> Message | None:
+        proposal: Message | None = None
         try:
-            with anyio.fail_after(self.customer_timeout_seconds):
-                return await self.customer.get_next_message(conversation)
+            with anyio.move_on_after(self.customer_timeout_seconds) as scope:
+                proposal = await self.customer.get_next_message(conversation)
         except ConfigError:
             raise
-        except TimeoutError as exc:
+        except Exception as exc:
+            raise Failed("customer", exc) from exc
+        if scope.cancelled_caught:
             raise Failed(
                 "customer",
                 TimeoutError(
                     f"the customer took longer than {self.customer_timeout_seconds:g}s "
                     "to write a message"
                 ),
-            ) from exc
-        except Exception as exc:
-            raise Failed("customer", exc) from exc
+            )
+        return proposal
 
     async def _compose(
-        self, conversation: Conversation, inbox: MemoryObjectReceiveStream[_Item]
+        self, conversation: Conversation, source: _Source, *, settle: bool
     ) -> tuple[Conversation, Message | None] | Ending:
         """The customer's next message, with late agent messages folded in first."""
         while True:
@@ -357,10 +385,11 @@ class HybridSimulationRunner(ConversationCore, Runner):
             if self.overlap == "queue":
                 return conversation, proposal
             folded = 0
-            await anyio.lowlevel.checkpoint()  # let messages already received reach us
+            if settle:  # let messages already received by a transport reach the queue
+                await anyio.lowlevel.checkpoint()
             while True:  # take what the agent said meanwhile, without waiting
                 try:
-                    item = inbox.receive_nowait()
+                    item = source.receive_nowait()
                 except anyio.WouldBlock:
                     break
                 result = await self._take(conversation, item)
@@ -397,20 +426,25 @@ class HybridSimulationRunner(ConversationCore, Runner):
         return ending if ending is not None else conversation
 
     async def _agent_turn(
-        self, conversation: Conversation, inbox: MemoryObjectReceiveStream[_Item]
+        self, conversation: Conversation, source: _Source, reply_timeout: float
     ) -> tuple[Conversation, int] | Ending:
         """Collect the agent's burst of messages for this turn."""
         received = 0
         start = anyio.current_time()
         turn_end = start + self.max_turn_seconds
-        wait_until = start + self.reply_timeout_seconds
+        wait_until = start + reply_timeout
+        quiet = self.quiet_period_seconds
         while True:
-            item: _Item | None = None
-            with anyio.move_on_after(
-                max(0.0, min(wait_until, turn_end) - anyio.current_time())
-            ):
-                item = await inbox.receive()
-            if item is None:  # timed out: silence, the quiet period or the turn limit
+            try:  # what is already queued needs no timer
+                item: _Item | None = source.receive_nowait()
+            except anyio.WouldBlock:
+                remaining = min(wait_until, turn_end) - anyio.current_time()
+                if remaining <= 0:  # silence, the quiet period or the turn limit
+                    return conversation, received
+                item = None
+                with anyio.move_on_after(remaining):
+                    item = await source.receive()
+            if item is None:
                 return conversation, received
             if isinstance(item, TurnEnded):
                 return conversation, received
@@ -419,7 +453,6 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 return result
             conversation = result
             received += 1
-            quiet = self.quiet_period_seconds
             wait_until = anyio.current_time() + quiet if quiet is not None else turn_end
 
 
@@ -431,30 +464,84 @@ def _after(conversation: Conversation) -> datetime:
     return stamp
 
 
-async def _events(session: Session) -> AsyncIterator[Message | TurnEnded]:
-    if isinstance(session, QueueSession):
-        async for event in session.events():
-            yield event
-    else:
-        async for message in session.subscribe():
-            yield message
+def _channel_error(exc: Exception) -> ChannelError:
+    if isinstance(exc, ChannelError):
+        return exc
+    error = ChannelError(f"sending to the agent failed: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+class _Source(Protocol):
+    """The agent's events, in order, as the runner reads them."""
+
+    async def receive(self) -> _Item: ...
+
+    def receive_nowait(self) -> _Item: ...
+
+    async def deliver(self, session: Session, message: Message) -> None: ...
+
+
+class _QueueSource:
+    """Reads a :class:`QueueSession`'s own queue: no extra task, no extra hop."""
+
+    def __init__(self, session: QueueSession) -> None:
+        self.session = session
+
+    async def receive(self) -> _Item:
+        try:
+            return await self.session.receive_event()
+        except SessionClosedError:
+            return _Closed()
+        except ChannelError as exc:
+            return _Failure("channel", exc)
+
+    def receive_nowait(self) -> _Item:
+        try:
+            return self.session.receive_event_nowait()
+        except SessionClosedError:
+            return _Closed()
+        except ChannelError as exc:
+            return _Failure("channel", exc)
+
+    async def deliver(self, session: Session, message: Message) -> None:
+        """Send in the background; a failure joins the queue after earlier events."""
+        try:
+            await session.send(message)
+        except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
+            await self.session.push_failure(_channel_error(exc))
+
+
+class _StreamSource:
+    """Reads an inbox that :func:`_pump` fills from a plain :class:`Session`."""
+
+    def __init__(
+        self,
+        inbox: MemoryObjectReceiveStream[_Item],
+        sink: MemoryObjectSendStream[_Item],
+    ) -> None:
+        self.inbox = inbox
+        self.sink = sink
+
+    async def receive(self) -> _Item:
+        return await self.inbox.receive()
+
+    def receive_nowait(self) -> _Item:
+        return self.inbox.receive_nowait()
+
+    async def deliver(self, session: Session, message: Message) -> None:
+        """Send in the background; a failure is reported to the conversation."""
+        try:
+            await session.send(message)
+        except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
+            await self.sink.send(_Failure("channel", exc))
 
 
 async def _pump(session: Session, inbox: MemoryObjectSendStream[_Item]) -> None:
-    """Move the session's agent events into the runner's inbox, failures included."""
+    """Move a plain session's agent messages into the runner's inbox."""
     try:
-        async for event in _events(session):
-            await inbox.send(event)
+        async for message in session.subscribe():
+            await inbox.send(message)
         await inbox.send(_Closed())
-    except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
-        await inbox.send(_Failure("channel", exc))
-
-
-async def _deliver(
-    session: Session, message: Message, inbox: MemoryObjectSendStream[_Item]
-) -> None:
-    """Send one customer message; a failure is reported to the conversation."""
-    try:
-        await session.send(message)
     except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
         await inbox.send(_Failure("channel", exc))
