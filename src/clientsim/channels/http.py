@@ -65,7 +65,6 @@ _HINTS: Final = {
     405: "; check `base_url` (and `path`): the endpoint does not take POST",
     422: "; the agent rejected the request body",
 }
-_ROLES: Final = {ParticipantRole.CUSTOMER: "user", ParticipantRole.AGENT: "assistant"}
 
 
 @attrs.frozen
@@ -333,16 +332,25 @@ class HTTPChannel(Channel):
             )
         return self._http
 
-    async def _exchange(
-        self, session_id: str, conversation: Conversation, message: Message
-    ) -> list[str]:
-        """POST the request for ``message``, with retries; return the reply texts."""
+    def _address(self, session_id: str) -> tuple[str, str, dict[str, str]]:
+        """A session's URL, its display form and its extra headers (built once)."""
         url = self._url.replace("{session_id}", quote(session_id, safe=""))
-        body = self._body(session_id, conversation, message)
         headers = {"Accept": "text/event-stream"} if self.stream else {}
         if self._session_id_header is not None:
             headers[self._session_id_header] = session_id
-        tries = _Tries(url, display(url), anyio.current_time() + self.timeout_seconds)
+        return url, display(url), headers
+
+    async def _exchange(
+        self,
+        address: tuple[str, str, dict[str, str]],
+        session_id: str,
+        conversation: Conversation,
+        message: Message,
+    ) -> list[str]:
+        """POST the request for ``message``, with retries; return the reply texts."""
+        url, shown, headers = address
+        body = self._body(session_id, conversation, message)
+        tries = _Tries(url, shown, anyio.current_time() + self.timeout_seconds)
         try:
             # Each attempt's ClientTimeout(total=remaining) and the deadline check before
             # each retry keep the exchange within timeout_seconds; aiohttp's timeouts
@@ -465,7 +473,16 @@ class HTTPChannel(Channel):
         messages = []
         if self._system_prompt:
             messages.append({"role": "system", "content": self._system_prompt})
-        messages += [{"role": _ROLES[m.sender], "content": m.content} for m in history]
+        customer = (
+            ParticipantRole.CUSTOMER
+        )  # an identity test: no Enum hashing per message
+        messages += [
+            {
+                "role": "user" if m.sender is customer else "assistant",
+                "content": m.content,
+            }
+            for m in history
+        ]
         body: dict[str, object] = {**self._extra_body, "messages": messages}
         if self.model is not None:
             body["model"] = self.model
@@ -503,7 +520,8 @@ class HTTPSession(QueueSession):
     def __init__(self, channel: HTTPChannel, session_id: str | None = None) -> None:
         super().__init__(session_id)
         self.channel = channel
-        self._lock = anyio.Lock()
+        self._lock = anyio.Lock(fast_acquire=True)
+        self._address = channel._address(self.session_id)  # noqa: SLF001 - its channel
 
     async def deliver(self, message: Message) -> None:
         """Post ``message`` and push the reply.
@@ -514,7 +532,7 @@ class HTTPSession(QueueSession):
         """
         async with self._lock:
             replies = await self.channel._exchange(  # noqa: SLF001 - its own channel
-                self.session_id, self._conversation, message
+                self._address, self.session_id, self._conversation, message
             )
             for reply in replies:
                 if reply:
