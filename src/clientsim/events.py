@@ -44,8 +44,10 @@ CONVERSATION_ENDED: Final = "conversation.ended"
 """A conversation ended. Fields: ``conversation_id``, ``reason``, ``message_count``,
 ``outcome``, ``duration_seconds``."""
 AGENT_SILENT: Final = "conversation.agent_silent"
-"""A real agent sent nothing within the reply timeout. Fields: ``conversation_id``,
-``waited_seconds``, ``message_count``."""
+"""A real agent's turn brought no message: nothing came within the reply timeout, or
+it ended its turn empty. Fields: ``conversation_id``, ``waited_seconds`` (how long the
+runner waited), ``ended_turn`` (the agent ended its turn explicitly),
+``message_count``."""
 CONVERSATION_FAILED: Final = "conversation.failed"
 """An error ended a conversation. Fields: ``conversation_id``, ``source``, ``side``
 (``"agent"`` or ``"simulator"``), ``error``."""

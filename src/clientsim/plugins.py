@@ -77,7 +77,7 @@ class HookSpecs:
 
     @hookspec
     def clientsim_register_channels(self, register: Register) -> None:
-        """Register channel factories: ``register("http", HTTPChannel.from_config)``."""
+        """Register channel factories: ``register("http", HTTPChannel)``."""
 
     @hookspec
     def clientsim_register_models(self, register: Register) -> None:

@@ -177,3 +177,15 @@ async def test_websocket_disconnect_mid_talk(hybrid):
     assert result.error.source == "channel"
     assert result.error.side == "agent"
     assert texts(result)[:3] == ["hi", "one", "two"]
+
+
+async def test_websocket_agent_closing_normally_ends_the_talk(hybrid):
+    async with (
+        ws.serve(ws.close_after_reply(1000, b"goodbye")) as server,
+        WebSocketChannel(server.url) as channel,
+    ):
+        result, _ = await hybrid(channel, ["hi", "are you still there?"])
+    assert result.ok, result.error
+    assert result.ending.reason == "agent_closed"
+    assert texts(result)[0] == "hi"
+    assert len(texts(result)) >= 2

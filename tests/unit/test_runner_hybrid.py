@@ -513,3 +513,25 @@ async def test_a_customer_slower_than_its_timeout_is_a_simulator_fault(simulate)
     assert result.error.side == "simulator"
     assert "longer than 0.1s" in result.error.message
     assert [c for _, c in contents(result)] == ["hi", "re: hi", "anything else?"]
+
+
+async def test_an_agent_ending_its_turn_empty_is_silent_without_waiting(
+    simulate, caplog
+):
+    import logging
+
+    from clientsim import events
+
+    async def empty(handle):
+        async for _ in handle.received():
+            await handle.end_turn()
+
+    caplog.set_level(logging.INFO, logger="clientsim.events")
+    start = anyio.current_time()
+    _, result = await simulate(["hello?"], empty, reply_timeout_seconds=5)
+    assert anyio.current_time() - start < 1
+    assert result.ending.reason == "agent_silent"
+    assert "ended its turn without a message" in result.ending.detail
+    (silent,) = [r for r in caplog.records if r.clientsim_event == events.AGENT_SILENT]
+    assert silent.clientsim_fields["ended_turn"] is True
+    assert silent.clientsim_fields["waited_seconds"] < 1

@@ -186,6 +186,11 @@ class QueueSession(Session):
         """Tell the reader that the agent has finished its turn."""
         await self._put(TurnEnded())
 
+    async def push_end_of_session(self) -> None:
+        """The agent ended the session normally: the reader's events stop after what
+        was pushed so far (a runner records the ending ``"agent_closed"``)."""
+        self._send_events.close()
+
     async def push_failure(self, error: ChannelError) -> None:
         """Hand a transport failure to the reader (it is raised from :meth:`events`)."""
         await self._put(error)
@@ -309,6 +314,7 @@ class QueueSession(Session):
         return self._closed
 
     async def aclose(self) -> None:
+        """Close the session: stop the listener, release the transport, end events."""
         if self._closed:
             return
         self._closed = True

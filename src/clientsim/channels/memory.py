@@ -46,7 +46,7 @@ class AgentHandle:
 
     async def hang_up(self) -> None:
         """End the session from the agent's side: the reader's events stop."""
-        self.session._send_events.close()  # noqa: SLF001 - its own session
+        await self.session.push_end_of_session()
 
     async def receive(self) -> Message:
         """Wait for the next customer message.
@@ -112,6 +112,7 @@ class InMemoryChannel(Channel):
         self._created = anyio.Event()
 
     async def create_session(self) -> InMemorySession:
+        """Open a session; its agent handle is handed out by :meth:`next_agent`."""
         session = InMemorySession()
         self.sessions.append(session)
         self._created.set()

@@ -349,9 +349,10 @@ class WebSocketSession(QueueSession):
 
     Entering the session (``async with session:``) connects in the background; a
     :meth:`send` made before the connection is ready waits for it. A connection that
-    fails, or that the agent closes, is reported as a
+    fails, or that the agent closes with an error code, is reported as a
     :class:`~clientsim.errors.ChannelError` from :meth:`events` and from later sends;
-    the messages exchanged before stay in :meth:`get_conversation`.
+    a normal close (code 1000) ends :meth:`events` quietly, which a runner records as
+    ``"agent_closed"``. The messages exchanged before stay in :meth:`get_conversation`.
 
     Example:
         >>> async def listen_in(channel: WebSocketChannel) -> None:
@@ -402,6 +403,11 @@ class WebSocketSession(QueueSession):
                 await self._on_text(self._decode(frame.data))
             elif frame.type in _ENDED:
                 if self.closed:  # we closed it: not a failure
+                    return
+                if (
+                    socket.close_code == aiohttp.WSCloseCode.OK
+                ):  # the agent said goodbye
+                    await self.push_end_of_session()
                     return
                 raise self.channel._ended(frame, socket)  # noqa: SLF001
 

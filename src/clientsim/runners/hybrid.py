@@ -201,6 +201,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
     _start_monotonic: float = attrs.field(init=False, default=0.0)
     _outcome_at: int | None = attrs.field(init=False, default=None)
     _silent_turns: int = attrs.field(init=False, default=0)
+    _turn_waited: float = attrs.field(init=False, default=0.0)
+    _turn_ended_empty: bool = attrs.field(init=False, default=False)
     session: Session | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -318,7 +320,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 events.emit(
                     events.AGENT_SILENT,
                     conversation_id=self.conversation_id,
-                    waited_seconds=self.reply_timeout_seconds,
+                    waited_seconds=self._turn_waited,
+                    ended_turn=self._turn_ended_empty,
                     message_count=len(conversation.messages),
                 )
 
@@ -340,10 +343,14 @@ class HybridSimulationRunner(ConversationCore, Runner):
     def _customer_passed(self, conversation: Conversation, *, silent: bool) -> Ending:
         count = len(conversation.messages)
         if silent:
+            what = (
+                "the agent ended its turn without a message"
+                if self._turn_ended_empty
+                else f"the agent sent nothing within {self.reply_timeout_seconds:g}s"
+            )
             return Ending(
                 reason="agent_silent",
-                detail=f"the agent sent nothing within {self.reply_timeout_seconds:g}s "
-                "and the customer had nothing more to say",
+                detail=f"{what} and the customer had nothing more to say",
                 message_count=count,
             )
         return Ending(
@@ -431,6 +438,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         """Collect the agent's burst of messages for this turn."""
         received = 0
         start = anyio.current_time()
+        self._turn_ended_empty = False
         turn_end = start + self.max_turn_seconds
         wait_until = start + reply_timeout
         quiet = self.quiet_period_seconds
@@ -440,13 +448,14 @@ class HybridSimulationRunner(ConversationCore, Runner):
             except anyio.WouldBlock:
                 remaining = min(wait_until, turn_end) - anyio.current_time()
                 if remaining <= 0:  # silence, the quiet period or the turn limit
+                    self._turn_waited = anyio.current_time() - start
                     return conversation, received
                 item = None
                 with anyio.move_on_after(remaining):
                     item = await source.receive()
-            if item is None:
-                return conversation, received
-            if isinstance(item, TurnEnded):
+            if item is None or isinstance(item, TurnEnded):
+                self._turn_waited = anyio.current_time() - start
+                self._turn_ended_empty = item is not None and received == 0
                 return conversation, received
             result = await self._take(conversation, item)
             if isinstance(result, Ending):
