@@ -16,6 +16,7 @@ ClientSimError(Exception)
  |    +-- AgentTimeoutError(ChannelError, TimeoutError)
  +-- ModelError(ClientSimError)
  |    +-- InvalidModelOutputError
+ +-- CassetteMissError(ClientSimError, LookupError)
  +-- SimulationError(ClientSimError)
       +-- ParticipantError
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentTimeoutError",
+    "CassetteMissError",
     "ChannelError",
     "ClientSimDeprecationWarning",
     "ClientSimError",
@@ -55,6 +57,7 @@ __all__ = [
     "SessionClosedError",
     "SimulationError",
     "UnknownStrategyError",
+    "is_transient",
 ]
 
 
@@ -141,6 +144,13 @@ class InvalidModelOutputError(ModelError):
     """A chat model answered with something that is not what was asked for."""
 
 
+class CassetteMissError(ClientSimError, LookupError):
+    """A strict replay needed a recorded call the cassette does not hold.
+
+    Nothing is called live instead: re-record the cassette (or replay non-strictly).
+    """
+
+
 class SimulationError(ClientSimError):
     """A simulation could not run as asked."""
 
@@ -166,3 +176,42 @@ class ClientSimWarning(UserWarning):
 
 class ClientSimDeprecationWarning(ClientSimWarning, DeprecationWarning):
     """A name or behaviour is deprecated and will be removed."""
+
+
+_TRANSIENT_NAMES = frozenset(
+    {
+        "TimeoutError",
+        "ConnectionError",
+        "RateLimitError",
+        "APIConnectionError",
+        "APITimeoutError",
+        "InternalServerError",
+        "ServiceUnavailableError",
+        "ClientConnectionError",
+        "ServerDisconnectedError",
+        "ServerTimeoutError",
+    }
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) is worth retrying.
+
+    Transient: timeouts, dropped or refused connections, rate limits (HTTP 429) and
+    server errors (HTTP 5xx), recognised by class name or ``status_code`` so that no
+    provider package needs importing. Anything else (a wrong argument, a bad reply,
+    a bug) is a logic error and is never retried.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if any(kind.__name__ in _TRANSIENT_NAMES for kind in type(current).__mro__):
+            return True
+        status = getattr(current, "status_code", None) or getattr(
+            current, "status", None
+        )
+        if isinstance(status, int) and (status == 429 or 500 <= status < 600):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -25,6 +25,9 @@ from clientsim import plugins
 
 __all__ = [
     "AGENT_SILENT",
+    "BATCH_CONVERSATION_STORED",
+    "BATCH_FINISHED",
+    "BATCH_STARTED",
     "CONVERSATION_ENDED",
     "CONVERSATION_FAILED",
     "CONVERSATION_MESSAGE",
@@ -52,7 +55,17 @@ CONVERSATION_FAILED: Final = "conversation.failed"
 """An error ended a conversation. Fields: ``conversation_id``, ``source``, ``side``
 (``"agent"`` or ``"simulator"``), ``error``."""
 
-_DEBUG_EVENTS: Final = frozenset({CONVERSATION_MESSAGE})
+BATCH_STARTED: Final = "batch.started"
+"""A batch run started. Fields: ``run_id``, ``total`` (cells in the grid), ``pending``
+(cells still to run; fewer than ``total`` on a resume), ``parallel_runs``."""
+BATCH_CONVERSATION_STORED: Final = "batch.conversation_stored"
+"""A batch conversation finished and was stored. Fields: ``run_id``, ``key`` (the grid
+cell), ``status`` (``"done"``, ``"failed"`` or ``"timeout"``)."""
+BATCH_FINISHED: Final = "batch.finished"
+"""A batch run stopped. Fields: ``run_id``, ``status`` (``"done"`` or
+``"interrupted"``), ``stored`` (conversations stored by this run), ``skipped``."""
+
+_DEBUG_EVENTS: Final = frozenset({CONVERSATION_MESSAGE, BATCH_CONVERSATION_STORED})
 
 logger: Final = logging.getLogger("clientsim.events")
 """The logger every event is logged on."""

@@ -325,6 +325,26 @@ _OUTCOME_CUES: Final[Mapping[str, tuple[str, ...]]] = {
 }
 
 
+def _supervise(turns: Sequence[Turn], seed: int) -> dict[str, object]:
+    """A multi-turn supervisor's decision: the customer's next message, or the end."""
+    system = "\n".join(t.content for t in turns if t.role == "system")
+    dialogue = [t for t in turns if t.role != "system"]
+    reply = _customer(system, dialogue, stable_rng(seed, *(t.content for t in turns)))
+    if END_MARKER in reply:
+        return {
+            "action": "terminate",
+            "reason": "The customer's matter is settled or handed on.",
+            "next_message": "",
+            "closing": reply.replace(END_MARKER, "").strip(),
+        }
+    return {
+        "action": "continue",
+        "reason": "The customer still needs help.",
+        "next_message": reply,
+        "closing": "",
+    }
+
+
 def judge(
     schema: Mapping[str, object], turns: Sequence[Turn], seed: int
 ) -> dict[str, object]:
@@ -337,6 +357,8 @@ def judge(
     properties = schema.get("properties")
     if not isinstance(properties, Mapping):
         properties = {}
+    if {"action", "next_message", "closing"} <= set(properties):
+        return _supervise(turns, seed)
     rng = stable_rng(seed, text)
     answer: dict[str, object] = {}
     for key, spec in properties.items():

@@ -12,20 +12,24 @@ from clientsim.models.conversation import (
     TokenUsageReport,
 )
 from clientsim.models.intent import Intent, Outcome, Outcomes
+from clientsim.models.records import ConversationRecord, GridCell, RunStatus
 from clientsim.models.roles import ParticipantRole
 
 
 __all__ = [
     "Conversation",
+    "ConversationRecord",
     "ConversationResult",
     "Ending",
     "ErrorRecord",
+    "GridCell",
     "Intent",
     "Message",
     "MessageDraft",
     "Outcome",
     "Outcomes",
     "ParticipantRole",
+    "RunStatus",
     "TokenUsage",
     "TokenUsageReport",
     "from_dict",

@@ -8,7 +8,7 @@ from typing import Final
 
 import attrs
 
-from clientsim.errors import InvalidTypeError
+from clientsim.errors import InvalidTypeError, is_transient
 from clientsim.models._validators import items_of, non_negative_int, typed
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
@@ -200,11 +200,15 @@ class ErrorRecord:
             ``"progress_callback"``. :attr:`side` says whose fault that is.
         type: the qualified name of the exception class.
         message: the exception's message.
+        transient: whether the error is worth retrying (a timeout, a dropped
+            connection, a rate limit, a server error); see
+            :func:`clientsim.errors.is_transient`.
     """
 
     source: str = attrs.field(validator=_instance_of_str)
     type: str = attrs.field(validator=_instance_of_str)
     message: str = attrs.field(validator=_instance_of_str)
+    transient: bool = attrs.field(default=False, validator=typed(bool))
 
     @property
     def side(self) -> str:
@@ -220,6 +224,7 @@ class ErrorRecord:
             source=source,
             type=f"{kind.__module__}.{kind.__qualname__}",
             message=str(exc),
+            transient=is_transient(exc),
         )
 
 

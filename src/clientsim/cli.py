@@ -1,0 +1,321 @@
+"""The ``clientsim`` command: ``run``, ``init`` and ``report``.
+
+The only place in clientsim that starts an event loop. Exit codes: 0 every
+conversation done, 1 some conversations failed or timed out, 2 bad configuration or
+usage, 130 interrupted (Ctrl-C; what finished is stored and the command to resume is
+printed).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import attrs
+import click
+
+from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError
+
+
+if TYPE_CHECKING:
+    from clientsim.experiments.config import ExperimentConfig
+    from clientsim.experiments.run import ExperimentResult
+    from clientsim.models import ConversationRecord
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+
+
+class _SeedType(click.ParamType):  # type: ignore[type-arg]
+    name = "INTEGER|none"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).lower() in {"none", "null", "random"}:
+            return "none"
+        try:
+            return int(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an integer or 'none'", param, ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clientsim")
+def main() -> None:
+    """Rehearse AI agents against simulated clients."""
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--iterations", type=int, help="Times to cycle through inputs x personas."
+)
+@click.option("--parallel-runs", type=int, help="Conversations run at once.")
+@click.option("--seed", type=_SeedType(), help="Run seed, or 'none' for a random one.")
+@click.option(
+    "--multi-turn/--single-turn",
+    default=None,
+    help="Drive conversations with the supervisor.",
+)
+@click.option("--max-turns", type=int, help="Safety cap on turns per conversation.")
+@click.option(
+    "--auto-approve/--no-auto-approve", default=None, help="Auto-approve tool calls."
+)
+@click.option("--supervisor-model", help="The supervisor's model (name or spec).")
+@click.option(
+    "--supervisor-temperature", type=float, help="The supervisor's temperature."
+)
+@click.option("--persona", help="Use only this persona id.")
+@click.option("--output-dir", help="Where experiment folders go.")
+@click.option("--model", help="Model spec for every simulated part, e.g. 'offline'.")
+@click.option("--resume", "resume", metavar="RUN_ID", help="Finish an earlier run.")
+@click.option(
+    "--record-cassette",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record every model call and agent reply to this file.",
+)
+@click.option(
+    "--replay-cassette",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Answer every model call and agent reply from this file; call nothing live.",
+)
+@click.option("--strict/--no-strict", default=True, help="A cassette miss is an error.")
+@click.option(
+    "--rate-limit", type=float, help="Model calls per second, for the whole run."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def run(config: Path, **options: Any) -> None:
+    """Run the experiment CONFIG describes (a simulation.yaml)."""
+    loaded = _load(config, options)
+    record, replay = options["record_cassette"], options["replay_cassette"]
+    if loaded.runner is not None and loaded.agent is None:
+        # The seed's working_directory: the agent runs where its project expects.
+        workdir = loaded.resolve_path(loaded.runner.working_directory)
+        if workdir.is_dir():
+            os.chdir(workdir)
+    reporter = _Reporter(quiet=options["quiet"], total=loaded.grid_size)
+    started: dict[str, str] = {}
+
+    def on_start(run_id: str, directory: Path) -> None:
+        started["run_id"] = run_id
+        reporter.start(run_id, directory)
+
+    from clientsim.experiments.run import run_experiment  # noqa: PLC0415
+
+    async def main_task() -> ExperimentResult:
+        try:
+            return await run_experiment(
+                loaded,
+                resume=options["resume"],
+                cassette=record or replay,
+                cassette_mode="replay" if replay is not None else "record",
+                strict=options["strict"],
+                requests_per_second=options["rate_limit"],
+                progress=reporter.progress,
+                on_start=on_start,
+            )
+        finally:
+            from clientsim.llm import aclose_models  # noqa: PLC0415
+
+            await aclose_models()
+
+    import anyio  # noqa: PLC0415
+
+    try:
+        result = anyio.run(main_task)
+    except KeyboardInterrupt:
+        reporter.stop()
+        click.echo("\nInterrupted: finished conversations are stored.", err=True)
+        if "run_id" in started:
+            click.echo(
+                f"Resume with: clientsim run {config} --resume {started['run_id']}",
+                err=True,
+            )
+        sys.exit(EXIT_INTERRUPTED)
+    except (ConfigError, DuplicateSimulationError) as exc:
+        reporter.stop()
+        _fail(str(exc))
+    reporter.stop()
+    _print_result(result, quiet=options["quiet"])
+    sys.exit(result.exit_code)
+
+
+_OVERRIDES = (
+    "iterations",
+    "parallel_runs",
+    "multi_turn",
+    "max_turns",
+    "auto_approve",
+    "supervisor_model",
+    "supervisor_temperature",
+    "persona",
+    "output_dir",
+    "model",
+)
+
+
+def _load(config: Path, options: dict[str, Any]) -> ExperimentConfig:
+    """The experiment file with the command line's overrides applied (exit 2 if bad)."""
+    from clientsim.experiments.config import ExperimentConfig  # noqa: PLC0415
+
+    if (
+        options["record_cassette"] is not None
+        and options["replay_cassette"] is not None
+    ):
+        _fail("use --record-cassette or --replay-cassette, not both")
+    rate = options["rate_limit"]
+    if rate is not None and rate <= 0:
+        _fail(f"--rate-limit must be > 0 calls per second; got {rate}")
+    try:
+        loaded = ExperimentConfig.from_file(config)
+        loaded = loaded.with_overrides(**{key: options[key] for key in _OVERRIDES})
+        seed = options["seed"]
+        if seed == "none":
+            loaded = attrs.evolve(loaded, seed=None)
+        elif seed is not None:
+            loaded = loaded.with_overrides(seed=seed)
+        loaded.grid_size  # noqa: B018 - reading it checks the inputs now
+    except ClientSimError as exc:
+        _fail(str(exc))
+    return loaded
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_CONFIG)
+
+
+class _Reporter:
+    """A rich progress bar on a terminal; one plain line per conversation otherwise."""
+
+    def __init__(self, *, quiet: bool, total: int) -> None:
+        self.quiet = quiet
+        self.total = total
+        self.tty = sys.stdout.isatty()
+        self._progress: Any = None
+        self._task: Any = None
+
+    def start(self, run_id: str, directory: Path) -> None:
+        if self.quiet:
+            return
+        click.echo(f"run {run_id} -> {directory}")
+        if self.tty:
+            from rich.progress import (  # noqa: PLC0415
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]conversations"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("run", total=self.total)
+
+    def progress(self, record: ConversationRecord, finished: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self._progress is not None:
+            self._progress.update(self._task, completed=finished, total=total)
+            return
+        outcome = (
+            record.result.outcome.name
+            if record.result and record.result.outcome
+            else "-"
+        )
+        click.echo(
+            f"[{finished}/{total}] {record.key} {record.status.value} outcome={outcome}"
+        )
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _print_result(result: ExperimentResult, *, quiet: bool) -> None:
+    summary = result.summary
+    by_status = summary.get("by_status", {})
+    pass_rate = summary.get("pass_rate", {})
+    line = ", ".join(f"{name} {count}" for name, count in by_status.items())
+    click.echo(
+        f"{result.run_id}: {len(result.records)} of {result.total} stored ({line})"
+    )
+    if not quiet:
+        value = pass_rate.get("value")
+        if isinstance(value, float):
+            click.echo(
+                f"pass rate {value:.1%} (95% CI {pass_rate.get('ci95_low', 0):.1%}"
+                f"-{pass_rate.get('ci95_high', 0):.1%})"
+            )
+        click.echo(f"results: {result.directory}")
+        click.echo(f"report:  clientsim report {result.directory}")
+    if result.failed:
+        click.echo(
+            f"{result.failed} conversation(s) failed or timed out; see "
+            f"{result.directory / 'artifacts' / 'traces.jsonl'}",
+            err=True,
+        )
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+def init(directory: Path, force: bool) -> None:
+    """Scaffold an experiment folder with a working offline example."""
+    from clientsim.experiments.scaffold import scaffold  # noqa: PLC0415
+
+    try:
+        written = scaffold(directory, force=force)
+    except ClientSimError as exc:
+        _fail(str(exc))
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"\nNext: clientsim run {directory / 'configs' / 'simulation.yaml'}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--failures", default=5, show_default=True, help="Failing conversations shown."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json instead.")
+def report(directory: Path, failures: int, as_json: bool) -> None:
+    """Summarise an experiment folder (experiments/exp_...)."""
+    try:
+        if as_json:
+            import json  # noqa: PLC0415
+
+            from clientsim.experiments.output import (  # noqa: PLC0415
+                load_experiment,
+                record_from_trace,
+                summarize,
+            )
+
+            loaded = load_experiment(directory)
+            summary = loaded.summary or summarize(
+                [record_from_trace(trace) for trace in loaded.traces]
+            )
+            click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+            return
+        from clientsim.experiments.report import render_text_report  # noqa: PLC0415
+
+        click.echo(render_text_report(directory, failures=failures))
+    except ClientSimError as exc:
+        _fail(str(exc))

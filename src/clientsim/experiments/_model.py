@@ -1,0 +1,334 @@
+"""The chat model every conversation of an experiment talks through.
+
+One :class:`RunChatModel` per conversation and role wraps the run's shared model and
+adds, in this order: the cassette (replay answers from it; record what was answered),
+the run's response cache, the run's rate limiter, and retries with exponential backoff
+on transient errors. It calls the wrapped model's ``_agenerate`` directly, so a call
+pays LangChain's per-call cost once, not twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, message_to_dict
+from langchain_core.messages import messages_from_dict as _messages_from_dict
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.rate_limiters import BaseRateLimiter
+from langchain_core.runnables import Runnable, RunnableBinding
+from pydantic import ConfigDict, Field
+
+from clientsim.errors import ConfigError, is_transient
+from clientsim.models import TokenUsage
+
+
+__all__ = ["ResponseCache", "RunChatModel", "seeded"]
+
+
+class Scope(Protocol):
+    """The part of a cassette scope the model uses."""
+
+    mode: str
+
+    def take(self, kind: str) -> object | None: ...
+
+    def put(self, kind: str, payload: object) -> None: ...
+
+
+def seeded(model: BaseChatModel, seed: int) -> BaseChatModel:
+    """``model`` with its ``seed`` field set to ``seed``, if it has one (a cheap copy)."""
+    if "seed" in type(model).model_fields:
+        return model.model_copy(update={"seed": seed})
+    return model
+
+
+class ResponseCache:
+    """A persistent response cache for experiments, on one SQLite file.
+
+    Reads are point lookups on the event loop (microseconds, WAL readers never
+    wait for the writer); writes are buffered and flushed in a worker thread in
+    batches, so the loop never waits on a commit. A crash loses at most the last
+    unflushed batch, which only costs those calls again.
+
+    Args:
+        path: the database file; created with its folder if missing.
+        flush_every: how many new entries trigger a background flush.
+    """
+
+    def __init__(self, path: str | Path, *, flush_every: int = 256) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.flush_every = flush_every
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS responses "
+                "(key TEXT PRIMARY KEY, message TEXT NOT NULL)"
+            )
+            self._db.commit()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(
+                f"cannot use {self.path} as a response cache: {exc}; delete it or "
+                "point 'cache' elsewhere"
+            ) from exc
+        self._pending: dict[str, str] = {}
+        self._flushing = False
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The cached message for ``key``, as ``message_to_dict`` made it."""
+        text = self._pending.get(key)
+        if text is None:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT message FROM responses WHERE key = ?", (key,)
+                ).fetchone()
+            if row is None:
+                self.misses += 1
+                return None
+            text = row[0]
+        self.hits += 1
+        value: dict[str, Any] = json.loads(text)
+        return value
+
+    def put(self, key: str, message: dict[str, Any]) -> None:
+        """Remember ``message`` under ``key``; flushed in the background."""
+        self._pending[key] = json.dumps(message)
+
+    def needs_flush(self) -> bool:
+        """Whether enough entries are pending for a background flush."""
+        return not self._flushing and len(self._pending) >= self.flush_every
+
+    async def flush(self) -> None:
+        """Write pending entries in one transaction, in a worker thread."""
+        if self._flushing or not self._pending:
+            return
+        self._flushing = True
+        batch, self._pending = self._pending, {}
+        try:
+            await anyio.to_thread.run_sync(self._write, batch)
+        finally:
+            self._flushing = False
+
+    def _write(self, batch: dict[str, str]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO responses (key, message) VALUES (?, ?)",
+                batch.items(),
+            )
+            self._db.commit()
+
+    def close(self) -> None:
+        """Write what is pending and close the file."""
+        if self._pending:
+            self._write(self._pending)
+            self._pending = {}
+        with self._lock:
+            self._db.close()
+
+    def __len__(self) -> int:
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()
+        return int(count) + len(self._pending)
+
+
+def _message_key(message: BaseMessage) -> list[object]:
+    entry: list[object] = [message.type, message.content]
+    tool_calls = getattr(message, "tool_calls", None)
+    if tool_calls:
+        entry.append(tool_calls)
+    return entry
+
+
+def _from_dict(data: dict[str, Any]) -> AIMessage:
+    (message,) = _messages_from_dict([data])
+    if not isinstance(message, AIMessage):
+        raise ConfigError(
+            f"a recorded model answer must be an AI message; got {message.type!r}"
+        )
+    return message
+
+
+class RunChatModel(BaseChatModel):
+    """One conversation's view of a run's chat model (see the module docstring).
+
+    Attributes:
+        inner: the model that answers (already given the conversation's seed).
+        spec: the model's spec, for per-model token usage and cost.
+        label: which part of the conversation calls it (``"customer"``,
+            ``"agent"``, ``"judge"``, ``"supervisor"``): the cassette stream.
+        conversation_seed: part of the cache key, so iterations differ.
+        scope: the conversation's cassette scope, or ``None``.
+        response_cache: the run's response cache, or ``None``.
+        limiter: the run's rate limiter (shared by all conversations), or ``None``.
+        max_retries: retries of a call that failed with a transient error.
+        retry_base_seconds: the first backoff; doubled on each retry.
+        live_calls: calls that reached ``inner``.
+        input_tokens, output_tokens, total_tokens, calls: running totals, also
+            as :attr:`usage`.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    inner: BaseChatModel
+    spec: str
+    label: str
+    conversation_seed: int = 0
+    scope: Any = Field(default=None, exclude=True)
+    response_cache: Any = Field(default=None, exclude=True)
+    limiter: BaseRateLimiter | None = Field(default=None, exclude=True)
+    max_retries: int = 3
+    retry_base_seconds: float = 0.05
+    live_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    calls: int = 0
+
+    @property
+    def usage(self) -> TokenUsage:
+        """What the calls cost so far (cache and cassette answers included)."""
+        return TokenUsage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            total_tokens=self.total_tokens,
+            calls=self.calls,
+        )
+
+    @property
+    def _llm_type(self) -> str:
+        return self.inner._llm_type  # noqa: SLF001 - the wrapped model's own type
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"spec": self.spec, "seed": self.conversation_seed}
+
+    def bind_tools(
+        self,
+        tools: Sequence[Any],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools the way the wrapped model formats them."""
+        bound = self.inner.bind_tools(tools, tool_choice=tool_choice, **kwargs)
+        if not isinstance(bound, RunnableBinding):  # pragma: no cover - defensive
+            raise ConfigError(
+                f"{type(self.inner).__name__}.bind_tools did not return a binding; "
+                "it cannot be used in an experiment"
+            )
+        return self.bind(**bound.kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,  # noqa: ARG002
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self.inner._generate(messages, stop=stop, **kwargs)  # noqa: SLF001
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,  # noqa: ARG002
+        **kwargs: Any,
+    ) -> ChatResult:
+        kind = f"model:{self.label}"
+        scope = self.scope
+        replaying = scope is not None and scope.mode == "replay"
+        if replaying:
+            recorded = scope.take(kind)
+            if recorded is not None:
+                return self._result(_from_dict(recorded))
+        cache = self.response_cache
+        key = self._key(messages, stop, kwargs) if cache is not None else ""
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            message = _from_dict(cached)
+        else:
+            message = await self._call(messages, stop, kwargs)
+            if cache is not None:
+                cache.put(key, message_to_dict(message))
+                if cache.needs_flush():
+                    await cache.flush()
+        if scope is not None and not replaying:
+            scope.put(kind, message_to_dict(message))
+        return self._result(message)
+
+    def _result(self, message: AIMessage) -> ChatResult:
+        metadata = message.usage_metadata
+        if metadata:
+            inp = int(metadata.get("input_tokens", 0) or 0)
+            out = int(metadata.get("output_tokens", 0) or 0)
+            total = int(metadata.get("total_tokens", 0) or 0) or inp + out
+        else:
+            inp = out = total = 0
+        self.input_tokens += inp
+        self.output_tokens += out
+        self.total_tokens += total
+        self.calls += 1
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _key(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+    ) -> str:
+        payload = json.dumps(
+            [
+                self.spec,
+                self.conversation_seed,
+                [_message_key(message) for message in messages],
+                stop,
+                kwargs,
+            ],
+            sort_keys=True,
+            default=repr,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    async def _call(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+    ) -> AIMessage:
+        attempt = 0
+        while True:
+            if self.limiter is not None:
+                await self.limiter.aacquire(blocking=True)
+            try:
+                result = await self.inner._agenerate(  # noqa: SLF001
+                    messages, stop=stop, **kwargs
+                )
+            except Exception as exc:
+                if attempt >= self.max_retries or not is_transient(exc):
+                    raise
+                await anyio.sleep(self.retry_base_seconds * 2**attempt)
+                attempt += 1
+                continue
+            self.live_calls += 1
+            message = result.generations[0].message
+            if not isinstance(message, AIMessage):  # pragma: no cover - defensive
+                message = AIMessage(content=message.content)
+            return message

@@ -1,0 +1,546 @@
+"""The batch runner: many conversations, bounded concurrency, a store, resume.
+
+:class:`BatchRunner` runs one conversation per :class:`BatchCell` through a factory the
+caller gives (``build(job) -> Runner``), so Full and Hybrid runs, simulated and real
+agents, all go through the same machinery:
+
+- concurrency bounded by an anyio ``CapacityLimiter`` (``parallel_runs``), with an
+  optional delay between starts;
+- each conversation's seed derived from the run seed and its grid cell, so results do
+  not depend on scheduling order or on ``parallel_runs``;
+- a per-conversation timeout (status ``TIMEOUT``, transcript so far kept);
+- whole-conversation retries with exponential backoff on transient errors only;
+  model calls are also retried one by one (see :class:`ConversationModels`);
+- every finished conversation written to the store as it finishes; cells already
+  stored are skipped, so rerunning with the same run id resumes;
+- an optional two-sided cassette and the run's response cache and rate limiter,
+  reached through :class:`ConversationModels`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import anyio
+import attrs
+
+from clientsim import events
+from clientsim.errors import ConfigError
+from clientsim.models import (
+    Conversation,
+    ConversationRecord,
+    ConversationResult,
+    Ending,
+    ErrorRecord,
+    GridCell,
+    ParticipantRole,
+    RunStatus,
+    TokenUsage,
+)
+from clientsim.runners.base import Runner
+
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.rate_limiters import BaseRateLimiter
+
+    from clientsim.channels.base import Channel
+    from clientsim.experiments._model import ResponseCache, RunChatModel
+    from clientsim.experiments.cassette import Cassette, CassetteScope
+    from clientsim.store.base import SimulationStore
+
+__all__ = [
+    "BatchCell",
+    "BatchResult",
+    "BatchRunner",
+    "ConversationJob",
+    "ConversationModels",
+    "derive_seed",
+]
+
+log = logging.getLogger("clientsim.experiments")
+
+_SEED_SPACE = 2**31 - 1  # OpenAI's seed parameter is a signed 32-bit int
+
+
+def derive_seed(run_seed: int, cell: GridCell) -> int:
+    """The seed of the conversation in ``cell`` of a run seeded ``run_seed``.
+
+    A hash of both, so it depends on nothing else (not the order conversations start
+    in, not ``parallel_runs``).
+    """
+    digest = hashlib.sha256(f"{run_seed}\x00{cell.key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % _SEED_SPACE
+
+
+@attrs.frozen(kw_only=True)
+class BatchCell:
+    """One conversation to run.
+
+    Attributes:
+        cell: its place in the grid (its key must be unique in the batch).
+        input: the input text it starts from.
+        persona: the persona it plays (any object the factory understands).
+        item: the input item (any object the factory understands).
+    """
+
+    cell: GridCell
+    input: str
+    persona: object = None
+    item: object = None
+
+
+class ConversationModels:
+    """What a conversation's factory uses to get models and channels.
+
+    :meth:`model` wraps a model spec or object in a per-conversation
+    :class:`~clientsim.experiments._model.RunChatModel` (seeded, cassette, cache,
+    rate limit, retries, token accounting); :meth:`channel` wraps a channel in the
+    cassette when one is in use.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        scope: CassetteScope | None,
+        cache: ResponseCache | None,
+        limiter: BaseRateLimiter | None,
+        max_retries: int,
+        retry_base_seconds: float,
+    ) -> None:
+        self.seed = seed
+        self.scope = scope
+        self._cache = cache
+        self._limiter = limiter
+        self._max_retries = max_retries
+        self._retry_base = retry_base_seconds
+        self._wrappers: list[RunChatModel] = []
+
+    def model(self, model: str | BaseChatModel, label: str) -> BaseChatModel:
+        """``model`` as this conversation sees it, for the part named ``label``."""
+        from clientsim.experiments._model import RunChatModel, seeded  # noqa: PLC0415
+        from clientsim.llm import model_name, resolve_model  # noqa: PLC0415
+
+        inner = resolve_model(model)
+        spec = model if isinstance(model, str) else model_name(inner)
+        taken = sum(
+            1 for wrapper in self._wrappers if wrapper.label.split("#")[0] == label
+        )
+        wrapper = RunChatModel(
+            inner=seeded(inner, self.seed),
+            spec=spec,
+            label=f"{label}#{taken + 1}" if taken else label,
+            conversation_seed=self.seed,
+            scope=self.scope,
+            response_cache=self._cache,
+            limiter=self._limiter,
+            max_retries=self._max_retries,
+            retry_base_seconds=self._retry_base,
+        )
+        self._wrappers.append(wrapper)
+        return wrapper
+
+    def channel(self, channel: Channel) -> Channel:
+        """``channel`` through the cassette, if one is in use."""
+        if self.scope is None:
+            return channel
+        from clientsim.experiments.cassette import CassetteChannel  # noqa: PLC0415
+
+        return CassetteChannel(channel, self.scope)
+
+    def usage_by_model(self) -> dict[str, TokenUsage]:
+        """Token usage per model spec, over every model this conversation used."""
+        totals: dict[str, TokenUsage] = {}
+        for wrapper in self._wrappers:
+            totals[wrapper.spec] = (
+                totals.get(wrapper.spec, TokenUsage()) + wrapper.usage
+            )
+        return totals
+
+    @property
+    def live_calls(self) -> int:
+        """Model calls that reached a real model (not the cache, not the cassette)."""
+        return sum(wrapper.live_calls for wrapper in self._wrappers)
+
+
+@attrs.frozen(kw_only=True)
+class ConversationJob:
+    """What the factory is given to build one conversation's runner.
+
+    Attributes:
+        run_id: the run.
+        cell: the grid cell.
+        seed: the conversation's seed.
+        input: the input text.
+        persona: the cell's persona object.
+        item: the cell's input item.
+        attempt: 1 for the first attempt, 2 for the first retry, ...
+        models: per-conversation models and channels (use them, so that seeds,
+            cassette, cache and rate limits apply).
+    """
+
+    run_id: str
+    cell: GridCell
+    seed: int
+    input: str
+    persona: object
+    item: object
+    attempt: int
+    models: ConversationModels
+
+
+Build = Callable[[ConversationJob], Runner | Awaitable[Runner]]
+"""``build(job) -> Runner``: makes a fresh runner (with fresh participants)."""
+
+OnRecord = Callable[[ConversationRecord], None]
+
+Finish = Callable[[ConversationJob, ConversationResult], Awaitable[ConversationResult]]
+"""``finish(job, result) -> result``: post-processes a finished conversation (e.g.
+judges its outcome on the whole transcript)."""
+
+
+@attrs.frozen(kw_only=True)
+class BatchResult:
+    """What a batch run did.
+
+    Attributes:
+        run_id: the run.
+        records: the conversations this call ran and stored (not those skipped).
+        skipped: cells skipped because they were already stored.
+        live_model_calls: model calls that reached a real model.
+        interrupted: ``True`` if the run was cancelled before every cell ran.
+    """
+
+    run_id: str
+    records: tuple[ConversationRecord, ...]
+    skipped: int
+    live_model_calls: int
+    interrupted: bool = False
+
+
+def _check_int(name: str, value: object, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{name} must be an int >= {low}; got {value!r}")
+
+
+def _check_seconds(name: str, value: object, *, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(
+            f"{name} must be a number of seconds >= 0"
+            f"{' or None' if allow_none else ''}; got {value!r}"
+        )
+
+
+class BatchRunner:
+    """Runs many conversations; see the module docstring.
+
+    Example:
+        >>> def build(job):
+        ...     customer = LLMParticipant(
+        ...         "customer", job.models.model("offline", "customer"), persona="terse"
+        ...     )
+        ...     agent = LLMParticipant(
+        ...         "agent", job.models.model("offline", "agent"), persona="support"
+        ...     )
+        ...     first = MessageDraft(job.input, ParticipantRole.CUSTOMER)
+        ...     return FullSimulationRunner(customer, agent, first, None, outcomes)
+        >>> cells = [BatchCell(cell=GridCell(input_id=str(i), persona_id="p",
+        ...          iteration=0), input=text) for i, text in enumerate(inputs)]
+        >>> result = await BatchRunner(build, cells, run_id="r1", seed=42).run()
+        ...     # doctest: +SKIP
+
+    Args:
+        build: makes each conversation's runner from a :class:`ConversationJob`.
+        cells: the conversations to run (unique cell keys).
+        run_id: the run's id (the store's simulation id).
+        seed: the run seed that conversation seeds derive from.
+        parallel_runs: how many conversations run at once.
+        run_delay_seconds: the pause between two starts.
+        timeout_seconds: per-conversation timeout (``None``: none).
+        max_retries: retries of a conversation (and of a model call) that failed
+            with a transient error; logic errors are never retried.
+        retry_base_seconds: the first backoff; doubled on each retry, with jitter.
+        store: where finished conversations go; cells it already holds for
+            ``run_id`` are skipped.
+        cassette: record or replay every model call and agent reply.
+        response_cache: the run's response cache.
+        rate_limiter: one LangChain rate limiter shared by every model call.
+        on_record: called with each record once it is stored.
+        finish: called with each conversation that ended without an error; what it
+            returns is stored (an exception it raises fails the conversation, source
+            ``"evaluator"``).
+    """
+
+    def __init__(
+        self,
+        build: Build,
+        cells: Sequence[BatchCell],
+        *,
+        run_id: str,
+        seed: int,
+        parallel_runs: int = 1,
+        run_delay_seconds: float = 0.0,
+        timeout_seconds: float | None = None,
+        max_retries: int = 3,
+        retry_base_seconds: float = 0.5,
+        store: SimulationStore | None = None,
+        cassette: Cassette | None = None,
+        response_cache: ResponseCache | None = None,
+        rate_limiter: BaseRateLimiter | None = None,
+        on_record: OnRecord | None = None,
+        finish: Finish | None = None,
+    ) -> None:
+        if not callable(build):
+            raise ConfigError(
+                f"build must be a callable build(job) -> Runner; got {type(build).__name__}"
+            )
+        _check_int("parallel_runs", parallel_runs, 1)
+        _check_int("max_retries", max_retries, 0)
+        _check_seconds("run_delay_seconds", run_delay_seconds, allow_none=False)
+        _check_seconds("timeout_seconds", timeout_seconds, allow_none=True)
+        _check_seconds("retry_base_seconds", retry_base_seconds, allow_none=False)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed must be an int; got {seed!r}")
+        keys = [cell.cell.key for cell in cells]
+        if len(set(keys)) != len(keys):
+            duplicates = sorted({key for key in keys if keys.count(key) > 1})
+            raise ConfigError(
+                f"every cell of a batch needs its own key; repeated: {duplicates[:5]}"
+            )
+        self.build = build
+        self.cells = tuple(cells)
+        self.run_id = run_id
+        self.seed = seed
+        self.parallel_runs = parallel_runs
+        self.run_delay_seconds = float(run_delay_seconds)
+        self.timeout_seconds = timeout_seconds
+        self.max_retries = max_retries
+        self.retry_base_seconds = float(retry_base_seconds)
+        self.store = store
+        self.cassette = cassette
+        self.response_cache = response_cache
+        self.rate_limiter = rate_limiter
+        self.on_record = on_record
+        self.finish = finish
+        self._records: list[ConversationRecord] = []
+        self._live_calls = 0
+
+    async def pending(self) -> list[BatchCell]:
+        """The cells not yet stored for this run."""
+        if self.store is None:
+            return list(self.cells)
+        done = await self.store.stored_keys(self.run_id)
+        return [cell for cell in self.cells if cell.cell.key not in done]
+
+    async def run(self) -> BatchResult:
+        """Run every pending cell; return what ran.
+
+        Cancellation (Ctrl-C) stops starting new conversations and cancels those in
+        flight; everything that finished is already stored.
+
+        Raises:
+            ConfigError: the factory rejected its configuration (raised from the
+                first conversation that hit it; nothing else is started after).
+        """
+        todo = await self.pending()
+        skipped = len(self.cells) - len(todo)
+        limiter = anyio.CapacityLimiter(self.parallel_runs)
+        interrupted = True
+        try:
+            async with anyio.create_task_group() as group:
+                for index, cell in enumerate(todo):
+                    if index and self.run_delay_seconds:
+                        await anyio.sleep(self.run_delay_seconds)
+                    await limiter.acquire_on_behalf_of(cell.cell.key)
+                    group.start_soon(self._slot, limiter, cell)
+            interrupted = False
+        except BaseExceptionGroup as group:
+            config_error = _first(group, ConfigError)
+            if config_error is None:
+                raise
+            raise config_error from None
+        finally:
+            if self.response_cache is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.response_cache.flush()
+        return BatchResult(
+            run_id=self.run_id,
+            records=tuple(self._records),
+            skipped=skipped,
+            live_model_calls=self._live_calls,
+            interrupted=interrupted,
+        )
+
+    async def _slot(self, limiter: anyio.CapacityLimiter, cell: BatchCell) -> None:
+        try:
+            record = await self._conversation(cell)
+            if self.store is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.store.save_conversation(record)
+            self._records.append(record)
+            events.emit(
+                events.BATCH_CONVERSATION_STORED,
+                run_id=self.run_id,
+                key=record.key,
+                status=record.status.value,
+            )
+            if self.on_record is not None:
+                self.on_record(record)
+        finally:
+            limiter.release_on_behalf_of(cell.cell.key)
+
+    async def _conversation(self, cell: BatchCell) -> ConversationRecord:
+        seed = derive_seed(self.seed, cell.cell)
+        simulation_id = f"{self.run_id}/{cell.cell.key}"
+        jitter = random.Random(seed)
+        attempt = 0
+        while True:
+            attempt += 1
+            scope = (
+                await self.cassette.scope(cell.cell.key)
+                if self.cassette is not None
+                else None
+            )
+            models = ConversationModels(
+                seed=seed,
+                scope=scope,
+                cache=self.response_cache,
+                limiter=self.rate_limiter,
+                max_retries=self.max_retries,
+                retry_base_seconds=min(self.retry_base_seconds, 0.05),
+            )
+            job = ConversationJob(
+                run_id=self.run_id,
+                cell=cell.cell,
+                seed=seed,
+                input=cell.input,
+                persona=cell.persona,
+                item=cell.item,
+                attempt=attempt,
+                models=models,
+            )
+            started_at = datetime.now(UTC)
+            start = time.perf_counter()
+            status, result = await self._attempt(job)
+            duration = time.perf_counter() - start
+            self._live_calls += models.live_calls
+            error = result.error if result is not None else None
+            if (
+                status is RunStatus.FAILED
+                and error is not None
+                and error.transient
+                and attempt <= self.max_retries
+            ):
+                delay = self.retry_base_seconds * 2 ** (attempt - 1)
+                log.info(
+                    "retrying %s after a transient %s (attempt %d of %d)",
+                    simulation_id,
+                    error.type,
+                    attempt + 1,
+                    self.max_retries + 1,
+                )
+                await anyio.sleep(delay * (0.5 + jitter.random()))
+                continue
+            if self.cassette is not None and scope is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.cassette.commit(scope)
+            return ConversationRecord(
+                run_id=self.run_id,
+                cell=cell.cell,
+                seed=seed,
+                status=status,
+                input=cell.input,
+                result=result,
+                error=error,
+                attempts=attempt,
+                started_at=started_at,
+                duration_seconds=duration,
+                models=models.usage_by_model(),
+            )
+
+    async def _attempt(
+        self, job: ConversationJob
+    ) -> tuple[RunStatus, ConversationResult | None]:
+        try:
+            built = self.build(job)
+            runner = await built if inspect.isawaitable(built) else built
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the factory failed: a simulator error
+            record = ErrorRecord.from_exception("simulator", exc)
+            return RunStatus.FAILED, _empty(record)
+        if not isinstance(runner, Runner):
+            raise ConfigError(
+                "build(job) must return a Runner (e.g. a FullSimulationRunner or a "
+                f"HybridSimulationRunner); got {type(runner).__name__}"
+            )
+        start = time.perf_counter()
+        result: ConversationResult | None = None
+        with anyio.move_on_after(self.timeout_seconds) as scope:
+            result = await runner.run()
+        if scope.cancelled_caught or result is None:
+            return RunStatus.TIMEOUT, _timed_out(
+                runner.conversation, time.perf_counter() - start, self.timeout_seconds
+            )
+        if result.error is not None:
+            return RunStatus.FAILED, result
+        if self.finish is not None:
+            try:
+                result = await self.finish(job, result)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded, like a runner's errors
+                error = ErrorRecord.from_exception("evaluator", exc)
+                return RunStatus.FAILED, attrs.evolve(result, error=error)
+        return RunStatus.DONE, result
+
+
+def _first(group: BaseExceptionGroup, kind: type[ConfigError]) -> ConfigError | None:
+    for error in group.exceptions:
+        if isinstance(error, kind):
+            return error
+        if isinstance(error, BaseExceptionGroup):
+            found = _first(error, kind)
+            if found is not None:
+                return found
+    return None
+
+
+def _empty(error: ErrorRecord) -> ConversationResult:
+    return ConversationResult(
+        Conversation(()),
+        0.0,
+        ending=Ending(reason="error", detail=error.message),
+        error=error,
+    )
+
+
+def _timed_out(
+    conversation: Conversation, elapsed: float, limit: float | None
+) -> ConversationResult:
+    last = conversation.last_message
+    # Waiting on the agent (the customer spoke last) is the agent's timeout.
+    source = (
+        "agent"
+        if last is None or last.sender is ParticipantRole.CUSTOMER
+        else "customer"
+    )
+    detail = f"the conversation ran past its {limit:g} s timeout"
+    return ConversationResult(
+        conversation,
+        elapsed,
+        ending=Ending(
+            reason="timeout", detail=detail, message_count=len(conversation.messages)
+        ),
+        error=ErrorRecord(source=source, type="TimeoutError", message=detail),
+    )

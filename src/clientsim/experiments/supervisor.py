@@ -1,0 +1,725 @@
+"""Multi-turn conversations driven by a supervisor (seed 003's ``multi_turn`` mode).
+
+A :class:`Supervisor` reads the transcript after each agent reply and decides whether
+the simulated customer goes on (and what they say next) or stops (and why). Two
+supervisors ship: :class:`LLMSupervisor` (a chat model with structured output) and
+:class:`MockSupervisor` (scripted playback for regression runs).
+
+:class:`SupervisorParticipant` plays the customer with a supervisor's decisions, and
+:class:`SupervisorTermination` ends the conversation when the supervisor (or the
+``max_turns`` cap) says so::
+
+    customer = SupervisorParticipant(MockSupervisor(["Do you offer refunds?"]))
+    runner = FullSimulationRunner(
+        customer=customer,
+        agent=agent,
+        initial_message=MessageDraft("What are your hours?", ParticipantRole.CUSTOMER),
+        intent=None,
+        outcomes=outcomes,
+        termination=SupervisorTermination(customer),
+    )
+
+A turn is one customer message plus the agent's reply; the runner's first message is
+turn 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Literal,
+    Protocol,
+    final,
+    runtime_checkable,
+)
+
+import attrs
+
+from clientsim.errors import ConfigError, InvalidModelOutputError, ParticipantError
+from clientsim.models import (
+    Conversation,
+    Ending,
+    Intent,
+    Message,
+    ParticipantRole,
+    TokenUsage,
+)
+from clientsim.participants.base import Participant
+from clientsim.participants.timing import Pacer, TypingModel, default_typing, landed
+from clientsim.termination.base import TerminationContext
+
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from clientsim.llm import StructuredCall, Turn
+
+__all__ = [
+    "DEFAULT_SUPERVISOR_PROMPT",
+    "LLMSupervisor",
+    "MockSupervisor",
+    "Supervisor",
+    "SupervisorAction",
+    "SupervisorDecision",
+    "SupervisorParticipant",
+    "SupervisorTermination",
+]
+
+SupervisorAction = Literal["continue", "terminate"]
+"""What a supervisor decides: the customer goes on, or the conversation ends."""
+
+_ACTIONS: Final = ("continue", "terminate")
+_CUSTOMER: Final = ParticipantRole.CUSTOMER
+_NO_USAGE: Final = TokenUsage()
+
+DEFAULT_SUPERVISOR_PROMPT: Final = """\
+You supervise an AI assistant supporting customers.
+Review the entire transcript and decide whether to continue.
+When continuing, craft the next user message consistent with the persona.
+When terminating, explain the reason and provide any closing notes."""
+"""The seed's built-in supervisor prompt (persona, goal and answer format are added)."""
+
+_CONTEXT: Final = """
+You write for the customer: in the chat that follows, the customer's messages are \
+yours (the assistant's) and the support agent's are the user's. Never write the \
+agent's part, and never say that you are simulated or an AI.
+Who the customer is: {persona}
+Your goal as this customer: {intent}
+Answer with action "continue", a one-sentence reason and the customer's next message \
+in next_message (closing empty); or with action "terminate", the reason (e.g. the goal \
+is met, the customer gives up) and in closing an optional last message from the \
+customer (empty for none; next_message empty)."""
+
+_DEFAULT_PERSONA: Final = "an ordinary customer, polite and a little busy."
+_DEFAULT_GOAL: Final = "get help with a problem"
+_OPENING: Final = "(The chat has not started yet: write the customer's first message.)"
+
+_SCHEMA: Final[Mapping[str, Any]] = {
+    "title": "SupervisorDecision",
+    "description": (
+        "Whether the simulated customer continues the conversation, and what the "
+        "customer says next or last."
+    ),
+    "type": "object",
+    "properties": {
+        "action": {
+            "type": "string",
+            "enum": list(_ACTIONS),
+            "description": "continue: the customer writes again; terminate: the "
+            "conversation is over.",
+        },
+        "reason": {"type": "string", "description": "One sentence: why."},
+        "next_message": {
+            "type": "string",
+            "description": "The customer's next message when continuing; empty when "
+            "terminating.",
+        },
+        "closing": {
+            "type": "string",
+            "description": "An optional last message from the customer when "
+            "terminating; empty for none, and empty when continuing.",
+        },
+    },
+    "required": ["action", "reason", "next_message", "closing"],
+}
+
+
+# ----- the decision ------------------------------------------------------------------
+
+
+def _action(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in _ACTIONS:
+        raise ConfigError(
+            f"{attribute.name} must be 'continue' or 'terminate'; got {value!r}"
+        )
+
+
+def _text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise ConfigError(f"{attribute.name} must be a string; got {value!r}")
+
+
+def _optional_text(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{attribute.name} must be a string or None; got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class SupervisorDecision:
+    """What a supervisor decided after reading the transcript.
+
+    Example:
+        >>> SupervisorDecision(action="continue", reason="asks about refunds",
+        ...                    next_message="Do you offer refunds?")
+        >>> SupervisorDecision.terminate("resolved", closing="Thanks, bye!")
+
+    Attributes:
+        action: ``"continue"`` (the customer writes again) or ``"terminate"``.
+        reason: why, in a sentence.
+        next_message: the customer's next message; required (non-blank) when
+            continuing.
+        closing: a last customer message when terminating, or ``None``.
+
+    Raises:
+        ConfigError: an unknown action, a non-string field, or ``continue`` without
+            a next message.
+    """
+
+    action: SupervisorAction = attrs.field(validator=_action)
+    reason: str = attrs.field(default="", validator=_text)
+    next_message: str | None = attrs.field(default=None, validator=_optional_text)
+    closing: str | None = attrs.field(default=None, validator=_optional_text)
+
+    def __attrs_post_init__(self) -> None:
+        if self.action == "continue" and not (self.next_message or "").strip():
+            raise ConfigError(
+                "next_message must be a non-empty string when action is 'continue' (it "
+                f"is the customer's next message); got {self.next_message!r}"
+            )
+
+    @classmethod
+    def proceed(cls, next_message: str, reason: str = "") -> SupervisorDecision:
+        """A ``continue`` decision: the customer says ``next_message`` next."""
+        return cls(action="continue", reason=reason, next_message=next_message)
+
+    @classmethod
+    def terminate(cls, reason: str, closing: str | None = None) -> SupervisorDecision:
+        """A ``terminate`` decision, with an optional last customer message."""
+        return cls(action="terminate", reason=reason, closing=closing)
+
+
+# ----- supervisors -------------------------------------------------------------------
+
+
+@runtime_checkable
+class Supervisor(Protocol):
+    """Decides, after each agent reply, whether the simulated customer goes on.
+
+    Implement :meth:`decide` and keep a ``token_usage`` attribute (zero if no model
+    is used). One supervisor serves one conversation at a time.
+    """
+
+    token_usage: TokenUsage
+
+    async def decide(self, conversation: Conversation) -> SupervisorDecision:
+        """Read ``conversation`` and decide what the customer does next.
+
+        Raises:
+            ModelError: the model behind the supervisor failed.
+        """
+        ...
+
+
+class LLMSupervisor:
+    """A supervisor played by a chat model, answering in a structured shape.
+
+    The model sees a system prompt (``system_prompt`` or the seed's built-in one,
+    followed by who the customer is, the customer's goal and the answer format) and
+    the chat from the customer's side: the customer's messages as its own (the
+    assistant's), the agent's as the user's. It answers with ``action``, ``reason``,
+    ``next_message`` and ``closing`` through structured output (tool calling).
+
+    ``temperature`` is applied to models that have a ``temperature`` field (e.g.
+    ``ChatOpenAI``) on a copy of the model; models without one (such as the offline
+    model) ignore it.
+
+    Example:
+        >>> supervisor = LLMSupervisor(
+        ...     "openai:gpt-4o-mini",
+        ...     persona="Sam, a busy nurse who hates long calls.",
+        ...     intent="Get a refund for order 48213",
+        ...     temperature=0.3,
+        ... )
+        >>> decision = await supervisor.decide(conversation)  # doctest: +SKIP
+
+    Args:
+        model: a LangChain chat model, or a spec such as ``"offline"`` or
+            ``"openai:gpt-4o-mini"`` (resolved on first use).
+        system_prompt: replaces the seed's built-in instructions; the persona, the
+            goal and the answer format are still added after it, since they change
+            per conversation.
+        persona: who the customer is, in a sentence or two.
+        intent: the customer's goal: a description, or a customer
+            :class:`~clientsim.models.Intent`.
+        temperature: sampling temperature (>= 0) for models that support one.
+
+    Raises:
+        ConfigError: a bad argument (named in the message).
+    """
+
+    def __init__(
+        self,
+        model: str | BaseChatModel,
+        *,
+        system_prompt: str | None = None,
+        persona: str = "",
+        intent: str | Intent | None = None,
+        temperature: float | None = None,
+    ) -> None:
+        if not isinstance(model, str) and not callable(getattr(model, "ainvoke", None)):
+            raise ConfigError(
+                "model must be a model spec string (e.g. 'offline', "
+                f"'openai:gpt-4o-mini') or a LangChain chat model; got {model!r}"
+            )
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise ConfigError(
+                f"system_prompt must be a string or None; got {system_prompt!r}"
+            )
+        if not isinstance(persona, str):
+            raise ConfigError(f"persona must be a string; got {persona!r}")
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, int | float)
+            or temperature < 0
+        ):
+            raise ConfigError(
+                f"temperature must be None or a number >= 0; got {temperature!r}"
+            )
+        self.model = model
+        self.persona = persona
+        self.intent = _goal_of(intent)
+        self.temperature = temperature
+        self.system_prompt = (system_prompt or DEFAULT_SUPERVISOR_PROMPT).rstrip() + (
+            _CONTEXT.format(
+                persona=persona.strip() or _DEFAULT_PERSONA,
+                intent=self.intent or _DEFAULT_GOAL,
+            )
+        )
+        self.token_usage = TokenUsage()
+        self._call: StructuredCall | None = None
+
+    def turns(self, conversation: Conversation) -> list[Turn]:
+        """What the model is shown for ``conversation``, system prompt first."""
+        from clientsim.llm import Turn  # noqa: PLC0415
+
+        turns = [Turn("system", self.system_prompt)]
+        turns.extend(
+            Turn("assistant" if m.sender is _CUSTOMER else "user", m.content)
+            for m in conversation.messages
+        )
+        if len(turns) == 1:
+            turns.append(Turn("user", _OPENING))
+        return turns
+
+    async def decide(self, conversation: Conversation) -> SupervisorDecision:
+        """Ask the model for a decision on ``conversation``.
+
+        Raises:
+            ModelError: the model failed, or does not support structured output.
+            InvalidModelOutputError: the answer is malformed (the message names the
+                field).
+        """
+        from clientsim.llm import StructuredCall, resolve_model  # noqa: PLC0415
+
+        call = self._call
+        if call is None:  # resolved on first use, on the loop that uses it
+            model = _with_temperature(resolve_model(self.model), self.temperature)
+            call = self._call = StructuredCall(model, _SCHEMA)
+        answer, usage = await call(self.turns(conversation))
+        self.token_usage = self.token_usage + usage
+        return _parse(answer, call.model)
+
+
+def _goal_of(intent: object) -> str | None:
+    if intent is None:
+        return None
+    if isinstance(intent, Intent):
+        if intent.role is not _CUSTOMER:
+            raise ConfigError(
+                "intent must be the customer's (the supervisor writes for the "
+                f"customer); got the {intent.role.value}'s intent"
+            )
+        return intent.description
+    if isinstance(intent, str):
+        return intent.strip() or None
+    raise ConfigError(
+        f"intent must be a description string, a customer Intent or None; got {intent!r}"
+    )
+
+
+def _with_temperature(model: BaseChatModel, temperature: float | None) -> BaseChatModel:
+    """A copy of ``model`` at ``temperature`` if it has such a field; else ``model``."""
+    if temperature is None or "temperature" not in type(model).model_fields:
+        return model
+    return model.model_copy(update={"temperature": temperature})
+
+
+def _parse(answer: Mapping[str, Any], model: BaseChatModel) -> SupervisorDecision:
+    from clientsim.llm import model_name  # noqa: PLC0415
+
+    name = model_name(model)
+
+    def bad(field: str, problem: str) -> InvalidModelOutputError:
+        return InvalidModelOutputError(
+            f"supervisor model {name!r} gave an invalid {field!r} field: {problem}"
+        )
+
+    action = answer.get("action")
+    if action not in _ACTIONS:
+        raise bad("action", f"got {action!r}; it must be 'continue' or 'terminate'")
+    fields: dict[str, str | None] = {}
+    for field in ("reason", "next_message", "closing"):
+        value = answer.get(field)
+        if value is not None and not isinstance(value, str):
+            raise bad(field, f"got {value!r}; it must be a string")
+        fields[field] = (value or "").strip() or None
+    if action == "continue":
+        if fields["next_message"] is None:
+            raise bad(
+                "next_message",
+                f"it is {answer.get('next_message')!r}, but action 'continue' needs "
+                "the customer's next message",
+            )
+        return SupervisorDecision.proceed(
+            fields["next_message"], fields["reason"] or ""
+        )
+    return SupervisorDecision.terminate(fields["reason"] or "", fields["closing"])
+
+
+_MOCK_OPTIONS: Final = (
+    "scripted_questions",
+    "mock_decision",
+    "mock_reason",
+    "mock_closing",
+)
+
+
+class MockSupervisor:
+    """Scripted playback: the seed's ``mock`` supervisor provider.
+
+    Each :meth:`decide` plays the next scripted question as a ``continue`` decision.
+    Once the script is exhausted it answers ``mock_decision``:
+
+    * ``"terminate"`` (the default): terminate with ``mock_reason`` and the closing
+      message ``mock_closing`` (``None`` or blank for no closing message);
+    * ``"continue"``: keep the conversation going by sending ``mock_closing`` again
+      after every agent reply (reason ``mock_reason``), so another limit
+      (``max_turns``, the runner's ``max_messages``) ends it. This needs a
+      ``mock_closing``.
+
+    Deterministic and free (its ``token_usage`` stays zero). It keeps its place in
+    the script, so use one per conversation.
+
+    Example:
+        >>> supervisor = MockSupervisor(
+        ...     ["What are your hours?", "Do you offer refunds?"],
+        ...     mock_closing="Thanks for the help. I have no further questions.",
+        ... )
+
+    Args:
+        scripted_questions: the customer's follow-up messages, in order.
+        mock_decision: what to do when the script is exhausted.
+        mock_reason: the reason given then.
+        mock_closing: the customer's last message then.
+
+    Raises:
+        ConfigError: a bad argument (named in the message).
+    """
+
+    def __init__(
+        self,
+        scripted_questions: Sequence[str] = (),
+        *,
+        mock_decision: SupervisorAction = "terminate",
+        mock_reason: str = "script_complete",
+        mock_closing: str | None = "Thanks for the help. I have no further questions.",
+    ) -> None:
+        if isinstance(scripted_questions, str) or not isinstance(
+            scripted_questions, Sequence
+        ):
+            raise ConfigError(
+                "scripted_questions must be a list of strings; got "
+                f"{scripted_questions!r}"
+            )
+        for index, question in enumerate(scripted_questions):
+            if not isinstance(question, str) or not question.strip():
+                raise ConfigError(
+                    f"scripted_questions[{index}] must be a non-empty string; got "
+                    f"{question!r}"
+                )
+        if mock_decision not in _ACTIONS:
+            raise ConfigError(
+                f"mock_decision must be 'terminate' or 'continue'; got {mock_decision!r}"
+            )
+        if not isinstance(mock_reason, str):
+            raise ConfigError(f"mock_reason must be a string; got {mock_reason!r}")
+        if mock_closing is not None and not isinstance(mock_closing, str):
+            raise ConfigError(
+                f"mock_closing must be a string or None; got {mock_closing!r}"
+            )
+        closing = mock_closing.strip() if mock_closing is not None else ""
+        if mock_decision == "continue" and not closing:
+            raise ConfigError(
+                "mock_decision 'continue' needs a mock_closing: the message the customer "
+                "keeps sending once the scripted questions run out"
+            )
+        self.scripted_questions: tuple[str, ...] = tuple(scripted_questions)
+        self.mock_decision: SupervisorAction = mock_decision
+        self.mock_reason = mock_reason
+        self.mock_closing = closing or None
+        self.token_usage = TokenUsage()
+        self._next = 0
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any] | None) -> MockSupervisor:
+        """Build from the seed's ``supervisor.metadata`` mapping.
+
+        Example:
+            >>> MockSupervisor.from_metadata({"scripted_questions": ["Hi?"]})
+
+        Raises:
+            ConfigError: an unknown key (the message lists the known ones) or a bad
+                value.
+        """
+        options = dict(metadata or {})
+        unknown = sorted(set(options) - set(_MOCK_OPTIONS))
+        if unknown:
+            raise ConfigError(
+                f"unknown mock supervisor option(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(map(repr, _MOCK_OPTIONS))}"
+            )
+        questions = options.pop("scripted_questions", None) or ()
+        return cls(questions, **options)
+
+    @property
+    def remaining(self) -> int:
+        """How many scripted questions are still to be played."""
+        return len(self.scripted_questions) - self._next
+
+    async def decide(self, conversation: Conversation) -> SupervisorDecision:  # noqa: ARG002
+        """The next scripted question, or the end-of-script decision."""
+        total = len(self.scripted_questions)
+        if self._next < total:
+            question = self.scripted_questions[self._next]
+            self._next += 1
+            return SupervisorDecision.proceed(
+                question, f"scripted question {self._next} of {total}"
+            )
+        if self.mock_decision == "continue":
+            assert self.mock_closing is not None  # noqa: S101 - checked in __init__
+            return SupervisorDecision.proceed(self.mock_closing, self.mock_reason)
+        return SupervisorDecision.terminate(self.mock_reason, self.mock_closing)
+
+
+# ----- the participant and its termination -------------------------------------------
+
+
+@final
+class SupervisorParticipant(Participant):
+    """The simulated customer, speaking as a :class:`Supervisor` decides.
+
+    The runner sends the first customer message (``initial_message``); after each
+    agent reply the participant asks the supervisor: ``continue`` proposes the next
+    message, ``terminate`` proposes the closing message (if any) and then passes for
+    good. Messages are stamped after the last one with the customer's typing model.
+
+    * While the last message is the customer's (the agent has not answered yet) it
+      passes without asking the supervisor, so no decision is spent on a half turn.
+    * A proposal the runner discarded (the agent spoke first) is proposed again
+      instead of asking the supervisor again, so no scripted question is lost.
+    * With ``max_turns``, once the conversation has that many customer messages and
+      the agent has answered the last, it stops without asking and its final
+      decision is ``terminate`` with the reason ``"max_turns"``.
+    * In an empty conversation (no ``initial_message``) the supervisor is asked for
+      the opening message.
+
+    Pair it with :class:`SupervisorTermination` so the run ends with the reason
+    ``"supervisor"`` or ``"max_turns"``.
+
+    Example:
+        >>> customer = SupervisorParticipant(MockSupervisor(["Any refunds?"]), max_turns=8)
+
+    Args:
+        supervisor: decides what the customer does.
+        max_turns: the most turns (customer message + agent reply) in the
+            conversation, the runner's first message included; ``None`` for no cap.
+        seed: seeds the simulated typing time.
+        typing: the typing model; the customer's default if ``None``.
+
+    Raises:
+        ConfigError: ``supervisor`` is not a supervisor, or ``max_turns`` is not an
+            int >= 1.
+    """
+
+    role: Final = _CUSTOMER
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        *,
+        max_turns: int | None = None,
+        seed: int = 0,
+        typing: TypingModel | None = None,
+    ) -> None:
+        if not callable(getattr(supervisor, "decide", None)):
+            raise ConfigError(
+                "supervisor must have an async decide(conversation) method (an "
+                f"LLMSupervisor, a MockSupervisor or your own); got {supervisor!r}"
+            )
+        if max_turns is not None and (
+            isinstance(max_turns, bool)
+            or not isinstance(max_turns, int)
+            or max_turns < 1
+        ):
+            raise ConfigError(
+                f"max_turns must be None or an int >= 1; got {max_turns!r}"
+            )
+        self.supervisor = supervisor
+        self.max_turns = max_turns
+        self.decisions: list[SupervisorDecision] = []
+        """Every decision the supervisor made, in order."""
+        self.final_decision: SupervisorDecision | None = None
+        """The decision that ended the customer's part (the supervisor's, or the
+        ``max_turns`` cap's), once there is one."""
+        self._capped = False
+        self._done = False
+        self._pending: Message | None = None
+        self._pending_at = 0
+        self._pacer = Pacer(_CUSTOMER, typing or default_typing(_CUSTOMER), seed)
+
+    @property
+    def token_usage(self) -> TokenUsage:
+        """The supervisor's token usage."""
+        usage = getattr(self.supervisor, "token_usage", None)
+        return usage if isinstance(usage, TokenUsage) else _NO_USAGE
+
+    @property
+    def finished(self) -> bool:
+        """``True`` once the customer has said its last message (or had none)."""
+        return self._done
+
+    @property
+    def capped(self) -> bool:
+        """``True`` if the ``max_turns`` cap, not the supervisor, ended the talk."""
+        return self._capped
+
+    def turn_cap_reached(self, conversation: Conversation) -> bool:
+        """Whether ``conversation`` has used up ``max_turns`` (agent reply included)."""
+        last = conversation.last_message
+        return (
+            self.max_turns is not None
+            and last is not None
+            and last.sender is not _CUSTOMER
+            and _customer_messages(conversation) >= self.max_turns
+        )
+
+    def ended(self, conversation: Conversation) -> SupervisorDecision | None:
+        """The final decision if the customer is done in ``conversation``, else ``None``.
+
+        Done means: the supervisor (or the cap) decided to terminate and the closing
+        message, if any, is in the conversation.
+        """
+        decision = self.final_decision
+        if decision is None:
+            return None
+        if self._done:
+            return decision
+        pending = self._pending
+        if pending is not None and landed(pending, conversation, self._pending_at):
+            return decision
+        return None
+
+    async def get_next_message(self, conversation: Conversation) -> Message | None:
+        pending = self._pending
+        if pending is not None and landed(pending, conversation, self._pending_at):
+            self._pending = None
+            self._done = self.final_decision is not None
+        last = conversation.last_message
+        if self._done or (last is not None and last.sender is _CUSTOMER):
+            return None  # finished, or the agent has not answered yet
+        if self._pending is not None:  # discarded by the runner: offer it again
+            return self._propose(conversation, self._pending.content)
+        if self.turn_cap_reached(conversation):
+            self.final_decision = SupervisorDecision.terminate("max_turns")
+            self._capped = self._done = True
+            return None
+        return await self._ask(conversation)
+
+    async def _ask(self, conversation: Conversation) -> Message | None:
+        decision = await self.supervisor.decide(conversation)
+        if not isinstance(decision, SupervisorDecision):
+            raise ParticipantError(
+                f"{type(self.supervisor).__name__}.decide returned "
+                f"{type(decision).__name__}; it must return a SupervisorDecision",
+                conversation=conversation,
+            )
+        self.decisions.append(decision)
+        if decision.action == "continue":
+            assert decision.next_message is not None  # noqa: S101 - the model checks it
+            return self._propose(conversation, decision.next_message)
+        self.final_decision = decision
+        if decision.closing and decision.closing.strip():
+            return self._propose(conversation, decision.closing)
+        self._done = True
+        return None
+
+    def _propose(self, conversation: Conversation, content: str) -> Message:
+        message = self._pacer.stamp(conversation, content)
+        self._pending = message
+        self._pending_at = len(conversation.messages)
+        return message
+
+
+def _customer_messages(conversation: Conversation) -> int:
+    return sum(m.sender is _CUSTOMER for m in conversation.messages)
+
+
+@final
+class SupervisorTermination:
+    """Ends the conversation when a :class:`SupervisorParticipant` is done.
+
+    :meth:`check` returns ``Ending(reason="supervisor", detail=<the decision's
+    reason>)`` once the supervisor has decided to terminate and the closing message
+    (if any) is in the conversation, and ``Ending(reason="max_turns")`` as soon as
+    the agent has answered the ``max_turns``-th customer message (with a real agent
+    that sends a burst of messages, after the first of them).
+
+    It has no ``token_usage``: the supervisor's tokens are the customer's.
+
+    A ``terminate`` decision without a closing message leaves the customer passing;
+    a runner ends that conversation with ``"both_passed"`` before any strategy is
+    asked again, so give the supervisor a closing message if the ending's reason
+    matters (the mock supervisor has one by default).
+
+    Example:
+        >>> customer = SupervisorParticipant(MockSupervisor(["Any refunds?"]))
+        >>> termination = SupervisorTermination(customer)
+
+    Args:
+        participant: the customer participant to watch.
+
+    Raises:
+        ConfigError: ``participant`` is not a :class:`SupervisorParticipant`.
+    """
+
+    def __init__(self, participant: SupervisorParticipant) -> None:
+        if not isinstance(participant, SupervisorParticipant):
+            raise ConfigError(
+                "SupervisorTermination watches a SupervisorParticipant; got "
+                f"{type(participant).__name__}"
+            )
+        self.participant = participant
+
+    async def check(self, context: TerminationContext) -> Ending | None:
+        """``supervisor`` or ``max_turns`` when the participant is done, else ``None``."""
+        conversation = context.conversation
+        participant = self.participant
+        count = len(conversation.messages)
+        decision = participant.ended(conversation)
+        if decision is not None and not participant.capped:
+            return Ending(
+                reason="supervisor",
+                detail=decision.reason or "the supervisor ended the conversation",
+                message_count=count,
+            )
+        if decision is not None or participant.turn_cap_reached(conversation):
+            return Ending(
+                reason="max_turns",
+                detail=f"reached the limit of {participant.max_turns} turns (a customer "
+                "message and the agent's reply each)",
+                message_count=count,
+            )
+        return None
