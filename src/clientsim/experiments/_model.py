@@ -14,6 +14,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -156,6 +157,13 @@ def _message_key(message: BaseMessage) -> list[object]:
     return entry
 
 
+def _ai(result: ChatResult) -> AIMessage:
+    message = result.generations[0].message
+    if isinstance(message, AIMessage):
+        return message
+    return AIMessage(content=message.content)  # pragma: no cover - defensive
+
+
 def _from_dict(data: dict[str, Any]) -> AIMessage:
     (message,) = _messages_from_dict([data])
     if not isinstance(message, AIMessage):
@@ -179,9 +187,8 @@ class RunChatModel(BaseChatModel):
         limiter: the run's rate limiter (shared by all conversations), or ``None``.
         max_retries: retries of a call that failed with a transient error.
         retry_base_seconds: the first backoff; doubled on each retry.
-        live_calls: calls that reached ``inner``.
-        input_tokens, output_tokens, total_tokens, calls: running totals, also
-            as :attr:`usage`.
+        counters: running totals (input, output, total tokens, calls, live calls),
+            mutated in place; read them as :attr:`usage` and :attr:`live_calls`.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -195,25 +202,38 @@ class RunChatModel(BaseChatModel):
     limiter: BaseRateLimiter | None = Field(default=None, exclude=True)
     max_retries: int = 3
     retry_base_seconds: float = 0.05
-    live_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    total_tokens: int = 0
-    calls: int = 0
+    counters: list[int] = Field(default_factory=lambda: [0, 0, 0, 0, 0], exclude=True)
 
     @property
     def usage(self) -> TokenUsage:
         """What the calls cost so far (cache and cassette answers included)."""
+        counters = self.counters
         return TokenUsage(
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            total_tokens=self.total_tokens,
-            calls=self.calls,
+            input_tokens=counters[0],
+            output_tokens=counters[1],
+            total_tokens=counters[2],
+            calls=counters[3],
         )
+
+    @property
+    def live_calls(self) -> int:
+        """Calls that reached the wrapped model."""
+        return self.counters[4]
 
     @property
     def _llm_type(self) -> str:
         return self.inner._llm_type  # noqa: SLF001 - the wrapped model's own type
+
+    @cached_property
+    def _serialized(self) -> dict[str, Any]:
+        # LangChain's default serialises the model through repr() on its first call,
+        # about 0.3 ms for a wrapper made per conversation: describe it cheaply.
+        return {
+            "lc": 1,
+            "type": "not_implemented",
+            "id": ["clientsim", "experiments", "RunChatModel"],
+            "repr": f"RunChatModel(spec={self.spec!r}, label={self.label!r})",
+        }
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -251,41 +271,46 @@ class RunChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,  # noqa: ARG002
         **kwargs: Any,
     ) -> ChatResult:
-        kind = f"model:{self.label}"
         scope = self.scope
         replaying = scope is not None and scope.mode == "replay"
         if replaying:
-            recorded = scope.take(kind)
+            recorded = scope.take(f"model:{self.label}")
             if recorded is not None:
                 return self._result(_from_dict(recorded))
         cache = self.response_cache
+        if cache is None and scope is None:
+            # The common path: the wrapped model's own result, as it is.
+            result = await self._call(messages, stop, kwargs)
+            self._count(result.generations[0].message)
+            return result
         key = self._key(messages, stop, kwargs) if cache is not None else ""
         cached = cache.get(key) if cache is not None else None
         if cached is not None:
             message = _from_dict(cached)
         else:
-            message = await self._call(messages, stop, kwargs)
+            message = _ai(await self._call(messages, stop, kwargs))
             if cache is not None:
                 cache.put(key, message_to_dict(message))
                 if cache.needs_flush():
                     await cache.flush()
         if scope is not None and not replaying:
-            scope.put(kind, message_to_dict(message))
+            scope.put(f"model:{self.label}", message_to_dict(message))
         return self._result(message)
 
     def _result(self, message: AIMessage) -> ChatResult:
-        metadata = message.usage_metadata
+        self._count(message)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _count(self, message: BaseMessage) -> None:
+        metadata = getattr(message, "usage_metadata", None)
+        counters = self.counters
         if metadata:
             inp = int(metadata.get("input_tokens", 0) or 0)
             out = int(metadata.get("output_tokens", 0) or 0)
-            total = int(metadata.get("total_tokens", 0) or 0) or inp + out
-        else:
-            inp = out = total = 0
-        self.input_tokens += inp
-        self.output_tokens += out
-        self.total_tokens += total
-        self.calls += 1
-        return ChatResult(generations=[ChatGeneration(message=message)])
+            counters[0] += inp
+            counters[1] += out
+            counters[2] += int(metadata.get("total_tokens", 0) or 0) or inp + out
+        counters[3] += 1
 
     def _key(
         self,
@@ -312,7 +337,7 @@ class RunChatModel(BaseChatModel):
         messages: list[BaseMessage],
         stop: list[str] | None,
         kwargs: dict[str, Any],
-    ) -> AIMessage:
+    ) -> ChatResult:
         attempt = 0
         while True:
             if self.limiter is not None:
@@ -327,8 +352,5 @@ class RunChatModel(BaseChatModel):
                 await anyio.sleep(self.retry_base_seconds * 2**attempt)
                 attempt += 1
                 continue
-            self.live_calls += 1
-            message = result.generations[0].message
-            if not isinstance(message, AIMessage):  # pragma: no cover - defensive
-                message = AIMessage(content=message.content)
-            return message
+            self.counters[4] += 1
+            return result
