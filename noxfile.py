@@ -69,6 +69,12 @@ def examples(session: nox.Session) -> None:
     for script in sorted((ROOT / "examples").glob("*.py")):
         session.log(f"example: {script.name}")
         session.run("python", str(script), env=env)
+    for experiment in sorted((ROOT / "examples").glob("*/simulation.yaml")):
+        session.log(f"experiment: {experiment.relative_to(ROOT)}")
+        output = Path(session.create_tmp()) / "experiments"
+        session.run(
+            "clientsim", "run", str(experiment), "--output-dir", str(output), env=env
+        )
 
 
 @nox.session(default=False)

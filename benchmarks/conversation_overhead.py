@@ -356,7 +356,7 @@ class PairResult:
 def measure_llm(model: Any, n: int, reps: int, label: str) -> PairResult:
     """Run ``n`` conversations of two ``LLMParticipant`` on ``model``, then the same
     conversations as a hand-written ``model.ainvoke`` loop, ``reps`` times each."""
-    from langchain_core.messages import (  # noqa: PLC0415 - figure 5 wants it unloaded
+    from langchain_core.messages import (
         AIMessage,
         BaseMessage,
         HumanMessage,
@@ -445,8 +445,8 @@ def canned_model() -> Any:
     caller's own work (clientsim's, or the hand-written loop's): a steady figure that
     the offline model's LangChain cost and its garbage do not blur.
     """
-    from langchain_core.language_models import BaseChatModel  # noqa: PLC0415
-    from langchain_core.messages import AIMessage  # noqa: PLC0415
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage
 
     answer = AIMessage(
         content="Could you tell me a bit more about that, and what you tried so far?",
@@ -468,7 +468,7 @@ def canned_model() -> Any:
 
 
 def bench_llm(report: Report, n: int, reps: int) -> None:
-    from clientsim.llm import OfflineChatModel  # noqa: PLC0415
+    from clientsim.llm import OfflineChatModel
 
     offline = measure_llm(OfflineChatModel(), n, reps, "offline")
     mine, floor_ms = statistics.median(offline.ours), statistics.median(offline.theirs)

@@ -152,7 +152,9 @@ async def clientsim_run(args: argparse.Namespace, folder: Path) -> dict[str, Any
         progress=progress,
     )
     wall = time.perf_counter() - start
-    messages = sum(len(r.result.conversation.messages) for r in result.records if r.result)
+    messages = sum(
+        len(r.result.conversation.messages) for r in result.records if r.result
+    )
     return {
         "wall": wall,
         "calls": result.live_model_calls,
@@ -179,7 +181,9 @@ def child(args: argparse.Namespace) -> None:
 # --- the parent: runs the children and prints the figures -------------------------
 
 
-def spawn(args: argparse.Namespace, folder: Path, mode: str, *extra: str) -> dict[str, Any]:
+def spawn(
+    args: argparse.Namespace, folder: Path, mode: str, *extra: str
+) -> dict[str, Any]:
     command = [
         sys.executable,
         __file__,
@@ -284,7 +288,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         folders = {}
-        for name, cache in (("plain", False), ("cached", True), ("tape", False), ("kill", False)):
+        for name, cache in (
+            ("plain", False),
+            ("cached", True),
+            ("tape", False),
+            ("kill", False),
+        ):
             folders[name] = root / name
             folders[name].mkdir()
             text = config_text(args, cache=cache)
@@ -323,14 +332,16 @@ def main() -> None:
         f"{replayed['calls']} live model calls (target 0) "
         f"{'PASS' if replayed['calls'] == 0 else 'MISS'}, {replayed['failed']} failed"
     )
-    in_flight = resumed["ran_on_resume"] - (args.conversations - resumed["stored_at_kill"])
+    not_stored = args.conversations - resumed["stored_at_kill"]
+    rerun_stored = resumed["ran_on_resume"] - not_stored
+    complete = resumed["rows"] == resumed["distinct"] == args.conversations
+    verdict = "PASS" if rerun_stored == 0 and complete else "MISS"
     print(
-        f"3. killed at {resumed['stored_at_kill']} stored of {args.conversations}; the "
-        f"resume ran {resumed['ran_on_resume']} (= the {args.conversations - resumed['stored_at_kill']} "
-        f"not stored; stored ones rerun: {in_flight}); rows {resumed['rows']}, distinct "
-        f"{resumed['distinct']} -> "
-        f"{'PASS' if in_flight == 0 and resumed['rows'] == resumed['distinct'] == args.conversations else 'MISS'}"
-        f" (at most {args.parallel} were in flight at the kill)"
+        f"3. killed with {resumed['stored_at_kill']} of {args.conversations} stored; "
+        f"the resume ran {resumed['ran_on_resume']}: the {not_stored} not stored (those "
+        f"in flight at the kill, at most {args.parallel}, and those not yet started), "
+        f"stored ones run again: {rerun_stored}; rows {resumed['rows']}, distinct "
+        f"{resumed['distinct']} -> {verdict}"
     )
 
 

@@ -93,7 +93,7 @@ def serve(delay: float) -> None:
     """An OpenAI-compatible agent: ``POST /v1/chat/completions`` answers after
     ``delay`` seconds; ``GET /stats`` returns what it has counted. Prints its port on
     stdout once it listens, and its final counts on stdout when it gets SIGTERM."""
-    from aiohttp import web  # noqa: PLC0415 - only the server process needs it
+    from aiohttp import web
 
     stats = {"requests": 0, "messages": 0, "bytes": 0, "bad": 0}
 
@@ -507,9 +507,9 @@ def bench(report: Report, server: AgentServer, n: int, reps: int) -> None:
 
 def profile_clientsim(server: AgentServer, n: int) -> str:
     """One more clientsim run under cProfile: where its CPU goes, by own time."""
-    import cProfile  # noqa: PLC0415 - only with --profile
-    import io  # noqa: PLC0415
-    import pstats  # noqa: PLC0415
+    import cProfile
+    import io
+    import pstats
 
     gc.collect()
     profiler = cProfile.Profile()

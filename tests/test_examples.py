@@ -48,3 +48,28 @@ def test_support_desk_prints_transcript_outcome_and_timing():
     again = run(script, check=True).stdout
     transcript = [line for line in out.splitlines() if line.startswith("[+")]
     assert transcript == [line for line in again.splitlines() if line.startswith("[+")]
+
+
+EXPERIMENTS = sorted((Path(__file__).parents[1] / "examples").glob("*/simulation.yaml"))
+
+
+@pytest.mark.parametrize(
+    "experiment", EXPERIMENTS, ids=[p.parent.name for p in EXPERIMENTS]
+)
+def test_experiment_files_run_offline(experiment, tmp_path):
+    process = subprocess.run(
+        [
+            *(sys.executable, "-c", "from clientsim.cli import main; main()", "run"),
+            *(str(experiment), "--output-dir", str(tmp_path)),
+        ],
+        env=OFFLINE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert process.returncode == 0, process.stderr
+    assert "pass rate" in process.stdout
+    (folder,) = tmp_path.glob("exp_*")
+    assert (folder / "summary.json").is_file()
+    assert (folder / "artifacts" / "traces.jsonl").is_file()

@@ -376,8 +376,8 @@ def test_seed_none_single_turn_and_model_offline(tmp_path, env):
         ),
         encoding="utf-8",
     )
-    options = ("--seed", "none", "--single-turn", "--model", "offline")
-    options += ("--iterations", "1", "--persona", "impatient")
+    options = ["--seed", "none", "--single-turn", "--model", "offline"]
+    options += ["--iterations", "1", "--persona", "impatient"]
 
     first = clientsim("run", config, *options, cwd=tmp_path, env=env)
     second = clientsim("run", config, *options, cwd=tmp_path, env=env)

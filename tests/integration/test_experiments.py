@@ -135,6 +135,10 @@ async def run(message: str) -> str:
 
 def handle(data: dict) -> str:
     return "echo: " + data["content"]
+
+
+def approving(message: str, *, auto_approve_tools: bool) -> str:
+    return f"tools auto-approved: {{auto_approve_tools}}"
 """
 
 
@@ -176,7 +180,10 @@ async def test_a_runner_target_is_imported_from_python_path(tmp_path):
     )
     result = await run_experiment(path)
     statuses = {r.input: r.status for r in result.records}
-    assert statuses == {"I forgot my password": RunStatus.DONE, "boom": RunStatus.FAILED}
+    assert statuses == {
+        "I forgot my password": RunStatus.DONE,
+        "boom": RunStatus.FAILED,
+    }
     failed = next(r for r in result.records if r.status is RunStatus.FAILED)
     assert failed.error is not None
     assert failed.error.side == "agent"
@@ -289,3 +296,24 @@ async def test_resuming_an_unknown_run_names_the_runs_there(tmp_path):
     done = await run_experiment(config)
     with pytest.raises(ConfigError, match=done.run_id):
         await run_experiment(config, resume="exp_19990101_000000")
+
+
+@pytest.mark.parametrize("flag", [True, False])
+async def test_auto_approve_tools_reaches_a_target_that_declares_it(tmp_path, flag):
+    path = project(
+        tmp_path,
+        f"""
+        name: approve
+        description: auto_approve_tools
+        runner:
+          target: "my_agent:approving"
+          python_path: [src]
+        multi_turn:
+          auto_approve_tools: {str(flag).lower()}
+        inputs: ["hi"]
+        """,
+    )
+    (record,) = (await run_experiment(path)).records
+    assert record.result is not None
+    reply = record.result.conversation.messages[-1].content
+    assert reply == f"tools auto-approved: {flag}"

@@ -10,6 +10,8 @@ multi-turn conversation driven by the supervisor), runs them through the
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import platform
 import random
@@ -213,11 +215,24 @@ def _add_import_paths(config: ExperimentConfig) -> None:
     if runner is None:
         return
     root = config.resolve_path(runner.working_directory)
-    paths = [root, *(root / entry for entry in runner.python_path or ())]
+    paths = [root, *(config.resolve_path(entry) for entry in runner.python_path or ())]
     for path in reversed(paths):
         text = str(path.resolve())
         if text not in sys.path:
             sys.path.insert(0, text)
+
+
+def _with_tool_approval(function: object, auto_approve: bool) -> object:
+    """Pass ``multi_turn.auto_approve_tools`` to a target that declares it."""
+    if not callable(function):
+        return function
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        return function
+    if "auto_approve_tools" not in parameters:
+        return function
+    return functools.partial(function, auto_approve_tools=auto_approve)
 
 
 def _agent_source(
@@ -235,17 +250,21 @@ def _agent_source(
     _add_import_paths(config)
     from clientsim.channels.target import TargetChannel, import_target  # noqa: PLC0415
 
+    function = _with_tool_approval(
+        import_target(target, instantiate=True), config.multi_turn.auto_approve_tools
+    )
+    if not callable(function):
+        raise ConfigError(
+            f"runner.target {target!r} is a {type(function).__name__}, not callable"
+        )
     if not config.replay_args.enabled:
-        channel = TargetChannel(target)
+        channel = TargetChannel(function)
         return lambda _job: channel
     from clientsim.experiments.recording import (  # noqa: PLC0415
         ReplayTarget,
         load_recording,
     )
 
-    function = import_target(target, instantiate=True)
-    if not callable(function):
-        raise ConfigError(f"runner.target {target!r} is not callable")
     calls = load_recording(config.resolve_path(config.replay_args.recording_file))
     replay = ReplayTarget(function, calls, config.replay_args.override_param_path)
     inputs = {item.id: index for index, item in enumerate(config.resolved_inputs())}
