@@ -335,6 +335,11 @@ class BatchRunner:
         self._records: list[ConversationRecord] = []
         self._live_calls = 0
 
+    @property
+    def finished(self) -> tuple[ConversationRecord, ...]:
+        """The records this runner stored so far, in the order they finished."""
+        return tuple(self._records)
+
     async def pending(self) -> list[BatchCell]:
         """The cells not yet stored for this run."""
         if self.store is None:

@@ -381,6 +381,16 @@ def _token_figures(
 # -- traces and observations -------------------------------------------------------
 
 
+def _usage_dict(usage: TokenUsage) -> dict[str, int]:
+    # What to_dict gives for a TokenUsage, without a trip through cattrs per line.
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+        "calls": usage.calls,
+    }
+
+
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
@@ -450,13 +460,13 @@ def trace_line(record: ConversationRecord) -> dict[str, Any]:
         "token_usage": None
         if result is None
         else {
-            "customer": to_dict(result.token_usage.customer),
-            "agent": to_dict(result.token_usage.agent),
-            "judge": to_dict(result.token_usage.judge),
-            "total": to_dict(result.token_usage.total),
+            "customer": _usage_dict(result.token_usage.customer),
+            "agent": _usage_dict(result.token_usage.agent),
+            "judge": _usage_dict(result.token_usage.judge),
+            "total": _usage_dict(result.token_usage.total),
         },
         "models": {
-            spec: to_dict(record.models[spec]) for spec in sorted(record.models)
+            spec: _usage_dict(record.models[spec]) for spec in sorted(record.models)
         },
         "transcript": []
         if result is None

@@ -604,7 +604,10 @@ async def _execute(
         status = "done"
     finally:
         with anyio.CancelScope(shield=True):
-            records = tuple(await store.conversations(run.run_id))
+            if stored_before:
+                records = tuple(await store.conversations(run.run_id))
+            else:  # a fresh run: what it stored is what it ran, no need to read back
+                records = batch.finished
             await store.update_status(run.run_id, status)
             final = {
                 **run.metadata,
