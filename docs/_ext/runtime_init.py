@@ -35,6 +35,8 @@ _KINDS = {
 
 _ROLE = re.compile(r":(?:py:)?(?:class|meth|func|data|attr|mod|obj|exc):`(~?)([\w.]+)`")
 _LITERAL = re.compile(r"(?<=\S)::(?=\n\s*\n)")
+# Google style says "Example:", griffe only knows "Examples:" as a section.
+_EXAMPLE = re.compile(r"^(\s*)Example:[ \t]*$", re.MULTILINE)
 
 
 def _crossref(obj: griffe.Object, match: re.Match[str]) -> str:
@@ -59,6 +61,7 @@ def _convert_docstring(obj: griffe.Object) -> None:
     if docstring is None:
         return
     value = _ROLE.sub(lambda match: _crossref(obj, match), docstring.value)
+    value = _EXAMPLE.sub(r"\1Examples:", value)
     docstring.value = _LITERAL.sub(":", value)
 
 

@@ -9,6 +9,7 @@ printed).
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -96,12 +97,14 @@ def main() -> None:
 def run(config: Path, **options: Any) -> None:
     """Run the experiment CONFIG describes (a simulation.yaml)."""
     loaded = _load(config, options)
-    record, replay = options["record_cassette"], options["replay_cassette"]
+    # Absolute before a chdir below, so a cassette path means what it meant.
+    record, replay = (
+        None if path is None else path.resolve()
+        for path in (options["record_cassette"], options["replay_cassette"])
+    )
     if loaded.runner is not None and loaded.agent is None:
         # The seed's working_directory: the agent runs where its project expects.
-        workdir = loaded.resolve_path(loaded.runner.working_directory)
-        if workdir.is_dir():
-            os.chdir(workdir)
+        os.chdir(loaded.resolve_path(loaded.runner.working_directory))
     reporter = _Reporter(quiet=options["quiet"], total=loaded.grid_size)
     started: dict[str, str] = {}
 
@@ -137,7 +140,7 @@ def run(config: Path, **options: Any) -> None:
         click.echo("\nInterrupted: finished conversations are stored.", err=True)
         if "run_id" in started:
             click.echo(
-                f"Resume with: clientsim run {config} --resume {started['run_id']}",
+                f"Resume with: {_resume_command(started['run_id'])}",
                 err=True,
             )
         sys.exit(EXIT_INTERRUPTED)
@@ -147,6 +150,16 @@ def run(config: Path, **options: Any) -> None:
     reporter.stop()
     _print_result(result, quiet=options["quiet"])
     sys.exit(result.exit_code)
+
+
+def _resume_command(run_id: str) -> str:
+    """This command line again, with ``--resume RUN_ID`` instead of any earlier one."""
+    words = list(sys.argv[1:])
+    if "--resume" in words:
+        at = words.index("--resume")
+        del words[at : at + 2]
+    words = [word for word in words if not word.startswith("--resume=")]
+    return shlex.join(["clientsim", *words, "--resume", run_id])
 
 
 _OVERRIDES = (
@@ -172,6 +185,12 @@ def _load(config: Path, options: dict[str, Any]) -> ExperimentConfig:
         and options["replay_cassette"] is not None
     ):
         _fail("use --record-cassette or --replay-cassette, not both")
+    replay = options["replay_cassette"]
+    if replay is not None and not replay.is_file():
+        _fail(
+            f"--replay-cassette {replay}: no such file; record one first with "
+            "--record-cassette"
+        )
     rate = options["rate_limit"]
     if rate is not None and rate <= 0:
         _fail(f"--rate-limit must be > 0 calls per second; got {rate}")
@@ -186,6 +205,13 @@ def _load(config: Path, options: dict[str, Any]) -> ExperimentConfig:
         loaded.grid_size  # noqa: B018 - reading it checks the inputs now
     except ClientSimError as exc:
         _fail(str(exc))
+    if loaded.runner is not None and loaded.agent is None:
+        workdir = loaded.resolve_path(loaded.runner.working_directory)
+        if not workdir.is_dir():
+            _fail(
+                f"runner.working_directory {loaded.runner.working_directory!r}: "
+                f"{workdir} is not a folder"
+            )
     return loaded
 
 
@@ -239,9 +265,13 @@ class _Reporter:
             if record.result and record.result.outcome
             else "-"
         )
-        click.echo(
-            f"[{finished}/{total}] {record.key} {record.status.value} outcome={outcome}"
-        )
+        try:
+            click.echo(
+                f"[{finished}/{total}] {record.key} {record.status.value} "
+                f"outcome={outcome}"
+            )
+        except BrokenPipeError:  # piped into `head`: keep running, stop printing
+            self.quiet = True
 
     def stop(self) -> None:
         if self._progress is not None:

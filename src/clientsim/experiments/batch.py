@@ -422,7 +422,7 @@ class BatchRunner:
                 cache=self.response_cache,
                 limiter=self.rate_limiter,
                 max_retries=self.max_retries,
-                retry_base_seconds=min(self.retry_base_seconds, 0.05),
+                retry_base_seconds=self.retry_base_seconds,
             )
             job = ConversationJob(
                 run_id=self.run_id,

@@ -27,21 +27,46 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
-import re
-import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import cache
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal, TypeAlias, cast, get_args, get_origin
+from typing import Any, Literal, TypeAlias, cast
 
 import attrs
-import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from clientsim.errors import ConfigError
+from clientsim.experiments._config_checks import (
+    _BOOL,
+    _DOT_PATH,
+    _FUNCTION_NAME,
+    _JSON_OBJECT,
+    _MODULE_PATH,
+    _OUTCOME_NAME,
+    _PARALLEL_WHY,
+    _PERSONA_ID,
+    _PYTHON_PATH,
+    _STR_LIST,
+    _as_float,
+    _as_json_object,
+    _as_python_path,
+    _as_tuple,
+    _Check,
+    _check_experiment,
+    _check_inputs_file,
+    _check_patterns,
+    _check_target,
+    _choice,
+    _FieldError,
+    _instance,
+    _int_in,
+    _is_int,
+    _items,
+    _matches,
+    _number_in,
+    _optional,
+    _text,
+    _with_ids,
+)
 
 
 __all__ = [
@@ -64,224 +89,6 @@ JsonValue: TypeAlias = (
     "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
 )
 """Plain JSON data: what an input's ``metadata`` may hold and what ``to_dict`` gives."""
-
-_TARGET_FORMS: Final = (
-    "'module:function', 'module:Class.method' or 'module:instance.method' (dotted "
-    "Python identifiers on both sides, e.g. 'examples.simple_agent:run')"
-)
-_PERSONA_ID: Final = re.compile(r"[a-z0-9_-]+")
-# The rule clientsim.models.Outcome applies to outcome names.
-_OUTCOME_NAME: Final = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
-_CONFIG_SUFFIXES: Final = (".yaml", ".yml", ".toml", ".json")
-_INPUTS_SUFFIXES: Final = (".jsonl", ".yaml", ".yml", ".json")
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class _FieldError(ConfigError):
-    """A value broke a field's rule. ``key`` is the (relative) key path, or ``""``."""
-
-    def __init__(self, key: str, detail: str) -> None:
-        super().__init__(f"{key}: {detail}" if key else detail)
-        self.key = key
-        self.detail = detail
-
-
-class _WrongType(TypeError):  # noqa: N818 - internal, explained before it escapes
-    """A loaded value has the wrong type; the explanation adds the key and what fits."""
-
-    def __init__(self, value: object) -> None:
-        super().__init__(f"got {_show(value)}")
-        self.value = value
-
-
-def _plain(value: object) -> str:
-    """A value as it looks in a YAML or JSON file: ``null``, ``true``, ``'text'``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int) and value.bit_length() > 64:
-        return "a very large integer"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _show(value: object) -> str:
-    """A value as the user wrote it, with its kind: ``'5' (a string)``, ``null``."""
-    if value is None or (_is_int(value) and value.bit_length() > 64):  # type: ignore[attr-defined]
-        return _plain(value)
-    kinds = {bool: "a boolean", str: "a string", int: "an integer", float: "a number"}
-    kinds |= {list: "a list", tuple: "a list", dict: "a mapping"}
-    return f"{_plain(value)} ({kinds.get(type(value), type(value).__name__)})"
-
-
-def _did_you_mean(name: object, choices: Iterable[str]) -> str:
-    close = (
-        difflib.get_close_matches(name, list(choices), n=1)
-        if isinstance(name, str)
-        else []
-    )
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-# ----------------------------------------------------------------------- validators
-
-
-@attrs.frozen
-class _Check:
-    """An attrs validator: ``test(value)`` must hold; ``allowed`` says what fits."""
-
-    allowed: str
-    test: Callable[[object], bool]
-
-    def __call__(self, _: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not self.test(value):
-            raise _FieldError(
-                attribute.name, f"expected {self.allowed}; got {_show(value)}"
-            )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _optional(check: _Check) -> _Check:
-    return _Check(f"{check.allowed} or null", lambda v: v is None or check.test(v))
-
-
-def _int_in(low: int, high: int, why: str = "") -> _Check:
-    return _Check(
-        f"an integer from {low} to {high}{why}",
-        lambda v: _is_int(v) and low <= v <= high,  # type: ignore[operator]
-    )
-
-
-def _number_in(low: float, high: float) -> _Check:
-    return _Check(
-        f"a number from {low:g} to {high:g}",
-        lambda v: _is_number(v) and low <= v <= high,  # type: ignore[operator]
-    )
-
-
-def _text(*, non_empty: bool = False) -> _Check:
-    if non_empty:
-        return _Check(
-            "a non-empty string", lambda v: isinstance(v, str) and bool(v.strip())
-        )
-    return _Check("a string", lambda v: isinstance(v, str))
-
-
-def _choice(*options: str) -> _Check:
-    return _Check("one of " + ", ".join(map(repr, options)), lambda v: v in options)
-
-
-def _matches(pattern: re.Pattern[str], allowed: str) -> _Check:
-    return _Check(
-        allowed, lambda v: isinstance(v, str) and pattern.fullmatch(v) is not None
-    )
-
-
-_BOOL: Final = _Check("true or false", lambda v: isinstance(v, bool))
-_STR_LIST: Final = _Check(
-    "a list of strings",
-    lambda v: isinstance(v, tuple) and all(isinstance(i, str) for i in v),
-)
-
-
-def _instance(cls: type, allowed: str) -> _Check:
-    return _Check(allowed, lambda v: isinstance(v, cls))
-
-
-def _items(cls: type, allowed: str) -> _Check:
-    return _Check(
-        allowed, lambda v: isinstance(v, tuple) and all(isinstance(i, cls) for i in v)
-    )
-
-
-def _as_tuple(value: object) -> Any:
-    """Lists (and other iterables) become tuples; strings and mappings stay to be refused."""
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
-        return value
-    return tuple(value)
-
-
-def _as_float(value: object) -> Any:
-    if _is_int(value):
-        try:
-            return float(value)  # type: ignore[arg-type]
-        except OverflowError:
-            return value
-    return value
-
-
-def _is_dotted(value: str) -> bool:
-    return all(part.isidentifier() for part in value.split("."))
-
-
-def _json_problem(value: object, where: str = "") -> str | None:
-    """Where ``value`` stops being plain JSON data, or ``None`` if it is JSON."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return None
-    children: list[tuple[str, object]] = []
-    if isinstance(value, list | tuple):
-        children = [(f"{where}[{index}]", item) for index, item in enumerate(value)]
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"{where} has a key that is not a string: {_show(key)}"
-            children.append((f"{where}[{key!r}]", item))
-    else:
-        return f"{where or 'the value'} is {_show(value)}"
-    return next(
-        (found for place, item in children if (found := _json_problem(item, place))),
-        None,
-    )
-
-
-def _json_copy(value: object) -> JsonValue:
-    if isinstance(value, list | tuple):
-        return [_json_copy(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): _json_copy(item) for key, item in value.items()}
-    return value  # type: ignore[return-value]  # checked by _json_problem
-
-
-_JSON_OBJECT: Final = _Check(
-    "a mapping of string keys to JSON values (null, booleans, numbers, strings, "
-    "lists, mappings)",
-    lambda v: isinstance(v, Mapping) and _json_problem(v) is None,
-)
-
-
-def _as_json_object(value: object) -> Any:
-    if isinstance(value, Mapping) and _json_problem(value) is None:
-        return _json_copy(value)
-    return value
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _as_python_path(value: object) -> Any:
-    return (value,) if isinstance(value, str) else _as_tuple(value)
-
-
-def _check_target(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    module, sep, attribute_path = (
-        value.partition(":") if isinstance(value, str) else ("", "", "")
-    )
-    if not (sep and _is_dotted(module) and _is_dotted(attribute_path)):
-        raise _FieldError(
-            attribute.name, f"expected {_TARGET_FORMS}; got {_show(value)}"
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -310,32 +117,13 @@ class RunnerConfig:
     """
 
     target: str | None = attrs.field(default=None, validator=_check_target)
-    module_path: str | None = attrs.field(
-        default=None,
-        validator=_optional(
-            _Check(
-                "a dotted Python module path (e.g. 'examples.simple_agent')",
-                lambda v: isinstance(v, str) and _is_dotted(v),
-            )
-        ),
-    )
-    function_name: str | None = attrs.field(
-        default=None,
-        validator=_optional(
-            _Check(
-                "a function name or dotted attribute path (e.g. 'run', 'Agent.process')",
-                lambda v: isinstance(v, str) and _is_dotted(v),
-            )
-        ),
-    )
+    module_path: str | None = attrs.field(default=None, validator=_MODULE_PATH)
+    function_name: str | None = attrs.field(default=None, validator=_FUNCTION_NAME)
     working_directory: str = attrs.field(default=".", validator=_text(non_empty=True))
     python_path: tuple[str, ...] | None = attrs.field(
         default=None,
         converter=_as_python_path,
-        validator=_Check(
-            "a list of strings, a single string, or null",
-            lambda v: v is None or _STR_LIST.test(v),
-        ),
+        validator=_PYTHON_PATH,
     )
     timeout_seconds: int = attrs.field(default=120, validator=_int_in(10, 3600))
     max_retries: int = attrs.field(default=3, validator=_int_in(0, 10))
@@ -391,13 +179,7 @@ class ReplayArgsConfig:
     recording_file: str = attrs.field(
         default="recordings/args_recording.jsonl", validator=_text(non_empty=True)
     )
-    override_param_path: str = attrs.field(
-        default="data.content",
-        validator=_matches(
-            re.compile(r"[^.\s]+(?:\.[^.\s]+)*"),
-            "a non-empty dot path such as 'data.content'",
-        ),
-    )
+    override_param_path: str = attrs.field(default="data.content", validator=_DOT_PATH)
 
 
 @attrs.frozen(kw_only=True)
@@ -568,18 +350,6 @@ class AgentConfig:
     system_prompt: str = attrs.field(validator=_text(non_empty=True))
 
 
-def _check_patterns(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    _STR_LIST(_, attribute, value)
-    for index, pattern in enumerate(value):
-        try:
-            re.compile(pattern)
-        except (re.error, OverflowError, RecursionError, ValueError) as exc:
-            raise _FieldError(
-                f"{attribute.name}[{index}]",
-                f"expected a regular expression; got {pattern!r} ({exc})",
-            ) from exc
-
-
 @attrs.frozen(kw_only=True)
 class OutcomeConfig:
     """A labelled way a run can end (clientsim's own key ``outcomes``).
@@ -615,23 +385,6 @@ def _as_inputs(value: object) -> Any:
     if isinstance(value, tuple):
         return tuple(InputItem(content=i) if isinstance(i, str) else i for i in value)
     return value
-
-
-def _check_inputs_file(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not (
-        isinstance(value, str) and value.lower().endswith(_INPUTS_SUFFIXES)
-    ):
-        raise _FieldError(
-            attribute.name,
-            "expected a path to a .jsonl, .yaml, .yml or .json file, or null; "
-            f"got {_show(value)}",
-        )
-
-
-_PARALLEL_WHY: Final = (
-    " (the seed documents 1-20; clientsim allows more because simulated customers "
-    "and network-bound agents are I/O-bound)"
-)
 
 
 @attrs.frozen(kw_only=True)
@@ -746,44 +499,7 @@ class ExperimentConfig:
     base_dir: Path = attrs.field(factory=Path.cwd, converter=Path)
 
     def __attrs_post_init__(self) -> None:
-        self._check_what_runs()
-        _unique("personas", "id", [p.id for p in self.personas])
-        outcome_names = [o.name for o in self.outcomes]
-        _unique("outcomes", "name", outcome_names)
-        for index, name in enumerate(self.pass_outcomes):
-            if name not in outcome_names:
-                raise _FieldError(
-                    f"pass_outcomes[{index}]",
-                    f"{name!r} is not an outcome name; allowed: "
-                    f"{', '.join(map(repr, outcome_names)) or '(no outcomes declared)'}"
-                    f"{_did_you_mean(name, outcome_names)}",
-                )
-        override = self.multi_turn.persona_override
-        persona_ids = [p.id for p in self.personas]
-        if override is not None and persona_ids and override not in persona_ids:
-            raise _FieldError(
-                "multi_turn.persona_override",
-                f"{override!r} names no persona; allowed: "
-                f"{', '.join(map(repr, persona_ids))}{_did_you_mean(override, persona_ids)}",
-            )
-        _with_ids(self.inputs, len(self.inputs))
-
-    def _check_what_runs(self) -> None:
-        if self.runner is not None and self.agent is not None:
-            raise _FieldError(
-                "agent",
-                "give either runner (your agent's code) or agent (a simulated agent), "
-                "not both",
-            )
-        if self.agent is None and (
-            self.runner is None or self.runner.resolved_target is None
-        ):
-            raise _FieldError(
-                "runner.target" if self.runner is not None else "runner",
-                "nothing to run: set runner.target (or runner.module_path and "
-                "runner.function_name) to test your agent's code, or set "
-                "agent.system_prompt to rehearse against a simulated agent",
-            )
+        _check_experiment(self)
 
     # ----------------------------------------------------------------- loading
 
@@ -808,6 +524,8 @@ class ExperimentConfig:
             ...
             clientsim.errors.ConfigError: invalid experiment config: iteration: unknown key; ...
         """
+        from clientsim.experiments._config_loading import _build  # noqa: PLC0415
+
         return _build(data, base_dir, "invalid experiment config")
 
     @classmethod
@@ -843,6 +561,8 @@ class ExperimentConfig:
             >>> ExperimentConfig.from_dict(config.to_dict(), base_dir=config.base_dir) == config
             True
         """
+        from clientsim.experiments._config_loading import _converter  # noqa: PLC0415
+
         data: dict[str, JsonValue] = _converter().unstructure(self)
         return data
 
@@ -910,6 +630,8 @@ class ExperimentConfig:
         ):
             if value is not None:
                 target[key] = value
+        from clientsim.experiments._config_loading import _build  # noqa: PLC0415
+
         return _build(
             data, self.base_dir, "invalid experiment config (after overrides)"
         )
@@ -958,6 +680,10 @@ class ExperimentConfig:
             ConfigError: there are no inputs, the inputs file is missing or malformed,
                 or two inputs share an id.
         """
+        from clientsim.experiments._config_loading import (  # noqa: PLC0415
+            _read_inputs_file,
+        )
+
         items = list(self.inputs)
         if self.inputs_file is not None:
             items.extend(_read_inputs_file(self.resolve_path(self.inputs_file)))
@@ -983,339 +709,6 @@ class ExperimentConfig:
         )
 
 
-def _unique(key: str, attribute: str, values: list[str]) -> None:
-    seen: dict[str, int] = {}
-    for index, value in enumerate(values):
-        if value in seen:
-            raise _FieldError(
-                f"{key}[{index}].{attribute}",
-                f"{value!r} is already used by {key}[{seen[value]}]; each {attribute} in "
-                f"{key} must be unique",
-            )
-        seen[value] = index
-
-
-def _with_ids(items: Iterable[InputItem], inline: int) -> tuple[InputItem, ...]:
-    """Give inputs without an id their position as id; refuse duplicate ids.
-
-    The first ``inline`` items come from ``inputs``, the rest from ``inputs_file``.
-    """
-
-    def key(index: int) -> str:
-        return (
-            f"inputs[{index}]" if index < inline else f"inputs_file[{index - inline}]"
-        )
-
-    result: list[InputItem] = []
-    seen: dict[str, int] = {}
-    for index, item in enumerate(items):
-        item_id = item.id if item.id is not None else str(index)
-        if item_id in seen:
-            raise _FieldError(
-                f"{key(index)}.id",
-                f"id {item_id!r} is already used by {key(seen[item_id])}; input ids must "
-                "be unique (an input without an id gets its position among all inputs, "
-                "counting from 0, as id)",
-            )
-        seen[item_id] = index
-        result.append(item if item.id is not None else attrs.evolve(item, id=item_id))
-    return tuple(result)
-
-
-# -------------------------------------------------------------------- converter
-
-
-@cache
-def _converter() -> cattrs.Converter:
-    """A strict converter: no coercion, unknown keys refused, errors kept per key."""
-    conv = cattrs.Converter(forbid_extra_keys=True)
-    for kind in (int, float, str, bool):
-        conv.register_structure_hook(kind, _strict(kind))
-    conv.register_structure_hook_func(_is_literal, _structure_literal)
-    conv.register_structure_hook_func(
-        _is_tuple, lambda value, type_: _structure_tuple(conv, value, type_)
-    )
-    conv.register_structure_hook_factory(attrs.has, lambda cls: _attrs_hook(conv, cls))
-    conv.register_unstructure_hook_func(
-        lambda type_: type_ is tuple or _is_tuple(type_),
-        lambda value: [conv.unstructure(item) for item in value],
-    )
-    conv.register_unstructure_hook(
-        InputItem,
-        make_dict_unstructure_fn(
-            InputItem, conv, metadata=override(unstruct_hook=_json_copy)
-        ),
-    )
-    conv.register_unstructure_hook(
-        ExperimentConfig,
-        make_dict_unstructure_fn(ExperimentConfig, conv, base_dir=override(omit=True)),
-    )
-    return conv
-
-
-def _is_literal(type_: object) -> bool:
-    return get_origin(type_) is Literal
-
-
-def _is_tuple(type_: object) -> bool:
-    return get_origin(type_) is tuple
-
-
-def _strict(kind: type) -> Callable[[object, type], object]:
-    def structure(value: object, _: type) -> object:
-        if kind is float and _is_number(value):
-            return _as_float(value)
-        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-            return value
-        raise _WrongType(value)
-
-    return structure
-
-
-def _structure_literal(value: object, type_: type) -> object:
-    if isinstance(value, str) and value in get_args(type_):
-        return value
-    raise _WrongType(value)
-
-
-def _structure_tuple(
-    conv: cattrs.Converter, value: object, type_: type
-) -> tuple[object, ...]:
-    if not isinstance(value, list | tuple):
-        raise _WrongType(value)
-    item_type = get_args(type_)[0]
-    hook = conv.get_structure_hook(item_type)
-    items: list[object] = []
-    errors: list[Exception] = []
-    for index, item in enumerate(value):
-        try:
-            items.append(hook(item, item_type))
-        except Exception as exc:  # noqa: BLE001 - collected and explained per key, as cattrs does
-            exc.add_note(
-                cattrs.IterableValidationNote(f"item {index}", index, item_type)
-            )
-            errors.append(exc)
-    if errors:
-        raise cattrs.IterableValidationError(f"in {type_}", errors, type_)
-    return tuple(items)
-
-
-def _structure_python_path(value: object, _: type) -> tuple[str, ...] | None:
-    converted = _as_python_path(value)
-    if converted is None or _STR_LIST.test(converted):
-        return cast("tuple[str, ...] | None", converted)
-    raise _WrongType(value)
-
-
-def _structure_json_object(value: object, _: type) -> object:
-    if not isinstance(value, Mapping):
-        raise _WrongType(value)
-    problem = _json_problem(value)
-    if problem is not None:
-        raise _FieldError("", f"expected JSON data; {problem.lstrip()}")
-    return _json_copy(value)
-
-
-def _attrs_hook(conv: cattrs.Converter, cls: type) -> Callable[[object, type], object]:
-    overrides: dict[str, Any] = {
-        ExperimentConfig: {"base_dir": override(omit=True)},
-        RunnerConfig: {"python_path": override(struct_hook=_structure_python_path)},
-        InputItem: {"metadata": override(struct_hook=_structure_json_object)},
-    }.get(cls, {})
-    generated: Callable[[Mapping[str, Any], Any], object] = make_dict_structure_fn(
-        cls, conv, **overrides
-    )
-
-    def structure(value: object, _: type) -> object:
-        if cls is InputItem and isinstance(value, str):
-            value = {"content": value}
-        if not isinstance(value, Mapping):
-            raise _WrongType(value)
-        return generated(value, cls)
-
-    return structure
-
-
-# ------------------------------------------------------------------ explanation
-
-
-def _join(path: str, key: object) -> str:
-    name = key if isinstance(key, str) else repr(key)
-    if not path:
-        return name
-    return f"{path}{name}" if name.startswith("[") else f"{path}.{name}"
-
-
-def _allowed(field: attrs.Attribute[Any] | None, type_: object) -> str:
-    """What fits a key: its validator's words, else words for its type."""
-    if field is not None and isinstance(field.validator, _Check):
-        return field.validator.allowed
-    if type_ is InputItem:
-        return (
-            "a string or a mapping with content (and optionally id, intent, metadata)"
-        )
-    if isinstance(type_, type) and attrs.has(type_):
-        return "a mapping"
-    names: dict[object, str] = {str: "a string", int: "an integer", float: "a number"}
-    return names.get(type_, str(type_))
-
-
-def _null_hint(field: attrs.Attribute[Any] | None) -> str:
-    if field is None or field.default is attrs.NOTHING:
-        return ""
-    if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]  # a class
-        return "; remove the key to use the default"
-    return f"; remove the key to use the default ({_plain(field.default)})"
-
-
-def _unknown_keys(path: str, error: cattrs.ForbiddenExtraKeysError) -> Iterator[str]:
-    allowed = [f.name for f in attrs.fields(error.cl) if f.name != "base_dir"]
-    where = f"in {path}" if path else "at the top level"
-    for key in sorted(error.extra_fields, key=str):
-        yield (
-            f"{_join(path, key)}: unknown key; allowed keys {where}: "
-            f"{', '.join(allowed)}{_did_you_mean(key, allowed)}"
-        )
-
-
-def _problems(
-    exc: BaseException, path: str, field: attrs.Attribute[Any] | None, type_: object
-) -> Iterator[str]:
-    """One line per problem: ``key.path: what is wrong``."""
-    if isinstance(exc, cattrs.ClassValidationError | cattrs.IterableValidationError):
-        yield from _group_problems(exc, path, field, type_)
-    elif isinstance(exc, _FieldError):
-        where = _join(path, exc.key) if exc.key else path
-        yield f"{where}: {exc.detail}" if where else exc.detail
-    elif isinstance(exc, _WrongType):
-        hint = _null_hint(field) if exc.value is None else ""
-        yield _at(
-            path, f"expected {_allowed(field, type_)}; got {_show(exc.value)}{hint}"
-        )
-    elif isinstance(exc, KeyError):
-        yield _at(path, f"required key missing; expected {_allowed(field, type_)}")
-    else:
-        yield _at(path, str(exc))
-
-
-def _at(path: str, text: str) -> str:
-    return f"{path}: {text}" if path else text
-
-
-def _group_problems(
-    exc: cattrs.ClassValidationError | cattrs.IterableValidationError,
-    path: str,
-    field: attrs.Attribute[Any] | None,
-    type_: object,
-) -> Iterator[str]:
-    if isinstance(exc, cattrs.ClassValidationError):
-        fields = attrs.fields_dict(exc.cl)
-        with_notes, others = exc.group_exceptions()
-        for sub, note in with_notes:
-            name = note.name
-            yield from _problems(sub, _join(path, name), fields.get(name), note.type)
-    else:
-        items, others = exc.group_exceptions()
-        for sub, item in items:
-            yield from _problems(sub, f"{path}[{item.index}]", None, item.type)
-    for sub in others:
-        if isinstance(sub, cattrs.ForbiddenExtraKeysError):
-            yield from _unknown_keys(path, sub)
-        else:
-            yield from _problems(sub, path, field, type_)
-
-
-def _explain(
-    head: str, exc: BaseException, path: str = "", type_: object = None
-) -> ConfigError:
-    problems = list(dict.fromkeys(_problems(exc, path, None, type_)))
-    if len(problems) == 1:
-        return ConfigError(f"{head}: {problems[0]}")
-    return ConfigError(f"{head}:" + "".join(f"\n  - {p}" for p in problems))
-
-
-_LOAD_ERRORS: Final = (
-    cattrs.BaseValidationError,
-    ConfigError,
-    TypeError,
-    ValueError,
-    KeyError,
-)
-
-
-def _build(data: object, base_dir: Path | None, head: str) -> ExperimentConfig:
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{head}: the top level must be a mapping of keys to values; got {_show(data)}"
-        )
-    try:
-        config = _converter().structure(data, ExperimentConfig)
-        return attrs.evolve(
-            config, base_dir=base_dir if base_dir is not None else Path.cwd()
-        )
-    except _LOAD_ERRORS as exc:
-        raise _explain(head, exc) from exc
-
-
-# ------------------------------------------------------------------------ files
-
-
-def _parse(text: str, suffix: str, what: str) -> object:
-    """Parse YAML, TOML or JSON text; ``ConfigError`` with the line when it is not."""
-    if suffix in {".yaml", ".yml"}:
-        try:
-            import yaml  # noqa: PLC0415 - only needed to read YAML
-        except ImportError as exc:  # pragma: no cover - pyyaml is a dependency
-            raise ConfigError(
-                f"cannot read {what}: install pyyaml to read YAML"
-            ) from exc
-        try:
-            return yaml.safe_load(text)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = (
-                f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            )
-            raise ConfigError(
-                f"{what} is not valid YAML{where}: {exc.problem or exc.context}"
-            ) from exc
-        except (
-            yaml.YAMLError,
-            ValueError,
-            TypeError,
-            OverflowError,
-            RecursionError,
-        ) as exc:
-            raise ConfigError(f"{what} is not valid YAML: {exc}") from exc
-    if suffix == ".toml":
-        try:
-            return tomllib.loads(text)
-        except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
-            raise ConfigError(f"{what} is not valid TOML: {exc}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{what} is not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
-    except (ValueError, RecursionError) as exc:
-        raise ConfigError(f"{what} is not valid JSON: {exc}") from exc
-
-
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{what} {path} does not exist") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc}") from exc
-
-
-def _project_root(path: Path) -> Path:
-    folder = path.absolute().parent
-    return folder.parent if folder.name == "configs" else folder
-
-
 def load_experiment_config(path: str | os.PathLike[str]) -> ExperimentConfig:
     """Load an experiment file; the same as :meth:`ExperimentConfig.from_file`.
 
@@ -1331,17 +724,9 @@ def load_experiment_config(path: str | os.PathLike[str]) -> ExperimentConfig:
         ...
         clientsim.errors.ConfigError: cannot load experiment config simulation.ini: ...
     """
-    file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in _CONFIG_SUFFIXES:
-        raise ConfigError(
-            f"cannot load experiment config {file}: unsupported file type "
-            f"{suffix or '(no suffix)'}; use {', '.join(_CONFIG_SUFFIXES)}"
-        )
-    data = _parse(
-        _read_text(file, "experiment config"), suffix, f"experiment config {file}"
-    )
-    return _build(data, _project_root(file), f"invalid experiment config {file}")
+    from clientsim.experiments._config_loading import _load_file  # noqa: PLC0415
+
+    return _load_file(Path(path))
 
 
 def experiment_config_from_dict(
@@ -1357,32 +742,6 @@ def experiment_config_from_dict(
         ...     "agent": {"system_prompt": "Help."}}).model
         'offline'
     """
+    from clientsim.experiments._config_loading import _build  # noqa: PLC0415
+
     return _build(data, base_dir, "invalid experiment config")
-
-
-def _read_inputs_file(path: Path) -> list[InputItem]:
-    what = f"inputs_file {path}"
-    text = _read_text(path, "inputs_file")
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        entries: list[tuple[str, str, object]] = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                where = f"{what} line {number}"
-                entries.append((where, "", _parse(line, ".json", where)))
-    else:
-        data = _parse(text, suffix, what)
-        if data is None:
-            return []
-        if not isinstance(data, list):
-            raise ConfigError(
-                f"{what}: expected a list of inputs (strings or mappings); got {_show(data)}"
-            )
-        entries = [(what, f"[{index}]", item) for index, item in enumerate(data)]
-    items: list[InputItem] = []
-    for where, key, entry in entries:
-        try:
-            items.append(_converter().structure(entry, InputItem))
-        except _LOAD_ERRORS as exc:
-            raise _explain(f"invalid {where}", exc, key, InputItem) from exc
-    return items

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
     from clientsim.channels.base import Channel
     from clientsim.evaluation.base import OutcomeEvaluator
+    from clientsim.experiments._model import ResponseCache
     from clientsim.experiments.cassette import Cassette
     from clientsim.runners.base import Runner
     from clientsim.store.base import SimulationStore
@@ -324,7 +325,9 @@ def make_build(config: ExperimentConfig) -> Build:
                     intent=item.intent,
                     temperature=supervisor.temperature,
                 )
-            customer = SupervisorParticipant(decider, max_turns=multi.max_turns)
+            customer = SupervisorParticipant(
+                decider, max_turns=multi.max_turns, seed=job.seed
+            )
             termination.append(SupervisorTermination(customer))
         else:
             customer = ScriptedParticipant(_CUSTOMER, [])
@@ -421,6 +424,31 @@ async def _open_run(
     )
 
 
+async def _stored_config(
+    store: SimulationStore, config: ExperimentConfig, resume: str
+) -> ExperimentConfig:
+    """The configuration run ``resume`` started with, so a resume finishes the same
+    grid with the same seed whatever the file or the command line say now."""
+    info = await store.get_simulation(resume)
+    if info is None:
+        known = [run.simulation_id for run in await store.runs()]
+        raise ConfigError(
+            f"cannot resume run {resume!r}: the store {config.store_path} has no such "
+            f"run; runs there: {', '.join(known[:10]) or '(none)'}"
+        )
+    data = info.metadata.get("config")
+    if not isinstance(data, dict):
+        return config
+    stored = ExperimentConfig.from_dict(data, base_dir=config.base_dir)
+    if stored.to_dict() != config.to_dict():
+        log.warning(
+            "resuming %s with the configuration it started with; the file or the "
+            "command line now differ from it",
+            resume,
+        )
+    return stored
+
+
 def _log_to(directory: Path) -> Callable[[], None]:
     """Log the ``clientsim`` loggers to ``logs/run.log``; returns the undo."""
     handler = logging.FileHandler(directory / "logs" / "run.log", encoding="utf-8")
@@ -439,6 +467,30 @@ def _log_to(directory: Path) -> Callable[[], None]:
         handler.close()
 
     return undo
+
+
+def _cassette(
+    path: str | Path | None, mode: Literal["record", "replay"], *, strict: bool
+) -> Cassette | None:
+    if path is None:
+        return None
+    from clientsim.experiments.cassette import Cassette  # noqa: PLC0415
+
+    return Cassette(path, mode=mode, strict=strict)
+
+
+def _sqlite_store(config: ExperimentConfig) -> SimulationStore:
+    from clientsim.store import SQLiteStore  # noqa: PLC0415
+
+    return SQLiteStore(config.store_path)
+
+
+def _response_cache(config: ExperimentConfig) -> ResponseCache | None:
+    if not config.cache:
+        return None
+    from clientsim.experiments._model import ResponseCache  # noqa: PLC0415
+
+    return ResponseCache(config.output_path / ".clientsim-cache.sqlite")
 
 
 def _rate_limiter(requests_per_second: float | None) -> BaseRateLimiter | None:
@@ -501,32 +553,25 @@ async def run_experiment(
     """
     if not isinstance(config, ExperimentConfig):
         config = ExperimentConfig.from_file(config)
-    cells = grid(config)
-    build = make_build(config)
     limiter = _rate_limiter(requests_per_second)
     own_store = store is None
     if store is None:
-        from clientsim.store import SQLiteStore  # noqa: PLC0415
-
-        store = SQLiteStore(config.store_path)
+        store = _sqlite_store(config)
     undo: list[Callable[[], None]] = []
     try:
+        if resume is not None:
+            config = await _stored_config(store, config, resume)
+        cells = grid(config)
+        build = make_build(config)
         run = await _open_run(store, config, cells, resume)
         await store.update_status(run.run_id, "running")
         if on_start is not None:
             on_start(run.run_id, run.directory)
         undo.append(_log_to(run.directory))
-        cache = None
-        if config.cache:
-            from clientsim.experiments._model import ResponseCache  # noqa: PLC0415
-
-            cache = ResponseCache(config.output_path / ".clientsim-cache.sqlite")
+        cache = _response_cache(config)
+        if cache is not None:
             undo.append(cache.close)
-        tape: Cassette | None = None
-        if cassette is not None:
-            from clientsim.experiments.cassette import Cassette  # noqa: PLC0415
-
-            tape = Cassette(cassette, mode=cassette_mode, strict=strict)
+        tape = _cassette(cassette, cassette_mode, strict=strict)
         stored_before = len(await store.stored_keys(run.run_id))
         finished = stored_before
 
