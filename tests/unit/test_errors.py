@@ -64,7 +64,8 @@ def test_error_tree(cls, parent):
 
 
 def _exported_classes() -> list[type]:
-    return [getattr(errors, name) for name in errors.__all__]
+    exported = [getattr(errors, name) for name in errors.__all__]
+    return [obj for obj in exported if inspect.isclass(obj)]
 
 
 @pytest.mark.parametrize("cls", _exported_classes(), ids=lambda c: c.__name__)
@@ -88,7 +89,8 @@ def test_every_class_in_the_module_is_exported():
         for name, obj in vars(errors).items()
         if inspect.isclass(obj) and obj.__module__ == errors.__name__
     }
-    assert defined == set(errors.__all__)
+    functions = {"is_transient"}
+    assert defined == set(errors.__all__) - functions
     assert errors.__all__ == sorted(errors.__all__)
 
 
@@ -174,3 +176,27 @@ def test_deprecation_warning_is_seen_as_a_deprecation_warning():
         warnings.warn(
             "old_name is deprecated", ClientSimDeprecationWarning, stacklevel=1
         )
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (TimeoutError("slow"), True),
+        (ConnectionResetError("reset"), True),
+        (type("RateLimitError", (Exception,), {})("429"), True),
+        (type("APIStatusError", (Exception,), {"status_code": 503})("down"), True),
+        (type("APIStatusError", (Exception,), {"status_code": 400})("bad"), False),
+        (ValueError("a bug"), False),
+        (KeyError("missing"), False),
+    ],
+    ids=["timeout", "connection", "rate-limit", "http-503", "http-400", "value", "key"],
+)
+def test_transient_errors_are_told_from_logic_errors(error, transient):
+    assert errors.is_transient(error) is transient
+
+
+def test_a_wrapped_transient_error_is_transient():
+    outer = errors.ModelError("the model call failed")
+    outer.__cause__ = ConnectionError("dropped")
+    assert errors.is_transient(outer)
+    assert not errors.is_transient(errors.ModelError("the answer was not JSON"))
