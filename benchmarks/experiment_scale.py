@@ -99,19 +99,24 @@ def register_model() -> None:
 
 
 async def hand_written(args: argparse.Namespace) -> dict[str, Any]:
-    """The same conversations as a plain asyncio loop: no runner, no store, no files."""
+    """The same conversations as a plain asyncio loop: no runner, no store, no files.
+
+    ``parallel`` workers take conversations from one shared iterator, the way you
+    would write it by hand (no task per conversation waiting on a semaphore).
+    """
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from clientsim.llm.offline import OfflineChatModel
 
     base = OfflineChatModel(latency_seconds=LATENCY)
-    limit = asyncio.Semaphore(args.parallel)
     questions = QUESTIONS[: args.turns - 1]
+    todo = iter(range(args.conversations))
+    done: list[list[Any]] = []
     calls = 0
 
-    async def conversation(index: int) -> list[Any]:
+    async def worker() -> None:
         nonlocal calls
-        async with limit:
+        for index in todo:
             model = base.model_copy(update={"seed": index})
             messages: list[Any] = [
                 SystemMessage(AGENT_PROMPT),
@@ -123,10 +128,10 @@ async def hand_written(args: argparse.Namespace) -> dict[str, Any]:
                 messages.append(reply)
                 if turn < len(questions):
                     messages.append(HumanMessage(questions[turn]))
-            return messages
+            done.append(messages)
 
     start = time.perf_counter()
-    done = await asyncio.gather(*(conversation(i) for i in range(args.conversations)))
+    await asyncio.gather(*(worker() for _ in range(args.parallel)))
     wall = time.perf_counter() - start
     return {"wall": wall, "calls": calls, "conversations": len(done)}
 
