@@ -58,10 +58,12 @@ def seeded(model: BaseChatModel, seed: int) -> BaseChatModel:
 class ResponseCache:
     """A persistent response cache for experiments, on one SQLite file.
 
-    Reads are point lookups on the event loop (microseconds, WAL readers never
-    wait for the writer); writes are buffered and flushed in a worker thread in
-    batches, so the loop never waits on a commit. A crash loses at most the last
-    unflushed batch, which only costs those calls again.
+    The keys present when it opens are read once into memory (as 64-bit prefixes),
+    so a miss costs no query; a hit is a point lookup on the event loop
+    (microseconds; WAL readers never wait for the writer). Writes are buffered and
+    flushed in a worker thread in batches, so the loop never waits on a commit. A
+    crash loses at most the last unflushed batch, which only costs those calls
+    again. Entries another process adds while this one runs are not seen by it.
 
     Args:
         path: the database file; created with its folder if missing.
@@ -82,7 +84,9 @@ class ResponseCache:
                 "(key TEXT PRIMARY KEY, message TEXT NOT NULL)"
             )
             self._db.commit()
-        except sqlite3.DatabaseError as exc:
+            rows = self._db.execute("SELECT key FROM responses")
+            self._known = {_prefix(key) for (key,) in rows}
+        except (sqlite3.DatabaseError, ValueError) as exc:
             raise ConfigError(
                 f"cannot use {self.path} as a response cache: {exc}; delete it or "
                 "point 'cache' elsewhere"
@@ -96,6 +100,9 @@ class ResponseCache:
         """The cached message for ``key``, as ``message_to_dict`` made it."""
         text = self._pending.get(key)
         if text is None:
+            if _prefix(key) not in self._known:
+                self.misses += 1
+                return None
             with self._lock:
                 row = self._db.execute(
                     "SELECT message FROM responses WHERE key = ?", (key,)
@@ -111,6 +118,7 @@ class ResponseCache:
     def put(self, key: str, message: dict[str, Any]) -> None:
         """Remember ``message`` under ``key``; flushed in the background."""
         self._pending[key] = json.dumps(message)
+        self._known.add(_prefix(key))
 
     def needs_flush(self) -> bool:
         """Whether enough entries are pending for a background flush."""
@@ -147,6 +155,10 @@ class ResponseCache:
         with self._lock:
             (count,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()
         return int(count) + len(self._pending)
+
+
+def _prefix(key: str) -> int:
+    return int(key[:16], 16)
 
 
 def _message_key(message: BaseMessage) -> list[object]:
@@ -202,6 +214,7 @@ class RunChatModel(BaseChatModel):
     limiter: BaseRateLimiter | None = Field(default=None, exclude=True)
     max_retries: int = 3
     retry_base_seconds: float = 0.05
+    key_state: dict[str, Any] = Field(default_factory=dict, exclude=True)
     counters: list[int] = Field(default_factory=lambda: [0, 0, 0, 0, 0], exclude=True)
 
     @property
@@ -287,14 +300,23 @@ class RunChatModel(BaseChatModel):
         cached = cache.get(key) if cache is not None else None
         if cached is not None:
             message = _from_dict(cached)
+            live = None
         else:
-            message = _ai(await self._call(messages, stop, kwargs))
-            if cache is not None:
-                cache.put(key, message_to_dict(message))
+            live = await self._call(messages, stop, kwargs)
+            message = _ai(live)
+        if (cache is not None and live is not None) or (
+            scope is not None and not replaying
+        ):
+            data = message_to_dict(message)
+            if scope is not None and not replaying:
+                scope.put(f"model:{self.label}", data)
+            if cache is not None and live is not None:
+                cache.put(key, data)
                 if cache.needs_flush():
                     await cache.flush()
-        if scope is not None and not replaying:
-            scope.put(f"model:{self.label}", message_to_dict(message))
+        if live is not None:
+            self._count(message)
+            return live
         return self._result(message)
 
     def _result(self, message: AIMessage) -> ChatResult:
@@ -318,19 +340,33 @@ class RunChatModel(BaseChatModel):
         stop: list[str] | None,
         kwargs: dict[str, Any],
     ) -> str:
-        payload = json.dumps(
-            [
-                self.spec,
-                self.conversation_seed,
-                [_message_key(message) for message in messages],
-                stop,
-                kwargs,
-            ],
-            sort_keys=True,
-            default=repr,
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()
+        """A digest of everything that decides the answer.
+
+        The history grows by a message or two per call, so the digest of the messages
+        seen so far is kept and only new messages are hashed (each JSON-encoded, so a
+        separator byte cannot occur inside one); a prompt that is not a continuation of
+        the last one (a judge's, say) is hashed from the start.
+        """
+        state = self.key_state
+        seen: list[BaseMessage] = state.get("seen", [])
+        hasher = state.get("hasher")
+        count = len(seen)
+        if (
+            hasher is None
+            or count > len(messages)
+            or any(messages[i] is not seen[i] for i in range(count))
+        ):
+            start = json.dumps([self.spec, self.conversation_seed], default=repr)
+            hasher = hashlib.sha256(start.encode())
+            count = 0
+        for message in messages[count:]:
+            entry = json.dumps(_message_key(message), default=repr, ensure_ascii=False)
+            hasher.update(b"\x1e" + entry.encode())
+        state["hasher"], state["seen"] = hasher, list(messages)
+        final = hasher.copy()
+        rest = json.dumps([stop, kwargs], sort_keys=True, default=repr)
+        final.update(b"\x1d" + rest.encode())
+        return final.hexdigest()
 
     async def _call(
         self,
