@@ -71,7 +71,7 @@ def examples(session: nox.Session) -> None:
         session.run("python", str(script), env=env)
     for experiment in sorted((ROOT / "examples").glob("*/simulation.yaml")):
         session.log(f"experiment: {experiment.relative_to(ROOT)}")
-        output = Path(session.create_tmp()) / "experiments"
+        output = Path(session.create_tmp()).resolve() / "experiments"
         session.run(
             "clientsim", "run", str(experiment), "--output-dir", str(output), env=env
         )

@@ -196,7 +196,11 @@ def _load(config: Path, options: dict[str, Any]) -> ExperimentConfig:
         _fail(f"--rate-limit must be > 0 calls per second; got {rate}")
     try:
         loaded = ExperimentConfig.from_file(config)
-        loaded = loaded.with_overrides(**{key: options[key] for key in _OVERRIDES})
+        overrides = {key: options[key] for key in _OVERRIDES}
+        if overrides["output_dir"] is not None:
+            # A command-line path is relative to where the command runs.
+            overrides["output_dir"] = str(Path(overrides["output_dir"]).resolve())
+        loaded = loaded.with_overrides(**overrides)
         seed = options["seed"]
         if seed == "none":
             loaded = attrs.evolve(loaded, seed=None)

@@ -338,8 +338,9 @@ def test_overrides_change_the_grid_the_folder_and_the_recorded_config(tmp_path, 
 
     assert done.returncode == 0, explain(done)
     run_id, folder = started(done)
-    # output_directory, and so --output-dir, is relative to the project root.
-    assert folder == tmp_path / "my-agent" / "out" / run_id
+    # output_directory in the file is relative to the project root; a path on the
+    # command line, like any command-line path, to the current folder.
+    assert folder == tmp_path / "out" / run_id
     assert experiment_dirs(tmp_path / "my-agent" / "experiments") == []
     # 3 inputs x 1 persona x 1 iteration.
     lines = progress(done.stdout)
@@ -355,7 +356,7 @@ def test_overrides_change_the_grid_the_folder_and_the_recorded_config(tmp_path, 
         3,
         7,
     )
-    assert recorded["output_directory"] == "out"
+    assert recorded["output_directory"] == str(tmp_path / "out")
     assert recorded["multi_turn"]["persona_override"] == "patient"
     assert recorded["multi_turn"]["max_turns"] == 3
     for trace in traces(folder):
@@ -874,9 +875,7 @@ def test_the_printed_resume_command_keeps_the_overrides(tmp_path, env):
         env=env | {"SLOW_AGENT_DELAY": "0"},
     )
     assert resumed.returncode == 0, explain(resumed)
-    assert store_counts(
-        tmp_path / "proj" / "elsewhere" / "runs.sqlite", match.group(2)
-    ) == (
+    assert store_counts(tmp_path / "elsewhere" / "runs.sqlite", match.group(2)) == (
         8,
         8,
     )
