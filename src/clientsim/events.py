@@ -28,11 +28,30 @@ __all__ = [
     "BATCH_CONVERSATION_STORED",
     "BATCH_FINISHED",
     "BATCH_STARTED",
+    "CLIENT_FEEDBACK_RECORDED",
+    "CLIENT_REVIEW_COMPLETED",
+    "CLIENT_REVIEW_STARTED",
     "CONVERSATION_ENDED",
     "CONVERSATION_FAILED",
     "CONVERSATION_MESSAGE",
     "CONVERSATION_OUTCOME",
     "CONVERSATION_STARTED",
+    "INTAKE_ACCEPTED",
+    "INTAKE_RECEIVED",
+    "INTAKE_REJECTED",
+    "REQUEST_APPROVED",
+    "REQUEST_REJECTED",
+    "REQUEST_SCOPED",
+    "REQUEST_SUBMITTED",
+    "REQUEST_TASK_CREATED",
+    "REQUEST_TRIAGING",
+    "REQUIREMENTS_GENERATED",
+    "REVIEW_PIPELINE_COMPLETED",
+    "REVIEW_PIPELINE_STARTED",
+    "REVIEW_STAGE_COMPLETED",
+    "SIMULATION_COMPLETED",
+    "SIMULATION_ROUND_COMPLETED",
+    "SIMULATION_STARTED",
     "emit",
     "logger",
 ]
@@ -64,6 +83,47 @@ cell), ``status`` (``"done"``, ``"failed"`` or ``"timeout"``)."""
 BATCH_FINISHED: Final = "batch.finished"
 """A batch run stopped. Fields: ``run_id``, ``status`` (``"done"`` or
 ``"interrupted"``), ``stored`` (conversations stored by this run), ``skipped``."""
+
+# Client simulation (seed 000). Fields are listed where each is emitted.
+REQUEST_SUBMITTED: Final = "client.request.submitted"
+"""A client request was filed. Fields: ``request_id``, ``client_id``."""
+REQUEST_TRIAGING: Final = "client.request.triaging"
+"""Intake started triaging a request. Fields: ``request_id``."""
+REQUEST_SCOPED: Final = "client.request.scoped"
+"""Intake scoped a request. Fields: ``request_id``, ``notes``."""
+REQUEST_APPROVED: Final = "client.request.approved"
+"""A request was approved. Fields: ``request_id``."""
+REQUEST_TASK_CREATED: Final = "client.request.task_created"
+"""A task was created for a request. Fields: ``request_id``, ``task_id``."""
+REQUEST_REJECTED: Final = "client.request.rejected"
+"""A request was cancelled. Fields: ``request_id``, ``reason``, ``status`` (where it was)."""
+CLIENT_REVIEW_STARTED: Final = "client.review.started"
+"""A client started reviewing a deliverable. Fields: ``task_id``, ``client_id``."""
+CLIENT_REVIEW_COMPLETED: Final = "client.review.completed"
+"""A client finished a review. Fields: ``task_id``, ``client_id``, ``accepted``."""
+CLIENT_FEEDBACK_RECORDED: Final = "client.review.feedback_recorded"
+"""Client feedback was recorded on a task. Fields: ``task_id``, ``accepted``,
+``unmet_criteria``."""
+REQUIREMENTS_GENERATED: Final = "client.requirements.generated"
+"""A generator produced requirements. Fields: ``generator``, ``count``."""
+SIMULATION_STARTED: Final = "client.simulation.started"
+"""A client simulation run started. Fields: ``simulation_id``, ``clients``."""
+SIMULATION_ROUND_COMPLETED: Final = "client.simulation.round_completed"
+"""A round of a client simulation finished. Fields: ``simulation_id``, ``round``."""
+SIMULATION_COMPLETED: Final = "client.simulation.completed"
+"""A client simulation run finished. Fields: ``simulation_id``, ``status``."""
+REVIEW_PIPELINE_STARTED: Final = "review_pipeline.started"
+"""A task entered the review pipeline. Fields: ``task_id``, ``stages``."""
+REVIEW_STAGE_COMPLETED: Final = "review_pipeline.stage_completed"
+"""A review stage gave its verdict. Fields: ``task_id``, ``stage``, ``verdict``."""
+REVIEW_PIPELINE_COMPLETED: Final = "review_pipeline.completed"
+"""The review pipeline finished. Fields: ``task_id``, ``verdict`` (pass or fail)."""
+INTAKE_RECEIVED: Final = "intake.received"
+"""Intake received a request. Fields: ``request_id``, ``strategy``."""
+INTAKE_ACCEPTED: Final = "intake.accepted"
+"""Intake accepted a request and created its task. Fields: ``request_id``, ``task_id``."""
+INTAKE_REJECTED: Final = "intake.rejected"
+"""Intake rejected a request. Fields: ``request_id``, ``reason``."""
 
 _DEBUG_EVENTS: Final = frozenset({CONVERSATION_MESSAGE, BATCH_CONVERSATION_STORED})
 
