@@ -1,0 +1,29 @@
+"""Reports of a client simulation run (seed 000): summary, detailed, JSON export and
+metrics only.
+
+Example:
+    >>> text = result.report("summary")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from clientsim.reports.strategies import (
+    BUILTINS,
+    DetailedReport,
+    JsonExportReport,
+    MetricsOnlyReport,
+    ReportStrategy,
+    SummaryReport,
+    build_report,
+)
+
+
+__all__ = [
+    "BUILTINS",
+    "DetailedReport",
+    "JsonExportReport",
+    "MetricsOnlyReport",
+    "ReportStrategy",
+    "SummaryReport",
+    "build_report",
+]

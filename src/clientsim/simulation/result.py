@@ -1,0 +1,50 @@
+"""What a client simulation run leaves behind."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from clientsim.simulation.metrics import SimulationMetrics, TaskOutcome
+
+
+__all__ = ["SimulationResult"]
+
+
+@attrs.frozen(kw_only=True)
+class SimulationResult:
+    """One client simulation run.
+
+    Attributes:
+        simulation_id: the run's id (registered in the store).
+        outcomes: every requirement's journey, in the order they were asked.
+        metrics: the totals.
+        started_at: when the run started (UTC).
+        finished_at: when it ended (UTC).
+        status: ``"completed"``, ``"cancelled"`` or ``"failed"``.
+    """
+
+    simulation_id: str
+    outcomes: tuple[TaskOutcome, ...]
+    metrics: SimulationMetrics
+    started_at: datetime
+    finished_at: datetime
+    status: str = "completed"
+
+    @property
+    def duration_seconds(self) -> float:
+        """Wall time of the run."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def report(self, style: str = "summary") -> str | dict[str, Any]:
+        """The run as a report: ``"summary"``, ``"detailed"``, ``"json_export"``,
+        ``"metrics_only"`` (or a plugin's report).
+
+        Raises:
+            UnknownStrategyError: no report of that name; the message lists them.
+        """
+        from clientsim.reports import build_report  # noqa: PLC0415
+
+        return build_report(style).render(self)
