@@ -1,0 +1,238 @@
+"""``ClientSimulationConfig``: seed 000's six configuration parts (plus intake).
+
+Example:
+    >>> config = ClientSimulationConfig.from_dict(
+    ...     {"pool": {"size": 3}, "feedback": {"strategy": "scored"}}
+    ... )
+    >>> config.feedback.strategy
+    'scored'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from clientsim.clients.pool import ClientPoolConfig
+from clientsim.errors import ConfigError
+
+
+__all__ = [
+    "ClientSimulationConfig",
+    "ContinuousModeConfig",
+    "FeedbackConfig",
+    "IntakeConfig",
+    "ReportConfig",
+    "RequirementGeneratorConfig",
+    "SimulationRunnerConfig",
+]
+
+
+def _name(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"{attribute.name} must name a strategy (a non-empty string); got {value!r}"
+        )
+
+
+def _options(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ConfigError(
+            f"{attribute.name} must be a mapping of option names to values; got "
+            f"{value!r}"
+        )
+
+
+def _count(low: int, high: int) -> Any:
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not low <= value <= high
+        ):
+            raise ConfigError(
+                f"{attribute.name} must be an integer from {low} to {high}; got {value!r}"
+            )
+
+    return check
+
+
+def _seconds(*, optional: bool = False) -> Any:
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise ConfigError(
+                f"{attribute.name} must be a positive number of seconds"
+                f"{' or null' if optional else ''}; got {value!r}"
+            )
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class RequirementGeneratorConfig:
+    """Which requirement generator, with its options.
+
+    Attributes:
+        strategy: ``template``, ``llm``, ``dataset`` or ``procedural`` (``hybrid``
+            is built by hand, as the seed says).
+        options: keyword options for the generator's ``from_config``.
+    """
+
+    strategy: str = attrs.field(default="template", validator=_name)
+    options: Mapping[str, Any] = attrs.field(factory=dict, validator=_options)
+
+
+@attrs.frozen(kw_only=True)
+class FeedbackConfig:
+    """Which feedback strategy clients review with.
+
+    Attributes:
+        strategy: ``binary``, ``scored``, ``criteria_check`` or ``adversarial``.
+        rubric: scoring dimensions and weights (for ``scored``).
+        options: more keyword options for the strategy's ``from_config``.
+    """
+
+    strategy: str = attrs.field(default="criteria_check", validator=_name)
+    rubric: Mapping[str, float] | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict, validator=_options)
+
+
+@attrs.frozen(kw_only=True)
+class ReportConfig:
+    """Which report style (``summary``, ``detailed``, ``json_export``,
+    ``metrics_only``)."""
+
+    strategy: str = attrs.field(default="summary", validator=_name)
+
+
+@attrs.frozen(kw_only=True)
+class IntakeConfig:
+    """How requests become tasks (beyond the seed's six parts: its ``IntakeConfig``).
+
+    Attributes:
+        strategy: ``direct`` or ``agent``.
+        model: the intake agent's model (``agent``; without one it degrades to
+            direct with a warning).
+        default_project: the project tasks are filed into.
+    """
+
+    strategy: str = attrs.field(default="direct", validator=_name)
+    model: str | None = None
+    default_project: str = attrs.field(default="default", validator=_name)
+
+
+@attrs.frozen(kw_only=True)
+class SimulationRunnerConfig:
+    """How a batch run goes.
+
+    Attributes:
+        rounds: how many rounds.
+        requirements_per_round: requirements drafted per round.
+        max_concurrent: requirements in flight at once.
+        task_timeout_seconds: longest wait for one task to finish.
+        review_timeout_seconds: longest wait for one client review.
+        seed: makes the run reproducible.
+    """
+
+    rounds: int = attrs.field(default=1, validator=_count(1, 10_000))
+    requirements_per_round: int = attrs.field(default=5, validator=_count(1, 10_000))
+    max_concurrent: int = attrs.field(default=5, validator=_count(1, 10_000))
+    task_timeout_seconds: float = attrs.field(default=300.0, validator=_seconds())
+    review_timeout_seconds: float = attrs.field(default=120.0, validator=_seconds())
+    seed: int = attrs.field(default=0, validator=_count(0, 2**63 - 1))
+
+
+@attrs.frozen(kw_only=True)
+class ContinuousModeConfig:
+    """Always-on simulation.
+
+    Attributes:
+        interval_seconds: time between generation rounds.
+        max_concurrent: requirements in flight at once.
+        max_rounds: stop after this many rounds (``None``: until cancelled).
+    """
+
+    interval_seconds: float = attrs.field(default=60.0, validator=_seconds())
+    max_concurrent: int = attrs.field(default=5, validator=_count(1, 10_000))
+    max_rounds: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ClientSimulationConfig:
+    """Everything a client simulation needs (seed 000's ``ClientSimulationConfig``).
+
+    Attributes:
+        pool: pool size and AI/human/hybrid ratios.
+        generators: requirement generator strategy and settings.
+        feedback: feedback strategy and scoring rubric.
+        report: report style.
+        runner: rounds, concurrency and timeouts.
+        continuous: interval and concurrency of continuous mode.
+        intake: the intake strategy (beyond the seed's six parts).
+    """
+
+    pool: ClientPoolConfig = attrs.field(factory=ClientPoolConfig)
+    generators: RequirementGeneratorConfig = attrs.field(
+        factory=RequirementGeneratorConfig
+    )
+    feedback: FeedbackConfig = attrs.field(factory=FeedbackConfig)
+    report: ReportConfig = attrs.field(factory=ReportConfig)
+    runner: SimulationRunnerConfig = attrs.field(factory=SimulationRunnerConfig)
+    continuous: ContinuousModeConfig = attrs.field(factory=ContinuousModeConfig)
+    intake: IntakeConfig = attrs.field(factory=IntakeConfig)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> ClientSimulationConfig:
+        """Build from plain data (as YAML, TOML or JSON give it).
+
+        Raises:
+            ConfigError: an unknown key, a wrong type or a value out of range; the
+                message names the key and what is allowed.
+        """
+        from clientsim.models import from_dict  # noqa: PLC0415
+
+        return from_dict(data, cls)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ClientSimulationConfig:
+        """Load a ``.yaml``/``.yml``, ``.toml`` or ``.json`` file.
+
+        Raises:
+            ConfigError: the file is missing or unreadable, not valid YAML/TOML/JSON,
+                or its content does not fit (see :meth:`from_dict`).
+        """
+        from clientsim.experiments._config_loading import (  # noqa: PLC0415
+            _parse,
+            _read_text,
+        )
+
+        file = Path(path)
+        text = _read_text(file, "client simulation config")
+        what = f"client simulation config {str(file)!r}"
+        data = _parse(text, file.suffix.lower(), what)
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"{what} must hold a mapping of the six parts (pool, generators, "
+                f"feedback, report, runner, continuous); got {type(data).__name__}"
+            )
+        try:
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{what}: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that :meth:`from_dict` reads back to an equal config."""
+        from clientsim.models import to_dict  # noqa: PLC0415
+
+        return to_dict(self)
