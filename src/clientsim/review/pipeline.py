@@ -330,9 +330,8 @@ class ClientReviewStage:
                 stage=self.name, verdict=ReviewVerdict.FAIL, reason="no deliverable"
             )
         client_id = self._client_id()
-        events.emit(
-            events.CLIENT_REVIEW_STARTED, task_id=task.task_id, client_id=client_id
-        )
+        # The client emits CLIENT_REVIEW_STARTED / _COMPLETED itself (the built-in
+        # clients do); the stage records the feedback.
         context = ReviewContext(
             task=task,
             requirement=task.requirement,
@@ -346,12 +345,6 @@ class ClientReviewStage:
                 f"client {client_id or self.client!r} must answer review_deliverable "
                 f"with ClientFeedback; got {feedback!r}"
             )
-        events.emit(
-            events.CLIENT_REVIEW_COMPLETED,
-            task_id=task.task_id,
-            client_id=client_id,
-            accepted=feedback.accepted,
-        )
         events.emit(
             events.CLIENT_FEEDBACK_RECORDED,
             task_id=task.task_id,

@@ -11,10 +11,12 @@ from clientsim.simulation.config import (
 )
 from clientsim.simulation.metrics import SimulationMetrics, TaskOutcome
 from clientsim.simulation.result import SimulationResult
+from clientsim.simulation.runner import ContinuousMode, SimulationRunner, build_clients
 
 
 __all__ = [
     "ClientSimulationConfig",
+    "ContinuousMode",
     "ContinuousModeConfig",
     "FeedbackConfig",
     "IntakeConfig",
@@ -22,6 +24,8 @@ __all__ = [
     "RequirementGeneratorConfig",
     "SimulationMetrics",
     "SimulationResult",
+    "SimulationRunner",
     "SimulationRunnerConfig",
     "TaskOutcome",
+    "build_clients",
 ]

@@ -1,0 +1,553 @@
+"""``SimulationRunner`` and ``ContinuousMode``: seed 000's batch and always-on runs.
+
+A run: spawn the client pool, generate requirements, let the chosen client file each
+one (or decline it), walk it through intake to a task in the task engine (the system
+under test), wait for the task, have the client review the actual deliverable (a
+failed review sends the task back for rework), collect :class:`SimulationMetrics`,
+and report.
+
+Example:
+    >>> config = ClientSimulationConfig.from_file("examples/client_simulation/config.yaml")
+    ... # doctest: +SKIP
+    >>> runner = SimulationRunner.from_config(
+    ...     config, task_engine=InMemoryTaskEngine(worker=my_agent)
+    ... )  # doctest: +SKIP
+    >>> result = await runner.run()  # doctest: +SKIP
+    >>> print(result.report("summary"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+
+from clientsim import events
+from clientsim.clients.base import ClientInterface, SubmitContext
+from clientsim.clients.pool import BUILTINS as SELECTION_BUILTINS
+from clientsim.clients.pool import ClientSelectionStrategy, RoundRobinStrategy
+from clientsim.errors import ConfigError, UnknownStrategyError
+from clientsim.models import TokenUsage
+from clientsim.models.client import (
+    ClientFeedback,
+    ClientProfile,
+    RequestStatus,
+    ReviewStageResult,
+    ReviewVerdict,
+    Task,
+    TaskRequirement,
+    TaskSource,
+    TaskStatus,
+)
+from clientsim.review.pipeline import ClientReviewStage, ReviewPipeline
+from clientsim.simulation.config import (
+    ClientSimulationConfig,
+    ContinuousModeConfig,
+    SimulationRunnerConfig,
+)
+from clientsim.simulation.metrics import SimulationMetrics, TaskOutcome
+from clientsim.simulation.result import SimulationResult
+from clientsim.store.base import SimulationStore
+
+
+__all__ = ["ContinuousMode", "SimulationRunner", "build_clients"]
+
+_PERSONAS = (
+    "A pragmatic product manager who wants working software soon.",
+    "A detail-minded engineering lead who reads every line.",
+    "A busy founder who cares about outcomes, not process.",
+    "A careful compliance officer who checks every requirement.",
+    "A friendly designer who values clarity and polish.",
+)
+
+
+def _strategy(builtins: dict[str, type], family: str, name: str, **options: Any) -> Any:
+    kind = builtins.get(name)
+    if kind is None:
+        raise UnknownStrategyError(family, name, sorted(builtins))
+    return kind.from_config(**options)  # type: ignore[attr-defined]
+
+
+def build_clients(
+    config: ClientSimulationConfig,
+    *,
+    model: Any = "offline",
+    human: Any = None,
+) -> list[ClientInterface]:
+    """The client pool ``config.pool`` describes, with ``config.feedback`` reviews.
+
+    Profiles get strictness levels spread over ``pool.strictness_range`` and
+    expertise domains in turn from ``pool.domains``.
+
+    Args:
+        config: the simulation configuration.
+        model: the model AI clients write and (with a model-judged feedback) review
+            with.
+        human: a ``QueueHuman`` or ``ConsoleHuman`` that answers for human and hybrid
+            clients; needed when the pool has any.
+
+    Raises:
+        ConfigError: the pool has human or hybrid clients and no ``human`` is given.
+        UnknownStrategyError: the feedback strategy name is unknown.
+    """
+    from clientsim.clients.ai import AIClient  # noqa: PLC0415
+    from clientsim.clients.hybrid import HybridClient  # noqa: PLC0415
+    from clientsim.feedback import BUILTINS as FEEDBACK  # noqa: PLC0415
+
+    pool = config.pool
+    counts = pool.counts()
+    if (counts["human"] or counts["hybrid"]) and human is None:
+        raise ConfigError(
+            f"the pool has {counts['human']} human and {counts['hybrid']} hybrid "
+            "clients: pass human=QueueHuman() (an application or notebook answers) "
+            "or human=ConsoleHuman(), or set human_ratio and hybrid_ratio to 0"
+        )
+    kinds = ["ai"] * counts["ai"] + ["human"] * counts["human"]
+    kinds += ["hybrid"] * counts["hybrid"]
+    levels = pool.strictness_levels()
+    clients: list[ClientInterface] = []
+    for index, (kind, level) in enumerate(zip(kinds, levels, strict=True)):
+        client_id = f"{kind}-{index + 1}"
+        profile = ClientProfile(
+            client_id=client_id,
+            name=f"Client {index + 1}",
+            persona=_PERSONAS[index % len(_PERSONAS)],
+            expertise_domains=(pool.domains[index % len(pool.domains)], "general"),
+            strictness_level=level,
+        )
+        options = dict(config.feedback.options)
+        if config.feedback.rubric is not None:
+            options["rubric"] = dict(config.feedback.rubric)
+        feedback = _strategy(
+            FEEDBACK,
+            "feedback strategy",
+            config.feedback.strategy,
+            client_id=client_id,
+            **options,
+        )
+        if kind == "human":
+            clients.append(human.client(profile))
+            continue
+        ai = AIClient(profile, model=model, feedback=feedback)
+        clients.append(ai if kind == "ai" else HybridClient(ai, human.client(profile)))
+    return clients
+
+
+class _PoolReview:
+    """The ``client`` review stage for a whole pool: the client who filed the task's
+    request reviews it, within the review timeout; every feedback is kept."""
+
+    name = "client"
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.client_of: dict[str, ClientInterface] = {}
+        self.feedback: dict[str, list[ClientFeedback]] = {}
+        self.seed = 0
+
+    async def review(self, task: Task) -> ReviewStageResult:
+        client = self.client_of.get(task.request_id or "")
+        if client is None:
+            return ReviewStageResult(
+                stage=self.name,
+                verdict=ReviewVerdict.SKIP,
+                reason="no simulated client filed this task",
+            )
+        stage = ClientReviewStage(client, self.name, seed=self.seed)
+        with anyio.fail_after(self.timeout):
+            result = await stage.review(task)
+        if result.feedback is not None:
+            self.feedback.setdefault(task.task_id, []).append(result.feedback)
+        return result
+
+
+class SimulationRunner:
+    """Runs a client simulation against a task engine (the system under test).
+
+    Args:
+        clients: the client pool.
+        generator: drafts the requirements (a ``RequirementGenerator``).
+        task_engine: the system under test. An ``InMemoryTaskEngine`` gets the
+            client review stage appended to its review pipeline (so a rejection sends
+            the task back for rework); any other engine's finished tasks are reviewed
+            once after they complete. The runner starts and stops the engine if it
+            is an async context manager: pass one that is not running.
+        intake: the intake strategy (default ``DirectIntake``).
+        selection: who files each requirement (default round robin).
+        config: rounds, concurrency, timeouts and seed.
+        report: the report style of :meth:`SimulationResult.report` by default.
+        store: where the run is registered (default: a new ``InMemoryStore``).
+        default_project: the project tasks are filed into.
+        simulation_id: the run's id (default: a new UUID); registering the same id
+            twice in one store raises ``DuplicateSimulationError``.
+    """
+
+    def __init__(
+        self,
+        *,
+        clients: Sequence[ClientInterface],
+        generator: Any,
+        task_engine: Any,
+        intake: Any = None,
+        selection: ClientSelectionStrategy | None = None,
+        config: SimulationRunnerConfig | None = None,
+        report: str = "summary",
+        store: SimulationStore | None = None,
+        default_project: str = "default",
+        simulation_id: str | None = None,
+    ) -> None:
+        if not clients or not all(isinstance(c, ClientInterface) for c in clients):
+            raise ConfigError(
+                "clients must be a non-empty list of ClientInterface objects (AIClient, "
+                "HumanClient, HybridClient or your own)"
+            )
+        if not callable(getattr(generator, "generate", None)):
+            raise ConfigError(
+                "generator must be a RequirementGenerator (async generate(count, *, "
+                f"seed)); got {type(generator).__name__}"
+            )
+        for method in ("create_task", "wait_for"):
+            if not callable(getattr(task_engine, method, None)):
+                raise ConfigError(
+                    f"task_engine must be a TaskEngine with async {method}(...); got "
+                    f"{type(task_engine).__name__}"
+                )
+        if intake is None:
+            from clientsim.intake import DirectIntake  # noqa: PLC0415
+
+            intake = DirectIntake()
+        self.clients = list(clients)
+        self.generator = generator
+        self.task_engine = task_engine
+        self.intake = intake
+        self.selection = selection or RoundRobinStrategy()
+        self.config = config or SimulationRunnerConfig()
+        self.report_style = report
+        if store is None:
+            from clientsim.store import InMemoryStore  # noqa: PLC0415
+
+            store = InMemoryStore()
+        self.store = store
+        self.default_project = default_project
+        self.simulation_id = simulation_id or str(uuid.uuid4())
+        self.outcomes: list[TaskOutcome] = []
+        self._review = _PoolReview(self.config.review_timeout_seconds)
+        self._review.seed = self.config.seed
+        self._intake_engine: Any = None
+
+    @classmethod
+    def from_config(
+        cls,
+        config: ClientSimulationConfig,
+        *,
+        task_engine: Any,
+        model: Any = "offline",
+        human: Any = None,
+        clients: Sequence[ClientInterface] | None = None,
+        store: SimulationStore | None = None,
+        simulation_id: str | None = None,
+    ) -> SimulationRunner:
+        """Build every part from ``config``.
+
+        Raises:
+            UnknownStrategyError: a strategy name is unknown (the message lists the
+                known ones; ``hybrid`` generators are built by hand, as the seed
+                says).
+            ConfigError: the pool needs a ``human`` helper, or an option is wrong.
+        """
+        from clientsim.intake import BUILTINS as INTAKE  # noqa: PLC0415
+        from clientsim.requirements import BUILTINS as GENERATORS  # noqa: PLC0415
+
+        generator = _strategy(
+            GENERATORS,
+            "requirement generator",
+            config.generators.strategy,
+            **dict(config.generators.options),
+        )
+        intake_options: dict[str, Any] = {}
+        if config.intake.strategy == "agent":
+            intake_options["model"] = config.intake.model
+        intake = _strategy(
+            INTAKE, "intake strategy", config.intake.strategy, **intake_options
+        )
+        selection_options: dict[str, Any] = {}
+        if config.pool.selection_strategy == "weighted_random":
+            selection_options["seed"] = config.runner.seed
+        selection = _strategy(
+            SELECTION_BUILTINS,
+            "client pool strategy",
+            config.pool.selection_strategy,
+            **selection_options,
+        )
+        return cls(
+            clients=clients or build_clients(config, model=model, human=human),
+            generator=generator,
+            task_engine=task_engine,
+            intake=intake,
+            selection=selection,
+            config=config.runner,
+            report=config.report.strategy,
+            store=store,
+            default_project=config.intake.default_project,
+            simulation_id=simulation_id,
+        )
+
+    async def run(self) -> SimulationResult:
+        """Run every round and return the result.
+
+        Raises:
+            DuplicateSimulationError: the simulation id is already registered.
+        """
+        return await self._session(self._rounds)
+
+    async def _rounds(self) -> None:
+        for round_index in range(self.config.rounds):
+            await self.run_round(round_index)
+
+    async def _session(self, body: Any) -> SimulationResult:
+        started = datetime.now(UTC)
+        await self.store.register_if_absent(
+            self.simulation_id, {"clients": len(self.clients)}
+        )
+        await self.store.update_status(self.simulation_id, "running")
+        events.emit(
+            events.SIMULATION_STARTED,
+            simulation_id=self.simulation_id,
+            clients=len(self.clients),
+        )
+        self._attach_review()
+        from clientsim.intake import IntakeEngine  # noqa: PLC0415
+
+        status = "cancelled"
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if hasattr(self.task_engine, "__aenter__"):
+                    await stack.enter_async_context(self.task_engine)
+                self._intake_engine = await stack.enter_async_context(
+                    IntakeEngine(
+                        self.intake,
+                        self.task_engine,
+                        default_project=self.default_project,
+                        source=TaskSource.SIMULATION,
+                    )
+                )
+                await body()
+            status = "completed"
+        except Exception:
+            status = "failed"
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.store.update_status(self.simulation_id, status)
+            events.emit(
+                events.SIMULATION_COMPLETED,
+                simulation_id=self.simulation_id,
+                status=status,
+            )
+        return self.result(started, status)
+
+    def result(self, started: datetime, status: str = "completed") -> SimulationResult:
+        """The result so far (every outcome that finished)."""
+        usage = self._usage()
+        return SimulationResult(
+            simulation_id=self.simulation_id,
+            outcomes=tuple(self.outcomes),
+            metrics=SimulationMetrics.from_outcomes(
+                self.outcomes, token_usage=usage, estimated_cost_usd=self._cost(usage)
+            ),
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            status=status,
+        )
+
+    def _usage(self) -> TokenUsage:
+        total = TokenUsage()
+        parts: list[object] = [self.generator, self.intake, *self.clients]
+        parts += [getattr(c, "ai", None) for c in self.clients]
+        for part in parts:
+            usage = getattr(part, "token_usage", None)
+            if isinstance(usage, TokenUsage):
+                total = total + usage
+        return total
+
+    def _cost(self, usage: TokenUsage) -> float | None:
+        if not usage.calls:
+            return 0.0
+        from clientsim.experiments.stats import estimate_cost  # noqa: PLC0415
+
+        specs = {
+            getattr(c, "model_spec", None) or getattr(c, "model", None)
+            for c in self.clients
+        }
+        names = [spec for spec in specs if isinstance(spec, str)]
+        if len(names) != 1:
+            return None
+        return estimate_cost(names[0], usage)
+
+    def _attach_review(self) -> None:
+        pipeline = getattr(self.task_engine, "review_pipeline", "absent")
+        if pipeline == "absent":
+            return
+        stages = list(pipeline.stages) if isinstance(pipeline, ReviewPipeline) else []
+        if any(stage.name == self._review.name for stage in stages):
+            return
+        self.task_engine.review_pipeline = ReviewPipeline([*stages, self._review])
+
+    async def run_round(self, round_index: int) -> None:
+        """Draft ``requirements_per_round`` requirements and take each one through."""
+        count = self.config.requirements_per_round
+        drafts = await self.generator.generate(
+            count, seed=self.config.seed * 1_000_003 + round_index
+        )
+        limiter = anyio.CapacityLimiter(self.config.max_concurrent)
+        async with anyio.create_task_group() as group:
+            for index, draft in enumerate(drafts):
+                group.start_soon(self._one, limiter, round_index, index, draft)
+        events.emit(
+            events.SIMULATION_ROUND_COMPLETED,
+            simulation_id=self.simulation_id,
+            round=round_index,
+        )
+
+    async def _one(
+        self,
+        limiter: anyio.CapacityLimiter,
+        round_index: int,
+        index: int,
+        draft: TaskRequirement,
+    ) -> None:
+        async with limiter:
+            client = self.selection.select(self.clients, draft)
+            client_id = client.profile.client_id
+            context = SubmitContext(
+                round=round_index,
+                project=self.default_project,
+                proposal=draft,
+                seed=self.config.seed * 1_000_003 + round_index * 10_007 + index,
+            )
+            requirement = await client.submit_requirement(context)
+            if requirement is None:
+                self.outcomes.append(
+                    TaskOutcome(client_id=client_id, requirement=draft, declined=True)
+                )
+                return
+            outcome = await self._through_intake(client, requirement)
+            self.outcomes.append(outcome)
+
+    async def _through_intake(
+        self, client: ClientInterface, requirement: TaskRequirement
+    ) -> TaskOutcome:
+        client_id = client.profile.client_id
+        request_id = f"req-{uuid.uuid4().hex[:12]}"
+        self._review.client_of[request_id] = client
+        start = anyio.current_time()
+        request = await self._intake_engine.submit(
+            client_id, requirement, request_id=request_id
+        )
+        intake_seconds = anyio.current_time() - start
+        if request.status is not RequestStatus.TASK_CREATED or request.task_id is None:
+            return TaskOutcome(
+                client_id=client_id,
+                requirement=requirement,
+                request_id=request.request_id,
+                request_status=request.status,
+                intake_seconds=intake_seconds,
+                error=request.reason,
+            )
+        try:
+            task = await self.task_engine.wait_for(
+                request.task_id, timeout=self.config.task_timeout_seconds
+            )
+        except TimeoutError as exc:
+            return TaskOutcome(
+                client_id=client_id,
+                requirement=requirement,
+                request_id=request.request_id,
+                request_status=request.status,
+                task_id=request.task_id,
+                task_status=TaskStatus.FAILED,
+                intake_seconds=intake_seconds,
+                error=f"the task did not finish in time: {exc}",
+            )
+        if (
+            task.status is TaskStatus.COMPLETED
+            and task.task_id not in self._review.feedback
+        ):
+            # An engine without our review stage: the client reviews the result once.
+            await self._review.review(task)
+        feedback = tuple(self._review.feedback.get(task.task_id, ()))
+        timings = task.metadata.get("timings", {})
+        return TaskOutcome(
+            client_id=client_id,
+            requirement=requirement,
+            request_id=request.request_id,
+            request_status=request.status,
+            task_id=task.task_id,
+            task_status=task.status,
+            accepted=feedback[-1].accepted if feedback else None,
+            rework_rounds=task.rework_count,
+            feedback=feedback,
+            intake_seconds=intake_seconds,
+            work_seconds=timings.get("work_seconds"),
+            review_seconds=timings.get("review_seconds"),
+            error=(task.metadata.get("error") or {}).get("message")
+            if task.status is TaskStatus.FAILED
+            else None,
+        )
+
+
+class ContinuousMode:
+    """Always-on simulation: a round every ``interval_seconds`` until stopped.
+
+    :meth:`stop` lets the round in progress finish, then :meth:`run` returns the
+    result; cancelling :meth:`run` instead cancels what is in flight (the engines
+    mark unfinished tasks cancelled) and keeps only finished outcomes, so nothing is
+    half-written.
+
+    Args:
+        runner: the simulation to repeat (its ``config.rounds`` is ignored).
+        config: interval, concurrency and an optional round limit.
+    """
+
+    def __init__(
+        self, runner: SimulationRunner, config: ContinuousModeConfig | None = None
+    ) -> None:
+        if not isinstance(runner, SimulationRunner):
+            raise ConfigError(
+                f"ContinuousMode repeats a SimulationRunner; got {type(runner).__name__}"
+            )
+        self.runner = runner
+        self.config = config or ContinuousModeConfig()
+        runner.config = _with_concurrency(runner.config, self.config.max_concurrent)
+        self._stop = anyio.Event()
+        self.rounds_done = 0
+
+    def stop(self) -> None:
+        """Finish the round in progress, then return from :meth:`run`."""
+        self._stop.set()
+
+    async def run(self) -> SimulationResult:
+        """Run rounds until :meth:`stop` or ``max_rounds``."""
+        return await self.runner._session(self._loop)  # noqa: SLF001 - same package
+
+    async def _loop(self) -> None:
+        limit = self.config.max_rounds
+        while not self._stop.is_set() and (limit is None or self.rounds_done < limit):
+            await self.runner.run_round(self.rounds_done)
+            self.rounds_done += 1
+            if limit is not None and self.rounds_done >= limit:
+                break
+            with anyio.move_on_after(self.config.interval_seconds):
+                await self._stop.wait()
+
+
+def _with_concurrency(
+    config: SimulationRunnerConfig, limit: int
+) -> SimulationRunnerConfig:
+    import attrs  # noqa: PLC0415
+
+    return attrs.evolve(config, max_concurrent=limit)
