@@ -66,8 +66,9 @@ def examples(session: nox.Session) -> None:
     """Run every example script offline."""
     session.install("-e", ".", *group("examples"))
     env = {"CLIENTSIM_MODEL": "", "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
-    for script in sorted((ROOT / "examples").glob("*.py")):
-        session.log(f"example: {script.name}")
+    folder = ROOT / "examples"
+    for script in sorted(folder.glob("*.py")) + sorted(folder.glob("*/*.py")):
+        session.log(f"example: {script.relative_to(folder)}")
         session.run("python", str(script), env=env)
     for experiment in sorted((ROOT / "examples").glob("*/simulation.yaml")):
         session.log(f"experiment: {experiment.relative_to(ROOT)}")

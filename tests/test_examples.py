@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 
-EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
+_FOLDER = Path(__file__).parents[1] / "examples"
+EXAMPLES = sorted(_FOLDER.glob("*.py")) + sorted(_FOLDER.glob("*/*.py"))
 OFFLINE = {
     **os.environ,
     "CLIENTSIM_MODEL": "",
@@ -30,7 +31,9 @@ def run(script: Path, *, check: bool = False) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.parametrize(
+    "script", EXAMPLES, ids=[str(p.relative_to(_FOLDER)) for p in EXAMPLES]
+)
 def test_example_runs_offline(script):
     process = run(script)
     assert process.returncode == 0, process.stderr
@@ -73,3 +76,15 @@ def test_experiment_files_run_offline(experiment, tmp_path):
     (folder,) = tmp_path.glob("exp_*")
     assert (folder / "summary.json").is_file()
     assert (folder / "artifacts" / "traces.jsonl").is_file()
+
+
+def test_the_client_simulation_example_shows_strictness_at_work():
+    script = _FOLDER / "client_simulation" / "run.py"
+    out = run(script, check=True).stdout
+    assert "acceptance rate" in out
+    lines = [line for line in out.splitlines() if line.startswith("strictness")]
+    assert len(lines) == 2
+    again = run(script, check=True).stdout
+    assert [
+        line for line in again.splitlines() if line.startswith("strictness")
+    ] == lines
