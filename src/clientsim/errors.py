@@ -19,6 +19,7 @@ ClientSimError(Exception)
  +-- CassetteMissError(ClientSimError, LookupError)
  +-- SimulationError(ClientSimError)
       +-- ParticipantError
+      +-- HumanTimeoutError(SimulationError, TimeoutError)
 
 ClientSimWarning(UserWarning)
  +-- ClientSimDeprecationWarning(ClientSimWarning, DeprecationWarning)
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "DuplicateSimulationError",
     "DuplicateStrategyError",
+    "HumanTimeoutError",
     "IllegalTransitionError",
     "InvalidModelOutputError",
     "InvalidTypeError",
@@ -168,6 +170,10 @@ class ParticipantError(SimulationError):
     ) -> None:
         super().__init__(message)
         self.conversation = conversation
+
+
+class HumanTimeoutError(SimulationError, TimeoutError):
+    """A person did not answer a human client's question in time."""
 
 
 class ClientSimWarning(UserWarning):

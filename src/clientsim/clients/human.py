@@ -20,7 +20,12 @@ import attrs
 
 from clientsim import events
 from clientsim.clients.base import ReviewContext, SubmitContext
-from clientsim.errors import ConfigError, InvalidTypeError, SimulationError
+from clientsim.errors import (
+    ConfigError,
+    HumanTimeoutError,
+    InvalidTypeError,
+    SimulationError,
+)
 from clientsim.models.client import ClientFeedback, ClientProfile, TaskRequirement
 
 
@@ -39,10 +44,6 @@ AskRequirement = Callable[[SubmitContext], Awaitable[TaskRequirement | None]]
 """Asks a person for a requirement (``None``: the person declines)."""
 AskReview = Callable[[ReviewContext], Awaitable[ClientFeedback]]
 """Asks a person to review a deliverable."""
-
-
-class HumanTimeoutError(SimulationError, TimeoutError):
-    """A person did not answer a :class:`QueueHuman` question in time."""
 
 
 @attrs.frozen(kw_only=True)
