@@ -73,3 +73,59 @@ def clientsim_register_models(register: Register) -> None:
 
     register("offline", specs.build_offline)
     register("openai", specs.build_openai)
+
+
+@hookimpl
+def clientsim_register_requirement_generators(register: Register) -> None:
+    from clientsim.requirements import BUILTINS  # noqa: PLC0415
+
+    for name, kind in BUILTINS.items():  # "hybrid" is built by hand, as seed 000 says
+        register(name, kind.from_config)
+
+
+@hookimpl
+def clientsim_register_feedback_strategies(register: Register) -> None:
+    from clientsim.feedback import BUILTINS  # noqa: PLC0415
+
+    for name, kind in BUILTINS.items():
+        register(name, kind.from_config)
+
+
+@hookimpl
+def clientsim_register_report_strategies(register: Register) -> None:
+    from clientsim.reports import BUILTINS  # noqa: PLC0415
+
+    for name, kind in BUILTINS.items():
+        register(name, kind.from_config)
+
+
+@hookimpl
+def clientsim_register_client_pool_strategies(register: Register) -> None:
+    from clientsim.clients.pool import BUILTINS  # noqa: PLC0415
+
+    for name, kind in BUILTINS.items():
+        register(name, kind.from_config)
+
+
+@hookimpl
+def clientsim_register_intake_strategies(register: Register) -> None:
+    from clientsim.intake import BUILTINS  # noqa: PLC0415
+
+    for name, kind in BUILTINS.items():
+        register(name, kind.from_config)
+
+
+@hookimpl
+def clientsim_register_entry_points(register: Register) -> None:
+    from clientsim.intake.entry import ENTRY_POINTS  # noqa: PLC0415
+
+    for name, kind in ENTRY_POINTS.items():
+        register(name, kind)
+
+
+@hookimpl
+def clientsim_register_work_entry_adapters(register: Register) -> None:
+    from clientsim.intake.entry import WORK_ENTRY_ADAPTERS  # noqa: PLC0415
+
+    for name, kind in WORK_ENTRY_ADAPTERS.items():
+        register(name, kind)

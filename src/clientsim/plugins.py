@@ -89,6 +89,36 @@ class HookSpecs:
         """
 
     @hookspec
+    def clientsim_register_requirement_generators(self, register: Register) -> None:
+        """Register requirement generators (client simulation):
+        ``register("template", TemplateGenerator.from_config)``."""
+
+    @hookspec
+    def clientsim_register_feedback_strategies(self, register: Register) -> None:
+        """Register feedback strategies; factories receive ``client_id=``."""
+
+    @hookspec
+    def clientsim_register_report_strategies(self, register: Register) -> None:
+        """Register client simulation report styles."""
+
+    @hookspec
+    def clientsim_register_client_pool_strategies(self, register: Register) -> None:
+        """Register client selection strategies of the client pool."""
+
+    @hookspec
+    def clientsim_register_intake_strategies(self, register: Register) -> None:
+        """Register intake strategies; factories may take ``provider=``."""
+
+    @hookspec
+    def clientsim_register_entry_points(self, register: Register) -> None:
+        """Register entry point strategies; factories receive ``project_id=``."""
+
+    @hookspec
+    def clientsim_register_work_entry_adapters(self, register: Register) -> None:
+        """Register work-entry adapters; factories receive ``work_pipeline=`` and
+        ``default_project=``."""
+
+    @hookspec
     def clientsim_event(self, event: str, fields: Mapping[str, object]) -> None:
         """Receive every lifecycle event (see :mod:`clientsim.events`).
 

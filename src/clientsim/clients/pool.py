@@ -264,7 +264,7 @@ class DomainMatchedStrategy:
         return matching[turn % len(matching)]
 
 
-BUILTINS: Final[dict[str, type]] = {
+BUILTINS: Final[dict[str, type[Any]]] = {
     "round_robin": RoundRobinStrategy,
     "weighted_random": WeightedRandomStrategy,
     "domain_matched": DomainMatchedStrategy,

@@ -176,7 +176,7 @@ class JsonExportReport:
         return data
 
 
-BUILTINS: Final[dict[str, type]] = {
+BUILTINS: Final[dict[str, type[Any]]] = {
     "summary": SummaryReport,
     "detailed": DetailedReport,
     "json_export": JsonExportReport,

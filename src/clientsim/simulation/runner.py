@@ -28,9 +28,8 @@ import anyio
 
 from clientsim import events
 from clientsim.clients.base import ClientInterface, SubmitContext
-from clientsim.clients.pool import BUILTINS as SELECTION_BUILTINS
 from clientsim.clients.pool import ClientSelectionStrategy, RoundRobinStrategy
-from clientsim.errors import ConfigError, UnknownStrategyError
+from clientsim.errors import ConfigError
 from clientsim.models import TokenUsage
 from clientsim.models.client import (
     ClientFeedback,
@@ -65,13 +64,6 @@ _PERSONAS = (
 )
 
 
-def _strategy(builtins: dict[str, type], family: str, name: str, **options: Any) -> Any:
-    kind = builtins.get(name)
-    if kind is None:
-        raise UnknownStrategyError(family, name, sorted(builtins))
-    return kind.from_config(**options)  # type: ignore[attr-defined]
-
-
 def build_clients(
     config: ClientSimulationConfig,
     *,
@@ -96,7 +88,7 @@ def build_clients(
     """
     from clientsim.clients.ai import AIClient  # noqa: PLC0415
     from clientsim.clients.hybrid import HybridClient  # noqa: PLC0415
-    from clientsim.feedback import BUILTINS as FEEDBACK  # noqa: PLC0415
+    from clientsim.factory import build_feedback_strategy  # noqa: PLC0415
 
     pool = config.pool
     counts = pool.counts()
@@ -119,16 +111,7 @@ def build_clients(
             expertise_domains=(pool.domains[index % len(pool.domains)], "general"),
             strictness_level=level,
         )
-        options = dict(config.feedback.options)
-        if config.feedback.rubric is not None:
-            options["rubric"] = dict(config.feedback.rubric)
-        feedback = _strategy(
-            FEEDBACK,
-            "feedback strategy",
-            config.feedback.strategy,
-            client_id=client_id,
-            **options,
-        )
+        feedback = build_feedback_strategy(config.feedback, client_id=client_id)
         if kind == "human":
             clients.append(human.client(profile))
             continue
@@ -259,30 +242,18 @@ class SimulationRunner:
                 says).
             ConfigError: the pool needs a ``human`` helper, or an option is wrong.
         """
-        from clientsim.intake import BUILTINS as INTAKE  # noqa: PLC0415
-        from clientsim.requirements import BUILTINS as GENERATORS  # noqa: PLC0415
+        from clientsim import factory  # noqa: PLC0415
 
-        generator = _strategy(
-            GENERATORS,
-            "requirement generator",
-            config.generators.strategy,
-            **dict(config.generators.options),
+        generator = factory.build_requirement_generator(config.generators)
+        intake = factory.build_intake_strategy(
+            config.intake,
+            task_engine=task_engine,
+            default_project=config.intake.default_project,
         )
-        intake_options: dict[str, Any] = {}
-        if config.intake.strategy == "agent":
-            intake_options["model"] = config.intake.model
-        intake = _strategy(
-            INTAKE, "intake strategy", config.intake.strategy, **intake_options
-        )
-        selection_options: dict[str, Any] = {}
+        selection_config: dict[str, Any] = {"strategy": config.pool.selection_strategy}
         if config.pool.selection_strategy == "weighted_random":
-            selection_options["seed"] = config.runner.seed
-        selection = _strategy(
-            SELECTION_BUILTINS,
-            "client pool strategy",
-            config.pool.selection_strategy,
-            **selection_options,
-        )
+            selection_config["seed"] = config.runner.seed
+        selection = factory.build_client_pool_strategy(selection_config)
         return cls(
             clients=clients or build_clients(config, model=model, human=human),
             generator=generator,
