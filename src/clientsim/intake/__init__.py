@@ -1,6 +1,20 @@
-"""Intake (seed 000): client requests walked from SUBMITTED to a task."""
+"""Intake (seed 000): client requests walked from SUBMITTED to a task, and the
+adapters through which work enters the organisation."""
 
 from clientsim.intake.engine import IntakeEngine, fold_scoping_notes
+from clientsim.intake.entry import (
+    DirectAdapter,
+    EntryPointStrategy,
+    IntakeAdapter,
+    IntakeEntryAdapter,
+    ProjectAdapter,
+    TaskBoardEntryAdapter,
+    TaskBoardSubmission,
+    TaskEngineWorkPipeline,
+    WorkItem,
+    WorkPipeline,
+    WorkSource,
+)
 from clientsim.intake.strategies import (
     BUILTINS,
     AgentIntake,
@@ -13,9 +27,20 @@ from clientsim.intake.strategies import (
 __all__ = [
     "BUILTINS",
     "AgentIntake",
+    "DirectAdapter",
     "DirectIntake",
+    "EntryPointStrategy",
+    "IntakeAdapter",
     "IntakeDecision",
     "IntakeEngine",
+    "IntakeEntryAdapter",
     "IntakeStrategy",
+    "ProjectAdapter",
+    "TaskBoardEntryAdapter",
+    "TaskBoardSubmission",
+    "TaskEngineWorkPipeline",
+    "WorkItem",
+    "WorkPipeline",
+    "WorkSource",
     "fold_scoping_notes",
 ]
