@@ -221,9 +221,10 @@ def test_a_plugin_adds_a_feedback_strategy():
 
 async def test_entry_points_file_work_their_way():
     requirement = TaskRequirement(title="CSV export", description="Export invoices")
-    async with InMemoryTaskEngine(worker) as engine, IntakeEngine(
-        DirectIntake(), engine, default_project="main"
-    ) as intake:
+    async with (
+        InMemoryTaskEngine(worker) as engine,
+        IntakeEngine(DirectIntake(), engine, default_project="main") as intake,
+    ):
         _, direct = await factory.build_entry_point_strategy("direct").enter(
             "c1", requirement, intake=intake
         )

@@ -126,3 +126,17 @@ KEYS = [
 def test_any_data_gives_a_config_or_a_config_error(data):
     with contextlib.suppress(ConfigError):
         ClientSimulationConfig.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"continuous": {"max_rounds": 0}}, "max_rounds"),
+        ({"continuous": {"max_rounds": "3"}}, "max_rounds"),
+        ({"pool": {"domains": "backend"}}, "expected a list"),
+        ({"intake": {"default_project": " "}}, "project name"),
+    ],
+)
+def test_more_bad_values_name_the_key(data, named):
+    with pytest.raises(ConfigError, match=named):
+        ClientSimulationConfig.from_dict(data)

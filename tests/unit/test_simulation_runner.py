@@ -22,7 +22,7 @@ DOMAINS = [
     "backend",
     "frontend",
     "data",
-    "infrastructure",
+    "infra",
     "security",
     "mobile",
     "docs",
@@ -219,3 +219,35 @@ async def test_cancelling_continuous_mode_leaves_no_half_written_state():
     info = await runner.store.get_simulation(runner.simulation_id)
     assert info is not None
     assert info.status == "cancelled"
+
+
+async def test_the_configured_report_style_is_the_default():
+    data = config(0.2, 0.8, rounds=1, requirements_per_round=2).to_dict()
+    data["report"] = {"strategy": "metrics_only"}
+    result = await SimulationRunner.from_config(
+        ClientSimulationConfig.from_dict(data), task_engine=InMemoryTaskEngine(thorough)
+    ).run()
+    assert isinstance(result.report(), dict)
+    assert isinstance(result.report("summary"), str)
+
+
+async def test_a_client_that_fails_to_file_is_recorded_not_fatal():
+    from clientsim.clients.ai import AIClient
+    from clientsim.errors import ModelError
+
+    class Broken(AIClient):
+        async def submit_requirement(self, context: Any) -> Any:
+            raise ModelError("the model is down")
+
+    runner = SimulationRunner.from_config(
+        config(0.2, 0.8, rounds=1, requirements_per_round=4),
+        task_engine=InMemoryTaskEngine(thorough),
+    )
+    runner.clients = [Broken(client.profile) for client in runner.clients]
+    result = await runner.run()
+    assert result.status == "completed"
+    assert len(result.outcomes) == 4
+    assert all("the model is down" in (o.error or "") for o in result.outcomes)
+    assert [o.requirement.title for o in result.outcomes] == [
+        o.requirement.title for o in result.outcomes
+    ]

@@ -63,6 +63,17 @@ def _strategy_name(_: object, attribute: attrs.Attribute[Any], value: object) ->
         )
 
 
+def _names(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        raise ConfigError(
+            f"pool domains must be a list of names, not one string; got {value!r} "
+            "(wrap it in [])"
+        )
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"pool domains must be a list of names; got {value!r}")
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class ClientPoolConfig:
     """How the simulation's client pool is made.
@@ -76,7 +87,9 @@ class ClientPoolConfig:
             ``weighted_random`` or ``domain_matched`` (or a plugin's name).
         strictness_range: generated profiles get strictness levels spread evenly
             over this range.
-        domains: expertise domains handed out to generated profiles.
+        domains: expertise domains handed out to generated profiles (the built-in
+            requirement generators use backend, frontend, data, infra, security,
+            mobile and docs).
 
     The three ratios must add up to 1; counts are rounded by largest remainder so
     they add up to ``size``.
@@ -93,8 +106,8 @@ class ClientPoolConfig:
         default=(0.2, 0.8), converter=tuple
     )
     domains: tuple[str, ...] = attrs.field(
-        default=("backend", "frontend", "data", "infrastructure", "security"),
-        converter=tuple,
+        default=("backend", "frontend", "data", "infra", "security", "mobile", "docs"),
+        converter=_names,
     )
 
     def __attrs_post_init__(self) -> None:

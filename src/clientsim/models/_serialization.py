@@ -36,7 +36,22 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(bool, _strict_bool)
+    # No silent splitting: "backend" is not the list ["b", "a", ...].
+    base_tuple = conv._structure_tuple  # noqa: SLF001 - cattrs' own tuple handling
+
+    def strict_tuple(value: object, type_: Any) -> Any:
+        if isinstance(value, str | bytes | Mapping):
+            raise TypeError(f"expected a list; got {value!r}")
+        return base_tuple(value, type_)  # type: ignore[arg-type]
+
+    conv.register_structure_hook_func(_is_tuple, strict_tuple)
     return conv
+
+
+def _is_tuple(type_: object) -> bool:
+    import typing  # noqa: PLC0415
+
+    return type_ is tuple or typing.get_origin(type_) is tuple
 
 
 def _strict_int(value: object, _: type) -> int:

@@ -277,8 +277,9 @@ class InternalReviewStage:
 
 def _failure_reason(feedback: ClientFeedback) -> str:
     reason = feedback.reason.strip() or "The client rejected the deliverable."
-    if feedback.unmet_criteria:
-        reason += " Unmet criteria: " + "; ".join(feedback.unmet_criteria)
+    missing = [c for c in feedback.unmet_criteria if c not in reason]
+    if missing:  # name what the reason does not already name
+        reason += " Unmet criteria: " + "; ".join(missing)
     return reason
 
 

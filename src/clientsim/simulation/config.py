@@ -79,6 +79,23 @@ def _seconds(*, optional: bool = False) -> Any:
     return check
 
 
+def _optional_rounds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"{attribute.name} must be an integer >= 1 or null (until stopped); got "
+            f"{value!r}"
+        )
+
+
+def _project(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"{attribute.name} must be a non-blank project name; got {value!r}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class RequirementGeneratorConfig:
     """Which requirement generator, with its options.
@@ -129,7 +146,7 @@ class IntakeConfig:
 
     strategy: str = attrs.field(default="direct", validator=_name)
     model: str | None = None
-    default_project: str = attrs.field(default="default", validator=_name)
+    default_project: str = attrs.field(default="default", validator=_project)
 
 
 @attrs.frozen(kw_only=True)
@@ -165,7 +182,7 @@ class ContinuousModeConfig:
 
     interval_seconds: float = attrs.field(default=60.0, validator=_seconds())
     max_concurrent: int = attrs.field(default=5, validator=_count(1, 10_000))
-    max_rounds: int | None = None
+    max_rounds: int | None = attrs.field(default=None, validator=_optional_rounds)
 
 
 @attrs.frozen(kw_only=True)

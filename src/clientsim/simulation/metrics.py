@@ -36,8 +36,8 @@ class TaskOutcome:
         rework_rounds: how many times review sent the task back.
         feedback: every client feedback given, in order.
         intake_seconds: from submission to task creation.
-        work_seconds: from task creation to the task's final state.
-        review_seconds: time spent in review stages.
+        work_seconds: the worker's own time on the task (all attempts).
+        review_seconds: time spent in review stages (all attempts).
         error: what went wrong, if the requirement failed outside the system
             under test's normal flow (e.g. a timeout).
     """

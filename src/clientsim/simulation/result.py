@@ -24,6 +24,8 @@ class SimulationResult:
         started_at: when the run started (UTC).
         finished_at: when it ended (UTC).
         status: ``"completed"``, ``"cancelled"`` or ``"failed"``.
+        report_style: the report :meth:`report` gives by default (the config's
+            ``report.strategy``).
     """
 
     simulation_id: str
@@ -32,19 +34,23 @@ class SimulationResult:
     started_at: datetime
     finished_at: datetime
     status: str = "completed"
+    report_style: str = "summary"
 
     @property
     def duration_seconds(self) -> float:
         """Wall time of the run."""
         return (self.finished_at - self.started_at).total_seconds()
 
-    def report(self, style: str = "summary") -> str | dict[str, Any]:
+    def report(self, style: str | None = None) -> str | dict[str, Any]:
         """The run as a report: ``"summary"``, ``"detailed"``, ``"json_export"``,
-        ``"metrics_only"`` (or a plugin's report).
+        ``"metrics_only"``, or a plugin's report; default: :attr:`report_style`.
 
         Raises:
             UnknownStrategyError: no report of that name; the message lists them.
         """
-        from clientsim.reports import build_report  # noqa: PLC0415
+        from clientsim.factory import build_report_strategy  # noqa: PLC0415
 
-        return build_report(style).render(self)
+        rendered: str | dict[str, Any] = build_report_strategy(
+            style or self.report_style
+        ).render(self)
+        return rendered

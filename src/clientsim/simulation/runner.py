@@ -217,7 +217,8 @@ class SimulationRunner:
         self.store = store
         self.default_project = default_project
         self.simulation_id = simulation_id or str(uuid.uuid4())
-        self.outcomes: list[TaskOutcome] = []
+        self._outcomes: dict[tuple[int, int], TaskOutcome] = {}
+        self._engine_reviews = False
         self._review = _PoolReview(self.config.review_timeout_seconds)
         self._review.seed = self.config.seed
         self._intake_engine: Any = None
@@ -321,18 +322,25 @@ class SimulationRunner:
             )
         return self.result(started, status)
 
+    @property
+    def outcomes(self) -> list[TaskOutcome]:
+        """Every finished outcome so far, in the order the drafts were made."""
+        return [self._outcomes[key] for key in sorted(self._outcomes)]
+
     def result(self, started: datetime, status: str = "completed") -> SimulationResult:
         """The result so far (every outcome that finished)."""
         usage = self._usage()
+        outcomes = self.outcomes
         return SimulationResult(
             simulation_id=self.simulation_id,
-            outcomes=tuple(self.outcomes),
+            outcomes=tuple(outcomes),
             metrics=SimulationMetrics.from_outcomes(
-                self.outcomes, token_usage=usage, estimated_cost_usd=self._cost(usage)
+                outcomes, token_usage=usage, estimated_cost_usd=self._cost(usage)
             ),
             started_at=started,
             finished_at=datetime.now(UTC),
             status=status,
+            report_style=self.report_style,
         )
 
     def _usage(self) -> TokenUsage:
@@ -364,6 +372,7 @@ class SimulationRunner:
         if pipeline == "absent":
             return
         stages = list(pipeline.stages) if isinstance(pipeline, ReviewPipeline) else []
+        self._engine_reviews = True
         if any(stage.name == self._review.name for stage in stages):
             return
         self.task_engine.review_pipeline = ReviewPipeline([*stages, self._review])
@@ -400,14 +409,24 @@ class SimulationRunner:
                 proposal=draft,
                 seed=self.config.seed * 1_000_003 + round_index * 10_007 + index,
             )
-            requirement = await client.submit_requirement(context)
-            if requirement is None:
-                self.outcomes.append(
-                    TaskOutcome(client_id=client_id, requirement=draft, declined=True)
+            key = (round_index, index)
+            try:
+                requirement = await client.submit_requirement(context)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded on the outcome, not lost
+                self._outcomes[key] = TaskOutcome(
+                    client_id=client_id,
+                    requirement=draft,
+                    error=f"the client could not file: {type(exc).__name__}: {exc}",
                 )
                 return
-            outcome = await self._through_intake(client, requirement)
-            self.outcomes.append(outcome)
+            if requirement is None:
+                self._outcomes[key] = TaskOutcome(
+                    client_id=client_id, requirement=draft, declined=True
+                )
+                return
+            self._outcomes[key] = await self._through_intake(client, requirement)
 
     async def _through_intake(
         self, client: ClientInterface, requirement: TaskRequirement
