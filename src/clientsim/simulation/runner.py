@@ -426,13 +426,14 @@ class SimulationRunner:
                     client_id=client_id, requirement=draft, declined=True
                 )
                 return
-            self._outcomes[key] = await self._through_intake(client, requirement)
+            self._outcomes[key] = await self._through_intake(
+                client, requirement, f"req-{round_index + 1}-{index + 1}"
+            )
 
     async def _through_intake(
-        self, client: ClientInterface, requirement: TaskRequirement
+        self, client: ClientInterface, requirement: TaskRequirement, request_id: str
     ) -> TaskOutcome:
         client_id = client.profile.client_id
-        request_id = f"req-{uuid.uuid4().hex[:12]}"
         self._review.client_of[request_id] = client
         start = anyio.current_time()
         request = await self._intake_engine.submit(
