@@ -330,9 +330,36 @@ def init(directory: Path, force: bool) -> None:
     "--failures", default=5, show_default=True, help="Failing conversations shown."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json instead.")
-def report(directory: Path, failures: int, as_json: bool) -> None:
+@click.option(
+    "--html",
+    "as_html",
+    is_flag=True,
+    help="Write a self-contained HTML report (DIR/report.html) and print its path.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where --html writes the report (implies --html).",
+)
+def report(
+    directory: Path,
+    failures: int,
+    as_json: bool,
+    as_html: bool,
+    output: Path | None,
+) -> None:
     """Summarise an experiment folder (experiments/exp_...)."""
+    as_html = as_html or output is not None
+    if as_json and as_html:
+        _fail("use --json or --html (--output), not both")
     try:
+        if as_html:
+            from clientsim.experiments.html_report import (  # noqa: PLC0415
+                write_html_report,
+            )
+
+            click.echo(str(write_html_report(directory, output)))
+            return
         if as_json:
             import json  # noqa: PLC0415
 

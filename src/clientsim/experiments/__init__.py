@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         SupervisorConfig,
         SupervisorMetadata,
     )
+    from clientsim.experiments.html_report import render_html_report, write_html_report
     from clientsim.experiments.output import (
         ExperimentWriter,
         load_experiment,
@@ -99,6 +100,8 @@ _WHERE = {
     "RunnerConfig": "config",
     "SupervisorConfig": "config",
     "SupervisorMetadata": "config",
+    "render_html_report": "html_report",
+    "write_html_report": "html_report",
     "ExperimentWriter": "output",
     "load_experiment": "output",
     "new_experiment_dir": "output",
@@ -162,10 +165,12 @@ __all__ = [
     "new_experiment_dir",
     "override_param",
     "record_args",
+    "render_html_report",
     "render_text_report",
     "run_experiment",
     "scaffold",
     "summarize",
+    "write_html_report",
 ]
 
 
