@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from clientsim.channels.base import Channel
     from clientsim.experiments._model import ResponseCache, RunChatModel
     from clientsim.experiments.cassette import Cassette, CassetteScope
+    from clientsim.notebook import DataFrame
     from clientsim.store.base import SimulationStore
 
 __all__ = [
@@ -224,6 +225,22 @@ class BatchResult:
     skipped: int
     live_model_calls: int
     interrupted: bool = False
+
+    def to_pandas(self) -> DataFrame:
+        """One row per conversation; see ``clientsim.notebook.to_pandas``.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install 'clientsim[pandas]'``).
+        """
+        from clientsim.notebook import to_pandas  # noqa: PLC0415
+
+        return to_pandas(self.records)
+
+    def _repr_html_(self) -> str:
+        """A table of the conversations, the outcome chart and the pass rate."""
+        from clientsim._html import batch_result_html  # noqa: PLC0415
+
+        return batch_result_html(self)
 
 
 def _check_int(name: str, value: object, low: int) -> None:

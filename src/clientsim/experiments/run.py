@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from clientsim.evaluation.base import OutcomeEvaluator
     from clientsim.experiments._model import ResponseCache
     from clientsim.experiments.cassette import Cassette
+    from clientsim.notebook import DataFrame
     from clientsim.runners.base import Runner
     from clientsim.store.base import SimulationStore
 
@@ -112,6 +113,22 @@ class ExperimentResult:
         if self.interrupted:
             return 130
         return 1 if self.failed else 0
+
+    def to_pandas(self) -> DataFrame:
+        """One row per conversation; see ``clientsim.notebook.to_pandas``.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install 'clientsim[pandas]'``).
+        """
+        from clientsim.notebook import to_pandas  # noqa: PLC0415
+
+        return to_pandas(self.records)
+
+    def _repr_html_(self) -> str:
+        """A table of the conversations, the outcome chart and the pass rate."""
+        from clientsim._html import experiment_result_html  # noqa: PLC0415
+
+        return experiment_result_html(self)
 
 
 def grid(config: ExperimentConfig) -> list[BatchCell]:

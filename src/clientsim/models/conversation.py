@@ -104,6 +104,12 @@ class Conversation:
     def __len__(self) -> int:
         return len(self.messages)
 
+    def _repr_html_(self) -> str:
+        """A chat-style transcript for Jupyter: customer left, agent right."""
+        from clientsim._html import conversation_html  # noqa: PLC0415
+
+        return conversation_html(self)
+
 
 _non_negative_int: Final = non_negative_int
 
@@ -256,3 +262,9 @@ class ConversationResult:
     def ok(self) -> bool:
         """``True`` unless an error ended the conversation."""
         return self.error is None
+
+    def _repr_html_(self) -> str:
+        """The transcript, ending, duration, tokens and error, for Jupyter."""
+        from clientsim._html import result_html  # noqa: PLC0415
+
+        return result_html(self)
