@@ -27,6 +27,15 @@ from clientsim.experiments.output import (
     record_from_trace,
     summarize,
 )
+from clientsim.experiments.report import (  # the text report's readers, shared
+    _cost,
+    _count,
+    _fmt,
+    _mapping,
+    _number,
+    _pass_outcomes,
+    _percent,
+)
 from clientsim.models.records import RunStatus
 
 
@@ -165,56 +174,6 @@ def render_html_report(directory: Path) -> str:
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
-
-
-def _count(value: object) -> int:
-    number = _number(value)
-    return int(number) if number is not None else 0
-
-
-def _fmt(value: object, digits: int = 2) -> str:
-    number = _number(value)
-    if number is None:
-        return "-"
-    if isinstance(number, int) or number.is_integer():
-        return f"{int(number):,}"
-    return f"{number:,.{digits}f}"
-
-
-def _percent(value: object) -> str:
-    number = _number(value)
-    return "-" if number is None else f"{number * 100:.1f}%"
-
-
-def _cost(value: object) -> str:
-    number = _number(value)
-    if number is None:
-        return "-"
-    if number == 0:
-        return "$0.00"
-    return f"${number:,.4f}" if number >= 0.01 else f"${number:.6f}"
-
-
-def _pass_outcomes(loaded: LoadedExperiment) -> list[str]:
-    metadata = _mapping(loaded.metadata)
-    for source in (
-        _mapping(_mapping(loaded.summary).get("pass_rate")).get("pass_outcomes"),
-        metadata.get("pass_outcomes"),
-        _mapping(metadata.get("config")).get("pass_outcomes"),
-    ):
-        if isinstance(source, list) and all(isinstance(name, str) for name in source):
-            return source
-    return []
 
 
 def _intents(metadata: Mapping[str, Any]) -> dict[str, str]:

@@ -3,6 +3,7 @@ LLM-judged path through :class:`~clientsim.llm.StructuredCall`."""
 
 from __future__ import annotations
 
+import abc
 import inspect
 import math
 from collections.abc import Mapping, Sequence
@@ -117,7 +118,7 @@ def check_model(model: object) -> str | BaseChatModel | None:
     return model  # type: ignore[return-value]
 
 
-class JudgeBase:
+class JudgeBase(abc.ABC):
     """Shared state and flow of the built-in strategies (not public).
 
     Subclasses implement :meth:`_offline`, and for the LLM path :meth:`_schema`,
@@ -218,8 +219,9 @@ class JudgeBase:
     def _needed(self, strictness: float) -> float:
         return threshold(strictness)
 
+    @abc.abstractmethod
     def _offline(self, analysis: Analysis, client_id: str) -> ClientFeedback:
-        raise NotImplementedError
+        """Each strategy defines this."""
 
     async def _judged(
         self, context: ReviewContext, profile: ClientProfile, client_id: str
@@ -237,12 +239,15 @@ class JudgeBase:
         self.token_usage = self.token_usage + usage
         return self._from_answer(answer, criteria, profile, client_id)
 
+    @abc.abstractmethod
     def _schema(self, criteria: Sequence[str]) -> dict[str, Any]:
-        raise NotImplementedError
+        """Each strategy defines this."""
 
+    @abc.abstractmethod
     def _instructions(self) -> str:
-        raise NotImplementedError
+        """Each strategy defines this."""
 
+    @abc.abstractmethod
     def _from_answer(
         self,
         answer: Mapping[str, Any],
@@ -250,7 +255,7 @@ class JudgeBase:
         profile: ClientProfile,
         client_id: str,
     ) -> ClientFeedback:
-        raise NotImplementedError
+        """Each strategy defines this."""
 
 
 def schema(title: str, description: str, properties: dict[str, Any]) -> dict[str, Any]:
