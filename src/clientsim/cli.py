@@ -354,7 +354,7 @@ def report(
         _fail("use --json or --html (--output), not both")
     try:
         if as_html:
-            from clientsim.experiments.html_report import (  # noqa: PLC0415
+            from clientsim.render.html import (  # noqa: PLC0415
                 write_html_report,
             )
 
@@ -375,7 +375,7 @@ def report(
             )
             click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
             return
-        from clientsim.experiments.report import render_text_report  # noqa: PLC0415
+        from clientsim.render.text import render_text_report  # noqa: PLC0415
 
         click.echo(render_text_report(directory, failures=failures))
     except ClientSimError as exc:

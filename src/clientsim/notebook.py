@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, TypeAlias
 
+from clientsim.analysis.summary import error_of, tokens_spent
 from clientsim.errors import ConfigError
-from clientsim.models.conversation import ErrorRecord, TokenUsage
 from clientsim.models.records import ConversationRecord
 from clientsim.models.roles import ParticipantRole
 
@@ -102,30 +102,13 @@ def ordered(records: Iterable[ConversationRecord]) -> list[ConversationRecord]:
     )
 
 
-def _error_of(record: ConversationRecord) -> ErrorRecord | None:
-    """The error that ended the conversation: the record's, else its result's."""
-    if record.error is not None:
-        return record.error
-    return record.result.error if record.result is not None else None
-
-
-def _usage_of(record: ConversationRecord) -> TokenUsage:
-    """Tokens the conversation spent: summed over its models (as ``summary.json``
-    counts them), or its result's token usage when no model was tracked."""
-    if record.models:
-        return sum(record.models.values(), TokenUsage())
-    if record.result is not None:
-        return record.result.token_usage.total
-    return TokenUsage()
-
-
 def _row(record: ConversationRecord) -> dict[str, object]:
     result = record.result
     messages = result.conversation.messages if result is not None else ()
     outcome = result.outcome if result is not None else None
     ending = result.ending if result is not None else None
-    usage = _usage_of(record)
-    error = _error_of(record)
+    usage = tokens_spent(record)
+    error = error_of(record)
     return {
         "run_id": record.run_id,
         "key": record.key,

@@ -49,11 +49,11 @@ if TYPE_CHECKING:
         outcome_rate,
         pass_hat_k,
     )
-    from clientsim.experiments.batch import ConversationJob
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.offline import OfflineChatModel
     from clientsim.participants import Participant
     from clientsim.runners.base import Runner
+    from clientsim.runners.batch import ConversationJob
 
 
 __all__ = [
@@ -267,8 +267,8 @@ class Simulate:
     """The ``simulate`` fixture: runs simulated customers against an agent.
 
     One conversation per persona x intent x run, each seeded with
-    :func:`clientsim.experiments.batch.derive_seed` from the run seed and its cell,
-    through :class:`~clientsim.experiments.batch.BatchRunner` (so the test's cassette,
+    :func:`clientsim.runners.batch.derive_seed` from the run seed and its cell,
+    through :class:`~clientsim.runners.batch.BatchRunner` (so the test's cassette,
     when the ``clientsim_cassette`` fixture is in use, records or replays every model
     call and agent reply). The conversations of a test are the same on every run;
     within one test, each call of ``simulate`` draws new ones (its grid cells are
@@ -334,8 +334,8 @@ class Simulate:
             CassetteMissError: a strict replay needed a call the cassette lacks.
         """
         from clientsim.errors import CassetteMissError, ConfigError  # noqa: PLC0415
-        from clientsim.experiments.batch import BatchCell, BatchRunner  # noqa: PLC0415
         from clientsim.models import GridCell  # noqa: PLC0415
+        from clientsim.runners.batch import BatchCell, BatchRunner  # noqa: PLC0415
 
         persona_list = _texts("personas", personas, ConfigError)
         intent_list = _texts("intents", intents, ConfigError)

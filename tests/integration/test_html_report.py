@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from clientsim.experiments import run_experiment
-from clientsim.experiments.html_report import write_html_report
+from clientsim.render.html import write_html_report
 
 
 ROOT = Path(__file__).parents[2]

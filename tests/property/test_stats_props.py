@@ -9,9 +9,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from clientsim.analysis.stats import percentile, wilson_interval
 from clientsim.errors import ConfigError
 from clientsim.experiments.output import record_from_trace, summarize, trace_line
-from clientsim.experiments.stats import percentile, wilson_interval
 from clientsim.models import (
     Conversation,
     ConversationRecord,

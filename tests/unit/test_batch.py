@@ -21,14 +21,14 @@ from clientsim import (
     ParticipantRole,
 )
 from clientsim.errors import ConfigError
-from clientsim.experiments.batch import (
+from clientsim.llm.offline import OfflineChatModel
+from clientsim.models import GridCell, RunStatus
+from clientsim.runners.batch import (
     BatchCell,
     BatchRunner,
     ConversationJob,
     derive_seed,
 )
-from clientsim.llm.offline import OfflineChatModel
-from clientsim.models import GridCell, RunStatus
 from clientsim.store import InMemoryStore, SQLiteStore
 from tests.fakes import Failing
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from clientsim.analysis.stats import MODEL_PRICES, estimate_cost
 from clientsim.errors import ConfigError
 from clientsim.experiments.output import (
     ExperimentWriter,
@@ -20,8 +21,6 @@ from clientsim.experiments.output import (
     summarize,
     trace_line,
 )
-from clientsim.experiments.report import render_text_report
-from clientsim.experiments.stats import MODEL_PRICES, estimate_cost
 from clientsim.models import (
     Conversation,
     ConversationRecord,
@@ -36,6 +35,7 @@ from clientsim.models import (
     TokenUsage,
     TokenUsageReport,
 )
+from clientsim.render.text import render_text_report
 
 
 T0 = datetime(2025, 1, 17, 14, 30, tzinfo=UTC)

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from clientsim.cli import main
 from clientsim.errors import ConfigError
-from clientsim.experiments.html_report import render_html_report, write_html_report
 from clientsim.experiments.output import ExperimentWriter, new_experiment_dir
+from clientsim.render.html import render_html_report, write_html_report
 
 
 DATA_BLOCK = re.compile(

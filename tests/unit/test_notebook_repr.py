@@ -12,9 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clientsim._html import records_html
 from clientsim.errors import ConfigError
-from clientsim.experiments.batch import BatchResult
 from clientsim.experiments.output import summarize
 from clientsim.models import (
     Conversation,
@@ -31,6 +29,8 @@ from clientsim.models import (
     TokenUsageReport,
 )
 from clientsim.notebook import COLUMNS, conversation_rows, ordered, to_pandas
+from clientsim.render.notebook import records_html
+from clientsim.runners.batch import BatchResult
 
 
 CUSTOMER, AGENT = ParticipantRole.CUSTOMER, ParticipantRole.AGENT

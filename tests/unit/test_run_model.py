@@ -11,8 +11,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from clientsim.errors import ConfigError
-from clientsim.experiments._model import ResponseCache, RunChatModel, seeded
 from clientsim.llm.offline import OfflineChatModel
+from clientsim.llm.run_model import ResponseCache, RunChatModel, seeded
 
 
 class Counting(BaseChatModel):

@@ -15,19 +15,13 @@ Example:
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
+
+from clientsim.errors import ClientSimDeprecationWarning
 
 
 if TYPE_CHECKING:
-    from clientsim.experiments._model import ResponseCache, RunChatModel
-    from clientsim.experiments.batch import (
-        BatchCell,
-        BatchResult,
-        BatchRunner,
-        ConversationJob,
-        ConversationModels,
-        derive_seed,
-    )
     from clientsim.experiments.cassette import (
         AgentCassetteMissError,
         Cassette,
@@ -46,7 +40,6 @@ if TYPE_CHECKING:
         SupervisorConfig,
         SupervisorMetadata,
     )
-    from clientsim.experiments.html_report import render_html_report, write_html_report
     from clientsim.experiments.output import (
         ExperimentWriter,
         load_experiment,
@@ -60,7 +53,6 @@ if TYPE_CHECKING:
         override_param,
         record_args,
     )
-    from clientsim.experiments.report import render_text_report
     from clientsim.experiments.run import (
         ExperimentResult,
         grid,
@@ -76,53 +68,64 @@ if TYPE_CHECKING:
         SupervisorParticipant,
         SupervisorTermination,
     )
+    from clientsim.llm.run_model import ResponseCache, RunChatModel
+    from clientsim.render.html import render_html_report, write_html_report
+    from clientsim.render.text import render_text_report
+    from clientsim.runners.batch import (
+        BatchCell,
+        BatchResult,
+        BatchRunner,
+        ConversationJob,
+        ConversationModels,
+        derive_seed,
+    )
 
 _WHERE = {
-    "ResponseCache": "_model",
-    "RunChatModel": "_model",
-    "BatchCell": "batch",
-    "BatchResult": "batch",
-    "BatchRunner": "batch",
-    "ConversationJob": "batch",
-    "ConversationModels": "batch",
-    "derive_seed": "batch",
-    "AgentCassetteMissError": "cassette",
-    "Cassette": "cassette",
-    "CassetteChannel": "cassette",
-    "CassetteScope": "cassette",
-    "AgentConfig": "config",
-    "ExperimentConfig": "config",
-    "InputItem": "config",
-    "MultiTurnConfig": "config",
-    "OutcomeConfig": "config",
-    "PersonaConfig": "config",
-    "ReplayArgsConfig": "config",
-    "RunnerConfig": "config",
-    "SupervisorConfig": "config",
-    "SupervisorMetadata": "config",
-    "render_html_report": "html_report",
-    "write_html_report": "html_report",
-    "ExperimentWriter": "output",
-    "load_experiment": "output",
-    "new_experiment_dir": "output",
-    "summarize": "output",
-    "RecordedCall": "recording",
-    "ReplayTarget": "recording",
-    "load_recording": "recording",
-    "override_param": "recording",
-    "record_args": "recording",
-    "render_text_report": "report",
-    "ExperimentResult": "run",
-    "grid": "run",
-    "make_build": "run",
-    "run_experiment": "run",
-    "scaffold": "scaffold",
-    "LLMSupervisor": "supervisor",
-    "MockSupervisor": "supervisor",
-    "Supervisor": "supervisor",
-    "SupervisorDecision": "supervisor",
-    "SupervisorParticipant": "supervisor",
-    "SupervisorTermination": "supervisor",
+    "ResponseCache": "clientsim.llm.run_model",
+    "RunChatModel": "clientsim.llm.run_model",
+    "BatchCell": "clientsim.runners.batch",
+    "BatchResult": "clientsim.runners.batch",
+    "BatchRunner": "clientsim.runners.batch",
+    "ConversationJob": "clientsim.runners.batch",
+    "ConversationModels": "clientsim.runners.batch",
+    "derive_seed": "clientsim.runners.batch",
+    "AgentCassetteMissError": "clientsim.experiments.cassette",
+    "Cassette": "clientsim.experiments.cassette",
+    "CassetteChannel": "clientsim.experiments.cassette",
+    "CassetteScope": "clientsim.experiments.cassette",
+    "AgentConfig": "clientsim.experiments.config",
+    "ExperimentConfig": "clientsim.experiments.config",
+    "InputItem": "clientsim.experiments.config",
+    "MultiTurnConfig": "clientsim.experiments.config",
+    "OutcomeConfig": "clientsim.experiments.config",
+    "PersonaConfig": "clientsim.experiments.config",
+    "ReplayArgsConfig": "clientsim.experiments.config",
+    "RunnerConfig": "clientsim.experiments.config",
+    "SupervisorConfig": "clientsim.experiments.config",
+    "SupervisorMetadata": "clientsim.experiments.config",
+    "render_html_report": "clientsim.render.html",
+    "write_html_report": "clientsim.render.html",
+    "ExperimentWriter": "clientsim.experiments.output",
+    "load_experiment": "clientsim.experiments.output",
+    "new_experiment_dir": "clientsim.experiments.output",
+    "summarize": "clientsim.experiments.output",
+    "RecordedCall": "clientsim.experiments.recording",
+    "ReplayTarget": "clientsim.experiments.recording",
+    "load_recording": "clientsim.experiments.recording",
+    "override_param": "clientsim.experiments.recording",
+    "record_args": "clientsim.experiments.recording",
+    "render_text_report": "clientsim.render.text",
+    "ExperimentResult": "clientsim.experiments.run",
+    "grid": "clientsim.experiments.run",
+    "make_build": "clientsim.experiments.run",
+    "run_experiment": "clientsim.experiments.run",
+    "scaffold": "clientsim.experiments.scaffold",
+    "LLMSupervisor": "clientsim.experiments.supervisor",
+    "MockSupervisor": "clientsim.experiments.supervisor",
+    "Supervisor": "clientsim.experiments.supervisor",
+    "SupervisorDecision": "clientsim.experiments.supervisor",
+    "SupervisorParticipant": "clientsim.experiments.supervisor",
+    "SupervisorTermination": "clientsim.experiments.supervisor",
 }
 
 __all__ = [
@@ -180,7 +183,15 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(
             f"module 'clientsim.experiments' has no attribute {name!r}"
         )
-    value = getattr(importlib.import_module(f"clientsim.experiments.{module}"), name)
+    if not module.startswith("clientsim.experiments."):
+        warnings.warn(
+            f"clientsim.experiments.{name} moved to {module}.{name}; import it from "
+            "there (the old path will be removed in a future release)",
+            ClientSimDeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

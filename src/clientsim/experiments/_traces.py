@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from clientsim.analysis.summary import error_of, outcome_of
 from clientsim.errors import ConfigError
-from clientsim.experiments._summary import _error_of, _outcome_of
 from clientsim.models.conversation import (
     Conversation,
     ConversationResult,
@@ -100,7 +100,7 @@ def trace_line(record: ConversationRecord) -> dict[str, Any]:
             "detail": ending.detail,
             "message_count": ending.message_count,
         },
-        "error": _error_dict(_error_of(record)),
+        "error": _error_dict(error_of(record)),
         "attempts": record.attempts,
         "started_at": _iso(record.started_at),
         "duration_seconds": record.duration_seconds,
@@ -169,10 +169,10 @@ def observation_lines(record: ConversationRecord) -> Iterator[dict[str, Any]]:
                 "reason": result.ending.reason,
                 "detail": result.ending.detail,
                 "message_count": result.ending.message_count,
-                "outcome": _outcome_of(record),
+                "outcome": outcome_of(record),
             }
             index += 1
-    error = _error_of(record)
+    error = error_of(record)
     if error is not None:
         yield {
             "trace_id": trace_id,

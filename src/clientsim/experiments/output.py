@@ -27,8 +27,8 @@ from typing import Any, Final
 
 import attrs
 
+from clientsim.analysis.summary import NONE_KEY, is_passed, summarize
 from clientsim.errors import ConfigError
-from clientsim.experiments._summary import NONE_KEY, is_passed, summarize
 from clientsim.experiments._traces import (
     observation_lines,
     record_from_trace,

@@ -5,7 +5,7 @@
 personas x iterations), builds each conversation (a simulated agent in a Full
 simulation, or the runner target over a channel in a Hybrid one; a single turn, or a
 multi-turn conversation driven by the supervisor), runs them through the
-:class:`~clientsim.experiments.batch.BatchRunner`, and writes seed 003's folder.
+:class:`~clientsim.runners.batch.BatchRunner`, and writes seed 003's folder.
 """
 
 from __future__ import annotations
@@ -26,13 +26,6 @@ import attrs
 
 from clientsim import events
 from clientsim.errors import ConfigError
-from clientsim.experiments.batch import (
-    BatchCell,
-    BatchRunner,
-    Build,
-    ConversationJob,
-    Finish,
-)
 from clientsim.experiments.config import ExperimentConfig, InputItem, PersonaConfig
 from clientsim.models import (
     Conversation,
@@ -46,6 +39,13 @@ from clientsim.models import (
     ParticipantRole,
     RunStatus,
 )
+from clientsim.runners.batch import (
+    BatchCell,
+    BatchRunner,
+    Build,
+    ConversationJob,
+    Finish,
+)
 
 
 if TYPE_CHECKING:
@@ -53,8 +53,8 @@ if TYPE_CHECKING:
 
     from clientsim.channels.base import Channel
     from clientsim.evaluation.base import OutcomeEvaluator
-    from clientsim.experiments._model import ResponseCache
     from clientsim.experiments.cassette import Cassette
+    from clientsim.llm.run_model import ResponseCache
     from clientsim.notebook import DataFrame
     from clientsim.runners.base import Runner
     from clientsim.store.base import SimulationStore
@@ -126,7 +126,7 @@ class ExperimentResult:
 
     def _repr_html_(self) -> str:
         """A table of the conversations, the outcome chart and the pass rate."""
-        from clientsim._html import experiment_result_html  # noqa: PLC0415
+        from clientsim.render.notebook import experiment_result_html  # noqa: PLC0415
 
         return experiment_result_html(self)
 
@@ -505,7 +505,7 @@ def _sqlite_store(config: ExperimentConfig) -> SimulationStore:
 def _response_cache(config: ExperimentConfig) -> ResponseCache | None:
     if not config.cache:
         return None
-    from clientsim.experiments._model import ResponseCache  # noqa: PLC0415
+    from clientsim.llm.run_model import ResponseCache  # noqa: PLC0415
 
     return ResponseCache(config.output_path / ".clientsim-cache.sqlite")
 

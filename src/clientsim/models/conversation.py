@@ -106,7 +106,7 @@ class Conversation:
 
     def _repr_html_(self) -> str:
         """A chat-style transcript for Jupyter: customer left, agent right."""
-        from clientsim._html import conversation_html  # noqa: PLC0415
+        from clientsim.render.notebook import conversation_html  # noqa: PLC0415
 
         return conversation_html(self)
 
@@ -265,6 +265,6 @@ class ConversationResult:
 
     def _repr_html_(self) -> str:
         """The transcript, ending, duration, tokens and error, for Jupyter."""
-        from clientsim._html import result_html  # noqa: PLC0415
+        from clientsim.render.notebook import result_html  # noqa: PLC0415
 
         return result_html(self)

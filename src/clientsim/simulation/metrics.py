@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from clientsim.experiments.stats import percentile, wilson_interval
+from clientsim.analysis.stats import percentile, wilson_interval
 from clientsim.models import TokenUsage
 from clientsim.models.client import (
     ClientFeedback,

@@ -356,7 +356,7 @@ class SimulationRunner:
     def _cost(self, usage: TokenUsage) -> float | None:
         if not usage.calls:
             return 0.0
-        from clientsim.experiments.stats import estimate_cost  # noqa: PLC0415
+        from clientsim.analysis.stats import estimate_cost  # noqa: PLC0415
 
         specs = {
             getattr(c, "model_spec", None) or getattr(c, "model", None)

@@ -27,7 +27,8 @@ from clientsim.experiments.output import (
     record_from_trace,
     summarize,
 )
-from clientsim.experiments.report import (  # the text report's readers, shared
+from clientsim.models.records import RunStatus
+from clientsim.render.text import (  # the text report's readers, shared
     _cost,
     _count,
     _fmt,
@@ -36,7 +37,6 @@ from clientsim.experiments.report import (  # the text report's readers, shared
     _pass_outcomes,
     _percent,
 )
-from clientsim.models.records import RunStatus
 
 
 __all__ = ["REPORT_FILE", "render_html_report", "write_html_report"]

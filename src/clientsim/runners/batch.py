@@ -52,8 +52,8 @@ if TYPE_CHECKING:
     from langchain_core.rate_limiters import BaseRateLimiter
 
     from clientsim.channels.base import Channel
-    from clientsim.experiments._model import ResponseCache, RunChatModel
     from clientsim.experiments.cassette import Cassette, CassetteScope
+    from clientsim.llm.run_model import ResponseCache, RunChatModel
     from clientsim.notebook import DataFrame
     from clientsim.store.base import SimulationStore
 
@@ -102,7 +102,7 @@ class ConversationModels:
     """What a conversation's factory uses to get models and channels.
 
     :meth:`model` wraps a model spec or object in a per-conversation
-    :class:`~clientsim.experiments._model.RunChatModel` (seeded, cassette, cache,
+    :class:`~clientsim.llm.run_model.RunChatModel` (seeded, cassette, cache,
     rate limit, retries, token accounting); :meth:`channel` wraps a channel in the
     cassette when one is in use.
     """
@@ -127,8 +127,8 @@ class ConversationModels:
 
     def model(self, model: str | BaseChatModel, label: str) -> BaseChatModel:
         """``model`` as this conversation sees it, for the part named ``label``."""
-        from clientsim.experiments._model import RunChatModel, seeded  # noqa: PLC0415
         from clientsim.llm import model_name, resolve_model  # noqa: PLC0415
+        from clientsim.llm.run_model import RunChatModel, seeded  # noqa: PLC0415
 
         inner = resolve_model(model)
         spec = model if isinstance(model, str) else model_name(inner)
@@ -238,7 +238,7 @@ class BatchResult:
 
     def _repr_html_(self) -> str:
         """A table of the conversations, the outcome chart and the pass rate."""
-        from clientsim._html import batch_result_html  # noqa: PLC0415
+        from clientsim.render.notebook import batch_result_html  # noqa: PLC0415
 
         return batch_result_html(self)
 

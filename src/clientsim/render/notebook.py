@@ -3,7 +3,7 @@
 Private: Jupyter calls the ``_repr_html_`` methods of
 :class:`~clientsim.models.Conversation`, :class:`~clientsim.models.ConversationResult`,
 :class:`~clientsim.experiments.ExperimentResult` and
-:class:`~clientsim.experiments.BatchResult`, which import this module on first use.
+:class:`~clientsim.runners.batch.BatchResult`, which import this module on first use.
 
 The output is plain HTML with inline ``style`` attributes (renderers that drop
 ``<style>`` blocks keep them) and an inline SVG chart: no JavaScript, no external
@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from clientsim.analysis.summary import error_of, tokens_spent
 from clientsim.models.conversation import (
     Conversation,
     ConversationResult,
@@ -27,12 +28,12 @@ from clientsim.models.conversation import (
 )
 from clientsim.models.records import ConversationRecord, RunStatus
 from clientsim.models.roles import ParticipantRole
-from clientsim.notebook import _error_of, _usage_of, ordered
+from clientsim.notebook import ordered
 
 
 if TYPE_CHECKING:
-    from clientsim.experiments.batch import BatchResult
     from clientsim.experiments.run import ExperimentResult
+    from clientsim.runners.batch import BatchResult
 
 __all__ = [
     "MAX_ROWS",
@@ -317,7 +318,7 @@ def _record_row(number: int, record: ConversationRecord) -> str:
     messages = result.conversation.messages if result is not None else ()
     outcome = result.outcome if result is not None else None
     ending = result.ending if result is not None else None
-    error = _error_of(record)
+    error = error_of(record)
     turns = sum(1 for m in messages if m.sender is ParticipantRole.CUSTOMER)
     error_text = ""
     if error is not None:
@@ -335,7 +336,7 @@ def _record_row(number: int, record: ConversationRecord) -> str:
         _e(outcome.name) if outcome is not None else "-",
         _e(ending.reason) if ending is not None else "-",
         str(turns),
-        str(_usage_of(record).total_tokens),
+        str(tokens_spent(record).total_tokens),
         _e(_seconds(record.duration_seconds)),
         error_text,
     )
@@ -388,7 +389,7 @@ def records_html(
     """
     rows = ordered(records)
     if summary is None:
-        from clientsim.experiments._summary import summarize  # noqa: PLC0415
+        from clientsim.analysis.summary import summarize  # noqa: PLC0415
 
         summary = summarize(rows)
     pass_rate = summary.get("pass_rate")
@@ -441,7 +442,7 @@ def experiment_result_html(
 
 
 def batch_result_html(result: BatchResult, *, max_rows: int = MAX_ROWS) -> str:
-    """:func:`records_html` for a :class:`~clientsim.experiments.BatchRunner` run."""
+    """:func:`records_html` for a :class:`~clientsim.runners.batch.BatchRunner` run."""
     facts = [
         ("Run", result.run_id),
         ("Ran", f"{len(result.records)} (skipped {result.skipped} already stored)"),

@@ -10,29 +10,48 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
+from clientsim.analysis.stats import estimate_cost, percentile, wilson_interval
 from clientsim.errors import ConfigError
-from clientsim.experiments.stats import estimate_cost, percentile, wilson_interval
 from clientsim.models.conversation import ErrorRecord, TokenUsage
 from clientsim.models.records import ConversationRecord, RunStatus
 from clientsim.models.roles import ParticipantRole
 
 
-__all__ = ["NONE_KEY", "is_passed", "summarize"]
+__all__ = [
+    "NONE_KEY",
+    "error_of",
+    "is_passed",
+    "outcome_of",
+    "summarize",
+    "tokens_spent",
+]
 
 #: The key ``by_outcome`` and ``ending_reasons`` use for "no outcome" / "no ending".
 NONE_KEY: Final = "none"
 
 
-def _error_of(record: ConversationRecord) -> ErrorRecord | None:
+def error_of(record: ConversationRecord) -> ErrorRecord | None:
+    """The error that ended the conversation: the record's, else its result's."""
     if record.error is not None:
         return record.error
     return record.result.error if record.result is not None else None
 
 
-def _outcome_of(record: ConversationRecord) -> str | None:
+def outcome_of(record: ConversationRecord) -> str | None:
+    """The name of the outcome the conversation reached, or ``None``."""
     if record.result is None or record.result.outcome is None:
         return None
     return record.result.outcome.name
+
+
+def tokens_spent(record: ConversationRecord) -> TokenUsage:
+    """Tokens the conversation spent: summed over its models (as ``summary.json``
+    counts them), or its result's token usage when no model was tracked."""
+    if record.models:
+        return sum(record.models.values(), TokenUsage())
+    if record.result is not None:
+        return record.result.token_usage.total
+    return TokenUsage()
 
 
 def is_passed(record: ConversationRecord, pass_outcomes: Collection[str] = ()) -> bool:
@@ -51,8 +70,8 @@ def is_passed(record: ConversationRecord, pass_outcomes: Collection[str] = ()) -
     if record.status is not RunStatus.DONE:
         return False
     if pass_outcomes:
-        return _outcome_of(record) in pass_outcomes
-    return _error_of(record) is None
+        return outcome_of(record) in pass_outcomes
+    return error_of(record) is None
 
 
 def _pass_definition(pass_outcomes: Collection[str]) -> str:
@@ -135,7 +154,7 @@ def summarize(
     - ``estimated_cost_usd``: the sum over models that have a price, and
       ``unpriced_models``: the specs without one. A non-empty ``unpriced_models``
       means the total is a lower bound. Prices are estimates (see
-      :data:`~clientsim.experiments.stats.MODEL_PRICES`).
+      :data:`~clientsim.analysis.stats.MODEL_PRICES`).
     - ``errors``: ``by_side`` (``agent``, ``simulator``), ``by_type`` (exception
       class -> count) and ``transient`` (how many were worth retrying), counting the
       error that ended each conversation.
@@ -151,7 +170,7 @@ def summarize(
         pass_outcomes: the outcome names that count as a pass; empty: a pass is a
             conversation that finished without an error.
         prices: USD per one million (input, output) tokens by model name; default
-            :data:`~clientsim.experiments.stats.MODEL_PRICES`.
+            :data:`~clientsim.analysis.stats.MODEL_PRICES`.
 
     Returns:
         A dict of plain JSON values.
@@ -183,7 +202,7 @@ def summarize(
 
     status_counts = Counter(record.status for record in records)
     outcomes: Counter[str] = Counter(
-        _outcome_of(record) or NONE_KEY for record in records
+        outcome_of(record) or NONE_KEY for record in records
     )
     endings: Counter[str] = Counter(
         record.result.ending.reason
@@ -191,7 +210,7 @@ def summarize(
         else NONE_KEY
         for record in records
     )
-    errors = [error for record in records if (error := _error_of(record)) is not None]
+    errors = [error for record in records if (error := error_of(record)) is not None]
     sides = Counter(error.side for error in errors)
 
     return {
