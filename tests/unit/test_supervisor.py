@@ -33,16 +33,18 @@ from clientsim.errors import (
     ModelError,
     ParticipantError,
 )
-from clientsim.experiments.supervisor import (
+from clientsim.llm import OfflineChatModel
+from clientsim.participants.supervised import (
+    SupervisorParticipant,
+    SupervisorTermination,
+)
+from clientsim.participants.supervisor import (
     DEFAULT_SUPERVISOR_PROMPT,
     LLMSupervisor,
     MockSupervisor,
     Supervisor,
     SupervisorDecision,
-    SupervisorParticipant,
-    SupervisorTermination,
 )
-from clientsim.llm import OfflineChatModel
 from clientsim.runners import HybridSimulationRunner
 from clientsim.termination import TerminationContext
 

@@ -60,15 +60,17 @@ if TYPE_CHECKING:
         run_experiment,
     )
     from clientsim.experiments.scaffold import scaffold
-    from clientsim.experiments.supervisor import (
+    from clientsim.llm.run_model import ResponseCache, RunChatModel
+    from clientsim.participants.supervised import (
+        SupervisorParticipant,
+        SupervisorTermination,
+    )
+    from clientsim.participants.supervisor import (
         LLMSupervisor,
         MockSupervisor,
         Supervisor,
         SupervisorDecision,
-        SupervisorParticipant,
-        SupervisorTermination,
     )
-    from clientsim.llm.run_model import ResponseCache, RunChatModel
     from clientsim.render.html import render_html_report, write_html_report
     from clientsim.render.text import render_text_report
     from clientsim.runners.batch import (
@@ -120,12 +122,12 @@ _WHERE = {
     "make_build": "clientsim.experiments.run",
     "run_experiment": "clientsim.experiments.run",
     "scaffold": "clientsim.experiments.scaffold",
-    "LLMSupervisor": "clientsim.experiments.supervisor",
-    "MockSupervisor": "clientsim.experiments.supervisor",
-    "Supervisor": "clientsim.experiments.supervisor",
-    "SupervisorDecision": "clientsim.experiments.supervisor",
-    "SupervisorParticipant": "clientsim.experiments.supervisor",
-    "SupervisorTermination": "clientsim.experiments.supervisor",
+    "LLMSupervisor": "clientsim.participants.supervisor",
+    "MockSupervisor": "clientsim.participants.supervisor",
+    "Supervisor": "clientsim.participants.supervisor",
+    "SupervisorDecision": "clientsim.participants.supervisor",
+    "SupervisorParticipant": "clientsim.participants.supervised",
+    "SupervisorTermination": "clientsim.participants.supervised",
 }
 
 __all__ = [

@@ -318,11 +318,13 @@ def make_build(config: ExperimentConfig) -> Build:
         customer: Any
         termination: list[Any] = []
         if multi.enabled:
-            from clientsim.experiments.supervisor import (  # noqa: PLC0415
-                LLMSupervisor,
-                MockSupervisor,
+            from clientsim.participants.supervised import (  # noqa: PLC0415
                 SupervisorParticipant,
                 SupervisorTermination,
+            )
+            from clientsim.participants.supervisor import (  # noqa: PLC0415
+                LLMSupervisor,
+                MockSupervisor,
             )
 
             decider: Any

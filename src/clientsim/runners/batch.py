@@ -113,12 +113,14 @@ class ConversationModels:
         seed: int,
         scope: CassetteScope | None,
         cache: ResponseCache | None,
+        cassette: Cassette | None = None,
         limiter: BaseRateLimiter | None,
         max_retries: int,
         retry_base_seconds: float,
     ) -> None:
         self.seed = seed
         self.scope = scope
+        self._cassette = cassette
         self._cache = cache
         self._limiter = limiter
         self._max_retries = max_retries
@@ -151,11 +153,9 @@ class ConversationModels:
 
     def channel(self, channel: Channel) -> Channel:
         """``channel`` through the cassette, if one is in use."""
-        if self.scope is None:
+        if self.scope is None or self._cassette is None:
             return channel
-        from clientsim.experiments.cassette import CassetteChannel  # noqa: PLC0415
-
-        return CassetteChannel(channel, self.scope)
+        return self._cassette.wrap_channel(channel, self.scope)
 
     def usage_by_model(self) -> dict[str, TokenUsage]:
         """Token usage per model spec, over every model this conversation used."""
@@ -436,6 +436,7 @@ class BatchRunner:
             models = ConversationModels(
                 seed=seed,
                 scope=scope,
+                cassette=self.cassette,
                 cache=self.response_cache,
                 limiter=self.rate_limiter,
                 max_retries=self.max_retries,

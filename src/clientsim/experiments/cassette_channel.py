@@ -1,8 +1,7 @@
 """The agent's side of the cassette: :class:`CassetteChannel` and its sessions.
 
-Private: :class:`CassetteChannel` is documented and imported as
-:class:`clientsim.experiments.cassette.CassetteChannel`; the module docs of
-:mod:`clientsim.experiments.cassette` describe how a turn is recorded and replayed.
+The module docs of :mod:`clientsim.experiments.cassette` describe how a turn is
+recorded and replayed.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from clientsim.errors import (
     InvalidTypeError,
     SessionClosedError,
 )
-from clientsim.experiments.cassette import (
+from clientsim.experiments.cassette_scope import (
     AGENT_KIND,
     AgentCassetteMissError,
     CassetteScope,
