@@ -27,18 +27,15 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
     from clientsim.assertions import (
         SimulatedRun,
         SimulationRuns,
@@ -51,9 +48,6 @@ if TYPE_CHECKING:
     )
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.offline import OfflineChatModel
-    from clientsim.participants import Participant
-    from clientsim.runners.base import Runner
-    from clientsim.runners.batch import ConversationJob
 
 
 __all__ = [
@@ -264,15 +258,14 @@ def _simulate(request: pytest.FixtureRequest) -> Simulate:
 
 
 class Simulate:
-    """The ``simulate`` fixture: runs simulated customers against an agent.
+    """The ``simulate`` fixture: :func:`clientsim.simulate` with the test's settings.
 
-    One conversation per persona x intent x run, each seeded with
-    :func:`clientsim.runners.batch.derive_seed` from the run seed and its cell,
-    through :class:`~clientsim.runners.batch.BatchRunner` (so the test's cassette,
-    when the ``clientsim_cassette`` fixture is in use, records or replays every model
-    call and agent reply). The conversations of a test are the same on every run;
-    within one test, each call of ``simulate`` draws new ones (its grid cells are
-    numbered by call, which also keeps their cassette entries apart).
+    The ``clientsim`` marker gives the defaults of ``runs`` and ``seed`` and the
+    assertion helpers' threshold, and the test's cassette (when the
+    ``clientsim_cassette`` fixture is in use) records or replays every model call
+    and agent reply. The conversations of a test are the same on every run; within
+    one test, each call draws new ones (its grid cells are numbered by call, which
+    also keeps their cassette entries apart).
 
     Example:
         >>> results = await simulate(
@@ -295,242 +288,33 @@ class Simulate:
         self,
         agent: object,
         *,
-        personas: Sequence[str] = ("a typical customer",),
         intents: Sequence[str],
         runs: int | None = None,
         seed: int | None = None,
-        outcomes: Mapping[str, object] | None = None,
-        max_messages: int = 6,
-        customer_model: str | BaseChatModel = "offline",
+        **options: Any,
     ) -> SimulationRuns:
-        """Run the conversations and return their results.
+        """Run the conversations; the arguments are :func:`clientsim.simulate`'s.
 
-        Args:
-            agent: the agent under test: a
-                :class:`~clientsim.participants.Participant` (Full runner, fully
-                simulated; the conversation opens with the intent's text; each
-                conversation gets its own copy: an ``LLMParticipant`` is rebuilt on
-                the conversation's seeded, recorded model, keeping its role,
-                persona, intent, system prompt and double-texting, but not a custom
-                typing model; any other participant is deep-copied), a
-                :class:`~clientsim.channels.Channel` (Hybrid runner; the customer
-                writes the opening message), or a callable / ``"module:function"``
-                string (wrapped in a :class:`~clientsim.channels.TargetChannel`).
-            personas: the customers' personas.
-            intents: what the customers want.
-            runs: repetitions of each persona and intent (default: the marker's, 1).
-            seed: the run seed (default: the marker's, 0).
-            outcomes: outcome name to the patterns that reach it (see
-                :class:`~clientsim.evaluation.rules.RuleBasedOutcomeEvaluator`);
-                ``None`` reaches no outcome.
-            max_messages: the longest a conversation may get.
-            customer_model: the customers' chat model (a spec or a model).
-
-        Returns:
-            The conversations, each with its persona, intent and seed.
+        ``runs`` and ``seed`` default to the marker's (1 and 0).
 
         Raises:
             ConfigError: a bad argument.
             CassetteMissError: a strict replay needed a call the cassette lacks.
         """
-        from clientsim.errors import CassetteMissError, ConfigError  # noqa: PLC0415
-        from clientsim.models import GridCell  # noqa: PLC0415
-        from clientsim.runners.batch import BatchCell, BatchRunner  # noqa: PLC0415
+        from clientsim.errors import CassetteMissError  # noqa: PLC0415
+        from clientsim.runners.simulate import simulate  # noqa: PLC0415
 
-        persona_list = _texts("personas", personas, ConfigError)
-        intent_list = _texts("intents", intents, ConfigError)
-        repeat = self.settings.runs if runs is None else runs
-        run_seed = self.settings.seed if seed is None else seed
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-            raise ConfigError(f"runs must be an int >= 1; got {repeat!r}")
         self._calls += 1
-        prefix = f"s{self._calls}"
-        cells: list[BatchCell] = []
-        where: dict[str, tuple[str, str, int]] = {}
-        for i, intent in enumerate(intent_list):
-            for p, persona in enumerate(persona_list):
-                for iteration in range(repeat):
-                    cell = GridCell(
-                        input_id=f"{prefix}.i{i}",
-                        persona_id=f"p{p}",
-                        iteration=iteration,
-                    )
-                    cells.append(
-                        BatchCell(cell=cell, input=intent, persona=persona, item=intent)
-                    )
-                    where[cell.key] = (persona, intent, iteration)
-        build = _builder(agent, outcomes, max_messages, customer_model)
-        cassette = self.cassette.open() if self.cassette is not None else None
         try:
-            batch = await BatchRunner(
-                build,
-                cells,
-                run_id=f"pytest-{prefix}",
-                seed=run_seed,
-                max_retries=0,
-                cassette=cassette,
-            ).run()
-        finally:
-            if cassette is not None:
-                await cassette.aclose()
-        records = {record.key: record for record in batch.records}
-        for record in records.values():
-            error = record.error
-            if error is not None and error.type.endswith("CassetteMissError"):
-                file = "" if self.cassette is None else f" {str(self.cassette.path)!r}"
-                raise CassetteMissError(
-                    f"conversation {record.key!r} (seed {record.seed}) needed a call "
-                    f"the cassette{file} does not hold: {error.message}; re-record "
-                    f"with {RECORD_OPTION}"
-                )
-        return _collect(records, where, run_seed, self.settings.threshold)
-
-
-def _texts(name: str, value: object, error: type[Exception]) -> list[str]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise error(f"{name} must be a list of strings; got {value!r}")
-    texts = list(value)
-    if not texts or not all(isinstance(text, str) and text for text in texts):
-        raise error(
-            f"{name} must be a non-empty list of non-empty strings; got {value!r}"
-        )
-    return texts
-
-
-def _collect(
-    records: Mapping[str, object],
-    where: Mapping[str, tuple[str, str, int]],
-    run_seed: int,
-    threshold: float | None,
-) -> SimulationRuns:
-    from clientsim.assertions import SimulatedRun, SimulationRuns  # noqa: PLC0415
-    from clientsim.models import (  # noqa: PLC0415
-        Conversation,
-        ConversationRecord,
-        ConversationResult,
-    )
-
-    runs: list[SimulatedRun] = []
-    for key in where:
-        record = records.get(key)
-        if not isinstance(record, ConversationRecord):  # pragma: no cover - defensive
-            continue
-        result = record.result or ConversationResult(
-            Conversation(()), error=record.error
-        )
-        persona, intent, iteration = where[key]
-        runs.append(
-            SimulatedRun(
-                persona=persona,
-                intent=intent,
-                iteration=iteration,
-                seed=record.seed,
-                result=result,
+            return await simulate(
+                agent,
+                intents=intents,
+                runs=self.settings.runs if runs is None else runs,
+                seed=self.settings.seed if seed is None else seed,
+                cassette=self.cassette.open() if self.cassette is not None else None,
+                threshold=self.settings.threshold,
+                run_id=f"pytest-s{self._calls}",
+                **options,
             )
-        )
-    return SimulationRuns(runs=runs, seed=run_seed, threshold=threshold)
-
-
-def _fresh_agent(agent: Participant, job: ConversationJob) -> Participant:
-    """A new agent for one conversation (participants keep per-conversation state).
-
-    An :class:`~clientsim.participants.LLMParticipant` is rebuilt on the
-    conversation's model wrapper (seeded, and recorded or replayed by the cassette);
-    any other participant is deep-copied.
-    """
-    from clientsim.participants import LLMParticipant  # noqa: PLC0415
-
-    if isinstance(agent, LLMParticipant):
-        return LLMParticipant(
-            agent.role,
-            job.models.model(agent.model, "agent"),
-            persona=agent.persona,
-            intent=agent.intent,
-            system_prompt=agent.system_prompt,
-            seed=job.seed,
-            double_texting=agent.double_texting,
-        )
-    return copy.deepcopy(agent)
-
-
-def _builder(
-    agent: object,
-    outcomes: Mapping[str, object] | None,
-    max_messages: int,
-    customer_model: str | BaseChatModel,
-) -> Callable[[ConversationJob], Runner]:
-    from clientsim.channels.base import Channel  # noqa: PLC0415
-    from clientsim.channels.target import TargetChannel  # noqa: PLC0415
-    from clientsim.errors import ConfigError  # noqa: PLC0415
-    from clientsim.evaluation.rules import RuleBasedOutcomeEvaluator  # noqa: PLC0415
-    from clientsim.models import (  # noqa: PLC0415
-        Intent,
-        MessageDraft,
-        Outcome,
-        Outcomes,
-        ParticipantRole,
-    )
-    from clientsim.participants import LLMParticipant, Participant  # noqa: PLC0415
-    from clientsim.runners import (  # noqa: PLC0415
-        FullSimulationRunner,
-        HybridSimulationRunner,
-    )
-
-    if outcomes is not None and not isinstance(outcomes, Mapping):
-        raise ConfigError(
-            "outcomes must be a mapping of outcome name to patterns, e.g. "
-            f"{{'resolved': ['fixed', 'solved']}}; got {outcomes!r}"
-        )
-    rules = dict(outcomes or {})
-    evaluator = RuleBasedOutcomeEvaluator(rules) if rules else None  # type: ignore[arg-type]
-    legal = Outcomes(
-        tuple(Outcome(name, name.replace("_", " ")) for name in rules)
-        or (Outcome("completed", "The conversation ran to its end"),)
-    )
-    channel: Channel | None = None
-    if isinstance(agent, Participant):
-        participant: Participant | None = agent
-    elif isinstance(agent, Channel):
-        participant, channel = None, agent
-    elif isinstance(agent, str) or callable(agent):
-        participant, channel = None, TargetChannel(agent)
-    else:
-        raise ConfigError(
-            "agent must be a Participant, a Channel, a callable or a "
-            f"'module:function' string; got {type(agent).__name__}"
-        )
-    customer_role = ParticipantRole.CUSTOMER
-
-    def build(job: ConversationJob) -> Runner:
-        intent = Intent(customer_role, str(job.item))
-        customer = LLMParticipant(
-            customer_role,
-            job.models.model(customer_model, "customer"),
-            persona=str(job.persona),
-            intent=intent,
-            seed=job.seed,
-        )
-        conversation_id = f"{job.run_id}/{job.cell.key}"
-        if participant is not None:
-            return FullSimulationRunner(
-                customer,
-                _fresh_agent(participant, job),
-                MessageDraft(str(job.item), customer_role),
-                intent,
-                legal,
-                max_messages=max_messages,
-                outcome_evaluator=evaluator,
-                conversation_id=conversation_id,
-            )
-        assert channel is not None  # noqa: S101 - set above when participant is None
-        return HybridSimulationRunner(
-            customer=customer,
-            channel=job.models.channel(channel),
-            intent=intent,
-            outcomes=legal,
-            max_messages=max_messages,
-            outcome_evaluator=evaluator,
-            conversation_id=conversation_id,
-        )
-
-    return build
+        except CassetteMissError as exc:
+            raise CassetteMissError(f"{exc}; re-record with {RECORD_OPTION}") from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final, Generic, TypeVar
 
 import attrs
@@ -121,6 +121,23 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
+
+    def check(self, config: StrategyConfig, /, *, context: Iterable[str] = ()) -> None:
+        """Check a config without building it: the name is registered and the
+        options are ones the factory takes (``context`` names the arguments the
+        caller will offer at build time, which the config need not give).
+
+        Raises:
+            UnknownStrategyError: the name is not registered.
+            ConfigError: an option the factory does not take, or a required one
+                that neither the config nor the context gives.
+        """
+        name, options = self._split(config)
+        spec = _Signature.of(self.get(name))
+        if spec is not None:
+            spec.check(self.family, name, options)
+            offered = dict.fromkeys(spec.accepted(dict.fromkeys(context)))
+            spec.check_required(self.family, name, {**options, **offered})
 
     def build(self, config: StrategyConfig, /, **context: object) -> T:
         """Build a strategy from a config: a name, or a mapping with ``strategy`` + options.

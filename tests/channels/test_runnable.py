@@ -293,16 +293,33 @@ async def test_an_exception_in_a_runnable_lambda_names_it():
 # ----- configuration ------------------------------------------------------------------
 
 
-def test_stateful_is_required():
-    with pytest.raises(TypeError, match="stateful"):
-        RunnableChannel(RunnableLambda(str))  # type: ignore[call-arg]
+def test_stateful_is_inferred_from_the_checkpointer():
+    assert RunnableChannel(RunnableLambda(str)).stateful is False
+    assert RunnableChannel(_graph(checkpointer=False)).stateful is False
+    assert RunnableChannel(_graph(checkpointer=True)).stateful is True
+    # An explicit choice still wins, and is still checked against the graph.
+    with pytest.raises(ConfigError, match="has no checkpointer"):
+        RunnableChannel(_graph(checkpointer=False), stateful=True)
+
+
+def _graph(*, checkpointer: bool):
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    def reply(state: MessagesState) -> dict:
+        return {"messages": [("ai", "ok")]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", reply)
+    builder.add_edge(START, "reply")
+    builder.add_edge("reply", END)
+    return builder.compile(checkpointer=InMemorySaver() if checkpointer else None)
 
 
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"stateful": "yes"}, r"stateful must be True .* or False .*; got 'yes'"),
-        ({"stateful": None}, "stateful must be True"),
+        ({"stateful": "yes"}, r"stateful must be True .*, False .* or None .*; got 'yes'"),
         ({"stateful": False, "input_key": ""}, "input_key must be a non-empty string"),
         ({"stateful": False, "input_key": 3}, "input_key must be .*got 3"),
         (
@@ -365,13 +382,17 @@ def test_from_config_with_a_bad_target(target, match):
         RunnableChannel.from_config(runnable=target, stateful=False)
 
 
-def test_from_config_through_a_registry_requires_stateful():
+def test_from_config_through_a_registry_infers_stateful():
     registry = Registry[RunnableChannel](
         family="channel", hook="clientsim_register_channels"
     )
     registry.register("test_runnable", RunnableChannel.from_config)
-    with pytest.raises(ConfigError, match=r"needs option.*'stateful'"):
-        registry.build({"strategy": "test_runnable", "runnable": f"{AGENTS}:shouting"})
+    inferred = registry.build(
+        {"strategy": "test_runnable", "runnable": f"{AGENTS}:shouting"}
+    )
+    assert inferred.stateful is False
+    with pytest.raises(ConfigError, match=r"needs option.*'runnable'"):
+        registry.build({"strategy": "test_runnable", "stateful": False})
     channel = registry.build(
         {"strategy": "test_runnable", "stateful": False, "input_key": None},
         runnable=RunnableLambda(str),

@@ -63,10 +63,11 @@ def test_unknown_channel_names_suggest_the_closest():
 def test_bad_channel_options_are_config_errors():
     with pytest.raises(ConfigError, match="base_url"):
         build_channel({"strategy": "http", "base_url": "ftp://nowhere"})
-    with pytest.raises(ConfigError, match="stateful"):
+    with pytest.raises(ConfigError, match="stateful must be"):
         build_channel(
             {
                 "strategy": "runnable",
                 "runnable": "tests.channels.targets_agents:shouting",
+                "stateful": "yes",
             }
         )

@@ -175,7 +175,8 @@ class RunnableChannel(Channel):
     Args:
         runnable: the agent, anything with an async ``ainvoke(input, config=...)``.
         stateful: send only the new message (``True``) or the whole history
-            (``False``). Required: guessing wrong duplicates or loses history.
+            (``False``). ``None`` (the default) infers it: ``True`` for a LangGraph
+            graph compiled with a checkpointer, ``False`` for anything else.
         input_key: the state key holding the messages; ``None`` sends the list.
         output: ``"new"`` hands over every new AI message of the turn, ``"last"`` only
             the last one.
@@ -193,7 +194,7 @@ class RunnableChannel(Channel):
         self,
         runnable: Runnable[Any, Any],
         *,
-        stateful: bool,
+        stateful: bool | None = None,
         input_key: str | None = "messages",
         output: Literal["new", "last"] = "new",
         config: Mapping[str, Any] | None = None,
@@ -203,10 +204,13 @@ class RunnableChannel(Channel):
                 "runnable must be a LangChain Runnable (anything with an async "
                 f"ainvoke method); got {type(runnable).__name__}"
             )
+        if stateful is None:  # a graph with a checkpointer remembers; others do not
+            stateful = bool(_has_memory(runnable))
         if not isinstance(stateful, bool):
             raise ConfigError(
-                "stateful must be True (send only the new message, with a thread id) or "
-                f"False (send the whole history); got {stateful!r}"
+                "stateful must be True (send only the new message, with a thread id), "
+                "False (send the whole history) or None (True exactly when the graph "
+                f"has a checkpointer); got {stateful!r}"
             )
         if input_key is not None and (not isinstance(input_key, str) or not input_key):
             raise ConfigError(
@@ -258,7 +262,7 @@ class RunnableChannel(Channel):
         cls,
         *,
         runnable: Runnable[Any, Any] | str,
-        stateful: bool,
+        stateful: bool | None = None,
         input_key: str | None = "messages",
         output: Literal["new", "last"] = "new",
         config: Mapping[str, Any] | None = None,

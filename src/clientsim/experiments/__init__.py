@@ -53,12 +53,8 @@ if TYPE_CHECKING:
         override_param,
         record_args,
     )
-    from clientsim.experiments.run import (
-        ExperimentResult,
-        grid,
-        make_build,
-        run_experiment,
-    )
+    from clientsim.experiments.build import grid, make_build
+    from clientsim.experiments.run import ExperimentResult, run_experiment
     from clientsim.experiments.scaffold import scaffold
     from clientsim.llm.run_model import ResponseCache, RunChatModel
     from clientsim.participants.supervised import (
@@ -118,8 +114,8 @@ _WHERE = {
     "record_args": "clientsim.experiments.recording",
     "render_text_report": "clientsim.render.text",
     "ExperimentResult": "clientsim.experiments.run",
-    "grid": "clientsim.experiments.run",
-    "make_build": "clientsim.experiments.run",
+    "grid": "clientsim.experiments.build",
+    "make_build": "clientsim.experiments.build",
     "run_experiment": "clientsim.experiments.run",
     "scaffold": "clientsim.experiments.scaffold",
     "LLMSupervisor": "clientsim.participants.supervisor",

@@ -357,18 +357,18 @@ def _check_experiment(config: ExperimentConfig) -> None:
 
 
 def _check_what_runs(config: ExperimentConfig) -> None:
-    if config.runner is not None and config.agent is not None:
+    target = config.runner.resolved_target if config.runner is not None else None
+    if target is not None and config.agent is not None:
         raise _FieldError(
             "agent",
-            "give either runner (your agent's code) or agent (a simulated agent), "
-            "not both",
+            "give either runner (your agent's code) or agent (a simulated agent, a URL "
+            "or a channel strategy), not both",
         )
-    if config.agent is None and (
-        config.runner is None or config.runner.resolved_target is None
-    ):
+    if config.agent is None and target is None:
         raise _FieldError(
             "runner.target" if config.runner is not None else "runner",
             "nothing to run: set runner.target (or runner.module_path and "
-            "runner.function_name) to test your agent's code, or set "
-            "agent.system_prompt to rehearse against a simulated agent",
+            "runner.function_name) to test your agent's code, set agent to a URL "
+            "(http(s):// or ws(s)://) or a channel strategy to test a running agent, "
+            "or set agent.system_prompt to rehearse against a simulated agent",
         )

@@ -35,6 +35,8 @@ from clientsim.experiments._config_checks import (
     _WrongType,
 )
 from clientsim.experiments.config import ExperimentConfig, InputItem, RunnerConfig
+from clientsim.experiments.schema import AgentConfig
+from clientsim.experiments.strategies import StrategySpec
 
 
 _CONFIG_SUFFIXES: Final = (".yaml", ".yml", ".toml", ".json")
@@ -64,11 +66,65 @@ def _converter() -> cattrs.Converter:
             InputItem, conv, metadata=override(unstruct_hook=_json_copy)
         ),
     )
+    conv.register_unstructure_hook(StrategySpec, StrategySpec.to_data)
     conv.register_unstructure_hook(
         ExperimentConfig,
-        make_dict_unstructure_fn(ExperimentConfig, conv, base_dir=override(omit=True)),
+        make_dict_unstructure_fn(
+            ExperimentConfig,
+            conv,
+            base_dir=override(omit=True),
+            agent=override(unstruct_hook=_unstructure_agent),
+            customer=override(unstruct_hook=_unstructure_spec),
+            evaluator=override(unstruct_hook=_unstructure_spec),
+            termination=override(
+                unstruct_hook=lambda specs: [spec.to_data() for spec in specs]
+            ),
+        ),
     )
     return conv
+
+
+def _unstructure_spec(value: StrategySpec | None) -> object:
+    return None if value is None else value.to_data()
+
+
+def _unstructure_agent(value: object) -> object:
+    if isinstance(value, StrategySpec):
+        return value.to_data()
+    if isinstance(value, AgentConfig):
+        return _converter().unstructure(value)
+    return value
+
+
+def _structure_agent(value: object, _: type) -> object:
+    """``agent``: a URL or ``module:attr``, a channel strategy, or a simulated agent."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        if "strategy" in value:
+            return _structure_strategy(value, _)
+        return _converter().structure(value, AgentConfig)
+    raise _WrongType(value)
+
+
+def _structure_strategy(value: object, _: type) -> object:
+    """A strategy: a name, or a mapping of JSON data with a ``strategy`` key."""
+    if value is None or isinstance(value, str):
+        return value
+    if not isinstance(value, Mapping):
+        raise _WrongType(value)
+    problem = _json_problem(value)
+    if problem is not None:
+        raise _FieldError("", f"expected JSON data; {problem.lstrip()}")
+    return _json_copy(value)
+
+
+def _structure_strategies(value: object, _: type) -> object:
+    if value is None or isinstance(value, str | Mapping):
+        return _structure_strategy(value, _)
+    if not isinstance(value, list | tuple):
+        raise _WrongType(value)
+    return [_structure_strategy(item, _) for item in value]
 
 
 def _is_literal(type_: object) -> bool:
@@ -136,7 +192,13 @@ def _structure_json_object(value: object, _: type) -> object:
 
 def _attrs_hook(conv: cattrs.Converter, cls: type) -> Callable[[object, type], object]:
     overrides: dict[str, Any] = {
-        ExperimentConfig: {"base_dir": override(omit=True)},
+        ExperimentConfig: {
+            "base_dir": override(omit=True),
+            "agent": override(struct_hook=_structure_agent),
+            "customer": override(struct_hook=_structure_strategy),
+            "evaluator": override(struct_hook=_structure_strategy),
+            "termination": override(struct_hook=_structure_strategies),
+        },
         RunnerConfig: {"python_path": override(struct_hook=_structure_python_path)},
         InputItem: {"metadata": override(struct_hook=_structure_json_object)},
     }.get(cls, {})

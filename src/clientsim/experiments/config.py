@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import attrs
 
@@ -44,6 +44,7 @@ from clientsim.experiments._config_checks import (
     _Check,
     _check_experiment,
     _check_inputs_file,
+    _FieldError,
     _instance,
     _int_in,
     _is_int,
@@ -64,6 +65,12 @@ from clientsim.experiments.schema import (
     RunnerConfig,
     SupervisorConfig,
     SupervisorMetadata,
+)
+from clientsim.experiments.strategies import (
+    HybridConfig,
+    StrategySpec,
+    check_agent_string,
+    check_strategy_names,
 )
 
 
@@ -89,6 +96,60 @@ def _as_inputs(value: object) -> Any:
     if isinstance(value, tuple):
         return tuple(InputItem(content=i) if isinstance(i, str) else i for i in value)
     return value
+
+
+def _as_agent(value: object) -> Any:
+    """A mapping with ``strategy`` is a channel (or participant) strategy; one
+    without is clientsim's simulated agent (:class:`AgentConfig`)."""
+    if isinstance(value, Mapping):
+        if "strategy" in value:
+            return StrategySpec.parse(value)
+        return AgentConfig(**value)
+    return value
+
+
+def _check_agent(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None or isinstance(value, AgentConfig | StrategySpec):
+        return
+    if not isinstance(value, str):
+        raise _FieldError(
+            attribute.name,
+            "expected a URL, 'module:attr', a mapping with a 'strategy' key (a "
+            "channel) or a mapping of simulated agent settings (system_prompt, "
+            f"model); got {value!r}",
+        )
+    try:
+        check_agent_string(value)
+    except ConfigError as exc:
+        raise _FieldError(attribute.name, str(exc)) from None
+
+
+_SPEC: Final = _Check(
+    "a strategy name, or a mapping with a 'strategy' key and its options",
+    lambda v: isinstance(v, StrategySpec),
+)
+_SPECS: Final = _Check(
+    "a strategy (a name or a mapping with a 'strategy' key) or a list of them",
+    lambda v: isinstance(v, tuple) and all(isinstance(s, StrategySpec) for s in v),
+)
+
+
+def _as_optional_spec(value: object) -> Any:
+    return None if value is None else StrategySpec.parse(value)
+
+
+def _as_specs(value: object) -> Any:
+    if value is None:
+        return ()
+    if isinstance(value, str | Mapping | StrategySpec):
+        return (StrategySpec.parse(value),)
+    items: list[StrategySpec] = []
+    for index, item in enumerate(_as_tuple(value)):
+        try:
+            items.append(StrategySpec.parse(item))
+        except ConfigError as exc:
+            raise _FieldError(f"[{index}]", str(exc)) from None
+    return tuple(items)
 
 
 @attrs.frozen(kw_only=True)
@@ -184,9 +245,21 @@ class ExperimentConfig:
         validator=_items(PersonaConfig, "a list of personas (mappings)"),
     )
     model: str = attrs.field(default="offline", validator=_text(non_empty=True))
-    agent: AgentConfig | None = attrs.field(
-        default=None,
-        validator=_optional(_instance(AgentConfig, "a mapping of agent settings")),
+    agent: AgentConfig | StrategySpec | str | None = attrs.field(
+        default=None, converter=_as_agent, validator=_check_agent
+    )
+    customer: StrategySpec | None = attrs.field(
+        default=None, converter=_as_optional_spec, validator=_optional(_SPEC)
+    )
+    termination: tuple[StrategySpec, ...] = attrs.field(
+        default=(), converter=_as_specs, validator=_SPECS
+    )
+    evaluator: StrategySpec | None = attrs.field(
+        default=None, converter=_as_optional_spec, validator=_optional(_SPEC)
+    )
+    hybrid: HybridConfig = attrs.field(
+        factory=HybridConfig,
+        validator=_instance(HybridConfig, "a mapping of hybrid settings"),
     )
     outcomes: tuple[OutcomeConfig, ...] = attrs.field(
         default=(),
@@ -204,6 +277,9 @@ class ExperimentConfig:
 
     def __attrs_post_init__(self) -> None:
         _check_experiment(self)
+        check_strategy_names(
+            self.agent, self.customer, self.termination, self.evaluator
+        )
 
     # ----------------------------------------------------------------- loading
 

@@ -10,12 +10,9 @@ multi-turn conversation driven by the supervisor), runs them through the
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 import platform
 import random
-import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,14 +23,10 @@ import attrs
 
 from clientsim import events
 from clientsim.errors import ConfigError
-from clientsim.experiments.config import ExperimentConfig, InputItem, PersonaConfig
+from clientsim.experiments.build import grid, make_build, make_finish
+from clientsim.experiments.config import ExperimentConfig
 from clientsim.models import (
-    Conversation,
     ConversationRecord,
-    ConversationResult,
-    GridCell,
-    Intent,
-    MessageDraft,
     Outcome,
     Outcomes,
     ParticipantRole,
@@ -42,21 +35,15 @@ from clientsim.models import (
 from clientsim.runners.batch import (
     BatchCell,
     BatchRunner,
-    Build,
-    ConversationJob,
-    Finish,
 )
 
 
 if TYPE_CHECKING:
     from langchain_core.rate_limiters import BaseRateLimiter
 
-    from clientsim.channels.base import Channel
-    from clientsim.evaluation.base import OutcomeEvaluator
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.run_model import ResponseCache
     from clientsim.notebook import DataFrame
-    from clientsim.runners.base import Runner
     from clientsim.store.base import SimulationStore
 
 __all__ = ["ExperimentResult", "Progress", "grid", "run_experiment"]
@@ -129,259 +116,6 @@ class ExperimentResult:
         from clientsim.render.notebook import experiment_result_html  # noqa: PLC0415
 
         return experiment_result_html(self)
-
-
-def grid(config: ExperimentConfig) -> list[BatchCell]:
-    """The experiment's cells: every input x persona x iteration, in that nesting.
-
-    ``multi_turn.persona_override`` narrows the personas to the one it names.
-    """
-    inputs = config.resolved_inputs()
-    personas = config.selected_personas()
-    return [
-        BatchCell(
-            cell=GridCell(
-                input_id=str(item.id), persona_id=persona.id, iteration=iteration
-            ),
-            input=item.content,
-            persona=persona,
-            item=item,
-        )
-        for iteration in range(config.iterations)
-        for item in inputs
-        for persona in personas
-    ]
-
-
-def _outcomes(config: ExperimentConfig) -> Outcomes:
-    if not config.outcomes:
-        return _DEFAULT_OUTCOMES
-    return Outcomes(
-        tuple(Outcome(item.name, item.description) for item in config.outcomes)
-    )
-
-
-def _evaluator(
-    config: ExperimentConfig, job: ConversationJob
-) -> OutcomeEvaluator | None:
-    if not config.outcomes:
-        return None
-    if any(item.patterns for item in config.outcomes):
-        from clientsim.evaluation.rules import (  # noqa: PLC0415
-            OutcomeRule,
-            RuleBasedOutcomeEvaluator,
-        )
-
-        return RuleBasedOutcomeEvaluator(
-            [
-                OutcomeRule(
-                    item.name,
-                    item.patterns,
-                    sender=ParticipantRole(item.sender) if item.sender else None,
-                )
-                for item in config.outcomes
-                if item.patterns
-            ]
-        )
-    from clientsim.evaluation.llm import LLMOutcomeEvaluator  # noqa: PLC0415
-
-    return LLMOutcomeEvaluator(job.models.model(config.model, "judge"))
-
-
-def make_finish(config: ExperimentConfig) -> Finish | None:
-    """Judge each finished conversation's outcome on its whole transcript.
-
-    Rules: the latest message that matches a rule decides (a refund offered and then
-    an escalation is an escalation). An LLM judge: one call on the whole transcript.
-    Without outcomes in the config: ``None`` (no outcome is judged).
-    """
-    if not config.outcomes:
-        return None
-    outcomes = _outcomes(config)
-
-    async def finish(
-        job: ConversationJob, result: ConversationResult
-    ) -> ConversationResult:
-        evaluator = _evaluator(config, job)
-        if evaluator is None:  # pragma: no cover - outcomes imply an evaluator
-            return result
-        conversation = result.conversation
-        messages = conversation.messages
-        outcome = None
-        if any(item.patterns for item in config.outcomes):
-            for end in range(len(messages), 0, -1):
-                outcome = await evaluator.evaluate(
-                    Conversation(messages[:end]), outcomes
-                )
-                if outcome is not None:
-                    break
-        else:
-            outcome = await evaluator.evaluate(conversation, outcomes)
-        usage = getattr(evaluator, "token_usage", None)
-        report = result.token_usage
-        if usage is not None:
-            report = attrs.evolve(report, judge=report.judge + usage)
-        return attrs.evolve(
-            result, conversation=conversation.with_outcome(outcome), token_usage=report
-        )
-
-    return finish
-
-
-def _add_import_paths(config: ExperimentConfig) -> None:
-    runner = config.runner
-    if runner is None:
-        return
-    root = config.resolve_path(runner.working_directory)
-    paths = [root, *(config.resolve_path(entry) for entry in runner.python_path or ())]
-    for path in reversed(paths):
-        text = str(path.resolve())
-        if text not in sys.path:
-            sys.path.insert(0, text)
-
-
-def _with_tool_approval(function: object, auto_approve: bool) -> object:
-    """Pass ``multi_turn.auto_approve_tools`` to a target that declares it."""
-    if not callable(function):
-        return function
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        return function
-    if "auto_approve_tools" not in parameters:
-        return function
-    return functools.partial(function, auto_approve_tools=auto_approve)
-
-
-def _agent_source(
-    config: ExperimentConfig,
-) -> Callable[[ConversationJob], Channel] | None:
-    """How each conversation reaches the runner target (``None`` for a simulated agent)."""
-    runner = config.runner
-    if runner is None or config.agent is not None:
-        return None
-    target = runner.resolved_target
-    if target is None:  # pragma: no cover - the config refuses this
-        raise ConfigError(
-            "runner.target (or module_path and function_name) is required"
-        )
-    _add_import_paths(config)
-    from clientsim.channels.target import TargetChannel, import_target  # noqa: PLC0415
-
-    function = _with_tool_approval(
-        import_target(target, instantiate=True), config.multi_turn.auto_approve_tools
-    )
-    if not callable(function):
-        raise ConfigError(
-            f"runner.target {target!r} is a {type(function).__name__}, not callable"
-        )
-    if not config.replay_args.enabled:
-        channel = TargetChannel(function)
-        return lambda _job: channel
-    from clientsim.experiments.recording import (  # noqa: PLC0415
-        ReplayTarget,
-        load_recording,
-    )
-
-    calls = load_recording(config.resolve_path(config.replay_args.recording_file))
-    replay = ReplayTarget(function, calls, config.replay_args.override_param_path)
-    inputs = {item.id: index for index, item in enumerate(config.resolved_inputs())}
-
-    def channel_for(job: ConversationJob) -> Channel:
-        index = inputs.get(job.cell.input_id, 0)
-        return TargetChannel(replay.as_agent(index))
-
-    return channel_for
-
-
-def make_build(config: ExperimentConfig) -> Build:
-    """The factory that builds each conversation of ``config``'s experiment."""
-    from clientsim.participants import LLMParticipant, ScriptedParticipant  # noqa: PLC0415
-    from clientsim.runners import (  # noqa: PLC0415
-        FullSimulationRunner,
-        HybridSimulationRunner,
-    )
-
-    outcomes = _outcomes(config)
-    channel_for = _agent_source(config)
-    multi = config.multi_turn
-    supervisor = multi.supervisor
-    max_messages = 4 * multi.max_turns + 2 if multi.enabled else 100
-
-    def build(job: ConversationJob) -> Runner:
-        item = job.item
-        persona = job.persona
-        if not isinstance(item, InputItem) or not isinstance(persona, PersonaConfig):
-            raise ConfigError("experiment cells carry an InputItem and a PersonaConfig")
-        intent = Intent(_CUSTOMER, item.intent or item.content)
-        first = MessageDraft(item.content, _CUSTOMER)
-        customer: Any
-        termination: list[Any] = []
-        if multi.enabled:
-            from clientsim.participants.supervised import (  # noqa: PLC0415
-                SupervisorParticipant,
-                SupervisorTermination,
-            )
-            from clientsim.participants.supervisor import (  # noqa: PLC0415
-                LLMSupervisor,
-                MockSupervisor,
-            )
-
-            decider: Any
-            if supervisor.provider == "mock":
-                meta = supervisor.metadata
-                decider = MockSupervisor(
-                    meta.scripted_questions,
-                    mock_decision=meta.mock_decision,
-                    mock_reason=meta.mock_reason,
-                    mock_closing=meta.mock_closing,
-                )
-            else:
-                decider = LLMSupervisor(
-                    job.models.model(supervisor.model_spec, "supervisor"),
-                    system_prompt=supervisor.system_prompt,
-                    persona=persona.description,
-                    intent=item.intent,
-                    temperature=supervisor.temperature,
-                )
-            customer = SupervisorParticipant(
-                decider, max_turns=multi.max_turns, seed=job.seed
-            )
-            termination.append(SupervisorTermination(customer))
-        else:
-            customer = ScriptedParticipant(_CUSTOMER, [])
-        if channel_for is None:
-            agent_config = config.agent
-            if agent_config is None:  # pragma: no cover - the config refuses this
-                raise ConfigError("set either 'agent' or 'runner.target'")
-            agent = LLMParticipant(
-                _AGENT,
-                job.models.model(agent_config.model or config.model, "agent"),
-                system_prompt=agent_config.system_prompt,
-                seed=job.seed,
-            )
-            return FullSimulationRunner(
-                customer,
-                agent,
-                first,
-                intent,
-                outcomes,
-                max_messages=max_messages if multi.enabled else 2,
-                termination=termination or None,
-                conversation_id=f"{job.run_id}/{job.cell.key}",
-            )
-        return HybridSimulationRunner(
-            customer=customer,
-            channel=job.models.channel(channel_for(job)),
-            intent=intent,
-            outcomes=outcomes,
-            initial_message=first,
-            max_messages=max_messages,
-            termination=termination or None,
-            conversation_id=f"{job.run_id}/{job.cell.key}",
-        )
-
-    return build
 
 
 def new_run_seed() -> int:

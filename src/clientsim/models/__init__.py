@@ -14,6 +14,7 @@ from clientsim.models.conversation import (
 from clientsim.models.intent import Intent, Outcome, Outcomes
 from clientsim.models.records import ConversationRecord, GridCell, RunStatus
 from clientsim.models.roles import ParticipantRole
+from clientsim.models.simulated import SimulatedRun, SimulationRuns
 
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "Outcomes",
     "ParticipantRole",
     "RunStatus",
+    "SimulatedRun",
+    "SimulationRuns",
     "TokenUsage",
     "TokenUsageReport",
     "from_dict",

@@ -1,0 +1,363 @@
+"""From an experiment file to its conversations: the grid, and the runner of each cell.
+
+:func:`grid` lays out the cells (inputs x personas x iterations); :func:`make_build`
+turns a cell into a runner through the one agent resolver
+(:func:`~clientsim.runners.agents.resolve_agent`) and the one runner builder
+(:mod:`clientsim.runners.build`), so every strategy the file names, a plugin's as
+well as a built-in's, is built through :mod:`clientsim.factory`:
+
+- the agent: ``agent:`` (a URL, ``module:attr``, a channel strategy, or clientsim's
+  simulated agent) or seed 003's ``runner.target`` (a function, a channel, a
+  participant, a LangChain runnable or a compiled LangGraph graph);
+- the customer: ``customer:``, else the seed's supervisor in multi-turn mode, else a
+  customer who says the input and nothing more;
+- the termination: ``termination:`` (any of them ends the talk) plus the
+  supervisor's;
+- the outcome: ``evaluator:`` decides after every message; without it, ``outcomes``
+  with patterns are judged on the whole transcript when the conversation is over
+  (:func:`make_finish`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from clientsim.errors import ConfigError
+from clientsim.experiments.config import ExperimentConfig
+from clientsim.experiments.schema import AgentConfig, InputItem, PersonaConfig
+from clientsim.experiments.strategies import StrategySpec
+from clientsim.models import (
+    Conversation,
+    ConversationResult,
+    GridCell,
+    Intent,
+    MessageDraft,
+    Outcome,
+    Outcomes,
+    ParticipantRole,
+)
+from clientsim.participants.base import Participant
+from clientsim.runners.agents import resolve_agent
+from clientsim.runners.batch import BatchCell, Build, ConversationJob, Finish
+from clientsim.runners.build import (
+    build_agent_participant,
+    build_customer,
+    build_evaluator,
+    build_runner,
+    build_termination,
+    fresh_agent,
+)
+
+
+if TYPE_CHECKING:
+    from clientsim.channels.base import Channel
+    from clientsim.evaluation.base import OutcomeEvaluator
+    from clientsim.runners.base import Runner
+    from clientsim.termination.base import TerminationStrategy
+
+__all__ = ["grid", "make_build", "make_finish"]
+
+_CUSTOMER: Final = ParticipantRole.CUSTOMER
+_DEFAULT_OUTCOMES: Final = Outcomes(
+    (Outcome("completed", "The conversation ran to its end"),)
+)
+
+
+def grid(config: ExperimentConfig) -> list[BatchCell]:
+    """The experiment's cells: every input x persona x iteration, in that nesting.
+
+    ``multi_turn.persona_override`` narrows the personas to the one it names.
+    """
+    inputs = config.resolved_inputs()
+    personas = config.selected_personas()
+    return [
+        BatchCell(
+            cell=GridCell(
+                input_id=str(item.id), persona_id=persona.id, iteration=iteration
+            ),
+            input=item.content,
+            persona=persona,
+            item=item,
+        )
+        for iteration in range(config.iterations)
+        for item in inputs
+        for persona in personas
+    ]
+
+
+def outcomes_of(config: ExperimentConfig) -> Outcomes:
+    """The legal outcomes: the file's, or one ``completed`` when it declares none."""
+    if not config.outcomes:
+        return _DEFAULT_OUTCOMES
+    return Outcomes(
+        tuple(Outcome(item.name, item.description) for item in config.outcomes)
+    )
+
+
+def _judge(config: ExperimentConfig, job: ConversationJob) -> OutcomeEvaluator:
+    """The default judge of the whole transcript: rules from the outcomes' patterns,
+    else an LLM judge on the experiment's model."""
+    if any(item.patterns for item in config.outcomes):
+        from clientsim.evaluation.rules import (  # noqa: PLC0415
+            OutcomeRule,
+            RuleBasedOutcomeEvaluator,
+        )
+
+        return RuleBasedOutcomeEvaluator(
+            [
+                OutcomeRule(
+                    item.name,
+                    item.patterns,
+                    sender=ParticipantRole(item.sender) if item.sender else None,
+                )
+                for item in config.outcomes
+                if item.patterns
+            ]
+        )
+    from clientsim.evaluation.llm import LLMOutcomeEvaluator  # noqa: PLC0415
+
+    return LLMOutcomeEvaluator(job.models.model(config.model, "judge"))
+
+
+def make_finish(config: ExperimentConfig) -> Finish | None:
+    """Judge each finished conversation's outcome on its whole transcript.
+
+    Rules: the latest message that matches a rule decides (a refund offered and then
+    an escalation is an escalation). An LLM judge: one call on the whole transcript.
+    ``None`` (nothing to do) without outcomes, or when the file's ``evaluator``
+    already decided the outcome during the conversation.
+    """
+    if not config.outcomes or config.evaluator is not None:
+        return None
+    outcomes = outcomes_of(config)
+    by_rules = any(item.patterns for item in config.outcomes)
+
+    async def finish(
+        job: ConversationJob, result: ConversationResult
+    ) -> ConversationResult:
+        evaluator = _judge(config, job)
+        conversation = result.conversation
+        messages = conversation.messages
+        outcome = None
+        if by_rules:
+            for end in range(len(messages), 0, -1):
+                outcome = await evaluator.evaluate(
+                    Conversation(messages[:end]), outcomes
+                )
+                if outcome is not None:
+                    break
+        else:
+            outcome = await evaluator.evaluate(conversation, outcomes)
+        usage = getattr(evaluator, "token_usage", None)
+        report = result.token_usage
+        if usage is not None:
+            report = attrs.evolve(report, judge=report.judge + usage)
+        return attrs.evolve(
+            result, conversation=conversation.with_outcome(outcome), token_usage=report
+        )
+
+    return finish
+
+
+def _add_import_paths(config: ExperimentConfig) -> None:
+    runner = config.runner
+    if runner is None:
+        return
+    root = config.resolve_path(runner.working_directory)
+    paths = [root, *(config.resolve_path(entry) for entry in runner.python_path or ())]
+    for path in reversed(paths):
+        text = str(path.resolve())
+        if text not in sys.path:
+            sys.path.insert(0, text)
+
+
+AgentFor = Callable[[ConversationJob], "Participant | Channel"]
+
+
+def _agent_source(config: ExperimentConfig) -> AgentFor:
+    """How each conversation gets its agent: the file's ``agent`` or ``runner.target``."""
+    agent = config.agent
+    approve = config.multi_turn.auto_approve_tools
+    if isinstance(agent, AgentConfig):
+        simulated = agent
+
+        def simulated_agent(job: ConversationJob) -> Participant:
+            return build_agent_participant(
+                {"strategy": "llm", "system_prompt": simulated.system_prompt},
+                seed=job.seed,
+                models=job.models,
+                default_model=simulated.model or config.model,
+            )
+
+        return simulated_agent
+    if isinstance(agent, StrategySpec):
+        _add_import_paths(config)
+        options = agent.to_config()
+        resolved = resolve_agent(options, where="agent")
+        if isinstance(resolved, Participant):
+            return lambda job: build_agent_participant(
+                options,
+                seed=job.seed,
+                models=job.models,
+                default_model=config.model,
+            )
+        return lambda _job: resolved
+    if isinstance(agent, str):
+        _add_import_paths(config)
+        return _shared(resolve_agent(agent, auto_approve_tools=approve, where="agent"))
+    runner = config.runner
+    target = runner.resolved_target if runner is not None else None
+    if target is None:  # pragma: no cover - the config refuses this
+        raise ConfigError("set either 'agent' or 'runner.target'")
+    _add_import_paths(config)
+    if config.replay_args.enabled:
+        return _replayed(config, target)
+    return _shared(
+        resolve_agent(target, auto_approve_tools=approve, where="runner.target")
+    )
+
+
+def _shared(agent: Participant | Channel) -> AgentFor:
+    """One agent for every conversation: a channel as it is, a participant copied."""
+    if isinstance(agent, Participant):
+        return lambda job: fresh_agent(agent, job.models)
+    return lambda _job: agent
+
+
+def _replayed(config: ExperimentConfig, target: str) -> AgentFor:
+    """Seed 003's ``replay_args``: the target called with recorded arguments."""
+    from clientsim.channels.target import TargetChannel, import_target  # noqa: PLC0415
+    from clientsim.experiments.recording import (  # noqa: PLC0415
+        ReplayTarget,
+        load_recording,
+    )
+
+    function = import_target(target, instantiate=True)
+    if not callable(function):
+        raise ConfigError(
+            f"runner.target {target!r} is a {type(function).__name__}; replay_args "
+            "needs a function to call with the recorded arguments"
+        )
+    calls = load_recording(config.resolve_path(config.replay_args.recording_file))
+    replay = ReplayTarget(function, calls, config.replay_args.override_param_path)
+    inputs = {item.id: index for index, item in enumerate(config.resolved_inputs())}
+
+    def channel_for(job: ConversationJob) -> Channel:
+        return TargetChannel(replay.as_agent(inputs.get(job.cell.input_id, 0)))
+
+    return channel_for
+
+
+def _customer(
+    config: ExperimentConfig,
+    job: ConversationJob,
+    item: InputItem,
+    persona: PersonaConfig,
+    intent: Intent,
+) -> tuple[Participant, list[TerminationStrategy]]:
+    """The file's ``customer``, else the supervisor (multi-turn), else a one-liner."""
+    multi = config.multi_turn
+    if config.customer is not None:
+        customer = build_customer(
+            config.customer.to_config(),
+            intent=intent,
+            persona=persona.description or None,
+            seed=job.seed,
+            models=job.models,
+            default_model=config.model,
+        )
+        return customer, []
+    if not multi.enabled:
+        from clientsim.participants.scripted import ScriptedParticipant  # noqa: PLC0415
+
+        return ScriptedParticipant(_CUSTOMER, []), []
+    from clientsim.participants.supervised import (  # noqa: PLC0415
+        SupervisorParticipant,
+        SupervisorTermination,
+    )
+    from clientsim.participants.supervisor import (  # noqa: PLC0415
+        LLMSupervisor,
+        MockSupervisor,
+    )
+
+    supervisor = multi.supervisor
+    decider: Any
+    if supervisor.provider == "mock":
+        meta = supervisor.metadata
+        decider = MockSupervisor(
+            meta.scripted_questions,
+            mock_decision=meta.mock_decision,
+            mock_reason=meta.mock_reason,
+            mock_closing=meta.mock_closing,
+        )
+    else:
+        decider = LLMSupervisor(
+            job.models.model(supervisor.model_spec, "supervisor"),
+            system_prompt=supervisor.system_prompt,
+            persona=persona.description,
+            intent=item.intent,
+            temperature=supervisor.temperature,
+        )
+    participant = SupervisorParticipant(
+        decider, max_turns=multi.max_turns, seed=job.seed
+    )
+    return participant, [SupervisorTermination(participant)]
+
+
+def make_build(config: ExperimentConfig) -> Build:
+    """The factory that builds each conversation of ``config``'s experiment.
+
+    The agent is resolved once (a target is imported, a channel opened lazily) and
+    shared by every conversation; a simulated agent is built per conversation.
+
+    Raises:
+        ConfigError: the agent cannot be resolved (e.g. the target does not import).
+    """
+    outcomes = outcomes_of(config)
+    agent_for = _agent_source(config)
+    multi = config.multi_turn
+    conversational = multi.enabled or config.customer is not None
+    full_limit = 4 * multi.max_turns + 2 if conversational else 2
+    hybrid_limit = 4 * multi.max_turns + 2 if conversational else 100
+    termination = [spec.to_config() for spec in config.termination]
+    hybrid = config.hybrid.settings()
+
+    def build(job: ConversationJob) -> Runner:
+        item = job.item
+        persona = job.persona
+        if not isinstance(item, InputItem) or not isinstance(persona, PersonaConfig):
+            raise ConfigError("experiment cells carry an InputItem and a PersonaConfig")
+        intent = Intent(_CUSTOMER, item.intent or item.content)
+        customer, stops = _customer(config, job, item, persona, intent)
+        stops += build_termination(
+            termination, models=job.models, default_model=config.model
+        )
+        evaluator = (
+            build_evaluator(
+                config.evaluator.to_config(),
+                models=job.models,
+                default_model=config.model,
+            )
+            if config.evaluator is not None
+            else None
+        )
+        agent = agent_for(job)
+        return build_runner(
+            customer=customer,
+            agent=agent,
+            intent=intent,
+            outcomes=outcomes,
+            initial_message=MessageDraft(item.content, _CUSTOMER),
+            max_messages=full_limit if isinstance(agent, Participant) else hybrid_limit,
+            termination=stops,
+            outcome_evaluator=evaluator,
+            conversation_id=f"{job.run_id}/{job.cell.key}",
+            hybrid=hybrid,
+            models=job.models,
+        )
+
+    return build

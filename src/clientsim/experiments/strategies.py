@@ -1,0 +1,233 @@
+"""The experiment file's strategy keys: ``agent``, ``customer``, ``termination``,
+``evaluator`` and ``hybrid`` (clientsim's own, beyond seed 003).
+
+A strategy is written as its name, or as a mapping with a ``strategy`` key naming it
+plus that strategy's options, exactly as :mod:`clientsim.factory` builds it::
+
+    customer: {strategy: llm, model: offline}
+    termination:
+      - {strategy: closing_phrases, phrases: ["bye"]}
+      - clientsim-example-plugin/politeness
+    evaluator: {strategy: llm, instructions: "Resolved means a refund was issued."}
+    agent: {strategy: http, base_url: "http://127.0.0.1:8000/v1", mode: webhook}
+
+A name a plugin registers through the ``clientsim`` entry point group is used exactly
+like a built-in's. Names are checked when the file loads: an unknown one is an error
+that lists the known names, with a did-you-mean.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import attrs
+
+from clientsim.errors import ConfigError
+from clientsim.experiments._config_checks import (
+    _Check,
+    _FieldError,
+    _is_dotted,
+    _is_number,
+    _json_copy,
+    _json_problem,
+    _optional,
+    _show,
+)
+from clientsim.registry import Registry
+
+
+__all__ = ["AGENT_SCHEMES", "HybridConfig", "StrategySpec", "check_agent_string"]
+
+AGENT_SCHEMES: Final = ("http", "https", "ws", "wss")
+"""URL schemes an ``agent:`` string may use (OpenAI-compatible HTTP, WebSocket)."""
+
+
+def _freeze(value: object) -> object:
+    """JSON data as immutable values: mappings become read-only, lists tuples."""
+    if isinstance(value, Mapping):
+        return types.MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+def _thaw(value: object) -> Any:
+    """Immutable JSON data back to plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(item) for item in value]
+    return value
+
+
+def _as_options(value: object) -> Any:
+    if isinstance(value, Mapping):
+        problem = _json_problem(value)
+        if problem is not None:
+            raise ConfigError(f"options: expected JSON data; {problem.lstrip()}")
+        return _freeze(_json_copy(value))
+    return value
+
+
+@attrs.frozen
+class StrategySpec:
+    """One strategy as a file names it: its name and its options.
+
+    Attributes:
+        strategy: the registered name (a built-in's or a plugin's).
+        options: the strategy's options, read-only.
+
+    Example:
+        >>> spec = StrategySpec.parse({"strategy": "deadline", "seconds": 30})
+        >>> spec.strategy, spec.to_config()
+        ('deadline', {'strategy': 'deadline', 'seconds': 30})
+    """
+
+    strategy: str = attrs.field(
+        validator=_Check(
+            "a strategy name (a non-empty string)",
+            lambda v: isinstance(v, str) and bool(v),
+        )
+    )
+    options: Mapping[str, object] = attrs.field(
+        factory=lambda: types.MappingProxyType({}), converter=_as_options
+    )
+
+    @classmethod
+    def parse(cls, value: object) -> StrategySpec:
+        """A spec from a name or a mapping with a ``strategy`` key.
+
+        Raises:
+            ConfigError: anything else, or a mapping without a ``strategy`` name.
+        """
+        if isinstance(value, StrategySpec):
+            return value
+        if isinstance(value, str) and value:
+            return cls(value)
+        if isinstance(value, Mapping):
+            options = dict(value)
+            name = options.pop("strategy", None)
+            if not isinstance(name, str) or not name:
+                raise _FieldError(
+                    "strategy",
+                    "a strategy mapping needs a 'strategy' key naming it; got "
+                    f"{_show(name)}",
+                )
+            return cls(name, options)
+        raise ConfigError(
+            "expected a strategy name, or a mapping with a 'strategy' key and its "
+            f"options; got {_show(value)}"
+        )
+
+    def to_config(self) -> dict[str, Any]:
+        """The plain config :mod:`clientsim.factory` builds from."""
+        return {"strategy": self.strategy, **_thaw(self.options)}
+
+    def to_data(self) -> str | dict[str, Any]:
+        """How a file writes it: the bare name when there are no options."""
+        return self.to_config() if self.options else self.strategy
+
+
+def check_agent_string(value: str) -> None:
+    """An ``agent:`` string must be a URL the resolver reaches or ``module:attr``.
+
+    Raises:
+        ConfigError: neither.
+    """
+    if "://" in value:
+        scheme = urlsplit(value).scheme.lower()
+        if scheme not in AGENT_SCHEMES or not urlsplit(value).hostname:
+            raise ConfigError(
+                f"expected an http(s):// URL (an OpenAI-compatible chat endpoint), a "
+                f"ws(s):// URL or 'module:attr'; got a URL with scheme {scheme!r}"
+            )
+        return
+    module, sep, attribute = value.partition(":")
+    if not (sep and _is_dotted(module) and _is_dotted(attribute)):
+        raise ConfigError(
+            "expected an http(s):// URL (an OpenAI-compatible chat endpoint), a "
+            "ws(s):// URL, or 'module:attr' naming a callable, a channel, a "
+            f"participant or a LangChain runnable / LangGraph graph; got {_show(value)}"
+        )
+
+
+_SECONDS: Final = _optional(
+    _Check("a number of seconds > 0", lambda v: _is_number(v) and v > 0)  # type: ignore[operator]
+)
+
+
+@attrs.frozen(kw_only=True)
+class HybridConfig:
+    """Real-time settings of a conversation with a real agent (clientsim's own key
+    ``hybrid``); ``null`` (or leaving a key out) keeps the runner's default.
+
+    Attributes:
+        reply_timeout_seconds: longest wait for the agent's first message of a turn.
+        quiet_period_seconds: silence that ends an agent's burst of messages.
+        max_turn_seconds: longest an agent's burst may go on.
+        max_duration_seconds: the whole conversation's deadline.
+
+    Example:
+        >>> HybridConfig(reply_timeout_seconds=5).settings()
+        {'reply_timeout_seconds': 5.0}
+    """
+
+    reply_timeout_seconds: float | None = attrs.field(default=None, validator=_SECONDS)
+    quiet_period_seconds: float | None = attrs.field(default=None, validator=_SECONDS)
+    max_turn_seconds: float | None = attrs.field(default=None, validator=_SECONDS)
+    max_duration_seconds: float | None = attrs.field(default=None, validator=_SECONDS)
+
+    def settings(self) -> dict[str, float]:
+        """The settings that were given, as the Hybrid runner takes them."""
+        return {
+            field.name: float(value)
+            for field in attrs.fields(HybridConfig)
+            if (value := getattr(self, field.name)) is not None
+        }
+
+
+_CONTEXT: Final = ("model", "role", "intent", "persona", "seed", "target", "runnable")
+"""What the run offers strategy factories at build time (not needed in the file)."""
+
+
+def check_strategy_names(
+    agent: object,
+    customer: StrategySpec | None,
+    termination: tuple[StrategySpec, ...],
+    evaluator: StrategySpec | None,
+) -> None:
+    """Every strategy a file names is registered (plugins' included).
+
+    Raises:
+        ConfigError: naming the key, the value and the known names.
+    """
+    from clientsim import factory  # noqa: PLC0415 - loads the plugins only when used
+
+    checks: list[tuple[str, StrategySpec, tuple[Registry[Any], ...]]] = []
+    if isinstance(agent, StrategySpec):
+        checks.append(("agent", agent, (factory.channels, factory.participants)))
+    if customer is not None:
+        checks.append(("customer", customer, (factory.participants,)))
+    checks.extend(
+        (f"termination[{index}]", spec, (factory.termination_strategies,))
+        for index, spec in enumerate(termination)
+    )
+    if evaluator is not None:
+        checks.append(("evaluator", evaluator, (factory.outcome_evaluators,)))
+    for key, spec, registries in checks:
+        found = [registry for registry in registries if spec.strategy in registry]
+        if found:
+            try:
+                found[0].check(spec.to_config(), context=_CONTEXT)
+            except ConfigError as exc:
+                raise _FieldError(key, str(exc)) from None
+            continue
+        known = sorted({name for registry in registries for name in registry.names()})
+        family = " or ".join(registry.family for registry in registries)
+        from clientsim.errors import UnknownStrategyError  # noqa: PLC0415
+
+        error = UnknownStrategyError(family, spec.strategy, known)
+        raise _FieldError(f"{key}.strategy", str(error))

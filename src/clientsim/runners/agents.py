@@ -1,0 +1,189 @@
+"""One notion of "agent": whatever a user points clientsim at, as a participant or a channel.
+
+Every surface (the Python API, experiment files and the CLI, the pytest ``simulate``
+fixture, notebooks) accepts the system under test in the same forms, and turns it into
+a runner through :func:`resolve_agent` here and :func:`~clientsim.runners.build.
+build_runner`:
+
+=========================================  ==============================================
+the agent is                               it becomes
+=========================================  ==============================================
+a :class:`~clientsim.participants.Participant`  itself: a Full (simulated-time) run
+a :class:`~clientsim.channels.Channel`      itself: a Hybrid (real-time) run
+a LangChain ``Runnable`` / LangGraph graph  a :class:`~clientsim.channels.RunnableChannel`
+                                           (``stateful`` inferred from the checkpointer)
+a sync or async callable                    a :class:`~clientsim.channels.TargetChannel`
+``"http://..."`` / ``"https://..."``        an OpenAI-compatible
+                                           :class:`~clientsim.channels.HTTPChannel`
+``"ws://..."`` / ``"wss://..."``            a :class:`~clientsim.channels.WebSocketChannel`
+``"module:attr"``                           what the imported object resolves to
+``{"strategy": <name>, ...options}``        the channel (or participant) that strategy
+                                           builds through :mod:`clientsim.factory`
+=========================================  ==============================================
+
+Example:
+    >>> resolve_agent("http://127.0.0.1:8000/v1")
+    HTTPChannel(base_url='http://127.0.0.1:8000/v1', mode='openai')
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Mapping
+from typing import TypeAlias
+from urllib.parse import urlsplit
+
+from clientsim import factory
+from clientsim.channels.base import Channel
+from clientsim.errors import ConfigError, UnknownStrategyError
+from clientsim.participants.base import Participant
+
+
+__all__ = ["AgentLike", "agent_kind", "resolve_agent"]
+
+AgentLike: TypeAlias = (
+    Participant | Channel | Callable[..., object] | str | Mapping[str, object]
+)
+"""What may stand for the agent under test (a LangChain ``Runnable`` is callable-like
+and accepted too): see the module docs."""
+
+_FORMS = (
+    "a Participant, a Channel, a sync or async callable, a LangChain Runnable or "
+    "compiled LangGraph graph, an http(s):// URL (OpenAI-compatible chat completions), "
+    "a ws(s):// URL, a 'module:attr' string naming one of these, or a mapping "
+    "{strategy: <channel name>, ...options}"
+)
+
+
+def resolve_agent(
+    agent: object,
+    *,
+    stateful: bool | None = None,
+    auto_approve_tools: bool | None = None,
+    where: str = "agent",
+) -> Participant | Channel:
+    """The participant or channel that ``agent`` stands for.
+
+    Args:
+        agent: the agent in any of the forms of the module docs.
+        stateful: for a LangChain runnable: send only the new message (``True``) or
+            the whole history (``False``); ``None`` infers it from whether a LangGraph
+            graph has a checkpointer.
+        auto_approve_tools: passed to a callable target that declares an
+            ``auto_approve_tools`` parameter (seed 003's ``multi_turn`` setting);
+            ``None`` leaves it to the target's default.
+        where: how error messages name the value (e.g. ``"runner.target"``).
+
+    Returns:
+        A :class:`~clientsim.participants.Participant` (a Full run) or a
+        :class:`~clientsim.channels.Channel` (a Hybrid run).
+
+    Raises:
+        ConfigError: the value is none of the forms, a target cannot be imported, or
+            a strategy's options do not fit.
+        UnknownStrategyError: a mapping names no channel or participant strategy.
+    """
+    if isinstance(agent, Participant | Channel):
+        return agent
+    if isinstance(agent, str):
+        return _from_string(agent, stateful, auto_approve_tools, where)
+    if isinstance(agent, Mapping):
+        return _from_mapping(agent, where)
+    if _is_runnable(agent):
+        from clientsim.channels.runnable import RunnableChannel  # noqa: PLC0415
+
+        return RunnableChannel(agent, stateful=stateful)  # type: ignore[arg-type]
+    if callable(agent):
+        from clientsim.channels.target import TargetChannel  # noqa: PLC0415
+
+        return TargetChannel(_with_tool_approval(agent, auto_approve_tools))
+    raise ConfigError(f"{where} must be {_FORMS}; got {type(agent).__name__}")
+
+
+def agent_kind(agent: Participant | Channel) -> str:
+    """``"simulated"`` for a participant (Full run), ``"channel"`` for a channel (Hybrid)."""
+    return "simulated" if isinstance(agent, Participant) else "channel"
+
+
+def _from_string(
+    text: str, stateful: bool | None, auto_approve: bool | None, where: str
+) -> Participant | Channel:
+    scheme = urlsplit(text).scheme.lower() if "://" in text else ""
+    if scheme in {"http", "https"}:
+        return factory.build_channel({"strategy": "http", "base_url": text})
+    if scheme in {"ws", "wss"}:
+        return factory.build_channel({"strategy": "websocket", "url": text})
+    if scheme:
+        raise ConfigError(
+            f"{where} {_redact(text)!r}: unsupported URL scheme {scheme!r}; use http, "
+            "https, ws or wss"
+        )
+    if ":" not in text:
+        raise ConfigError(f"{where} must be {_FORMS}; got {text!r}")
+    from clientsim.channels.target import import_target  # noqa: PLC0415
+
+    found = import_target(text, instantiate=True)
+    if isinstance(found, str):
+        raise ConfigError(
+            f"{where} {text!r} names a string, not an agent; it must name {_FORMS}"
+        )
+    return resolve_agent(
+        found, stateful=stateful, auto_approve_tools=auto_approve, where=where
+    )
+
+
+def _from_mapping(config: Mapping[str, object], where: str) -> Participant | Channel:
+    name = config.get("strategy")
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"{where} as a mapping needs a 'strategy' key naming a channel "
+            f"({', '.join(map(repr, factory.channels.names()))}) or a participant "
+            f"strategy; got {name!r}"
+        )
+    if name in factory.channels:
+        return factory.build_channel(config)
+    if name in factory.participants:
+        from clientsim.models import ParticipantRole  # noqa: PLC0415
+
+        options = dict(config)
+        options.setdefault("role", ParticipantRole.AGENT.value)
+        return factory.build_participant(options)
+    raise UnknownStrategyError(
+        "channel", name, [*factory.channels.names(), *factory.participants.names()]
+    )
+
+
+def _is_runnable(value: object) -> bool:
+    """A LangChain ``Runnable`` (so any LangGraph graph), without importing LangChain:
+    one can only exist once ``langchain_core`` has been imported."""
+    if "langchain_core.runnables" not in sys.modules:
+        return False
+    return isinstance(value, sys.modules["langchain_core.runnables"].Runnable)
+
+
+def _with_tool_approval(
+    function: Callable[..., object], auto_approve: bool | None
+) -> Callable[..., object]:
+    """Pass ``auto_approve_tools`` to a target that declares it."""
+    if auto_approve is None:
+        return function
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):  # builtins without signatures
+        return function
+    if "auto_approve_tools" not in parameters:
+        return function
+    return functools.partial(function, auto_approve_tools=auto_approve)
+
+
+def _redact(url: str) -> str:
+    """``url`` without a password or token in its user-info part."""
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return parts._replace(netloc=f"***@{host}").geturl()
