@@ -183,5 +183,4 @@ def build_report(style: str) -> ReportStrategy:
     """
     from clientsim.factory import build_report_strategy  # noqa: PLC0415
 
-    report: ReportStrategy = build_report_strategy(style)
-    return report
+    return build_report_strategy(style)
