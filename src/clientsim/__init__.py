@@ -1,82 +1,541 @@
 """clientsim: rehearse AI agents against simulated clients before real ones arrive.
 
-The top level re-exports the public API; everything else is reachable by module path.
+The top level re-exports the public API of both halves: the conversation simulator
+(participants, channels, runners, termination, outcome evaluation) and the client
+simulation of seed 000 (clients, requirements, feedback, review, intake, the task
+engine, simulation runs, reports and stores), plus the error tree, the ``build_*``
+factories and :data:`hookimpl`. Everything else is reachable by module path.
+
+Names load on first use, so ``import clientsim`` stays fast and loads no LangChain.
 """
 
 import typing as _typing
 
-from clientsim.errors import ClientSimError, ConfigError
-from clientsim.evaluation import (
-    LLMOutcomeEvaluator,
-    OutcomeEvaluator,
-    RuleBasedOutcomeEvaluator,
-)
-from clientsim.models import (
-    Conversation,
-    ConversationResult,
-    Ending,
-    Intent,
-    Message,
-    MessageDraft,
-    Outcome,
-    Outcomes,
-    ParticipantRole,
-    TokenUsage,
-)
-from clientsim.participants import (
-    LLMParticipant,
-    Participant,
-    ScriptedParticipant,
-    TypingModel,
-)
-from clientsim.plugins import hookimpl
-from clientsim.runners import FullSimulationRunner, HybridSimulationRunner, Runner
-
 
 if _typing.TYPE_CHECKING:
+    from clientsim.channels import (
+        Channel,
+        HTTPChannel,
+        InMemoryChannel,
+        QueueSession,
+        RunnableChannel,
+        Session,
+        TargetChannel,
+        WebSocketChannel,
+    )
+    from clientsim.clients import (
+        AIClient,
+        ClientInterface,
+        ConsoleHuman,
+        HumanClient,
+        HybridClient,
+        QueueHuman,
+        ReviewContext,
+        SubmitContext,
+    )
+    from clientsim.clients.pool import (
+        ClientPoolConfig,
+        ClientSelectionStrategy,
+        DomainMatchedStrategy,
+        RoundRobinStrategy,
+        WeightedRandomStrategy,
+    )
+    from clientsim.errors import (
+        AgentTimeoutError,
+        CassetteMissError,
+        ChannelError,
+        ClientSimDeprecationWarning,
+        ClientSimError,
+        ClientSimWarning,
+        ConfigError,
+        DuplicateSimulationError,
+        DuplicateStrategyError,
+        HumanTimeoutError,
+        IllegalTransitionError,
+        InvalidModelOutputError,
+        InvalidTypeError,
+        ModelError,
+        ParticipantError,
+        PluginError,
+        SessionClosedError,
+        SimulationError,
+        UnknownStrategyError,
+    )
+    from clientsim.evaluation import (
+        LLMOutcomeEvaluator,
+        OutcomeEvaluator,
+        RuleBasedOutcomeEvaluator,
+    )
+    from clientsim.factory import (
+        build_channel,
+        build_client_pool_strategy,
+        build_entry_point_strategy,
+        build_feedback_strategy,
+        build_intake_strategy,
+        build_outcome_evaluator,
+        build_participant,
+        build_report_strategy,
+        build_requirement_generator,
+        build_termination,
+        build_work_entry_adapter,
+    )
+    from clientsim.feedback import (
+        AdversarialFeedback,
+        BinaryFeedback,
+        CriteriaCheckFeedback,
+        FeedbackStrategy,
+        ScoredFeedback,
+    )
+    from clientsim.intake import (
+        AgentIntake,
+        DirectAdapter,
+        DirectIntake,
+        EntryPointStrategy,
+        IntakeAdapter,
+        IntakeDecision,
+        IntakeEngine,
+        IntakeEntryAdapter,
+        IntakeStrategy,
+        ProjectAdapter,
+        TaskBoardEntryAdapter,
+        TaskEngineWorkPipeline,
+        WorkEntryAdapter,
+        WorkItem,
+        WorkPipeline,
+        WorkSource,
+    )
     from clientsim.llm import OfflineChatModel
+    from clientsim.models import (
+        ClientFeedback,
+        ClientProfile,
+        ClientRequest,
+        Conversation,
+        ConversationResult,
+        Ending,
+        Intent,
+        Message,
+        MessageDraft,
+        Outcome,
+        Outcomes,
+        ParticipantRole,
+        Priority,
+        RequestStatus,
+        ReviewStageResult,
+        ReviewVerdict,
+        Task,
+        TaskRequirement,
+        TaskSource,
+        TaskStatus,
+        TaskType,
+        TokenUsage,
+    )
+    from clientsim.participants import (
+        LLMParticipant,
+        Participant,
+        ScriptedParticipant,
+        TypingModel,
+    )
+    from clientsim.plugins import hookimpl
+    from clientsim.reports import (
+        DetailedReport,
+        JsonExportReport,
+        MetricsOnlyReport,
+        ReportStrategy,
+        SummaryReport,
+    )
+    from clientsim.requirements import (
+        DatasetGenerator,
+        HybridGenerator,
+        LLMGenerator,
+        ProceduralGenerator,
+        RequirementGenerator,
+        TemplateGenerator,
+    )
+    from clientsim.review import (
+        ClientReviewStage,
+        InternalReviewStage,
+        ReviewPipeline,
+        ReviewStage,
+    )
+    from clientsim.runners import (
+        FullSimulationRunner,
+        HybridSimulationRunner,
+        Runner,
+    )
+    from clientsim.simulation import (
+        ClientSimulationConfig,
+        ContinuousMode,
+        ContinuousModeConfig,
+        FeedbackConfig,
+        IntakeConfig,
+        ReportConfig,
+        RequirementGeneratorConfig,
+        SimulationMetrics,
+        SimulationResult,
+        SimulationRunner,
+        SimulationRunnerConfig,
+        TaskOutcome,
+    )
+    from clientsim.store import (
+        InMemoryStore,
+        SimulationInfo,
+        SimulationStore,
+        SQLiteStore,
+    )
+    from clientsim.tasks import (
+        InMemoryTaskEngine,
+        ParticipantWorker,
+        TaskEngine,
+        Worker,
+    )
+    from clientsim.termination import (
+        AnyOf,
+        ClosingPhrases,
+        ConversationComplete,
+        Deadline,
+        GoalReached,
+        MaxMessages,
+        OutcomeReached,
+        TerminationContext,
+        TerminationStrategy,
+    )
+    # Batch runs and experiments join here (see _EXPORTS below).
 
 __all__ = [
+    "AIClient",
+    "AdversarialFeedback",
+    "AgentIntake",
+    "AgentTimeoutError",
+    "AnyOf",
+    "BinaryFeedback",
+    "CassetteMissError",
+    "Channel",
+    "ChannelError",
+    "ClientFeedback",
+    "ClientInterface",
+    "ClientPoolConfig",
+    "ClientProfile",
+    "ClientRequest",
+    "ClientReviewStage",
+    "ClientSelectionStrategy",
+    "ClientSimDeprecationWarning",
     "ClientSimError",
+    "ClientSimWarning",
+    "ClientSimulationConfig",
+    "ClosingPhrases",
     "ConfigError",
+    "ConsoleHuman",
+    "ContinuousMode",
+    "ContinuousModeConfig",
     "Conversation",
+    "ConversationComplete",
     "ConversationResult",
+    "CriteriaCheckFeedback",
+    "DatasetGenerator",
+    "Deadline",
+    "DetailedReport",
+    "DirectAdapter",
+    "DirectIntake",
+    "DomainMatchedStrategy",
+    "DuplicateSimulationError",
+    "DuplicateStrategyError",
     "Ending",
+    "EntryPointStrategy",
+    "FeedbackConfig",
+    "FeedbackStrategy",
     "FullSimulationRunner",
+    "GoalReached",
+    "HTTPChannel",
+    "HumanClient",
+    "HumanTimeoutError",
+    "HybridClient",
+    "HybridGenerator",
     "HybridSimulationRunner",
+    "IllegalTransitionError",
+    "InMemoryChannel",
+    "InMemoryStore",
+    "InMemoryTaskEngine",
+    "IntakeAdapter",
+    "IntakeConfig",
+    "IntakeDecision",
+    "IntakeEngine",
+    "IntakeEntryAdapter",
+    "IntakeStrategy",
     "Intent",
+    "InternalReviewStage",
+    "InvalidModelOutputError",
+    "InvalidTypeError",
+    "JsonExportReport",
+    "LLMGenerator",
     "LLMOutcomeEvaluator",
     "LLMParticipant",
+    "MaxMessages",
     "Message",
     "MessageDraft",
+    "MetricsOnlyReport",
+    "ModelError",
     "OfflineChatModel",
     "Outcome",
     "OutcomeEvaluator",
+    "OutcomeReached",
     "Outcomes",
     "Participant",
+    "ParticipantError",
     "ParticipantRole",
+    "ParticipantWorker",
+    "PluginError",
+    "Priority",
+    "ProceduralGenerator",
+    "ProjectAdapter",
+    "QueueHuman",
+    "QueueSession",
+    "ReportConfig",
+    "ReportStrategy",
+    "RequestStatus",
+    "RequirementGenerator",
+    "RequirementGeneratorConfig",
+    "ReviewContext",
+    "ReviewPipeline",
+    "ReviewStage",
+    "ReviewStageResult",
+    "ReviewVerdict",
+    "RoundRobinStrategy",
     "RuleBasedOutcomeEvaluator",
+    "RunnableChannel",
     "Runner",
+    "SQLiteStore",
+    "ScoredFeedback",
     "ScriptedParticipant",
+    "Session",
+    "SessionClosedError",
+    "SimulationError",
+    "SimulationInfo",
+    "SimulationMetrics",
+    "SimulationResult",
+    "SimulationRunner",
+    "SimulationRunnerConfig",
+    "SimulationStore",
+    "SubmitContext",
+    "SummaryReport",
+    "TargetChannel",
+    "Task",
+    "TaskBoardEntryAdapter",
+    "TaskEngine",
+    "TaskEngineWorkPipeline",
+    "TaskOutcome",
+    "TaskRequirement",
+    "TaskSource",
+    "TaskStatus",
+    "TaskType",
+    "TemplateGenerator",
+    "TerminationContext",
+    "TerminationStrategy",
     "TokenUsage",
     "TypingModel",
+    "UnknownStrategyError",
+    "WebSocketChannel",
+    "WeightedRandomStrategy",
+    "WorkEntryAdapter",
+    "WorkItem",
+    "WorkPipeline",
+    "WorkSource",
+    "Worker",
     "__version__",
+    "build_channel",
+    "build_client_pool_strategy",
+    "build_entry_point_strategy",
+    "build_feedback_strategy",
+    "build_intake_strategy",
+    "build_outcome_evaluator",
+    "build_participant",
+    "build_report_strategy",
+    "build_requirement_generator",
+    "build_termination",
+    "build_work_entry_adapter",
     "hookimpl",
 ]
 
+# Each public name and the module it comes from, loaded on first use.
+_EXPORTS: _typing.Final[dict[str, str]] = {
+    "Channel": "clientsim.channels",
+    "HTTPChannel": "clientsim.channels",
+    "InMemoryChannel": "clientsim.channels",
+    "QueueSession": "clientsim.channels",
+    "RunnableChannel": "clientsim.channels",
+    "Session": "clientsim.channels",
+    "TargetChannel": "clientsim.channels",
+    "WebSocketChannel": "clientsim.channels",
+    "AIClient": "clientsim.clients",
+    "ClientInterface": "clientsim.clients",
+    "ConsoleHuman": "clientsim.clients",
+    "HumanClient": "clientsim.clients",
+    "HybridClient": "clientsim.clients",
+    "QueueHuman": "clientsim.clients",
+    "ReviewContext": "clientsim.clients",
+    "SubmitContext": "clientsim.clients",
+    "ClientPoolConfig": "clientsim.clients.pool",
+    "ClientSelectionStrategy": "clientsim.clients.pool",
+    "DomainMatchedStrategy": "clientsim.clients.pool",
+    "RoundRobinStrategy": "clientsim.clients.pool",
+    "WeightedRandomStrategy": "clientsim.clients.pool",
+    "AgentTimeoutError": "clientsim.errors",
+    "CassetteMissError": "clientsim.errors",
+    "ChannelError": "clientsim.errors",
+    "ClientSimDeprecationWarning": "clientsim.errors",
+    "ClientSimError": "clientsim.errors",
+    "ClientSimWarning": "clientsim.errors",
+    "ConfigError": "clientsim.errors",
+    "DuplicateSimulationError": "clientsim.errors",
+    "DuplicateStrategyError": "clientsim.errors",
+    "HumanTimeoutError": "clientsim.errors",
+    "IllegalTransitionError": "clientsim.errors",
+    "InvalidModelOutputError": "clientsim.errors",
+    "InvalidTypeError": "clientsim.errors",
+    "ModelError": "clientsim.errors",
+    "ParticipantError": "clientsim.errors",
+    "PluginError": "clientsim.errors",
+    "SessionClosedError": "clientsim.errors",
+    "SimulationError": "clientsim.errors",
+    "UnknownStrategyError": "clientsim.errors",
+    "LLMOutcomeEvaluator": "clientsim.evaluation",
+    "OutcomeEvaluator": "clientsim.evaluation",
+    "RuleBasedOutcomeEvaluator": "clientsim.evaluation",
+    "build_channel": "clientsim.factory",
+    "build_client_pool_strategy": "clientsim.factory",
+    "build_entry_point_strategy": "clientsim.factory",
+    "build_feedback_strategy": "clientsim.factory",
+    "build_intake_strategy": "clientsim.factory",
+    "build_outcome_evaluator": "clientsim.factory",
+    "build_participant": "clientsim.factory",
+    "build_report_strategy": "clientsim.factory",
+    "build_requirement_generator": "clientsim.factory",
+    "build_termination": "clientsim.factory",
+    "build_work_entry_adapter": "clientsim.factory",
+    "AdversarialFeedback": "clientsim.feedback",
+    "BinaryFeedback": "clientsim.feedback",
+    "CriteriaCheckFeedback": "clientsim.feedback",
+    "FeedbackStrategy": "clientsim.feedback",
+    "ScoredFeedback": "clientsim.feedback",
+    "AgentIntake": "clientsim.intake",
+    "DirectAdapter": "clientsim.intake",
+    "DirectIntake": "clientsim.intake",
+    "EntryPointStrategy": "clientsim.intake",
+    "IntakeAdapter": "clientsim.intake",
+    "IntakeDecision": "clientsim.intake",
+    "IntakeEngine": "clientsim.intake",
+    "IntakeEntryAdapter": "clientsim.intake",
+    "IntakeStrategy": "clientsim.intake",
+    "ProjectAdapter": "clientsim.intake",
+    "TaskBoardEntryAdapter": "clientsim.intake",
+    "TaskEngineWorkPipeline": "clientsim.intake",
+    "WorkEntryAdapter": "clientsim.intake",
+    "WorkItem": "clientsim.intake",
+    "WorkPipeline": "clientsim.intake",
+    "WorkSource": "clientsim.intake",
+    "OfflineChatModel": "clientsim.llm",
+    "ClientFeedback": "clientsim.models",
+    "ClientProfile": "clientsim.models",
+    "ClientRequest": "clientsim.models",
+    "Conversation": "clientsim.models",
+    "ConversationResult": "clientsim.models",
+    "Ending": "clientsim.models",
+    "Intent": "clientsim.models",
+    "Message": "clientsim.models",
+    "MessageDraft": "clientsim.models",
+    "Outcome": "clientsim.models",
+    "Outcomes": "clientsim.models",
+    "ParticipantRole": "clientsim.models",
+    "Priority": "clientsim.models",
+    "RequestStatus": "clientsim.models",
+    "ReviewStageResult": "clientsim.models",
+    "ReviewVerdict": "clientsim.models",
+    "Task": "clientsim.models",
+    "TaskRequirement": "clientsim.models",
+    "TaskSource": "clientsim.models",
+    "TaskStatus": "clientsim.models",
+    "TaskType": "clientsim.models",
+    "TokenUsage": "clientsim.models",
+    "LLMParticipant": "clientsim.participants",
+    "Participant": "clientsim.participants",
+    "ScriptedParticipant": "clientsim.participants",
+    "TypingModel": "clientsim.participants",
+    "hookimpl": "clientsim.plugins",
+    "DetailedReport": "clientsim.reports",
+    "JsonExportReport": "clientsim.reports",
+    "MetricsOnlyReport": "clientsim.reports",
+    "ReportStrategy": "clientsim.reports",
+    "SummaryReport": "clientsim.reports",
+    "DatasetGenerator": "clientsim.requirements",
+    "HybridGenerator": "clientsim.requirements",
+    "LLMGenerator": "clientsim.requirements",
+    "ProceduralGenerator": "clientsim.requirements",
+    "RequirementGenerator": "clientsim.requirements",
+    "TemplateGenerator": "clientsim.requirements",
+    "ClientReviewStage": "clientsim.review",
+    "InternalReviewStage": "clientsim.review",
+    "ReviewPipeline": "clientsim.review",
+    "ReviewStage": "clientsim.review",
+    "FullSimulationRunner": "clientsim.runners",
+    "HybridSimulationRunner": "clientsim.runners",
+    "Runner": "clientsim.runners",
+    "ClientSimulationConfig": "clientsim.simulation",
+    "ContinuousMode": "clientsim.simulation",
+    "ContinuousModeConfig": "clientsim.simulation",
+    "FeedbackConfig": "clientsim.simulation",
+    "IntakeConfig": "clientsim.simulation",
+    "ReportConfig": "clientsim.simulation",
+    "RequirementGeneratorConfig": "clientsim.simulation",
+    "SimulationMetrics": "clientsim.simulation",
+    "SimulationResult": "clientsim.simulation",
+    "SimulationRunner": "clientsim.simulation",
+    "SimulationRunnerConfig": "clientsim.simulation",
+    "TaskOutcome": "clientsim.simulation",
+    "InMemoryStore": "clientsim.store",
+    "SQLiteStore": "clientsim.store",
+    "SimulationInfo": "clientsim.store",
+    "SimulationStore": "clientsim.store",
+    "InMemoryTaskEngine": "clientsim.tasks",
+    "ParticipantWorker": "clientsim.tasks",
+    "TaskEngine": "clientsim.tasks",
+    "Worker": "clientsim.tasks",
+    "AnyOf": "clientsim.termination",
+    "ClosingPhrases": "clientsim.termination",
+    "ConversationComplete": "clientsim.termination",
+    "Deadline": "clientsim.termination",
+    "GoalReached": "clientsim.termination",
+    "MaxMessages": "clientsim.termination",
+    "OutcomeReached": "clientsim.termination",
+    "TerminationContext": "clientsim.termination",
+    "TerminationStrategy": "clientsim.termination",
+    # Batch runs and experiments (the batch runner, the experiment names and
+    # ``simulate``) join here when experiments/batch.py has moved to runners/batch.py.
+}
 
-def __getattr__(name: str) -> _typing.Any:
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
-        try:
-            return version("clientsim")
-        except PackageNotFoundError:  # running from a source tree
-            from clientsim._version import __version__  # noqa: PLC0415
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is not None:
+        from importlib import import_module  # noqa: PLC0415
 
-            return __version__
-    if name == "OfflineChatModel":
-        from clientsim.llm.offline import OfflineChatModel  # noqa: PLC0415
+        value: object = getattr(import_module(module), name)
+    elif name == "__version__":
+        value = _version()
+    else:
+        raise AttributeError(f"module 'clientsim' has no attribute {name!r}")
+    globals()[name] = value  # served from the namespace from now on
+    return value
 
-        return OfflineChatModel
-    raise AttributeError(f"module 'clientsim' has no attribute {name!r}")
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("clientsim")
+    except PackageNotFoundError:  # running from a source tree
+        from clientsim._version import __version__  # noqa: PLC0415
+
+        return __version__
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,6 +1,28 @@
-"""Frozen values: pure data, no I/O, no LangChain."""
+"""Frozen values of both halves: pure data, no I/O, no LangChain.
+
+The conversation values (:class:`Conversation`, :class:`Message`, :class:`Intent`, ...)
+and the client simulation values of seed 000 (:class:`ClientProfile`,
+:class:`TaskRequirement`, :class:`ClientRequest`, :class:`Task`, ...), with the request
+and task lifecycles.
+"""
 
 from clientsim.models._serialization import from_dict, from_json, to_dict, to_json
+from clientsim.models.client import (
+    REQUEST_TRANSITIONS,
+    TASK_TRANSITIONS,
+    ClientFeedback,
+    ClientProfile,
+    ClientRequest,
+    Priority,
+    RequestStatus,
+    ReviewStageResult,
+    ReviewVerdict,
+    Task,
+    TaskRequirement,
+    TaskSource,
+    TaskStatus,
+    TaskType,
+)
 from clientsim.models.conversation import (
     Conversation,
     ConversationResult,
@@ -17,6 +39,11 @@ from clientsim.models.roles import ParticipantRole
 
 
 __all__ = [
+    "REQUEST_TRANSITIONS",
+    "TASK_TRANSITIONS",
+    "ClientFeedback",
+    "ClientProfile",
+    "ClientRequest",
     "Conversation",
     "ConversationRecord",
     "ConversationResult",
@@ -29,7 +56,16 @@ __all__ = [
     "Outcome",
     "Outcomes",
     "ParticipantRole",
+    "Priority",
+    "RequestStatus",
+    "ReviewStageResult",
+    "ReviewVerdict",
     "RunStatus",
+    "Task",
+    "TaskRequirement",
+    "TaskSource",
+    "TaskStatus",
+    "TaskType",
     "TokenUsage",
     "TokenUsageReport",
     "from_dict",
