@@ -15,15 +15,40 @@ there are and the closest match; never a silent fallback.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from clientsim.channels.base import Channel
+from clientsim.clients.pool import ClientPoolConfig, ClientSelectionStrategy
 from clientsim.errors import ConfigError
 from clientsim.evaluation.base import OutcomeEvaluator
+from clientsim.feedback.base import FeedbackStrategy
+from clientsim.intake.base import (
+    EntryPointStrategy,
+    IntakeDecision,
+    IntakeStrategy,
+    WorkEntryAdapter,
+    WorkPipeline,
+    WorkSource,
+)
 from clientsim.participants.base import Participant
 from clientsim.registry import Registry, StrategyConfig
+from clientsim.reports.base import ReportStrategy
+from clientsim.requirements.base import RequirementGenerator
 from clientsim.termination.base import TerminationStrategy
 
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from clientsim.models import TokenUsage
+    from clientsim.models.client import ClientRequest
+    from clientsim.simulation.config import (
+        FeedbackConfig,
+        IntakeConfig,
+        ReportConfig,
+        RequirementGeneratorConfig,
+    )
+    from clientsim.tasks.engine import TaskEngine
 
 __all__ = [
     "build_channel",
@@ -69,34 +94,42 @@ outcome_evaluators: Final[Registry[OutcomeEvaluator]] = Registry(
 """Outcome evaluator factories by name (``rules``, ``llm``, and plugins')."""
 
 # Client simulation (seed 000): one registry per strategy family of its factory table.
-requirement_generators: Final[Registry[Any]] = Registry(
+requirement_generators: Final[Registry[RequirementGenerator]] = Registry(
     family="requirement generator", hook="clientsim_register_requirement_generators"
 )
 """``template``, ``llm``, ``dataset``, ``procedural`` (``hybrid`` is built by hand)."""
-feedback_strategies: Final[Registry[Any]] = Registry(
+feedback_strategies: Final[Registry[FeedbackStrategy]] = Registry(
     family="feedback strategy", hook="clientsim_register_feedback_strategies"
 )
 """``binary``, ``scored``, ``criteria_check``, ``adversarial``."""
-report_strategies: Final[Registry[Any]] = Registry(
+report_strategies: Final[Registry[ReportStrategy]] = Registry(
     family="report strategy", hook="clientsim_register_report_strategies"
 )
 """``summary``, ``detailed``, ``json_export``, ``metrics_only``."""
-client_pool_strategies: Final[Registry[Any]] = Registry(
+client_pool_strategies: Final[Registry[ClientSelectionStrategy]] = Registry(
     family="client pool strategy", hook="clientsim_register_client_pool_strategies"
 )
 """``round_robin``, ``weighted_random``, ``domain_matched``."""
-intake_strategies: Final[Registry[Any]] = Registry(
+intake_strategies: Final[Registry[IntakeStrategy]] = Registry(
     family="intake strategy", hook="clientsim_register_intake_strategies"
 )
 """``direct``, ``agent``."""
-entry_point_strategies: Final[Registry[Any]] = Registry(
+entry_point_strategies: Final[Registry[EntryPointStrategy]] = Registry(
     family="entry point strategy", hook="clientsim_register_entry_points"
 )
 """``direct``, ``project``, ``intake``."""
-work_entry_adapters: Final[Registry[Any]] = Registry(
+work_entry_adapters: Final[Registry[WorkEntryAdapter]] = Registry(
     family="work-entry adapter", hook="clientsim_register_work_entry_adapters"
 )
 """``intake``, ``task_board``."""
+
+
+def _wrong_kind(family: str, config: object, built: object, lacks: str) -> ConfigError:
+    """The error for a factory that built something not of its family."""
+    return ConfigError(
+        f"{family} factory for {config!r} returned {type(built).__name__}, which has "
+        f"no {lacks}"
+    )
 
 
 def build_channel(config: StrategyConfig, /, **context: object) -> Channel:
@@ -106,10 +139,7 @@ def build_channel(config: StrategyConfig, /, **context: object) -> Channel:
     """
     channel = channels.build(config, **context)
     if not callable(getattr(channel, "create_session", None)):
-        raise ConfigError(
-            f"channel factory for {config!r} returned {type(channel).__name__}, which "
-            "has no create_session method"
-        )
+        raise _wrong_kind("channel", config, channel, "create_session method")
     return channel
 
 
@@ -120,10 +150,7 @@ def build_participant(config: StrategyConfig, /, **context: object) -> Participa
     """
     participant = participants.build(config, **context)
     if not callable(getattr(participant, "get_next_message", None)):
-        raise ConfigError(
-            f"participant factory for {config!r} returned {type(participant).__name__}, "
-            "which has no get_next_message method"
-        )
+        raise _wrong_kind("participant", config, participant, "get_next_message method")
     return participant
 
 
@@ -137,9 +164,8 @@ def build_termination(
         return AnyOf(*(build_termination(item, **context) for item in config))
     strategy = termination_strategies.build(config, **context)
     if not isinstance(strategy, TerminationStrategy):
-        raise ConfigError(
-            f"termination factory for {config!r} returned {type(strategy).__name__}, "
-            "which has no async check(context) method"
+        raise _wrong_kind(
+            "termination", config, strategy, "async check(context) method"
         )
     return strategy
 
@@ -150,15 +176,14 @@ def build_outcome_evaluator(
     """Build an outcome evaluator, e.g. ``{"strategy": "rules", "rules": {...}}``."""
     evaluator = outcome_evaluators.build(config, **context)
     if not isinstance(evaluator, OutcomeEvaluator):
-        raise ConfigError(
-            f"outcome evaluator factory for {config!r} returned "
-            f"{type(evaluator).__name__}, which has no async evaluate method"
+        raise _wrong_kind(
+            "outcome evaluator", config, evaluator, "async evaluate method"
         )
     return evaluator
 
 
 def _config_of(
-    config: object, name_field: str, options: Mapping[str, Any]
+    config: object, name_field: str, options: Mapping[str, object]
 ) -> StrategyConfig:
     """A strategy config from a config class (its name field plus options) or as is."""
     if isinstance(config, str | Mapping):
@@ -172,15 +197,14 @@ def _config_of(
     return {"strategy": name, **options}
 
 
-def _has(value: object, method: str, family: str, config: object) -> None:
-    if not callable(getattr(value, method, None)):
-        raise ConfigError(
-            f"{family} factory for {config!r} returned {type(value).__name__}, which "
-            f"has no {method} method"
-        )
+def _options_of(config: object) -> dict[str, object]:
+    """A config class's ``options`` mapping (empty for a name or a mapping)."""
+    return dict(getattr(config, "options", None) or {})
 
 
-def build_requirement_generator(config: Any) -> Any:
+def build_requirement_generator(
+    config: RequirementGeneratorConfig | StrategyConfig,
+) -> RequirementGenerator:
     """A requirement generator from a ``RequirementGeneratorConfig``, a name or a
     mapping: ``template``, ``llm``, ``dataset`` or ``procedural``.
 
@@ -189,82 +213,124 @@ def build_requirement_generator(config: Any) -> Any:
 
     Raises:
         UnknownStrategyError: the name is not registered (``hybrid`` included).
+        ConfigError: the options do not fit, or a plugin's factory built something
+            without ``generate``.
     """
-    options = dict(getattr(config, "options", {}) or {})
-    built = requirement_generators.build(_config_of(config, "strategy", options))
-    _has(built, "generate", "requirement generator", config)
+    built = requirement_generators.build(
+        _config_of(config, "strategy", _options_of(config))
+    )
+    if not isinstance(built, RequirementGenerator):
+        raise _wrong_kind(
+            "requirement generator",
+            config,
+            built,
+            "async generate(count, *, seed) method",
+        )
     return built
 
 
-def build_feedback_strategy(config: Any, *, client_id: str) -> Any:
+def build_feedback_strategy(
+    config: FeedbackConfig | StrategyConfig, *, client_id: str
+) -> FeedbackStrategy:
     """A feedback strategy for the client ``client_id`` from a ``FeedbackConfig``, a
     name or a mapping: ``binary``, ``scored``, ``criteria_check``, ``adversarial``.
 
     Raises:
         UnknownStrategyError: the name is not registered.
+        ConfigError: the options do not fit, or a plugin's factory built something
+            without ``evaluate``.
     """
-    options = dict(getattr(config, "options", {}) or {})
+    options = _options_of(config)
     rubric = getattr(config, "rubric", None)
     if rubric is not None:
         options["rubric"] = dict(rubric)
     built = feedback_strategies.build(
         _config_of(config, "strategy", options), client_id=client_id
     )
-    _has(built, "evaluate", "feedback strategy", config)
+    if not isinstance(built, FeedbackStrategy):
+        raise _wrong_kind(
+            "feedback strategy",
+            config,
+            built,
+            "async evaluate(context, profile) method",
+        )
     return built
 
 
-def build_report_strategy(config: Any) -> Any:
+def build_report_strategy(config: ReportConfig | StrategyConfig) -> ReportStrategy:
     """A report style from a ``ReportConfig``, a name or a mapping: ``summary``,
     ``detailed``, ``json_export``, ``metrics_only``.
 
     Raises:
         UnknownStrategyError: the name is not registered.
+        ConfigError: a plugin's factory built something without ``render``.
     """
     built = report_strategies.build(_config_of(config, "strategy", {}))
-    _has(built, "render", "report strategy", config)
+    if not isinstance(built, ReportStrategy):
+        raise _wrong_kind("report strategy", config, built, "render(result) method")
     return built
 
 
-def build_client_pool_strategy(config: Any) -> Any:
+def build_client_pool_strategy(
+    config: ClientPoolConfig | StrategyConfig,
+) -> ClientSelectionStrategy:
     """A client selection strategy from a ``ClientPoolConfig`` (its
     ``selection_strategy``), a name or a mapping: ``round_robin``,
     ``weighted_random``, ``domain_matched``.
 
     Raises:
         UnknownStrategyError: the name is not registered.
+        ConfigError: the options do not fit, or a plugin's factory built something
+            without ``select``.
     """
     built = client_pool_strategies.build(_config_of(config, "selection_strategy", {}))
-    _has(built, "select", "client pool strategy", config)
+    if not isinstance(built, ClientSelectionStrategy):
+        raise _wrong_kind(
+            "client pool strategy", config, built, "select(clients, requirement) method"
+        )
     return built
 
 
 def build_entry_point_strategy(
     adapter: StrategyConfig, *, project_id: str | None = None
-) -> Any:
+) -> EntryPointStrategy:
     """How a requirement enters: ``direct`` (straight to the task engine),
     ``project`` (into ``project_id``), ``intake`` (through the intake engine).
 
     Raises:
         UnknownStrategyError: the adapter name is not registered.
-        ConfigError: ``project`` without a ``project_id``.
+        ConfigError: ``project`` without a ``project_id``, or a plugin's factory
+            built something without ``enter``.
     """
     built = entry_point_strategies.build(adapter, project_id=project_id)
-    _has(built, "enter", "entry point strategy", adapter)
+    if not isinstance(built, EntryPointStrategy):
+        raise _wrong_kind(
+            "entry point strategy",
+            adapter,
+            built,
+            "async enter(client_id, requirement, *, intake) method",
+        )
     return built
 
 
 class _CostTracked:
-    """An intake strategy that reports each call's token usage to a cost tracker."""
+    """An intake strategy that reports each call's token usage to a cost tracker.
 
-    def __init__(self, strategy: Any, tracker: Callable[[Any], object]) -> None:
+    Any other attribute (``name``, ``degraded``, ``token_usage``, ...) is the wrapped
+    strategy's.
+    """
+
+    def __init__(
+        self, strategy: IntakeStrategy, tracker: Callable[[TokenUsage], object]
+    ) -> None:
         self.strategy = strategy
         self.tracker = tracker
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self.strategy, name)
 
-    async def process(self, request: Any) -> Any:
+    async def process(self, request: ClientRequest) -> IntakeDecision:
+        """The wrapped strategy's decision; its token usage goes to the tracker."""
         before = getattr(self.strategy, "token_usage", None)
         decision = await self.strategy.process(request)
         after = getattr(self.strategy, "token_usage", None)
@@ -274,13 +340,13 @@ class _CostTracked:
 
 
 def build_intake_strategy(
-    config: Any,
+    config: IntakeConfig | StrategyConfig,
     *,
-    task_engine: Any,
+    task_engine: TaskEngine,
     default_project: str,
-    provider: Any = None,
-    cost_tracker: Callable[[Any], object] | None = None,
-) -> Any:
+    provider: str | BaseChatModel | None = None,
+    cost_tracker: Callable[[TokenUsage], object] | None = None,
+) -> IntakeStrategy:
     """An intake strategy from an ``IntakeConfig``, a name or a mapping: ``direct``
     or ``agent`` (an ``agent`` without a model or provider degrades to direct with
     a warning, as seed 000 says).
@@ -299,8 +365,9 @@ def build_intake_strategy(
 
     Raises:
         UnknownStrategyError: the name is not registered.
-        ConfigError: a task engine without ``create_task``, a blank project, or a
-            cost tracker that is not callable.
+        ConfigError: a task engine without ``create_task``, a blank project, a
+            cost tracker that is not callable, or a plugin's factory that built
+            something without ``process``.
     """
     if not callable(getattr(task_engine, "create_task", None)):
         raise ConfigError(
@@ -316,29 +383,46 @@ def build_intake_strategy(
             "cost_tracker must be callable(usage) or None; got "
             f"{type(cost_tracker).__name__}"
         )
-    options: dict[str, Any] = {}
+    options: dict[str, object] = {}
     model = getattr(config, "model", None)
     if model is not None:
         options["model"] = model
     built = intake_strategies.build(
         _config_of(config, "strategy", options), provider=provider
     )
-    _has(built, "process", "intake strategy", config)
+    if not isinstance(built, IntakeStrategy):
+        raise _wrong_kind(
+            "intake strategy", config, built, "async process(request) method"
+        )
     return built if cost_tracker is None else _CostTracked(built, cost_tracker)
 
 
+_WORK_ENTRY_MEMBERS: Final = ("source", "work_pipeline", "default_project")
+
+
 def build_work_entry_adapter(
-    source: Any, *, work_pipeline: Any, default_project: str
-) -> Any:
+    source: WorkSource | str, *, work_pipeline: WorkPipeline, default_project: str
+) -> WorkEntryAdapter:
     """A real work-entry path: ``intake`` (an approved request becomes a work item,
     scoping notes folded in) or ``task_board`` (a board filing), driving
     ``work_pipeline`` (e.g. ``TaskEngineWorkPipeline(task_engine)``).
 
     Raises:
         UnknownStrategyError: the source is not registered.
-        ConfigError: a pipeline without ``run`` or a blank project.
+        ConfigError: a pipeline without ``run``, a blank project, or a plugin's
+            factory that built something without ``source``, ``work_pipeline`` or
+            ``default_project``.
     """
-    name = getattr(source, "value", source)
-    return work_entry_adapters.build(
+    name = source.value if isinstance(source, WorkSource) else source
+    # Typed as object: mypy trusts the registry's type, the check is for plugins.
+    built: object = work_entry_adapters.build(
         name, work_pipeline=work_pipeline, default_project=default_project
     )
+    if not isinstance(built, WorkEntryAdapter):
+        missing = [
+            member for member in _WORK_ENTRY_MEMBERS if not hasattr(built, member)
+        ]
+        raise _wrong_kind(
+            "work-entry adapter", source, built, f"{' or '.join(missing)} attribute"
+        )
+    return built

@@ -91,32 +91,38 @@ class HookSpecs:
     @hookspec
     def clientsim_register_requirement_generators(self, register: Register) -> None:
         """Register requirement generators (client simulation):
-        ``register("template", TemplateGenerator.from_config)``."""
+        ``register("template", TemplateGenerator.from_config)``; factories build a
+        :class:`~clientsim.requirements.RequirementGenerator`."""
 
     @hookspec
     def clientsim_register_feedback_strategies(self, register: Register) -> None:
-        """Register feedback strategies; factories receive ``client_id=``."""
+        """Register feedback strategies; factories receive ``client_id=`` and build a
+        :class:`~clientsim.feedback.FeedbackStrategy`."""
 
     @hookspec
     def clientsim_register_report_strategies(self, register: Register) -> None:
-        """Register client simulation report styles."""
+        """Register client simulation report styles; factories build a
+        :class:`~clientsim.reports.ReportStrategy`."""
 
     @hookspec
     def clientsim_register_client_pool_strategies(self, register: Register) -> None:
-        """Register client selection strategies of the client pool."""
+        """Register client selection strategies of the client pool; factories build a
+        :class:`~clientsim.clients.pool.ClientSelectionStrategy`."""
 
     @hookspec
     def clientsim_register_intake_strategies(self, register: Register) -> None:
-        """Register intake strategies; factories may take ``provider=``."""
+        """Register intake strategies; factories may take ``provider=`` and build an
+        :class:`~clientsim.intake.IntakeStrategy`."""
 
     @hookspec
     def clientsim_register_entry_points(self, register: Register) -> None:
-        """Register entry point strategies; factories receive ``project_id=``."""
+        """Register entry point strategies; factories receive ``project_id=`` and
+        build an :class:`~clientsim.intake.EntryPointStrategy`."""
 
     @hookspec
     def clientsim_register_work_entry_adapters(self, register: Register) -> None:
         """Register work-entry adapters; factories receive ``work_pipeline=`` and
-        ``default_project=``."""
+        ``default_project=`` and build a :class:`~clientsim.intake.WorkEntryAdapter`."""
 
     @hookspec
     def clientsim_event(self, event: str, fields: Mapping[str, object]) -> None:

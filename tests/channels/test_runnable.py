@@ -319,7 +319,10 @@ def _graph(*, checkpointer: bool):
 @pytest.mark.parametrize(
     ("options", "match"),
     [
-        ({"stateful": "yes"}, r"stateful must be True .*, False .* or None .*; got 'yes'"),
+        (
+            {"stateful": "yes"},
+            r"stateful must be True .*, False .* or None .*; got 'yes'",
+        ),
         ({"stateful": False, "input_key": ""}, "input_key must be a non-empty string"),
         ({"stateful": False, "input_key": 3}, "input_key must be .*got 3"),
         (

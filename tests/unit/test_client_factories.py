@@ -20,11 +20,14 @@ from clientsim.feedback import (
     CriteriaCheckFeedback,
     ScoredFeedback,
 )
-from clientsim.intake import AgentIntake, DirectIntake, IntakeEngine
-from clientsim.intake.entry import (
+from clientsim.intake import (
+    AgentIntake,
     DirectAdapter,
+    DirectIntake,
     IntakeAdapter,
+    IntakeEngine,
     IntakeEntryAdapter,
+    IntakeStrategy,
     ProjectAdapter,
     TaskBoardEntryAdapter,
     TaskEngineWorkPipeline,
@@ -185,6 +188,9 @@ async def test_a_cost_tracker_hears_of_every_intake_decision():
             default_project="p",
             cost_tracker=spent.append,
         )
+        assert isinstance(strategy, IntakeStrategy)
+        assert strategy.name == "agent"  # the wrapped strategy's attributes show
+        assert not strategy.degraded
         async with IntakeEngine(strategy, engine, default_project="p") as intake:
             request = await intake.submit(
                 "c1", TaskRequirement(title="t", description="d")
@@ -289,4 +295,122 @@ async def test_work_entry_adapters_drive_the_pipeline():
     with pytest.raises(UnknownStrategyError, match="task_board"):
         factory.build_work_entry_adapter(
             "taskboard", work_pipeline=pipeline, default_project="p"
+        )
+
+
+def _anything(**_: object) -> object:
+    return object()
+
+
+class _BuildsTheWrongKind:
+    """A plugin whose factories build objects of no family at all."""
+
+    @clientsim.hookimpl
+    def clientsim_register_requirement_generators(self, register: Any) -> None:
+        register("test/wrong", _anything)
+
+    @clientsim.hookimpl
+    def clientsim_register_feedback_strategies(self, register: Any) -> None:
+        register("test/wrong", _anything)
+
+    @clientsim.hookimpl
+    def clientsim_register_report_strategies(self, register: Any) -> None:
+        register("test/wrong", _anything)
+
+    @clientsim.hookimpl
+    def clientsim_register_client_pool_strategies(self, register: Any) -> None:
+        register("test/wrong", _anything)
+
+    @clientsim.hookimpl
+    def clientsim_register_intake_strategies(self, register: Any) -> None:
+        register("test/wrong", _anything)
+
+    @clientsim.hookimpl
+    def clientsim_register_entry_points(self, register: Any) -> None:
+        register("test/wrong", _anything)
+
+    @clientsim.hookimpl
+    def clientsim_register_work_entry_adapters(self, register: Any) -> None:
+        class Half:
+            source = WorkSource.TASK_BOARD
+
+            def __init__(self, **_: object) -> None:
+                self.work_pipeline = None
+
+        register("test/wrong", _anything)
+        register("test/half", Half)
+
+
+@pytest.fixture(name="wrong_kind_plugin")
+def _wrong_kind_plugin():
+    plugin = _BuildsTheWrongKind()
+    register_plugin(plugin)
+    try:
+        yield plugin
+    finally:
+        unregister_plugin(plugin)
+
+
+WRONG_KIND = [
+    (
+        "build_requirement_generator",
+        {},
+        "requirement generator",
+        "async generate(count, *, seed) method",
+    ),
+    (
+        "build_feedback_strategy",
+        {"client_id": "c1"},
+        "feedback strategy",
+        "async evaluate(context, profile) method",
+    ),
+    ("build_report_strategy", {}, "report strategy", "render(result) method"),
+    (
+        "build_client_pool_strategy",
+        {},
+        "client pool strategy",
+        "select(clients, requirement) method",
+    ),
+    (
+        "build_intake_strategy",
+        {"task_engine": InMemoryTaskEngine(worker), "default_project": "p"},
+        "intake strategy",
+        "async process(request) method",
+    ),
+    (
+        "build_entry_point_strategy",
+        {},
+        "entry point strategy",
+        "async enter(client_id, requirement, *, intake) method",
+    ),
+    (
+        "build_work_entry_adapter",
+        {"work_pipeline": None, "default_project": "p"},
+        "work-entry adapter",
+        "source or work_pipeline or default_project attribute",
+    ),
+]
+
+
+@pytest.mark.usefixtures("wrong_kind_plugin")
+@pytest.mark.parametrize(
+    ("build", "extra", "family", "lacks"), WRONG_KIND, ids=[w[0] for w in WRONG_KIND]
+)
+def test_a_plugin_building_the_wrong_kind_is_a_config_error(
+    build, extra, family, lacks
+):
+    with pytest.raises(ConfigError) as caught:
+        getattr(factory, build)("test/wrong", **extra)
+    assert str(caught.value) == (
+        f"{family} factory for 'test/wrong' returned object, which has no {lacks}"
+    )
+
+
+@pytest.mark.usefixtures("wrong_kind_plugin")
+def test_a_work_entry_adapter_missing_one_member_is_named():
+    with pytest.raises(
+        ConfigError, match="returned Half, which has no default_project"
+    ):
+        factory.build_work_entry_adapter(
+            "test/half", work_pipeline=None, default_project="p"
         )

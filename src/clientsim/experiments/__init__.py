@@ -129,36 +129,22 @@ _WHERE = {
 __all__ = [
     "AgentCassetteMissError",
     "AgentConfig",
-    "BatchCell",
-    "BatchResult",
-    "BatchRunner",
     "Cassette",
     "CassetteChannel",
     "CassetteScope",
-    "ConversationJob",
-    "ConversationModels",
     "ExperimentConfig",
     "ExperimentResult",
     "ExperimentWriter",
     "InputItem",
-    "LLMSupervisor",
-    "MockSupervisor",
     "MultiTurnConfig",
     "OutcomeConfig",
     "PersonaConfig",
     "RecordedCall",
     "ReplayArgsConfig",
     "ReplayTarget",
-    "ResponseCache",
-    "RunChatModel",
     "RunnerConfig",
-    "Supervisor",
     "SupervisorConfig",
-    "SupervisorDecision",
     "SupervisorMetadata",
-    "SupervisorParticipant",
-    "SupervisorTermination",
-    "derive_seed",
     "grid",
     "load_experiment",
     "load_recording",
@@ -166,12 +152,9 @@ __all__ = [
     "new_experiment_dir",
     "override_param",
     "record_args",
-    "render_html_report",
-    "render_text_report",
     "run_experiment",
     "scaffold",
     "summarize",
-    "write_html_report",
 ]
 
 
@@ -195,4 +178,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+    return sorted([*globals(), *__all__])

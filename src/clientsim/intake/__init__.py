@@ -1,27 +1,26 @@
 """Intake (seed 000): client requests walked from SUBMITTED to a task, and the
 adapters through which work enters the organisation."""
 
+from clientsim.intake.base import (
+    EntryPointStrategy,
+    IntakeDecision,
+    IntakeStrategy,
+    WorkEntryAdapter,
+    WorkItem,
+    WorkPipeline,
+    WorkSource,
+)
 from clientsim.intake.engine import IntakeEngine, fold_scoping_notes
 from clientsim.intake.entry import (
     DirectAdapter,
-    EntryPointStrategy,
     IntakeAdapter,
     IntakeEntryAdapter,
     ProjectAdapter,
     TaskBoardEntryAdapter,
     TaskBoardSubmission,
     TaskEngineWorkPipeline,
-    WorkItem,
-    WorkPipeline,
-    WorkSource,
 )
-from clientsim.intake.strategies import (
-    BUILTINS,
-    AgentIntake,
-    DirectIntake,
-    IntakeDecision,
-    IntakeStrategy,
-)
+from clientsim.intake.strategies import BUILTINS, AgentIntake, DirectIntake
 
 
 __all__ = [
@@ -39,6 +38,7 @@ __all__ = [
     "TaskBoardEntryAdapter",
     "TaskBoardSubmission",
     "TaskEngineWorkPipeline",
+    "WorkEntryAdapter",
     "WorkItem",
     "WorkPipeline",
     "WorkSource",

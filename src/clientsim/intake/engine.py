@@ -2,7 +2,7 @@
 
 Requests go SUBMITTED -> TRIAGING -> SCOPING -> APPROVED -> TASK_CREATED, or to
 CANCELLED with a reason. :meth:`IntakeEngine.submit` runs the whole walk through an
-:class:`~clientsim.intake.strategies.IntakeStrategy`; the manual flow of the seed's real
+:class:`~clientsim.intake.IntakeStrategy`; the manual flow of the seed's real
 work-entry path is :meth:`~IntakeEngine.file`, :meth:`~IntakeEngine.scope` and
 :meth:`~IntakeEngine.approve`, whose terminal state lands in the background.
 """
@@ -19,7 +19,7 @@ import attrs
 
 from clientsim import events
 from clientsim.errors import ConfigError, IllegalTransitionError, SimulationError
-from clientsim.intake.strategies import IntakeDecision, IntakeStrategy
+from clientsim.intake.base import IntakeDecision, IntakeStrategy
 from clientsim.models.client import (
     ClientRequest,
     RequestStatus,

@@ -20,13 +20,12 @@ over a :class:`~clientsim.tasks.TaskEngine`.
 
 from __future__ import annotations
 
-import enum
-import uuid
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from clientsim.errors import ConfigError
+from clientsim.intake.base import WorkItem, WorkPipeline, WorkSource
 from clientsim.models.client import (
     ClientRequest,
     RequestStatus,
@@ -36,57 +35,21 @@ from clientsim.models.client import (
 )
 
 
+if TYPE_CHECKING:
+    from clientsim.intake.engine import IntakeEngine
+    from clientsim.tasks.engine import TaskEngine
+
 __all__ = [
     "ENTRY_POINTS",
     "WORK_ENTRY_ADAPTERS",
     "DirectAdapter",
-    "EntryPointStrategy",
     "IntakeAdapter",
     "IntakeEntryAdapter",
     "ProjectAdapter",
     "TaskBoardEntryAdapter",
     "TaskBoardSubmission",
     "TaskEngineWorkPipeline",
-    "WorkItem",
-    "WorkPipeline",
-    "WorkSource",
 ]
-
-
-class WorkSource(enum.Enum):
-    """Which work-entry path an item came through."""
-
-    INTAKE = "intake"
-    TASK_BOARD = "task_board"
-
-
-@attrs.frozen(kw_only=True)
-class WorkItem:
-    """A piece of work handed to the work pipeline.
-
-    Attributes:
-        requirement: what is to be done (for intake: scoping notes folded into the
-            description, the item's intent body).
-        project: the project it goes to.
-        source: which entry path it came through.
-        request_id: the client request, for intake items.
-        correlation_id: ties the item to its submission.
-    """
-
-    requirement: TaskRequirement
-    project: str
-    source: WorkSource
-    request_id: str | None = None
-    correlation_id: str = attrs.field(factory=lambda: uuid.uuid4().hex)
-
-
-@runtime_checkable
-class WorkPipeline(Protocol):
-    """The organisation's spine: turns a work item into a task."""
-
-    async def run(self, item: WorkItem) -> Task:
-        """Create (and start) the task for ``item``."""
-        ...
 
 
 class TaskEngineWorkPipeline:
@@ -96,7 +59,7 @@ class TaskEngineWorkPipeline:
         task_engine: any :class:`~clientsim.tasks.TaskEngine`.
     """
 
-    def __init__(self, task_engine: Any) -> None:
+    def __init__(self, task_engine: TaskEngine) -> None:
         if not callable(getattr(task_engine, "create_task", None)):
             raise ConfigError(
                 "task_engine must be a TaskEngine with async create_task(...); got "
@@ -121,7 +84,7 @@ class TaskEngineWorkPipeline:
 
 
 def _check_pipeline(work_pipeline: object) -> None:
-    if not callable(getattr(work_pipeline, "run", None)):
+    if not isinstance(work_pipeline, WorkPipeline):
         raise ConfigError(
             "work_pipeline must have async run(item) -> Task (e.g. "
             f"TaskEngineWorkPipeline(task_engine)); got {type(work_pipeline).__name__}"
@@ -145,7 +108,7 @@ class IntakeEntryAdapter:
 
     source: Final = WorkSource.INTAKE
 
-    def __init__(self, *, work_pipeline: Any, default_project: str) -> None:
+    def __init__(self, *, work_pipeline: WorkPipeline, default_project: str) -> None:
         _check_pipeline(work_pipeline)
         _check_project("default_project", default_project, optional=False)
         self.work_pipeline = work_pipeline
@@ -198,7 +161,7 @@ class TaskBoardEntryAdapter:
 
     source: Final = WorkSource.TASK_BOARD
 
-    def __init__(self, *, work_pipeline: Any, default_project: str) -> None:
+    def __init__(self, *, work_pipeline: WorkPipeline, default_project: str) -> None:
         _check_pipeline(work_pipeline)
         _check_project("default_project", default_project, optional=False)
         self.work_pipeline = work_pipeline
@@ -229,17 +192,6 @@ class TaskBoardEntryAdapter:
         )
 
 
-@runtime_checkable
-class EntryPointStrategy(Protocol):
-    """How a client's requirement enters: returns the request and/or the task."""
-
-    async def enter(
-        self, client_id: str, requirement: TaskRequirement, *, intake: Any
-    ) -> tuple[ClientRequest | None, Task | None]:
-        """File ``requirement`` for ``client_id`` (``intake``: an IntakeEngine)."""
-        ...
-
-
 class DirectAdapter:
     """Files the task straight into the task engine, bypassing intake.
 
@@ -252,7 +204,7 @@ class DirectAdapter:
         self.project_id = project_id
 
     async def enter(
-        self, client_id: str, requirement: TaskRequirement, *, intake: Any
+        self, client_id: str, requirement: TaskRequirement, *, intake: IntakeEngine
     ) -> tuple[ClientRequest | None, Task | None]:
         """Create the task; no request is filed."""
         del client_id  # a direct filing has no request to attribute
@@ -293,7 +245,7 @@ class IntakeAdapter:
         self.project_id = project_id
 
     async def enter(
-        self, client_id: str, requirement: TaskRequirement, *, intake: Any
+        self, client_id: str, requirement: TaskRequirement, *, intake: IntakeEngine
     ) -> tuple[ClientRequest | None, Task | None]:
         """Submit through intake; the task, if one was created."""
         if self.project_id is not None and self.project_id != intake.default_project:
@@ -308,14 +260,16 @@ class IntakeAdapter:
         return request, task
 
 
-ENTRY_POINTS: Final[dict[str, type]] = {
+ENTRY_POINTS: Final[dict[str, type[DirectAdapter | IntakeAdapter]]] = {
     "direct": DirectAdapter,
     "project": ProjectAdapter,
     "intake": IntakeAdapter,
 }
 """The seed's entry point strategies by adapter name."""
 
-WORK_ENTRY_ADAPTERS: Final[dict[str, type]] = {
+WORK_ENTRY_ADAPTERS: Final[
+    dict[str, type[IntakeEntryAdapter | TaskBoardEntryAdapter]]
+] = {
     "intake": IntakeEntryAdapter,
     "task_board": TaskBoardEntryAdapter,
 }

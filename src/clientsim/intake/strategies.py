@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
-
-import attrs
+from typing import TYPE_CHECKING, Any, Final
 
 from clientsim.errors import ClientSimWarning, ConfigError
+from clientsim.intake.base import IntakeDecision
 from clientsim.models import TokenUsage
 from clientsim.models.client import ClientRequest
 
@@ -26,45 +25,7 @@ __all__ = [
     "BUILTINS",
     "AgentIntake",
     "DirectIntake",
-    "IntakeDecision",
-    "IntakeStrategy",
 ]
-
-
-@attrs.frozen(kw_only=True)
-class IntakeDecision:
-    """What an intake strategy decided about a request.
-
-    Attributes:
-        approve: ``True`` to create a task, ``False`` to cancel the request.
-        reason: why (kept on a cancelled request).
-        scoping_notes: notes for whoever does the work; folded into the task.
-
-    Example:
-        >>> IntakeDecision(approve=False, reason="Out of scope").approve
-        False
-    """
-
-    approve: bool = attrs.field(validator=attrs.validators.instance_of(bool))
-    reason: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
-    scoping_notes: str = attrs.field(
-        default="", validator=attrs.validators.instance_of(str)
-    )
-
-
-@runtime_checkable
-class IntakeStrategy(Protocol):
-    """Triages, scopes and approves (or rejects) a client request.
-
-    Example:
-        >>> class ApproveAll:
-        ...     async def process(self, request):
-        ...         return IntakeDecision(approve=True, reason="fine")
-    """
-
-    async def process(self, request: ClientRequest) -> IntakeDecision:
-        """The decision on ``request`` (which is in ``TRIAGING``)."""
-        ...
 
 
 class DirectIntake:
@@ -306,5 +267,8 @@ class AgentIntake:
         )
 
 
-BUILTINS: Final[dict[str, type[Any]]] = {"direct": DirectIntake, "agent": AgentIntake}
+BUILTINS: Final[dict[str, type[DirectIntake | AgentIntake]]] = {
+    "direct": DirectIntake,
+    "agent": AgentIntake,
+}
 """The built-in intake strategies by the seed's discriminator names."""

@@ -1,6 +1,28 @@
-"""Frozen values: pure data, no I/O, no LangChain."""
+"""Frozen values of both halves: pure data, no I/O, no LangChain.
+
+The conversation values (:class:`Conversation`, :class:`Message`, :class:`Intent`, ...)
+and the client simulation values of seed 000 (:class:`ClientProfile`,
+:class:`TaskRequirement`, :class:`ClientRequest`, :class:`Task`, ...), with the request
+and task lifecycles.
+"""
 
 from clientsim.models._serialization import from_dict, from_json, to_dict, to_json
+from clientsim.models.client import (
+    REQUEST_TRANSITIONS,
+    TASK_TRANSITIONS,
+    ClientFeedback,
+    ClientProfile,
+    ClientRequest,
+    Priority,
+    RequestStatus,
+    ReviewStageResult,
+    ReviewVerdict,
+    Task,
+    TaskRequirement,
+    TaskSource,
+    TaskStatus,
+    TaskType,
+)
 from clientsim.models.conversation import (
     Conversation,
     ConversationResult,
@@ -18,6 +40,11 @@ from clientsim.models.simulated import SimulatedRun, SimulationRuns
 
 
 __all__ = [
+    "REQUEST_TRANSITIONS",
+    "TASK_TRANSITIONS",
+    "ClientFeedback",
+    "ClientProfile",
+    "ClientRequest",
     "Conversation",
     "ConversationRecord",
     "ConversationResult",
@@ -30,9 +57,18 @@ __all__ = [
     "Outcome",
     "Outcomes",
     "ParticipantRole",
+    "Priority",
+    "RequestStatus",
+    "ReviewStageResult",
+    "ReviewVerdict",
     "RunStatus",
     "SimulatedRun",
     "SimulationRuns",
+    "Task",
+    "TaskRequirement",
+    "TaskSource",
+    "TaskStatus",
+    "TaskType",
     "TokenUsage",
     "TokenUsageReport",
     "from_dict",

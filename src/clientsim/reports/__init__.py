@@ -7,12 +7,12 @@ Example:
 
 from __future__ import annotations
 
+from clientsim.reports.base import ReportStrategy
 from clientsim.reports.strategies import (
     BUILTINS,
     DetailedReport,
     JsonExportReport,
     MetricsOnlyReport,
-    ReportStrategy,
     SummaryReport,
     build_report,
 )

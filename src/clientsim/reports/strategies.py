@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final
+
+from clientsim.reports.base import ReportStrategy
 
 
 if TYPE_CHECKING:
@@ -15,19 +17,9 @@ __all__ = [
     "DetailedReport",
     "JsonExportReport",
     "MetricsOnlyReport",
-    "ReportStrategy",
     "SummaryReport",
     "build_report",
 ]
-
-
-@runtime_checkable
-class ReportStrategy(Protocol):
-    """Turns a simulation result into a report (text or JSON-able data)."""
-
-    def render(self, result: SimulationResult) -> str | dict[str, Any]:
-        """The report of ``result``."""
-        ...
 
 
 def _rate(value: float) -> str:
@@ -191,5 +183,4 @@ def build_report(style: str) -> ReportStrategy:
     """
     from clientsim.factory import build_report_strategy  # noqa: PLC0415
 
-    report: ReportStrategy = build_report_strategy(style)
-    return report
+    return build_report_strategy(style)
