@@ -22,6 +22,7 @@ from clientsim.errors import ClientSimDeprecationWarning
 
 
 if TYPE_CHECKING:
+    from clientsim.experiments.build import grid, make_build
     from clientsim.experiments.cassette import (
         AgentCassetteMissError,
         Cassette,
@@ -53,30 +54,8 @@ if TYPE_CHECKING:
         override_param,
         record_args,
     )
-    from clientsim.experiments.build import grid, make_build
     from clientsim.experiments.run import ExperimentResult, run_experiment
     from clientsim.experiments.scaffold import scaffold
-    from clientsim.llm.run_model import ResponseCache, RunChatModel
-    from clientsim.participants.supervised import (
-        SupervisorParticipant,
-        SupervisorTermination,
-    )
-    from clientsim.participants.supervisor import (
-        LLMSupervisor,
-        MockSupervisor,
-        Supervisor,
-        SupervisorDecision,
-    )
-    from clientsim.render.html import render_html_report, write_html_report
-    from clientsim.render.text import render_text_report
-    from clientsim.runners.batch import (
-        BatchCell,
-        BatchResult,
-        BatchRunner,
-        ConversationJob,
-        ConversationModels,
-        derive_seed,
-    )
 
 _WHERE = {
     "ResponseCache": "clientsim.llm.run_model",

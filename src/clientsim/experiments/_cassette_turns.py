@@ -1,0 +1,144 @@
+"""What a cassette keeps of the agent's turns: the events read, the failures, and
+their JSON form. Private to the cassette modules of :mod:`clientsim.experiments`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import attrs
+
+from clientsim.channels.base import (
+    SessionEvent,
+    TurnEnded,
+)
+from clientsim.errors import (
+    AgentTimeoutError,
+    ChannelError,
+    SessionClosedError,
+)
+
+
+_SEND_FAILED: Final = "sending to the agent failed: "
+_CHANNEL_ERRORS: Final[Mapping[str, type[ChannelError]]] = {
+    f"{kind.__module__}.{kind.__qualname__}": kind
+    for kind in (ChannelError, SessionClosedError, AgentTimeoutError)
+}
+
+
+@attrs.frozen
+class _ErrorData:
+    """A failure as a cassette keeps it: the class's qualified name and the message."""
+
+    name: str
+    message: str
+    channel: bool
+
+    @classmethod
+    def of(cls, exc: BaseException) -> _ErrorData:
+        kind = type(exc)
+        return cls(
+            name=f"{kind.__module__}.{kind.__qualname__}",
+            message=str(exc),
+            channel=isinstance(exc, ChannelError),
+        )
+
+    @classmethod
+    def parse(cls, data: object) -> _ErrorData:
+        if not isinstance(data, Mapping):
+            raise TypeError("an error must be an object")
+        name, message, channel = (
+            data.get("error"),
+            data.get("message"),
+            data.get("channel"),
+        )
+        if not (
+            isinstance(name, str)
+            and isinstance(message, str)
+            and isinstance(channel, bool)
+        ):
+            raise TypeError(
+                "an error needs 'error' and 'message' strings and 'channel'"
+            )
+        return cls(name=name, message=message, channel=channel)
+
+    def to_json(self) -> dict[str, object]:
+        return {"error": self.name, "message": self.message, "channel": self.channel}
+
+    def rebuild(self, prefix: str) -> ChannelError:
+        """The error to raise in replay: clientsim's channel errors keep their class;
+        others become a ChannelError worded as the runner words them."""
+        kind = _CHANNEL_ERRORS.get(self.name)
+        if kind is not None:
+            return kind(self.message)
+        if self.channel:
+            return ChannelError(self.message)
+        return ChannelError(f"{prefix}{self.name.rpartition('.')[2]}: {self.message}")
+
+
+_Event = str | TurnEnded | _ErrorData
+"""A replayed event: a message's content, an end of turn, a failure."""
+
+
+@attrs.frozen
+class _Turn:
+    """One recorded agent turn, checked."""
+
+    turn: int
+    sent: str | None
+    events: tuple[_Event, ...]
+    closed: bool
+    send_error: _ErrorData | None
+    open_error: _ErrorData | None
+
+    @classmethod
+    def parse(cls, data: object) -> _Turn:
+        if not isinstance(data, Mapping):
+            raise TypeError("a turn must be an object")
+        turn, sent, closed = (
+            data.get("turn"),
+            data.get("sent"),
+            data.get("closed", False),
+        )
+        if not isinstance(turn, int) or isinstance(turn, bool) or turn < 0:
+            raise TypeError("'turn' must be an int >= 0")
+        if sent is not None and not isinstance(sent, str):
+            raise TypeError("'sent' must be a string or null")
+        if not isinstance(closed, bool):
+            raise TypeError("'closed' must be a bool")
+        raw_events = data.get("events", [])
+        if not isinstance(raw_events, list):
+            raise TypeError("'events' must be a list")
+        send_error, open_error = data.get("send_error"), data.get("open_error")
+        return cls(
+            turn=turn,
+            sent=sent,
+            events=tuple(_parse_event(event) for event in raw_events),
+            closed=closed,
+            send_error=None if send_error is None else _ErrorData.parse(send_error),
+            open_error=None if open_error is None else _ErrorData.parse(open_error),
+        )
+
+
+def _parse_event(data: object) -> _Event:
+    if not isinstance(data, Mapping):
+        raise TypeError("an event must be an object")
+    kind = data.get("type")
+    if kind == "end_of_turn":
+        return TurnEnded()
+    if kind == "failure":
+        return _ErrorData.parse(data)
+    content = data.get("content")
+    if kind == "message" and isinstance(content, str):
+        return content
+    raise TypeError(
+        "an event must be a 'message' with a 'content' string, an 'end_of_turn' or a "
+        "'failure'"
+    )
+
+
+def _event_json(event: SessionEvent) -> dict[str, object]:
+    if isinstance(event, TurnEnded):
+        return {"type": "end_of_turn"}
+    return {"type": "message", "content": event.content}
