@@ -8,9 +8,11 @@ printed).
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -31,6 +33,17 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
+
+EXPERIMENT = "experiment"
+CLIENT_SIMULATION = "client-simulation"
+KINDS = (EXPERIMENT, CLIENT_SIMULATION)
+_EXPERIMENT_KEYS = frozenset(
+    {"name", "description", "inputs", "inputs_file", "personas", "agent", "customer"}
+    | {"multi_turn", "outcomes", "iterations", "parallel_runs", "replay_args"}
+)
+_CLIENT_KEYS = frozenset(
+    {"pool", "generators", "feedback", "report", "continuous", "intake"}
+)
 
 
 class _SeedType(click.ParamType):  # type: ignore[type-arg]
@@ -94,8 +107,25 @@ def main() -> None:
     "--rate-limit", type=float, help="Model calls per second, for the whole run."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    help="What CONFIG is; by default told from its keys.",
+)
+@click.option(
+    "--worker",
+    metavar="TARGET",
+    help="Client simulation: the agent doing the work, 'module:function' (an async "
+    "worker(task, feedback) -> str or a participant); default: a simulated agent.",
+)
 def run(config: Path, **options: Any) -> None:
-    """Run the experiment CONFIG describes (a simulation.yaml)."""
+    """Run what CONFIG describes: an experiment (a simulation.yaml) or a client
+    simulation (pool, generators, feedback, report, runner)."""
+    kind = options["kind"] or detect_kind(config)
+    if kind == CLIENT_SIMULATION:
+        _run_client_simulation(config, options)
+    if options["worker"] is not None:
+        _fail("--worker applies to client simulation configs only")
     loaded = _load(config, options)
     # Absolute before a chdir below, so a cassette path means what it meant.
     record, replay = (
@@ -380,3 +410,121 @@ def report(
         click.echo(render_text_report(directory, failures=failures))
     except ClientSimError as exc:
         _fail(str(exc))
+
+
+# ----- what a file is, and running a client simulation ---------------------------------
+
+# Options of `run` that only an experiment file takes, with their defaults.
+_EXPERIMENT_ONLY = {
+    **dict.fromkeys(_OVERRIDES),
+    "seed": None,
+    "resume": None,
+    "record_cassette": None,
+    "replay_cassette": None,
+    "rate_limit": None,
+}
+
+
+def detect_kind(path: Path) -> str:
+    """``"experiment"`` or ``"client-simulation"``, told from the file's top-level keys.
+
+    A file that cannot be read or parsed counts as an experiment file, whose loader
+    then says exactly what is wrong with it. Exits 2 with one line when the keys fit
+    neither kind, or both.
+    """
+    try:
+        data = _read_mapping(path)
+    except (OSError, ValueError):
+        return EXPERIMENT
+    if not isinstance(data, dict):
+        return EXPERIMENT
+    keys = {str(key) for key in data}
+    experiment = keys & _EXPERIMENT_KEYS
+    client = keys & _CLIENT_KEYS
+    if experiment and not client:
+        return EXPERIMENT
+    if client and not experiment:
+        return CLIENT_SIMULATION
+    if experiment and client:
+        _fail(
+            f"{path} has keys of an experiment file ({', '.join(sorted(experiment))}) "
+            f"and of a client simulation config ({', '.join(sorted(client))}); say "
+            "which it is with --kind experiment or --kind client-simulation"
+        )
+    _fail(
+        f"{path} is neither an experiment file (expected keys such as name, "
+        "description, inputs, runner, agent) nor a client simulation config (expected "
+        f"keys such as pool, generators, feedback, report, runner); it has: "
+        f"{', '.join(sorted(keys)) or '(no keys)'}"
+    )
+
+
+def _run_client_simulation(path: Path, options: dict[str, Any]) -> NoReturn:
+    """``clientsim run`` on a client simulation config: run it, print its report."""
+    given = sorted(
+        "--" + key.replace("_", "-")
+        for key, default in _EXPERIMENT_ONLY.items()
+        if options.get(key) not in (default, False)
+    )
+    if given:
+        _fail(f"{', '.join(given)}: for experiment files only, not client simulations")
+    from clientsim.simulation import ClientSimulationConfig  # noqa: PLC0415
+
+    try:
+        config = ClientSimulationConfig.from_file(path)
+        worker = _worker(options["worker"])
+    except ClientSimError as exc:
+        _fail(str(exc))
+
+    async def main_task() -> str | dict[str, Any]:
+        from clientsim.llm import aclose_models  # noqa: PLC0415
+        from clientsim.simulation import SimulationRunner  # noqa: PLC0415
+        from clientsim.tasks import InMemoryTaskEngine  # noqa: PLC0415
+
+        try:
+            engine = InMemoryTaskEngine(worker)
+            runner = SimulationRunner.from_config(config, task_engine=engine)
+            result = await runner.run()
+            return result.report(config.report.strategy)
+        finally:
+            await aclose_models()
+
+    import anyio  # noqa: PLC0415
+
+    try:
+        report = anyio.run(main_task)
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except ClientSimError as exc:
+        _fail(str(exc))
+    if not options["quiet"]:
+        click.echo(report if isinstance(report, str) else json.dumps(report, indent=2))
+    sys.exit(EXIT_OK)
+
+
+def _read_mapping(path: Path) -> object:
+    """The parsed file, for telling its kind (the loaders check it properly)."""
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        return tomllib.loads(text)
+    if suffix == ".json":
+        return json.loads(text)
+    import yaml  # noqa: PLC0415
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _worker(target: str | None) -> object:
+    """The client simulation's worker: a target, or a simulated agent."""
+    if target is None:
+        from clientsim.participants import LLMParticipant  # noqa: PLC0415
+
+        return LLMParticipant.from_config(role="agent", model="offline")
+    from clientsim.channels.target import import_target  # noqa: PLC0415
+
+    return import_target(target, instantiate=True)
