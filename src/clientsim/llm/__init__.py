@@ -15,7 +15,13 @@ from clientsim.llm.calls import (
     model_name,
     usage_of,
 )
-from clientsim.llm.specs import ModelSpec, aclose_models, model_providers, resolve_model
+from clientsim.llm.specs import (
+    ModelSpec,
+    aclose_models,
+    check_model,
+    model_providers,
+    resolve_model,
+)
 from clientsim.llm.turns import Turn, TurnRole
 
 
@@ -33,6 +39,7 @@ __all__ = [
     "Turn",
     "TurnRole",
     "aclose_models",
+    "check_model",
     "complete",
     "enable_cache",
     "model_name",
