@@ -15,6 +15,7 @@ from clientsim.llm.calls import (
     model_name,
     usage_of,
 )
+from clientsim.llm.rates import rate_limiter
 from clientsim.llm.specs import (
     ModelSpec,
     aclose_models,
@@ -44,6 +45,7 @@ __all__ = [
     "enable_cache",
     "model_name",
     "model_providers",
+    "rate_limiter",
     "resolve_model",
     "usage_of",
 ]
