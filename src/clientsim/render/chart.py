@@ -38,7 +38,7 @@ _BAR: Final = 18
 _GAP: Final = 6
 _LABEL_WIDTH: Final = 150
 _BAR_AREA: Final = 300
-_COUNT_WIDTH: Final = 70
+_COUNT_WIDTH: Final = 90  # room for "12345 (100%)"
 _LABEL_CHARS: Final = 22
 _TEXT: Final = 'fill="currentColor" font-size="12"'
 
