@@ -33,11 +33,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
-
-if TYPE_CHECKING:
-    from clientsim.models import Conversation
 
 __all__ = [
     "AgentTimeoutError",
@@ -161,13 +157,12 @@ class ParticipantError(SimulationError):
     """A participant failed or broke the participant contract.
 
     Attributes:
-        conversation: the conversation as it stood when the participant failed,
-            so nothing that was said is lost.
+        conversation: the :class:`~clientsim.models.Conversation` as it stood when
+            the participant failed, so nothing that was said is lost (typed
+            ``object``: this module imports nothing from clientsim).
     """
 
-    def __init__(
-        self, message: str, *, conversation: Conversation | None = None
-    ) -> None:
+    def __init__(self, message: str, *, conversation: object | None = None) -> None:
         super().__init__(message)
         self.conversation = conversation
 

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 __all__ = ["OfflineChatModel", "ScriptedParticipant"]
 
 
+# Not a cycle being hidden: OfflineChatModel subclasses LangChain's BaseChatModel, and
+# importing it plainly here would make `import clientsim.testing` load LangChain (about
+# 0.8 s and 670 more modules) for tests that only want ScriptedParticipant. The same
+# lazy serving as clientsim/__init__.py and clientsim/llm/__init__.py.
 def __getattr__(name: str) -> Any:
     if name == "OfflineChatModel":
         from clientsim.llm.offline import OfflineChatModel  # noqa: PLC0415

@@ -90,7 +90,7 @@ def _report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_report_renders_in_chromium(report, tmp_path):
     dom = dump_dom(tmp_path, report.as_uri())
-    assert '<svg class="chart" id="outcome-chart"' in dom
+    assert '<svg class="clientsim-chart" id="outcome-chart"' in dom
     assert "<rect" in dom
     rendered = entries(dom)
     assert len(rendered) == 8

@@ -118,8 +118,8 @@ def test_the_page_has_every_section(tmp_path):
     for text in ("A demo run", "2026-01-01T12:01:00+00:00", "Run id"):
         assert text in page
     assert re.search(r"done <b>2</b>.*failed <b>1</b>.*timeout <b>0</b>", page)
-    assert '<svg class="chart" id="outcome-chart"' in page
-    assert page.count('<g class="bar') == 3  # resolved, escalated, none
+    assert '<svg class="clientsim-chart" id="outcome-chart"' in page
+    assert page.count('<g class="clientsim-bar"') == 3  # resolved, escalated, none
     assert "33.3%</span> pass rate (1 of 3), 95% interval" in page
     assert '<section id="by-persona">' in page
     assert "Calm and polite" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.globals import set_llm_cache
 from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.rate_limiters import InMemoryRateLimiter
 from pydantic import BaseModel
 
 from clientsim import OfflineChatModel
@@ -15,6 +16,7 @@ from clientsim.llm import (
     Turn,
     complete,
     enable_cache,
+    rate_limiter,
     resolve_model,
 )
 
@@ -142,3 +144,21 @@ def test_chat_view_converts_each_message_once_and_restarts_on_another_conversati
     other = Conversation((Message("something else", base_time, customer),))
     restarted = view.messages(other)
     assert [m.content for m in restarted] == ["You are the agent.", "something else"]
+
+
+# -- the run's rate limiter ------------------------------------------------------------
+
+
+def test_rate_limiter_builds_langchains_limiter_or_none():
+    assert rate_limiter(None) is None
+    limiter = rate_limiter(20)
+    assert isinstance(limiter, InMemoryRateLimiter)
+    assert limiter.requests_per_second == 20
+    assert limiter.check_every_n_seconds == 0.05
+    assert limiter.max_bucket_size == 20
+
+
+@pytest.mark.parametrize("bad", [0, -1.5, True, "5", float("nan"), float("inf")])
+def test_rate_limiter_refuses_what_is_not_a_positive_rate(bad):
+    with pytest.raises(ConfigError, match="requests_per_second must be a number > 0"):
+        rate_limiter(bad)

@@ -6,37 +6,24 @@ module stays light.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from clientsim.channels.base import Channel, QueueSession
 from clientsim.channels.target import import_target
 from clientsim.errors import ChannelError, ConfigError
-from clientsim.llm.calls import to_langchain
-from clientsim.llm.turns import Turn
+from clientsim.llm.messages import from_conversation, reply_texts
 from clientsim.models import Message, ParticipantRole
 
 
 if TYPE_CHECKING:
-    from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+    from langchain_core.messages import BaseMessage
     from langchain_core.runnables import Runnable, RunnableConfig
 
 __all__ = ["RunnableChannel", "RunnableSession"]
 
-_CUSTOMER: Final = ParticipantRole.CUSTOMER
+_AGENT: Final = ParticipantRole.AGENT  # the runnable is the agent
 _OUTPUTS: Final = ("new", "last")
-
-
-@functools.cache
-def _kinds() -> tuple[type[BaseMessage], type[AIMessage], type[HumanMessage]]:
-    from langchain_core.messages import (  # noqa: PLC0415 - LangChain loads on first use
-        AIMessage,
-        BaseMessage,
-        HumanMessage,
-    )
-
-    return BaseMessage, AIMessage, HumanMessage
 
 
 def _name_of(runnable: object) -> str:
@@ -86,14 +73,9 @@ class RunnableSession(QueueSession):
 
     async def _input_messages(self, message: Message) -> list[BaseMessage]:
         if self.channel.stateful:
-            return to_langchain([Turn("user", message.content)])
+            return from_conversation([message], _AGENT)
         conversation = await self.get_conversation()
-        return to_langchain(
-            [
-                Turn("user" if item.sender is _CUSTOMER else "assistant", item.content)
-                for item in conversation.messages
-            ]
-        )
+        return from_conversation(conversation.messages, _AGENT)
 
     def _config(self) -> RunnableConfig:
         config = dict(self.channel.config)
@@ -104,43 +86,8 @@ class RunnableSession(QueueSession):
         return cast("RunnableConfig", config)
 
     def _replies(self, result: object) -> list[str]:
-        base, ai, human = _kinds()
         channel = self.channel
-        if isinstance(result, str):
-            texts = [result]
-        elif isinstance(result, base):
-            texts = [result.text]
-        else:
-            if isinstance(result, Mapping):
-                if channel.input_key is None or channel.input_key not in result:
-                    raise ChannelError(
-                        f"runnable {channel.name!r} returned a dict with keys "
-                        f"{sorted(map(str, result))}, and input_key is "
-                        f"{channel.input_key!r}; set input_key to the key that holds "
-                        "the messages"
-                    )
-                result = result[channel.input_key]
-            if not isinstance(result, Sequence) or isinstance(result, str | bytes):
-                raise ChannelError(
-                    f"runnable {channel.name!r} returned {type(result).__name__}; a "
-                    "runnable returns a str, a LangChain message, a list of messages, "
-                    f"or a dict holding them under input_key ({channel.input_key!r})"
-                )
-            strays = [
-                type(item).__name__ for item in result if not isinstance(item, base)
-            ]
-            if strays:
-                raise ChannelError(
-                    f"runnable {channel.name!r} returned {strays[0]} among its messages; "
-                    "expected LangChain messages"
-                )
-            messages: list[BaseMessage] = list(result)
-            start = max(
-                (i + 1 for i, item in enumerate(messages) if isinstance(item, human)),
-                default=0,
-            )
-            texts = [item.text for item in messages[start:] if isinstance(item, ai)]
-        texts = [text for text in texts if text]
+        texts = reply_texts(result, input_key=channel.input_key, name=channel.name)
         return texts[-1:] if channel.output == "last" else texts
 
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, Final
 from clientsim import events
 from clientsim.clients.base import ReviewContext, SubmitContext
 from clientsim.errors import ConfigError, InvalidModelOutputError, InvalidTypeError
-from clientsim.feedback._judge import check_model
 from clientsim.feedback.base import FeedbackStrategy
 from clientsim.feedback.strategies import CriteriaCheckFeedback
+from clientsim.llm.specs import check_model
 from clientsim.models import TokenUsage
 from clientsim.models.client import (
     ClientFeedback,

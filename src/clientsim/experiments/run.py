@@ -247,19 +247,10 @@ def _response_cache(config: ExperimentConfig) -> ResponseCache | None:
 
 
 def _rate_limiter(requests_per_second: float | None) -> BaseRateLimiter | None:
-    if requests_per_second is None:
-        return None
-    if isinstance(requests_per_second, bool) or not requests_per_second > 0:
-        raise ConfigError(
-            f"requests_per_second must be a number > 0; got {requests_per_second!r}"
-        )
-    from langchain_core.rate_limiters import InMemoryRateLimiter  # noqa: PLC0415
+    # LangChain is llm/'s to import. (Local import for a small merge: hoist it later.)
+    from clientsim.llm import rate_limiter  # noqa: PLC0415
 
-    return InMemoryRateLimiter(
-        requests_per_second=requests_per_second,
-        check_every_n_seconds=min(0.1, 1 / requests_per_second),
-        max_bucket_size=max(1.0, requests_per_second),
-    )
+    return rate_limiter(requests_per_second)
 
 
 async def run_experiment(

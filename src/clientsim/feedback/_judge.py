@@ -21,6 +21,7 @@ from clientsim.feedback.base import (
     review_rng,
     threshold,
 )
+from clientsim.llm.specs import check_model
 from clientsim.models import TokenUsage
 from clientsim.models.client import ClientFeedback, ClientProfile
 
@@ -94,28 +95,6 @@ def review_prompt(context: ReviewContext) -> str:
         f"Acceptance criteria:\n{criteria or '(none given)'}\n\n"
         f"Deliverable (attempt {context.attempt}):\n{context.deliverable}"
     )
-
-
-def check_model(model: object) -> str | BaseChatModel | None:
-    """``model`` if it is ``None``, a non-blank spec or a chat model.
-
-    Raises:
-        ConfigError: it is none of these.
-    """
-    if model is None:
-        return None
-    if isinstance(model, str):
-        if not model.strip():
-            raise ConfigError(
-                "model must be a non-blank spec such as 'offline'; got ''"
-            )
-        return model
-    if not hasattr(model, "ainvoke"):
-        raise ConfigError(
-            "model must be None, a model spec (e.g. 'offline') or a LangChain chat "
-            f"model; got {type(model).__name__}"
-        )
-    return model  # type: ignore[return-value]
 
 
 class JudgeBase(abc.ABC):

@@ -15,7 +15,14 @@ from clientsim.llm.calls import (
     model_name,
     usage_of,
 )
-from clientsim.llm.specs import ModelSpec, aclose_models, model_providers, resolve_model
+from clientsim.llm.rates import rate_limiter
+from clientsim.llm.specs import (
+    ModelSpec,
+    aclose_models,
+    check_model,
+    model_providers,
+    resolve_model,
+)
 from clientsim.llm.turns import Turn, TurnRole
 
 
@@ -33,10 +40,12 @@ __all__ = [
     "Turn",
     "TurnRole",
     "aclose_models",
+    "check_model",
     "complete",
     "enable_cache",
     "model_name",
     "model_providers",
+    "rate_limiter",
     "resolve_model",
     "usage_of",
 ]

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from clientsim.errors import ClientSimError, InvalidModelOutputError, ModelError
+from clientsim.llm.messages import from_conversation, to_langchain
+from clientsim.llm.turns import Turn
 from clientsim.models import Conversation, Message, ParticipantRole, TokenUsage
 
 
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
     from langchain_core.runnables import Runnable
 
-    from clientsim.llm.turns import Turn
 
 __all__ = [
     "ChatView",
@@ -47,28 +48,6 @@ def model_name(model: BaseChatModel) -> str:
         if isinstance(value, str) and value:
             return value
     return type(model).__name__
-
-
-_KINDS: dict[str, type[BaseMessage]] = {}
-
-
-def _kinds() -> dict[str, type[BaseMessage]]:
-    if not _KINDS:  # LangChain loads on first use, then the classes are cached
-        from langchain_core.messages import (  # noqa: PLC0415
-            AIMessage,
-            HumanMessage,
-            SystemMessage,
-        )
-
-        _KINDS.update(system=SystemMessage, user=HumanMessage, assistant=AIMessage)
-    return _KINDS
-
-
-def to_langchain(turns: Sequence[Turn]) -> list[BaseMessage]:
-    """Convert clientsim turns to LangChain messages."""
-    kinds = _kinds()
-    human = kinds["user"]
-    return [kinds.get(turn.role, human)(content=turn.content) for turn in turns]
 
 
 class ChatView:
@@ -99,15 +78,9 @@ class ChatView:
             or len(current) < seen
             or (seen and current[seen - 1] is not self._seen[-1])
         ):
-            kinds = _kinds()
-            self._messages = [kinds["system"](content=self.system_prompt)]
+            self._messages = to_langchain([Turn("system", self.system_prompt)])
             seen = 0
-        kinds = _kinds()
-        own, ai, human = self.role, kinds["assistant"], kinds["user"]
-        self._messages.extend(
-            (ai if message.sender is own else human)(content=message.content)
-            for message in current[seen:]
-        )
+        self._messages.extend(from_conversation(current[seen:], self.role))
         self._seen = current
         return list(self._messages)
 

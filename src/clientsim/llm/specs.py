@@ -22,7 +22,13 @@ from clientsim.registry import Registry
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["ModelSpec", "aclose_models", "model_providers", "resolve_model"]
+__all__ = [
+    "ModelSpec",
+    "aclose_models",
+    "check_model",
+    "model_providers",
+    "resolve_model",
+]
 
 ModelSpec: TypeAlias = "str | BaseChatModel"
 """A chat model, or a spec string that names one."""
@@ -96,6 +102,33 @@ def resolve_model(spec: str | BaseChatModel) -> BaseChatModel:
     if model is None:
         model = cache[spec] = _build(spec)
     return model
+
+
+def check_model(model: object) -> ModelSpec | None:
+    """``model`` if it is ``None``, a non-blank spec or a chat model: checks a
+    ``model=`` argument when it is given, before anything resolves it.
+
+    Raises:
+        ConfigError: it is none of these.
+
+    Example:
+        >>> check_model("offline"), check_model(None)
+        ('offline', None)
+    """
+    if model is None:
+        return None
+    if isinstance(model, str):
+        if not model.strip():
+            raise ConfigError(
+                "model must be a non-blank spec such as 'offline'; got ''"
+            )
+        return model
+    if not hasattr(model, "ainvoke"):
+        raise ConfigError(
+            "model must be None, a model spec (e.g. 'offline') or a LangChain chat "
+            f"model; got {type(model).__name__}"
+        )
+    return model  # type: ignore[return-value]
 
 
 def _build(spec: str) -> BaseChatModel:

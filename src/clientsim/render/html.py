@@ -13,7 +13,6 @@ text.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,27 +27,24 @@ from clientsim.experiments.output import (
     summarize,
 )
 from clientsim.models.records import RunStatus
-from clientsim.render.text import (  # the text report's readers, shared
-    _cost,
-    _count,
-    _fmt,
-    _mapping,
-    _number,
-    _pass_outcomes,
-    _percent,
+from clientsim.render._format import (
+    as_count,
+    as_mapping,
+    as_number,
+    escape,
+    fmt_cost,
+    fmt_number,
+    fmt_percent,
+    pass_outcomes_of,
 )
+from clientsim.render._html_assets import CSS, JS
+from clientsim.render.chart import interval_bar, outcome_chart
 
 
 __all__ = ["REPORT_FILE", "render_html_report", "write_html_report"]
 
 #: The file :func:`write_html_report` writes inside the experiment folder by default.
 REPORT_FILE: Final = "report.html"
-
-_BAR_HEIGHT: Final = 22
-_BAR_GAP: Final = 8
-_LABEL_WIDTH: Final = 160
-_BAR_AREA: Final = 420
-_PREVIEW: Final = 80
 
 
 def write_html_report(directory: Path, path: Path | None = None) -> Path:
@@ -121,7 +117,7 @@ def render_html_report(directory: Path) -> str:
         True
     """
     loaded = load_experiment(directory)
-    pass_outcomes = _pass_outcomes(loaded)
+    pass_outcomes = pass_outcomes_of(loaded)
     conversations = _conversations(loaded, pass_outcomes)
     summary = loaded.summary
     if summary is None:
@@ -129,7 +125,7 @@ def render_html_report(directory: Path) -> str:
             [record_from_trace(line) for line in loaded.traces],
             pass_outcomes=pass_outcomes,
         )
-    metadata = _mapping(loaded.metadata)
+    metadata = as_mapping(loaded.metadata)
     name = metadata.get("name")
     title = name if isinstance(name, str) and name else "(unnamed experiment)"
     intents = _intents(metadata)
@@ -137,18 +133,18 @@ def render_html_report(directory: Path) -> str:
     body = "".join(
         (
             _header(loaded, title, summary),
-            _outcomes(summary),
+            _outcomes(summary, pass_outcomes),
             _figures(summary),
             _breakdown(
                 "By persona",
                 "persona",
-                _mapping(summary.get("by_persona")),
+                as_mapping(summary.get("by_persona")),
                 personas,
             ),
             _breakdown(
                 "By input (intent)",
                 "input",
-                _mapping(summary.get("by_input")),
+                as_mapping(summary.get("by_input")),
                 intents,
             ),
             _browser(loaded),
@@ -162,28 +158,24 @@ def render_html_report(directory: Path) -> str:
         # Nothing on this page may be fetched from anywhere.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
-        f"<title>{_e(title)} - clientsim report</title>\n"
-        f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n"
+        f"<title>{escape(title)} - clientsim report</title>\n"
+        f"<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}</main>\n"
         f'<script type="application/json" id="clientsim-data">{data}</script>\n'
-        f"<script>{_JS}</script>\n</body>\n</html>\n"
+        f"<script>{JS}</script>\n</body>\n</html>\n"
     )
 
 
 # -- reading the folder defensively: the files are a user's to edit -----------------
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _intents(metadata: Mapping[str, Any]) -> dict[str, str]:
     """Input id -> intent, from the configuration stored in ``metadata.json``."""
-    inputs = _mapping(metadata.get("config")).get("inputs")
+    inputs = as_mapping(metadata.get("config")).get("inputs")
     if not isinstance(inputs, list):
         return {}
     found: dict[str, str] = {}
     for position, item in enumerate(inputs):
-        data = _mapping(item)
+        data = as_mapping(item)
         key = data.get("id")
         intent = data.get("intent")
         if isinstance(intent, str) and intent:
@@ -193,12 +185,12 @@ def _intents(metadata: Mapping[str, Any]) -> dict[str, str]:
 
 def _personas(metadata: Mapping[str, Any]) -> dict[str, str]:
     """Persona id -> description, from the configuration in ``metadata.json``."""
-    personas = _mapping(metadata.get("config")).get("personas")
+    personas = as_mapping(metadata.get("config")).get("personas")
     if not isinstance(personas, list):
         return {}
     found: dict[str, str] = {}
     for item in personas:
-        data = _mapping(item)
+        data = as_mapping(item)
         key, description = data.get("id"), data.get("description")
         if isinstance(key, str) and isinstance(description, str):
             found[key] = description
@@ -209,15 +201,15 @@ def _conversations(
     loaded: LoadedExperiment, pass_outcomes: Sequence[str]
 ) -> list[dict[str, Any]]:
     """The conversations the page's script renders, failing ones first."""
-    intents = _intents(_mapping(loaded.metadata))
+    intents = _intents(as_mapping(loaded.metadata))
     ranked: list[tuple[int, int, dict[str, Any]]] = []
     for position, line in enumerate(loaded.traces):
         record = record_from_trace(line)
         passed = is_passed(record, pass_outcomes)
         rank = 0 if record.status is not RunStatus.DONE else (2 if passed else 1)
-        ending = _mapping(line.get("ending"))
-        error = _mapping(line.get("error"))
-        usage = _mapping(_mapping(line.get("token_usage")).get("total"))
+        ending = as_mapping(line.get("ending"))
+        error = as_mapping(line.get("error"))
+        usage = as_mapping(as_mapping(line.get("token_usage")).get("total"))
         ranked.append(
             (
                 rank,
@@ -242,8 +234,8 @@ def _conversations(
                         if error
                         else None
                     ),
-                    "tokens": _count(usage.get("total_tokens")),
-                    "calls": _count(usage.get("calls")),
+                    "tokens": as_count(usage.get("total_tokens")),
+                    "calls": as_count(usage.get("calls")),
                     "attempts": record.attempts,
                     "seconds": round(record.duration_seconds, 3),
                     "messages": [
@@ -278,7 +270,7 @@ def _script_json(value: object) -> str:
 
 
 def _header(loaded: LoadedExperiment, title: str, summary: Mapping[str, Any]) -> str:
-    metadata = _mapping(loaded.metadata)
+    metadata = as_mapping(loaded.metadata)
     rows = []
     for key, label in (
         ("description", "Description"),
@@ -289,12 +281,12 @@ def _header(loaded: LoadedExperiment, title: str, summary: Mapping[str, Any]) ->
     ):
         value = metadata.get(key)
         if value not in (None, ""):
-            rows.append(f"<dt>{label}</dt><dd>{_e(value)}</dd>")
-    rows.append(f"<dt>Folder</dt><dd><code>{_e(loaded.directory)}</code></dd>")
-    by_status = _mapping(summary.get("by_status"))
+            rows.append(f"<dt>{label}</dt><dd>{escape(value)}</dd>")
+    rows.append(f"<dt>Folder</dt><dd><code>{escape(loaded.directory)}</code></dd>")
+    by_status = as_mapping(summary.get("by_status"))
     counts = "".join(
         f'<span class="pill status-{status.value}">{status.value} '
-        f"<b>{_count(by_status.get(status.value))}</b></span>"
+        f"<b>{as_count(by_status.get(status.value))}</b></span>"
         for status in RunStatus
     )
     note = (
@@ -303,110 +295,65 @@ def _header(loaded: LoadedExperiment, title: str, summary: Mapping[str, Any]) ->
         else ""
     )
     return (
-        f'<header id="summary">\n<h1>{_e(title)}</h1>\n<dl class="meta">'
+        f'<header id="summary">\n<h1>{escape(title)}</h1>\n<dl class="meta">'
         f"{''.join(rows)}</dl>\n"
-        f'<p class="counts">{_count(summary.get("total"))} conversations: '
+        f'<p class="counts">{as_count(summary.get("total"))} conversations: '
         f"{counts}</p>\n{note}</header>\n"
     )
 
 
-def _outcomes(summary: Mapping[str, Any]) -> str:
+def _outcomes(summary: Mapping[str, Any], pass_outcomes: Sequence[str]) -> str:
     by_outcome = {
-        str(name): _count(count)
-        for name, count in _mapping(summary.get("by_outcome")).items()
+        str(name): as_count(count)
+        for name, count in as_mapping(summary.get("by_outcome")).items()
     }
-    rate = _mapping(summary.get("pass_rate"))
+    chart = outcome_chart(by_outcome, pass_outcomes, element_id="outcome-chart")
+    rate = as_mapping(summary.get("pass_rate"))
+    value, low, high = (
+        as_number(rate.get(key)) for key in ("value", "ci95_low", "ci95_high")
+    )
     definition = rate.get("definition")
-    pass_rate = (
-        f'<p class="pass-rate"><span class="big">{_percent(rate.get("value"))}</span>'
-        f" pass rate ({_count(rate.get('passed'))} of {_count(rate.get('total'))}), "
-        f"95% interval {_percent(rate.get('ci95_low'))} - "
-        f"{_percent(rate.get('ci95_high'))}</p>\n"
+    return (
+        '<section id="outcomes">\n<h2>Outcomes</h2>\n'
+        + (f"{chart}\n" if chart else '<p class="note">No conversations.</p>\n')
+        + f'<p class="pass-rate"><span class="big">{fmt_percent(value)}</span> pass '
+        f"rate ({as_count(rate.get('passed'))} of {as_count(rate.get('total'))}), "
+        f"95% interval {fmt_percent(low)} - {fmt_percent(high)}</p>\n"
         + (
-            f'<p class="note">pass = {_e(definition)}</p>\n'
+            f'<p class="note">pass = {escape(definition)}</p>\n'
             if isinstance(definition, str)
             else ""
         )
-        + _interval_svg(rate)
-    )
-    return (
-        '<section id="outcomes">\n<h2>Outcomes</h2>\n'
-        f"{_outcome_chart(by_outcome)}{pass_rate}</section>\n"
-    )
-
-
-def _outcome_chart(by_outcome: Mapping[str, int]) -> str:
-    if not by_outcome:
-        return '<p class="note">No conversations.</p>\n'
-    total = sum(by_outcome.values()) or 1
-    most = max(by_outcome.values()) or 1
-    ordered = sorted(by_outcome.items(), key=lambda item: (-item[1], item[0]))
-    step = _BAR_HEIGHT + _BAR_GAP
-    width = _LABEL_WIDTH + _BAR_AREA + 110
-    height = step * len(ordered)
-    bars = []
-    for row, (name, count) in enumerate(ordered):
-        y = row * step
-        length = max(round(count / most * _BAR_AREA), 1 if count else 0)
-        label = name if len(name) <= 22 else name[:21] + "\u2026"
-        kind = "none" if name == "none" else "outcome"
-        bars.append(
-            f'<g class="bar bar-{kind}"><title>{_e(name)}: {count}</title>'
-            f'<text x="{_LABEL_WIDTH - 8}" y="{y + 16}" text-anchor="end">'
-            f"{_e(label)}</text>"
-            f'<rect x="{_LABEL_WIDTH}" y="{y}" width="{length}" '
-            f'height="{_BAR_HEIGHT}" rx="3"></rect>'
-            f'<text x="{_LABEL_WIDTH + length + 6}" y="{y + 16}">{count} '
-            f"({count / total * 100:.1f}%)</text></g>"
+        + (
+            f"{interval_bar(value, low, high)}\n"
+            if value is not None and low is not None and high is not None
+            else ""
         )
-    return (
-        f'<svg class="chart" id="outcome-chart" role="img" '
-        f'aria-label="Outcome distribution" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">{"".join(bars)}</svg>\n'
-    )
-
-
-def _interval_svg(rate: Mapping[str, Any]) -> str:
-    value = _number(rate.get("value"))
-    low = _number(rate.get("ci95_low"))
-    high = _number(rate.get("ci95_high"))
-    if value is None or low is None or high is None:
-        return ""
-    span = _BAR_AREA
-    x0 = _LABEL_WIDTH
-    return (
-        f'<svg class="interval" role="img" aria-label="Pass rate and its 95% interval" '
-        f'width="{x0 + span + 20}" height="28" viewBox="0 0 {x0 + span + 20} 28">'
-        f'<text x="{x0 - 8}" y="18" text-anchor="end">pass rate</text>'
-        f'<rect class="track" x="{x0}" y="10" width="{span}" height="8" rx="4"></rect>'
-        f'<rect class="ci" x="{x0 + low * span:.1f}" y="6" '
-        f'width="{max((high - low) * span, 1):.1f}" height="16" rx="3"></rect>'
-        f'<circle class="point" cx="{x0 + value * span:.1f}" cy="14" r="5"></circle>'
-        "</svg>\n"
+        + "</section>\n"
     )
 
 
 def _figures(summary: Mapping[str, Any]) -> str:
     rows = []
     for key, label in (("turns", "Turns"), ("latency_seconds", "Latency (s)")):
-        figures = _mapping(summary.get(key))
+        figures = as_mapping(summary.get(key))
         rows.append(
             f"<tr><th>{label}</th>"
             + "".join(
-                f"<td>{_fmt(figures.get(name))}</td>"
+                f"<td>{fmt_number(figures.get(name))}</td>"
                 for name in ("p50", "p95", "mean", "max")
             )
             + "</tr>"
         )
-    tokens = _mapping(summary.get("tokens"))
+    tokens = as_mapping(summary.get("tokens"))
     cost = summary.get("estimated_cost_usd")
     return (
         '<section id="figures">\n<h2>Turns, latency and tokens</h2>\n'
         "<table><thead><tr><th></th><th>p50</th><th>p95</th><th>mean</th><th>max</th>"
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table>\n"
-        f"<p>Tokens: input {_fmt(tokens.get('input'))}, output "
-        f"{_fmt(tokens.get('output'))}, total {_fmt(tokens.get('total'))} in "
-        f"{_fmt(tokens.get('calls'))} calls; estimated cost {_cost(cost)}.</p>\n"
+        f"<p>Tokens: input {fmt_number(tokens.get('input'))}, output "
+        f"{fmt_number(tokens.get('output'))}, total {fmt_number(tokens.get('total'))} in "
+        f"{fmt_number(tokens.get('calls'))} calls; estimated cost {fmt_cost(cost)}.</p>\n"
         "</section>\n"
     )
 
@@ -426,13 +373,13 @@ def _breakdown(
     label = "intent" if kind == "input" else "description"
     rows = []
     for key, value in figures.items():
-        data = _mapping(value)
+        data = as_mapping(value)
         note = notes.get(str(key), "")
         rows.append(
-            f"<tr><td><code>{_e(key)}</code></td><td>{_e(note)}</td>"
-            f'<td class="num">{_fmt(data.get("count"))}</td>'
-            f'<td class="num">{_fmt(data.get("passed"))}</td>'
-            f'<td class="num">{_percent(data.get("pass_rate"))}</td></tr>'
+            f"<tr><td><code>{escape(key)}</code></td><td>{escape(note)}</td>"
+            f'<td class="num">{fmt_number(data.get("count"))}</td>'
+            f'<td class="num">{fmt_number(data.get("passed"))}</td>'
+            f'<td class="num">{fmt_percent(data.get("pass_rate"))}</td></tr>'
         )
     return (
         f'<section id="{anchor}">\n<h2>{heading}</h2>\n<table class="breakdown">'
@@ -462,170 +409,3 @@ def _browser(loaded: LoadedExperiment) -> str:
         "<noscript><p>The transcript browser needs JavaScript.</p></noscript>\n"
         '<div id="conversation-list"></div>\n</section>\n'
     )
-
-
-_CSS: Final = """
-:root{--fg:#1d2330;--muted:#5b6475;--line:#d9dee7;--bg:#f6f7f9;--card:#fff;
---pass:#1a7f4b;--fail:#c0392b;--warn:#b9770e;--bar:#3d6fb6;--customer:#eef3fb;
---agent:#f3f0fa}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--fg);
-font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-main{max-width:1100px;margin:0 auto;padding:24px}
-header,section{background:var(--card);border:1px solid var(--line);border-radius:8px;
-padding:16px 20px;margin-bottom:16px}
-h1{margin:0 0 8px;font-size:24px}h2{margin:0 0 12px;font-size:18px}
-dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
-dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}
-.note{color:var(--muted);font-size:13px}
-.pill{display:inline-block;border-radius:12px;padding:1px 10px;margin-right:6px;
-background:var(--bg);border:1px solid var(--line);font-size:13px}
-.status-done{color:var(--pass)}.status-failed{color:var(--fail)}
-.status-timeout{color:var(--warn)}
-svg text{font:13px system-ui,sans-serif;fill:var(--fg)}
-svg .bar rect{fill:var(--bar)}svg .bar-none rect{fill:#9aa3b2}
-svg .track{fill:var(--line)}svg .ci{fill:#a9c3ea}svg .point{fill:var(--bar)}
-.big{font-size:26px;font-weight:600}
-table{border-collapse:collapse;width:100%;font-size:14px}
-th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line)}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.toolbar{display:flex;gap:8px;align-items:center;margin-bottom:12px;flex-wrap:wrap}
-#search{flex:1;min-width:220px;padding:6px 10px;font-size:15px;
-border:1px solid var(--line);border-radius:6px}
-button{padding:5px 10px;border:1px solid var(--line);border-radius:6px;
-background:var(--card);cursor:pointer}
-#shown-count{color:var(--muted);font-size:14px}
-details.conv{border:1px solid var(--line);border-left:4px solid var(--pass);
-border-radius:6px;margin-bottom:8px;background:var(--card)}
-details.conv.failing{border-left-color:var(--fail)}
-details.conv[hidden],details.conv.is-hidden{display:none}
-details.conv summary{cursor:pointer;padding:8px 12px;display:flex;gap:8px;
-flex-wrap:wrap;align-items:baseline}
-.tag{font-size:12px;border-radius:4px;padding:0 6px;background:var(--bg);
-border:1px solid var(--line)}
-.tag.bad{color:#fff;background:var(--fail);border-color:var(--fail)}
-.tag.good{color:#fff;background:var(--pass);border-color:var(--pass)}
-.preview{color:var(--muted);overflow:hidden;text-overflow:ellipsis;white-space:nowrap;
-flex:1;min-width:0}
-.facts{display:flex;flex-wrap:wrap;gap:4px 16px;padding:0 12px 8px;font-size:13px;
-color:var(--muted)}.facts b{color:var(--fg);font-weight:600}
-.error{color:var(--fail);padding:0 12px 8px;font-size:13px;white-space:pre-wrap}
-.transcript{padding:0 12px 12px}
-.msg{border-radius:6px;padding:6px 10px;margin:6px 0;white-space:pre-wrap;
-overflow-wrap:anywhere}
-.msg.customer{background:var(--customer);margin-right:15%}
-.msg.agent{background:var(--agent);margin-left:15%}
-.msg .role{display:block;font-size:12px;color:var(--muted);font-weight:600}
-"""
-
-# Renders the conversations from the JSON block with textContent only (no innerHTML
-# of data), then filters them by the search box or by "#q=..." in the address.
-_JS: Final = """
-(function () {
-  "use strict";
-  var source = document.getElementById("clientsim-data");
-  var list = document.getElementById("conversation-list");
-  var search = document.getElementById("search");
-  var counter = document.getElementById("shown-count");
-  if (!source || !list || !search || !counter) { return; }
-  var data = JSON.parse(source.textContent);
-  var entries = [];
-
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
-  function fact(parent, label, value) {
-    var span = el("span", "fact", label + " ");
-    span.appendChild(el("b", null, value === null || value === undefined ? "-" : value));
-    parent.appendChild(span);
-  }
-
-  var fragment = document.createDocumentFragment();
-  data.forEach(function (c, index) {
-    var details = el("details", "conv " + (c.failing ? "failing" : "passing"));
-    details.id = "conv-" + index;
-    details.setAttribute("data-status", c.status);
-    var summary = el("summary");
-    summary.appendChild(el("span", "tag " + (c.status === "done" ? "" : "bad"), c.status));
-    summary.appendChild(el("span", "tag " + (c.passed ? "good" : "bad"),
-      c.passed ? "pass" : "fail"));
-    summary.appendChild(el("span", "tag", "outcome: " + (c.outcome || "none")));
-    summary.appendChild(el("span", "tag", "persona: " + c.persona));
-    summary.appendChild(el("span", "tag", "input " + c.input_id));
-    summary.appendChild(el("span", "preview", c.intent || c.input));
-    details.appendChild(summary);
-    var facts = el("div", "facts");
-    fact(facts, "ending", c.reason || "none");
-    if (c.detail) { fact(facts, "detail", c.detail); }
-    fact(facts, "seed", c.seed);
-    fact(facts, "tokens", c.tokens);
-    fact(facts, "model calls", c.calls);
-    fact(facts, "attempts", c.attempts);
-    fact(facts, "seconds", c.seconds);
-    fact(facts, "iteration", c.iteration);
-    fact(facts, "id", c.id);
-    details.appendChild(facts);
-    if (c.error) { details.appendChild(el("div", "error", c.error)); }
-    var transcript = el("div", "transcript");
-    if (!c.messages.length) {
-      transcript.appendChild(el("p", "note", "(no messages)"));
-    }
-    c.messages.forEach(function (m) {
-      var box = el("div", "msg " + m[0]);
-      box.appendChild(el("span", "role", m[0]));
-      box.appendChild(document.createTextNode(m[1]));
-      transcript.appendChild(box);
-    });
-    details.appendChild(transcript);
-    fragment.appendChild(details);
-    var text = [c.id, c.status, c.passed ? "pass passed" : "fail failing",
-      c.outcome || "none", c.persona, c.input_id, c.intent || "", c.input,
-      c.reason || "", c.detail || "", c.error || "", String(c.seed)];
-    c.messages.forEach(function (m) { text.push(m[1]); });
-    entries.push({node: details, text: text.join("\\n").toLowerCase()});
-  });
-  list.appendChild(fragment);
-  if (entries.length && data[0].failing) { entries[0].node.open = true; }
-
-  function apply(query) {
-    var words = query.toLowerCase().split(/\\s+/).filter(Boolean);
-    var shown = 0;
-    entries.forEach(function (entry) {
-      var match = words.every(function (w) { return entry.text.indexOf(w) !== -1; });
-      entry.node.hidden = !match;
-      entry.node.classList.toggle("is-hidden", !match);
-      if (match) { shown += 1; }
-    });
-    counter.textContent = shown + " of " + entries.length + " conversations shown";
-  }
-  function fromHash() {
-    var match = /(?:^#|&)q=([^&]*)/.exec(window.location.hash);
-    if (!match) { return null; }
-    try { return decodeURIComponent(match[1].replace(/\\+/g, " ")); }
-    catch (e) { return match[1]; }
-  }
-  search.addEventListener("input", function () {
-    apply(search.value);
-    try {
-      history.replaceState(null, "", search.value ?
-        "#q=" + encodeURIComponent(search.value) : window.location.pathname);
-    } catch (e) { /* some file:// pages refuse; the filter still works */ }
-  });
-  window.addEventListener("hashchange", function () {
-    var query = fromHash();
-    if (query !== null) { search.value = query; apply(query); }
-  });
-  document.getElementById("expand").addEventListener("click", function () {
-    entries.forEach(function (e) { if (!e.node.hidden) { e.node.open = true; } });
-  });
-  document.getElementById("collapse").addEventListener("click", function () {
-    entries.forEach(function (e) { e.node.open = false; });
-  });
-  var initial = fromHash();
-  if (initial !== null) { search.value = initial; }
-  apply(search.value);
-})();
-"""

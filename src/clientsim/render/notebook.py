@@ -14,7 +14,6 @@ through :func:`html.escape`.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -29,6 +28,8 @@ from clientsim.models.conversation import (
 from clientsim.models.records import ConversationRecord, RunStatus
 from clientsim.models.roles import ParticipantRole
 from clientsim.notebook import ordered
+from clientsim.render._format import cut, escape, fmt_percent
+from clientsim.render.chart import outcome_chart
 
 
 if TYPE_CHECKING:
@@ -70,27 +71,6 @@ _STATUS_COLOURS: Final = {
     RunStatus.TIMEOUT: "#d68910",
 }
 _GREEN: Final = "#2e8b57"
-_NONE_COLOUR: Final = "#999999"
-_PALETTE: Final = (
-    "#2176e6",
-    "#e67e22",
-    "#8e44ad",
-    "#16a085",
-    "#c0392b",
-    "#7f8c8d",
-    "#d4ac0d",
-    "#34495e",
-)
-_NONE: Final = "none"
-
-
-def _e(value: object) -> str:
-    """``value`` as text, escaped for element content and quoted attributes."""
-    return html.escape(str(value), quote=True)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _seconds(value: float | None) -> str:
@@ -99,23 +79,17 @@ def _seconds(value: float | None) -> str:
     return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
 
 
-def _percent(value: object) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{100 * value:.1f}%"
-    return "-"
-
-
 def _badge(text: str, colour: str) -> str:
     return (
         f'<span style="display: inline-block; padding: 0 6px; border-radius: 8px; '
-        f'color: #ffffff; background: {colour}; font-size: 11px">{_e(text)}</span>'
+        f'color: #ffffff; background: {colour}; font-size: 11px">{escape(text)}</span>'
     )
 
 
 def _facts(rows: Iterable[tuple[str, str]]) -> str:
     """A two-column table; the values are HTML (escape them first)."""
     body = "".join(
-        f'<tr><th style="{_CELL}; font-weight: 600; white-space: nowrap">{_e(name)}'
+        f'<tr><th style="{_CELL}; font-weight: 600; white-space: nowrap">{escape(name)}'
         f'</th><td style="{_CELL}">{value}</td></tr>'
         for name, value in rows
     )
@@ -135,15 +109,15 @@ def _message(message: Message, start: datetime) -> str:
     side = "flex-start" if customer else "flex-end"
     background = _CUSTOMER_BG if customer else _AGENT_BG
     stamp = (
-        f'<span title="{_e(message.timestamp.isoformat())}">'
-        f"{_e(_clock(message.timestamp))} (+{offset:.1f} s)</span>"
+        f'<span title="{escape(message.timestamp.isoformat())}">'
+        f"{escape(_clock(message.timestamp))} (+{offset:.1f} s)</span>"
     )
     return (
-        f'<div class="clientsim-message clientsim-{_e(message.sender.value)}" '
+        f'<div class="clientsim-message clientsim-{escape(message.sender.value)}" '
         f'style="display: flex; justify-content: {side}; margin: 4px 0">'
         f'<div style="{_BUBBLE}; {background}">'
-        f'<div style="{_MUTED}">{_e(message.sender.value)} \u00b7 {stamp}</div>'
-        f"<div>{_e(message.content)}</div></div></div>"
+        f'<div style="{_MUTED}">{escape(message.sender.value)} \u00b7 {stamp}</div>'
+        f"<div>{escape(message.content)}</div></div></div>"
     )
 
 
@@ -151,7 +125,9 @@ def _outcome_line(conversation: Conversation) -> str:
     outcome = conversation.outcome
     if outcome is None:
         return f'<div style="margin-top: 6px; {_MUTED}">No outcome reached.</div>'
-    description = f" \u2014 {_e(outcome.description)}" if outcome.description else ""
+    description = (
+        f" \u2014 {escape(outcome.description)}" if outcome.description else ""
+    )
     return (
         '<div style="margin-top: 6px">Outcome: '
         f"{_badge(outcome.name, _GREEN)}{description}</div>"
@@ -197,17 +173,17 @@ def result_html(result: ConversationResult) -> str:
     rows = [
         (
             "Ending",
-            _e(ending.reason)
-            + (f" \u2014 {_e(ending.detail)}" if ending and ending.detail else "")
+            escape(ending.reason)
+            + (f" \u2014 {escape(ending.detail)}" if ending and ending.detail else "")
             if ending is not None
             else "-",
         ),
-        ("Duration", _e(_seconds(result.duration_seconds)) + " wall clock"),
-        ("Simulated time", _e(_seconds(result.conversation.simulated_seconds))),
-        ("Tokens", _e(_usage_text(usage.total))),
+        ("Duration", escape(_seconds(result.duration_seconds)) + " wall clock"),
+        ("Simulated time", escape(_seconds(result.conversation.simulated_seconds))),
+        ("Tokens", escape(_usage_text(usage.total))),
         (
             "Tokens by side",
-            _e(
+            escape(
                 f"customer {usage.customer.total_tokens}, agent "
                 f"{usage.agent.total_tokens}, judge {usage.judge.total_tokens}"
             ),
@@ -217,9 +193,9 @@ def result_html(result: ConversationResult) -> str:
     if error is not None:
         transient = ", transient" if error.transient else ""
         error_html = (
-            f'<span style="color: #c0392b; font-weight: 600">{_e(error.type)}</span>: '
-            f'{_e(error.message)} <span style="{_MUTED}">(source {_e(error.source)}, '
-            f"side {_e(error.side)}{transient})</span>"
+            f'<span style="color: #c0392b; font-weight: 600">{escape(error.type)}</span>: '
+            f'{escape(error.message)} <span style="{_MUTED}">(source {escape(error.source)}, '
+            f"side {escape(error.side)}{transient})</span>"
         )
         rows.append(("Error", error_html))
     status = (
@@ -237,63 +213,24 @@ def result_html(result: ConversationResult) -> str:
 # -- many conversations ----------------------------------------------------------------
 
 
-def _colour(name: str, index: int, pass_outcomes: Sequence[str]) -> str:
-    if name == _NONE:
-        return _NONE_COLOUR
-    if name in pass_outcomes:
-        return _GREEN
-    return _PALETTE[index % len(_PALETTE)]
-
-
-def outcome_chart(counts: Mapping[str, int], pass_outcomes: Sequence[str] = ()) -> str:
-    """A horizontal bar chart (inline SVG) of conversations per outcome."""
-    names = sorted(counts, key=lambda name: (name == _NONE, name))
-    if not names:
-        return ""
-    bar, gap, label_width, bar_width = 18, 6, 150, 260
-    height = len(names) * (bar + gap) + gap
-    width = label_width + bar_width + 60
-    largest = max(*counts.values(), 1)
-    total = sum(counts.values())
-    parts = []
-    for index, name in enumerate(names):
-        count = counts[name]
-        y = gap + index * (bar + gap)
-        length = max(round(bar_width * count / largest), 1 if count else 0)
-        share = f"{100 * count / total:.0f}%" if total else ""
-        parts.append(
-            f'<g class="clientsim-bar"><title>{_e(name)}: {count}</title>'
-            f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end" '
-            f'fill="currentColor" font-size="12">{_e(_cut(name, 22))}</text>'
-            f'<rect x="{label_width}" y="{y}" width="{length}" height="{bar}" rx="3" '
-            f'fill="{_colour(name, index, pass_outcomes)}"/>'
-            f'<text x="{label_width + length + 6}" y="{y + bar - 5}" '
-            f'fill="currentColor" font-size="12">{count} ({share})</text></g>'
-        )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="clientsim-chart" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="Outcome distribution">'
-        f"<title>Outcome distribution</title>{''.join(parts)}</svg>"
-    )
-
-
 def _pass_line(pass_rate: Mapping[str, Any]) -> str:
     value = pass_rate.get("value")
     passed, total = pass_rate.get("passed", 0), pass_rate.get("total", 0)
     low, high = pass_rate.get("ci95_low"), pass_rate.get("ci95_high")
     interval = (
-        f", 95% CI {_e(_percent(low))}\u2013{_e(_percent(high))}"
+        f", 95% CI {escape(fmt_percent(low))}\u2013{escape(fmt_percent(high))}"
         if value is not None and low is not None and high is not None
         else ""
     )
     definition = pass_rate.get("definition")
     note = (
-        f' <span style="{_MUTED}">(pass: {_e(definition)})</span>' if definition else ""
+        f' <span style="{_MUTED}">(pass: {escape(definition)})</span>'
+        if definition
+        else ""
     )
     return (
         f'<div class="clientsim-pass-rate" style="margin: 4px 0">Pass rate '
-        f"<b>{_e(_percent(value))}</b> ({_e(passed)}/{_e(total)}{interval}){note}"
+        f"<b>{escape(fmt_percent(value))}</b> ({escape(passed)}/{escape(total)}{interval}){note}"
         "</div>"
     )
 
@@ -324,20 +261,20 @@ def _record_row(number: int, record: ConversationRecord) -> str:
     if error is not None:
         short = error.type.rsplit(".", 1)[-1]
         error_text = (
-            f'<span title="{_e(error.message)}">{_e(short)}: '
-            f"{_e(_cut(error.message, 60))}</span>"
+            f'<span title="{escape(error.message)}">{escape(short)}: '
+            f"{escape(cut(error.message, 60))}</span>"
         )
     cells = (
         str(number),
-        _e(record.key),
-        _e(record.cell.persona_id),
-        f'<span title="{_e(record.input)}">{_e(_cut(record.input, 60))}</span>',
+        escape(record.key),
+        escape(record.cell.persona_id),
+        f'<span title="{escape(record.input)}">{escape(cut(record.input, 60))}</span>',
         _badge(record.status.value, _STATUS_COLOURS[record.status]),
-        _e(outcome.name) if outcome is not None else "-",
-        _e(ending.reason) if ending is not None else "-",
+        escape(outcome.name) if outcome is not None else "-",
+        escape(ending.reason) if ending is not None else "-",
         str(turns),
         str(tokens_spent(record).total_tokens),
-        _e(_seconds(record.duration_seconds)),
+        escape(_seconds(record.duration_seconds)),
         error_text,
     )
     tds = "".join(f'<td style="{_CELL}">{cell}</td>' for cell in cells)
@@ -349,7 +286,8 @@ def _table(records: Sequence[ConversationRecord], max_rows: int) -> str:
         return f'<div style="{_MUTED}">No conversations.</div>'
     shown = records[:max_rows]
     head = "".join(
-        f'<th style="{_CELL}; font-weight: 600">{_e(name)}</th>' for name in _COLUMNS
+        f'<th style="{_CELL}; font-weight: 600">{escape(name)}</th>'
+        for name in _COLUMNS
     )
     body = "".join(
         _record_row(number, record) for number, record in enumerate(shown, start=1)
@@ -396,14 +334,16 @@ def records_html(
     by_outcome = summary.get("by_outcome")
     by_status = summary.get("by_status")
     pass_outcomes: Sequence[str] = ()
-    parts = [f'<div style="{_HEADING}">{_e(title)}</div>']
+    parts = [f'<div style="{_HEADING}">{escape(title)}</div>']
     if facts:
-        parts.append(_facts((name, _e(value)) for name, value in facts))
+        parts.append(_facts((name, escape(value)) for name, value in facts))
     if isinstance(by_status, Mapping):
         parts.append(
             f'<div style="margin: 4px 0">{len(rows)} conversation'
             f"{'' if len(rows) == 1 else 's'}: "
-            + ", ".join(f"{_e(name)} {_e(count)}" for name, count in by_status.items())
+            + ", ".join(
+                f"{escape(name)} {escape(count)}" for name, count in by_status.items()
+            )
             + "</div>"
         )
     if isinstance(pass_rate, Mapping):

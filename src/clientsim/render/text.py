@@ -22,6 +22,14 @@ from clientsim.experiments.output import (
     trace_line,
 )
 from clientsim.models.records import ConversationRecord, RunStatus
+from clientsim.render._format import (
+    as_count,
+    as_mapping,
+    fmt_cost,
+    fmt_number,
+    fmt_percent,
+    pass_outcomes_of,
+)
 
 
 __all__ = ["render_text_report"]
@@ -71,7 +79,7 @@ def render_text_report(directory: Path, *, failures: int = 5, width: int = 100) 
         raise ConfigError(f"width must be an int >= {_MIN_WIDTH}; got {width!r}")
     loaded = load_experiment(directory)
     records = [record_from_trace(line) for line in loaded.traces]
-    pass_outcomes = _pass_outcomes(loaded)
+    pass_outcomes = pass_outcomes_of(loaded)
     summary = loaded.summary
     if summary is None:
         summary = summarize(records, pass_outcomes=pass_outcomes)
@@ -87,60 +95,6 @@ def render_text_report(directory: Path, *, failures: int = 5, width: int = 100) 
     return (
         "\n".join(line[:width] if len(line) > width else line for line in lines) + "\n"
     )
-
-
-# -- reading the summary defensively: it is a file a user may have edited ------------
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
-
-
-def _count(value: object) -> int:
-    number = _number(value)
-    return int(number) if number is not None else 0
-
-
-def _fmt(value: object, digits: int = 2) -> str:
-    number = _number(value)
-    if number is None:
-        return "-"
-    if isinstance(number, int) or number.is_integer():
-        return f"{int(number):,}"
-    return f"{number:,.{digits}f}"
-
-
-def _percent(value: object) -> str:
-    number = _number(value)
-    return "-" if number is None else f"{number * 100:.1f}%"
-
-
-def _cost(value: object) -> str:
-    number = _number(value)
-    if number is None:
-        return "-"
-    if number == 0:
-        return "$0.00"
-    # Small runs cost fractions of a cent: keep two significant digits visible.
-    return f"${number:,.4f}" if number >= 0.01 else f"${number:.6f}"
-
-
-def _pass_outcomes(loaded: LoadedExperiment) -> list[str]:
-    metadata = _mapping(loaded.metadata)
-    for source in (
-        _mapping(_mapping(loaded.summary).get("pass_rate")).get("pass_outcomes"),
-        metadata.get("pass_outcomes"),
-        _mapping(metadata.get("config")).get("pass_outcomes"),
-    ):
-        if isinstance(source, list) and all(isinstance(name, str) for name in source):
-            return source
-    return []
 
 
 # -- sections ------------------------------------------------------------------------
@@ -171,7 +125,7 @@ def _table(
 
 
 def _header(lines: list[str], loaded: LoadedExperiment, width: int) -> None:
-    metadata = _mapping(loaded.metadata)
+    metadata = as_mapping(loaded.metadata)
     name = metadata.get("name")
     title = f"Experiment: {name if isinstance(name, str) and name else '(unnamed)'}"
     lines.extend((title, "=" * min(len(title), width)))
@@ -191,21 +145,22 @@ def _header(lines: list[str], loaded: LoadedExperiment, width: int) -> None:
 
 
 def _counts(lines: list[str], summary: Mapping[str, Any]) -> None:
-    by_status = _mapping(summary.get("by_status"))
+    by_status = as_mapping(summary.get("by_status"))
     parts = ", ".join(
-        f"{status.value} {_count(by_status.get(status.value))}" for status in RunStatus
+        f"{status.value} {as_count(by_status.get(status.value))}"
+        for status in RunStatus
     )
-    attempts = _count(summary.get("attempts"))
-    retries = _count(summary.get("retries"))
+    attempts = as_count(summary.get("attempts"))
+    retries = as_count(summary.get("retries"))
     _title(lines, "Conversations")
-    lines.append(f"  total {_count(summary.get('total'))}: {parts}")
+    lines.append(f"  total {as_count(summary.get('total'))}: {parts}")
     lines.append(f"  attempts {attempts} (retries {retries})")
 
 
 def _outcomes(lines: list[str], summary: Mapping[str, Any], width: int) -> None:
     by_outcome = {
-        str(name): _count(count)
-        for name, count in _mapping(summary.get("by_outcome")).items()
+        str(name): as_count(count)
+        for name, count in as_mapping(summary.get("by_outcome")).items()
     }
     _title(lines, "Outcomes")
     if not by_outcome:
@@ -223,54 +178,57 @@ def _outcomes(lines: list[str], summary: Mapping[str, Any], width: int) -> None:
             f"  {label:<{label_width}}  {bar:<{bar_width}}  {count:>5}"
             f"  {count / total * 100:5.1f}%"
         )
-    reasons = _mapping(summary.get("ending_reasons"))
+    reasons = as_mapping(summary.get("ending_reasons"))
     if reasons:
         lines.append(
             "  ending reasons: "
-            + ", ".join(f"{name} {_count(count)}" for name, count in reasons.items())
+            + ", ".join(f"{name} {as_count(count)}" for name, count in reasons.items())
         )
 
 
 def _quality(lines: list[str], summary: Mapping[str, Any]) -> None:
-    rate = _mapping(summary.get("pass_rate"))
+    rate = as_mapping(summary.get("pass_rate"))
     _title(lines, "Pass rate")
     lines.append(
-        f"  {_percent(rate.get('value'))} ({_count(rate.get('passed'))}/"
-        f"{_count(rate.get('total'))}), 95% CI {_percent(rate.get('ci95_low'))}"
-        f" - {_percent(rate.get('ci95_high'))}"
+        f"  {fmt_percent(rate.get('value'))} ({as_count(rate.get('passed'))}/"
+        f"{as_count(rate.get('total'))}), 95% CI {fmt_percent(rate.get('ci95_low'))}"
+        f" - {fmt_percent(rate.get('ci95_high'))}"
     )
     definition = rate.get("definition")
     if isinstance(definition, str):
         lines.append(f"  pass = {definition}")
     _title(lines, "Turns and latency")
     for key, label in (("turns", "turns"), ("latency_seconds", "latency (s)")):
-        figures = _mapping(summary.get(key))
+        figures = as_mapping(summary.get(key))
         lines.append(
-            f"  {label:<12} p50 {_fmt(figures.get('p50'))}  p95 {_fmt(figures.get('p95'))}"
-            f"  mean {_fmt(figures.get('mean'))}  max {_fmt(figures.get('max'))}"
+            f"  {label:<12} "
+            + "  ".join(
+                f"{name} {fmt_number(figures.get(name))}"
+                for name in ("p50", "p95", "mean", "max")
+            )
         )
 
 
 def _models(lines: list[str], summary: Mapping[str, Any]) -> None:
-    tokens = _mapping(summary.get("tokens"))
+    tokens = as_mapping(summary.get("tokens"))
     _title(lines, "Tokens and estimated cost")
     lines.append(
-        f"  input {_fmt(tokens.get('input'))}  output {_fmt(tokens.get('output'))}"
-        f"  total {_fmt(tokens.get('total'))}  calls {_fmt(tokens.get('calls'))}"
+        f"  input {fmt_number(tokens.get('input'))}  output {fmt_number(tokens.get('output'))}"
+        f"  total {fmt_number(tokens.get('total'))}  calls {fmt_number(tokens.get('calls'))}"
     )
-    by_model = _mapping(summary.get("by_model"))
+    by_model = as_mapping(summary.get("by_model"))
     if by_model:
         rows = []
         for spec, usage in by_model.items():
-            figures = _mapping(usage)
+            figures = as_mapping(usage)
             rows.append(
                 [
                     str(spec),
-                    _fmt(figures.get("input_tokens")),
-                    _fmt(figures.get("output_tokens")),
-                    _fmt(figures.get("total_tokens")),
-                    _fmt(figures.get("calls")),
-                    _cost(figures.get("estimated_cost_usd")),
+                    fmt_number(figures.get("input_tokens")),
+                    fmt_number(figures.get("output_tokens")),
+                    fmt_number(figures.get("total_tokens")),
+                    fmt_number(figures.get("calls")),
+                    fmt_cost(figures.get("estimated_cost_usd")),
                 ]
             )
         _table(lines, ("model", "input", "output", "total", "calls", "cost"), rows)
@@ -279,43 +237,43 @@ def _models(lines: list[str], summary: Mapping[str, Any]) -> None:
     if isinstance(unpriced, list) and unpriced:
         note += "; no price for " + ", ".join(str(name) for name in unpriced)
     lines.append(
-        f"  estimated cost {_cost(summary.get('estimated_cost_usd'))} ({note})"
+        f"  estimated cost {fmt_cost(summary.get('estimated_cost_usd'))} ({note})"
     )
 
 
 def _personas(lines: list[str], summary: Mapping[str, Any]) -> None:
-    by_persona = _mapping(summary.get("by_persona"))
+    by_persona = as_mapping(summary.get("by_persona"))
     _title(lines, "By persona")
     if not by_persona:
         lines.append("  (no conversations)")
         return
     rows = []
     for persona, figures in by_persona.items():
-        data = _mapping(figures)
+        data = as_mapping(figures)
         rows.append(
             [
                 str(persona),
-                _fmt(data.get("count")),
-                _fmt(data.get("passed")),
-                _percent(data.get("pass_rate")),
+                fmt_number(data.get("count")),
+                fmt_number(data.get("passed")),
+                fmt_percent(data.get("pass_rate")),
             ]
         )
     _table(lines, ("persona", "count", "passed", "pass rate"), rows)
 
 
 def _errors(lines: list[str], summary: Mapping[str, Any]) -> None:
-    errors = _mapping(summary.get("errors"))
-    sides = _mapping(errors.get("by_side"))
-    by_type = _mapping(errors.get("by_type"))
-    total = sum(_count(count) for count in by_type.values())
+    errors = as_mapping(summary.get("errors"))
+    sides = as_mapping(errors.get("by_side"))
+    by_type = as_mapping(errors.get("by_type"))
+    total = sum(as_count(count) for count in by_type.values())
     _title(lines, "Errors")
     lines.append(
-        f"  {total} (agent side {_count(sides.get('agent'))}, simulator side "
-        f"{_count(sides.get('simulator'))}; transient {_count(errors.get('transient'))})"
+        f"  {total} (agent side {as_count(sides.get('agent'))}, simulator side "
+        f"{as_count(sides.get('simulator'))}; transient {as_count(errors.get('transient'))})"
     )
     lines.extend(
-        f"  {_count(count):>5}  {name}"
-        for name, count in sorted(by_type.items(), key=lambda item: -_count(item[1]))
+        f"  {as_count(count):>5}  {name}"
+        for name, count in sorted(by_type.items(), key=lambda item: -as_count(item[1]))
     )
 
 
@@ -362,7 +320,7 @@ def _failures(
 def _failure(
     lines: list[str], number: int, trace: Mapping[str, Any], width: int
 ) -> None:
-    ending = _mapping(trace.get("ending"))
+    ending = as_mapping(trace.get("ending"))
     reason = ending.get("reason") or "none"
     detail = ending.get("detail")
     lines.append("")
@@ -375,7 +333,7 @@ def _failure(
         + (f" ({detail})" if detail else "")
         + f"; attempts {trace.get('attempts')}"
     )
-    error = _mapping(trace.get("error"))
+    error = as_mapping(trace.get("error"))
     if error:
         transient = ", transient" if error.get("transient") else ""
         lines.append(
@@ -400,6 +358,6 @@ def _failure(
         if message is None:
             lines.append(f"     ... {-index} messages not shown ...")
             continue
-        role = _mapping(message).get("role", "?")
-        content = str(_mapping(message).get("content", ""))
+        role = as_mapping(message).get("role", "?")
+        content = str(as_mapping(message).get("content", ""))
         lines.append(_cut(f"     {role:>8}: ", content, width))

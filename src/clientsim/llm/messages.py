@@ -1,0 +1,117 @@
+"""Converting between clientsim's messages and LangChain's, both ways.
+
+Out: :class:`~clientsim.llm.Turn` lists and conversation messages become LangChain
+messages. Back: what a LangChain ``Runnable`` (a chain, a chat model, a LangGraph graph)
+returned becomes the texts of the agent's reply. LangChain loads on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from clientsim.errors import ChannelError
+from clientsim.models import Message, ParticipantRole
+
+
+if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+
+    from clientsim.llm.turns import Turn, TurnRole
+
+__all__ = ["from_conversation", "reply_texts", "to_langchain"]
+
+_KINDS: dict[str, type[BaseMessage]] = {}
+
+
+def _kinds() -> dict[str, type[BaseMessage]]:
+    """LangChain's message classes by turn role (``"base"``: their base class)."""
+    if not _KINDS:  # LangChain loads on first use, then the classes are cached
+        from langchain_core.messages import (  # noqa: PLC0415
+            AIMessage,
+            BaseMessage,
+            HumanMessage,
+            SystemMessage,
+        )
+
+        _KINDS.update(
+            system=SystemMessage,
+            user=HumanMessage,
+            assistant=AIMessage,
+            base=BaseMessage,
+        )
+    return _KINDS
+
+
+def _message(role: TurnRole, content: str) -> BaseMessage:
+    """One LangChain message: ``system``, ``assistant``, otherwise a human message."""
+    kinds = _kinds()
+    return kinds.get(role, kinds["user"])(content=content)
+
+
+def to_langchain(turns: Sequence[Turn]) -> list[BaseMessage]:
+    """Convert clientsim turns to LangChain messages."""
+    return [_message(turn.role, turn.content) for turn in turns]
+
+
+def from_conversation(
+    messages: Iterable[Message], own: ParticipantRole
+) -> list[BaseMessage]:
+    """Conversation messages as side ``own`` sees them: its own are ``AIMessage``,
+    the other side's ``HumanMessage``.
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> said = Message("Hi", datetime.now(UTC), ParticipantRole.CUSTOMER)
+        >>> [type(m).__name__ for m in from_conversation([said], ParticipantRole.AGENT)]
+        ['HumanMessage']
+    """
+    return [
+        _message("assistant" if item.sender is own else "user", item.content)
+        for item in messages
+    ]
+
+
+def reply_texts(result: object, *, input_key: str | None, name: str) -> list[str]:
+    """The texts of the agent's reply in what runnable ``name`` returned.
+
+    A ``str`` is the reply; a message gives its text; from a list of messages (or a
+    mapping holding one under ``input_key``) the reply is the ``AIMessage`` texts after
+    the last ``HumanMessage``. Empty texts (a tool call only) are dropped.
+
+    Raises:
+        ChannelError: the result is none of these.
+    """
+    kinds = _kinds()
+    base, ai, human = kinds["base"], kinds["assistant"], kinds["user"]
+    if isinstance(result, str):
+        texts = [result]
+    elif isinstance(result, base):
+        texts = [result.text]
+    else:
+        if isinstance(result, Mapping):
+            if input_key is None or input_key not in result:
+                raise ChannelError(
+                    f"runnable {name!r} returned a dict with keys "
+                    f"{sorted(map(str, result))}, and input_key is {input_key!r}; set "
+                    "input_key to the key that holds the messages"
+                )
+            result = result[input_key]
+        if not isinstance(result, Sequence) or isinstance(result, str | bytes):
+            raise ChannelError(
+                f"runnable {name!r} returned {type(result).__name__}; a runnable "
+                "returns a str, a LangChain message, a list of messages, or a dict "
+                f"holding them under input_key ({input_key!r})"
+            )
+        strays = [type(item).__name__ for item in result if not isinstance(item, base)]
+        if strays:
+            raise ChannelError(
+                f"runnable {name!r} returned {strays[0]} among its messages; expected "
+                "LangChain messages"
+            )
+        start = max(
+            (i + 1 for i, item in enumerate(result) if isinstance(item, human)),
+            default=0,
+        )
+        texts = [item.text for item in result[start:] if isinstance(item, ai)]
+    return [text for text in texts if text]

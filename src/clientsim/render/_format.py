@@ -1,0 +1,95 @@
+"""Reading and formatting the values renderers show, shared by every renderer.
+
+The files of an experiment folder are a user's to edit, so the readers never trust a
+shape: a missing or mistyped value reads as empty (a mapping), ``None`` (a number) or
+``0`` (a count), and formats as ``"-"``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+
+if TYPE_CHECKING:
+    from clientsim.experiments.output import LoadedExperiment
+
+__all__ = [
+    "as_count",
+    "as_mapping",
+    "as_number",
+    "cut",
+    "escape",
+    "fmt_cost",
+    "fmt_number",
+    "fmt_percent",
+    "pass_outcomes_of",
+]
+
+
+def escape(value: object) -> str:
+    """``value`` as text, escaped for HTML element content and quoted attributes."""
+    return html.escape(str(value), quote=True)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking a cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def as_mapping(value: object) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_number(value: object) -> float | None:
+    """``value`` if it is an int or a float (not a bool), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def as_count(value: object) -> int:
+    """``value`` as an int; ``0`` if it is not a number."""
+    found = as_number(value)
+    return int(found) if found is not None else 0
+
+
+def fmt_number(value: object, digits: int = 2) -> str:
+    """A number with thousands separators (``digits`` decimals unless whole)."""
+    found = as_number(value)
+    if found is None:
+        return "-"
+    if isinstance(found, int) or found.is_integer():
+        return f"{int(found):,}"
+    return f"{found:,.{digits}f}"
+
+
+def fmt_percent(value: object) -> str:
+    """A fraction as a percentage with one decimal: ``0.5`` -> ``"50.0%"``."""
+    found = as_number(value)
+    return "-" if found is None else f"{found * 100:.1f}%"
+
+
+def fmt_cost(value: object) -> str:
+    """US dollars; fractions of a cent keep two significant digits visible."""
+    found = as_number(value)
+    if found is None:
+        return "-"
+    if found == 0:
+        return "$0.00"
+    return f"${found:,.4f}" if found >= 0.01 else f"${found:.6f}"
+
+
+def pass_outcomes_of(loaded: LoadedExperiment) -> list[str]:
+    """The outcomes that count as a pass, from the summary, metadata or config."""
+    metadata = as_mapping(loaded.metadata)
+    for source in (
+        as_mapping(as_mapping(loaded.summary).get("pass_rate")).get("pass_outcomes"),
+        metadata.get("pass_outcomes"),
+        as_mapping(metadata.get("config")).get("pass_outcomes"),
+    ):
+        if isinstance(source, list) and all(isinstance(name, str) for name in source):
+            return source
+    return []
