@@ -25,6 +25,7 @@ from clientsim import events
 from clientsim.errors import ConfigError
 from clientsim.experiments.build import grid, make_build, make_finish
 from clientsim.experiments.config import ExperimentConfig
+from clientsim.llm import rate_limiter
 from clientsim.models import (
     ConversationRecord,
     Outcome,
@@ -39,7 +40,6 @@ from clientsim.runners.batch import (
 
 
 if TYPE_CHECKING:
-    from langchain_core.rate_limiters import BaseRateLimiter
 
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.run_model import ResponseCache
@@ -246,11 +246,6 @@ def _response_cache(config: ExperimentConfig) -> ResponseCache | None:
     return ResponseCache(config.output_path / ".clientsim-cache.sqlite")
 
 
-def _rate_limiter(requests_per_second: float | None) -> BaseRateLimiter | None:
-    # LangChain is llm/'s to import. (Local import for a small merge: hoist it later.)
-    from clientsim.llm import rate_limiter  # noqa: PLC0415
-
-    return rate_limiter(requests_per_second)
 
 
 async def run_experiment(
@@ -297,7 +292,7 @@ async def run_experiment(
     """
     if not isinstance(config, ExperimentConfig):
         config = ExperimentConfig.from_file(config)
-    limiter = _rate_limiter(requests_per_second)
+    limiter = rate_limiter(requests_per_second)
     own_store = store is None
     if store is None:
         store = _sqlite_store(config)
