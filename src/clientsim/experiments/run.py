@@ -22,6 +22,7 @@ import anyio
 import attrs
 
 from clientsim import events
+from clientsim._secrets import redact_config
 from clientsim.errors import ConfigError
 from clientsim.experiments.build import grid, make_build, make_finish
 from clientsim.experiments.config import ExperimentConfig
@@ -40,7 +41,6 @@ from clientsim.runners.batch import (
 
 
 if TYPE_CHECKING:
-
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.run_model import ResponseCache
     from clientsim.notebook import DataFrame
@@ -152,7 +152,8 @@ async def _open_run(
             "started_at": datetime.now(UTC).isoformat(),
             "clientsim_version": _version(),
             "python": platform.python_version(),
-            "config": config.to_dict(),
+            # Credentials in URLs and headers are never written down.
+            "config": redact_config(config.to_dict()),
         }
         await store.register_if_absent(directory.name, metadata)
         return _Run(
@@ -190,15 +191,15 @@ async def _stored_config(
             f"run; runs there: {', '.join(known[:10]) or '(none)'}"
         )
     data = info.metadata.get("config")
-    if not isinstance(data, dict):
-        return config
+    if not isinstance(data, dict) or redact_config(config.to_dict()) == data:
+        return config  # the same configuration, with the secrets the store never kept
     stored = ExperimentConfig.from_dict(data, base_dir=config.base_dir)
-    if stored.to_dict() != config.to_dict():
-        log.warning(
-            "resuming %s with the configuration it started with; the file or the "
-            "command line now differ from it",
-            resume,
-        )
+    log.warning(
+        "resuming %s with the configuration it started with; the file or the "
+        "command line now differ from it (and credentials, which are never stored, "
+        "are left out)",
+        resume,
+    )
     return stored
 
 
@@ -244,8 +245,6 @@ def _response_cache(config: ExperimentConfig) -> ResponseCache | None:
     from clientsim.llm.run_model import ResponseCache  # noqa: PLC0415
 
     return ResponseCache(config.output_path / ".clientsim-cache.sqlite")
-
-
 
 
 async def run_experiment(

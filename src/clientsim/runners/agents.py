@@ -36,6 +36,7 @@ from typing import TypeAlias
 from urllib.parse import urlsplit
 
 from clientsim import factory
+from clientsim._secrets import redact_url
 from clientsim.channels.base import Channel
 from clientsim.errors import ConfigError, UnknownStrategyError
 from clientsim.participants.base import Participant
@@ -117,7 +118,7 @@ def _from_string(
         return factory.build_channel({"strategy": "websocket", "url": text})
     if scheme:
         raise ConfigError(
-            f"{where} {_redact(text)!r}: unsupported URL scheme {scheme!r}; use http, "
+            f"{where} {redact_url(text)!r}: unsupported URL scheme {scheme!r}; use http, "
             "https, ws or wss"
         )
     if ":" not in text:
@@ -176,14 +177,3 @@ def _with_tool_approval(
     if "auto_approve_tools" not in parameters:
         return function
     return functools.partial(function, auto_approve_tools=auto_approve)
-
-
-def _redact(url: str) -> str:
-    """``url`` without a password or token in its user-info part."""
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return parts._replace(netloc=f"***@{host}").geturl()
