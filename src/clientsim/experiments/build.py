@@ -21,11 +21,12 @@ well as a built-in's, is built through :mod:`clientsim.factory`:
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from clientsim.channels.base import Channel
 from clientsim.errors import ConfigError
 from clientsim.experiments.config import ExperimentConfig
 from clientsim.experiments.schema import AgentConfig, InputItem, PersonaConfig
@@ -41,7 +42,7 @@ from clientsim.models import (
     ParticipantRole,
 )
 from clientsim.participants.base import Participant
-from clientsim.runners.agents import resolve_agent
+from clientsim.runners.agents import builds_a_channel, resolve_agent
 from clientsim.runners.batch import BatchCell, Build, ConversationJob, Finish
 from clientsim.runners.build import (
     build_agent_participant,
@@ -54,12 +55,11 @@ from clientsim.runners.build import (
 
 
 if TYPE_CHECKING:
-    from clientsim.channels.base import Channel
     from clientsim.evaluation.base import OutcomeEvaluator
     from clientsim.runners.base import Runner
     from clientsim.termination.base import TerminationStrategy
 
-__all__ = ["grid", "make_build", "make_finish"]
+__all__ = ["ExperimentBuild", "grid", "make_build", "make_finish", "outcomes_of"]
 
 _CUSTOMER: Final = ParticipantRole.CUSTOMER
 _DEFAULT_OUTCOMES: Final = Outcomes(
@@ -178,8 +178,11 @@ def _add_import_paths(config: ExperimentConfig) -> None:
 AgentFor = Callable[[ConversationJob], "Participant | Channel"]
 
 
-def _agent_source(config: ExperimentConfig) -> AgentFor:
-    """How each conversation gets its agent: the file's ``agent`` or ``runner.target``."""
+def _agent_source(config: ExperimentConfig, owned: list[Channel]) -> AgentFor:
+    """How each conversation gets its agent: the file's ``agent`` or ``runner.target``.
+
+    A channel made here (from a URL or a channel strategy) is added to ``owned``.
+    """
     agent = config.agent
     approve = config.multi_turn.auto_approve_tools
     if isinstance(agent, AgentConfig):
@@ -205,10 +208,14 @@ def _agent_source(config: ExperimentConfig) -> AgentFor:
                 models=job.models,
                 default_model=config.model,
             )
+        owned.append(resolved)
         return lambda _job: resolved
     if isinstance(agent, str):
         _add_import_paths(config)
-        return _shared(resolve_agent(agent, auto_approve_tools=approve, where="agent"))
+        resolved = resolve_agent(agent, auto_approve_tools=approve, where="agent")
+        if builds_a_channel(agent) and isinstance(resolved, Channel):
+            owned.append(resolved)
+        return _shared(resolved)
     runner = config.runner
     target = runner.resolved_target if runner is not None else None
     if target is None:  # pragma: no cover - the config refuses this
@@ -308,7 +315,25 @@ def _customer(
     return participant, [SupervisorTermination(participant)]
 
 
-def make_build(config: ExperimentConfig) -> Build:
+class ExperimentBuild:
+    """What :func:`make_build` gives: called with a job, it builds that conversation's
+    runner; :meth:`aclose` closes the channels it made (from a URL or a channel
+    strategy) once the run is over."""
+
+    def __init__(self, build: Build, owned: list[Channel]) -> None:
+        self._build = build
+        self._owned = owned
+
+    def __call__(self, job: ConversationJob) -> Runner | Awaitable[Runner]:
+        return self._build(job)
+
+    async def aclose(self) -> None:
+        """Close the channels this builder made."""
+        for channel in self._owned:
+            await channel.aclose()
+
+
+def make_build(config: ExperimentConfig) -> ExperimentBuild:
     """The factory that builds each conversation of ``config``'s experiment.
 
     The agent is resolved once (a target is imported, a channel opened lazily) and
@@ -318,7 +343,8 @@ def make_build(config: ExperimentConfig) -> Build:
         ConfigError: the agent cannot be resolved (e.g. the target does not import).
     """
     outcomes = outcomes_of(config)
-    agent_for = _agent_source(config)
+    owned: list[Channel] = []
+    agent_for = _agent_source(config, owned)
     multi = config.multi_turn
     conversational = multi.enabled or config.customer is not None
     full_limit = 4 * multi.max_turns + 2 if conversational else 2
@@ -360,4 +386,4 @@ def make_build(config: ExperimentConfig) -> Build:
             models=job.models,
         )
 
-    return build
+    return ExperimentBuild(build, owned)

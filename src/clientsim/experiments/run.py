@@ -24,7 +24,12 @@ import attrs
 from clientsim import events
 from clientsim._secrets import redact_config
 from clientsim.errors import ConfigError
-from clientsim.experiments.build import grid, make_build, make_finish
+from clientsim.experiments.build import (
+    ExperimentBuild,
+    grid,
+    make_build,
+    make_finish,
+)
 from clientsim.experiments.config import ExperimentConfig
 from clientsim.llm import rate_limiter
 from clientsim.models import (
@@ -296,6 +301,7 @@ async def run_experiment(
     if store is None:
         store = _sqlite_store(config)
     undo: list[Callable[[], None]] = []
+    build: ExperimentBuild | None = None
     try:
         if resume is not None:
             config = await _stored_config(store, config, resume)
@@ -347,9 +353,18 @@ async def run_experiment(
     finally:
         for step in reversed(undo):
             step()
-        if own_store:
-            with anyio.CancelScope(shield=True):
-                await store.aclose()
+        await _release(build, store if own_store else None)
+
+
+async def _release(
+    build: ExperimentBuild | None, store: SimulationStore | None
+) -> None:
+    """Close what the run opened: the channels its builder made, its own store."""
+    with anyio.CancelScope(shield=True):
+        if build is not None:
+            await build.aclose()
+        if store is not None:
+            await store.aclose()
 
 
 async def _execute(

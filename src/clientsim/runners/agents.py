@@ -42,7 +42,7 @@ from clientsim.errors import ConfigError, UnknownStrategyError
 from clientsim.participants.base import Participant
 
 
-__all__ = ["AgentLike", "agent_kind", "resolve_agent"]
+__all__ = ["AgentLike", "agent_kind", "builds_a_channel", "resolve_agent"]
 
 AgentLike: TypeAlias = (
     Participant | Channel | Callable[..., object] | str | Mapping[str, object]
@@ -101,6 +101,13 @@ def resolve_agent(
 
         return TargetChannel(_with_tool_approval(agent, auto_approve_tools))
     raise ConfigError(f"{where} must be {_FORMS}; got {type(agent).__name__}")
+
+
+def builds_a_channel(agent: object) -> bool:
+    """Whether :func:`resolve_agent` makes a new channel for ``agent`` (a URL or a
+    strategy mapping), which whoever resolved it must close with ``aclose()``; a
+    channel the user gave, or one a ``module:attr`` names, is the user's to close."""
+    return isinstance(agent, Mapping) or (isinstance(agent, str) and "://" in agent)
 
 
 def agent_kind(agent: Participant | Channel) -> str:

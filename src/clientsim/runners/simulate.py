@@ -22,6 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
+import anyio
+
+from clientsim.channels.base import Channel
 from clientsim.errors import CassetteMissError, ConfigError
 from clientsim.models import (
     Conversation,
@@ -38,7 +41,7 @@ from clientsim.models import (
 )
 from clientsim.participants.base import Participant
 from clientsim.registry import StrategyConfig
-from clientsim.runners.agents import resolve_agent
+from clientsim.runners.agents import builds_a_channel, resolve_agent
 from clientsim.runners.batch import BatchCell, BatchRunner, ConversationJob
 from clientsim.runners.build import (
     build_customer,
@@ -184,6 +187,7 @@ async def simulate(
             models=job.models,
         )
 
+    owned = resolved if builds_a_channel(agent) else None
     try:
         batch = await BatchRunner(
             build,
@@ -195,8 +199,11 @@ async def simulate(
             cassette=cassette,
         ).run()
     finally:
-        if cassette is not None:
-            await cassette.aclose()
+        with anyio.CancelScope(shield=True):
+            if cassette is not None:
+                await cassette.aclose()
+            if isinstance(owned, Channel):
+                await owned.aclose()
     records = {record.key: record for record in batch.records}
     _raise_cassette_miss(records, cassette)
     return _collect(records, where, seed, threshold)
