@@ -14,15 +14,24 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from clientsim import FullSimulationRunner, ParticipantRole, ScriptedParticipant
+from clientsim import (
+    FullSimulationRunner,
+    Outcome,
+    Outcomes,
+    ParticipantRole,
+    ScriptedParticipant,
+)
 from clientsim.errors import ConfigError, UnknownStrategyError
 from clientsim.factory import (
+    build_outcome_evaluator,
     build_participant,
     build_termination,
+    outcome_evaluators,
     participants,
     termination_strategies,
 )
@@ -32,6 +41,7 @@ from clientsim.plugins import ENTRY_POINT_GROUP, get_plugin_manager
 EXAMPLE_DIST = "clientsim-example-plugin"
 POLITENESS = "clientsim-example-plugin/politeness"
 ECHO = "clientsim-example-plugin/echo"
+KEYWORD = "clientsim-example-plugin/keyword"
 
 
 # --- (a) the installed example plugin ----------------------------------------------
@@ -64,6 +74,7 @@ def test_the_example_dist_exposes_a_clientsim_entry_point(example_dist):
 def test_the_example_plugin_adds_namespaced_names(example_dist):
     assert POLITENESS in termination_strategies.names()
     assert ECHO in participants.names()
+    assert KEYWORD in outcome_evaluators.names()
 
 
 async def test_a_plugin_strategy_built_by_name_ends_a_real_run(
@@ -127,6 +138,60 @@ async def test_a_plugin_participant_built_by_name_takes_part_in_a_run(
     ]
     assert result.ending is not None
     assert result.ending.reason == POLITENESS
+
+
+async def test_a_plugin_outcome_evaluator_built_by_name_judges_a_real_run(
+    example_dist, hello, intent, base_time
+):
+    outcomes = Outcomes(
+        (
+            Outcome("refunded", "The agent issued a refund"),
+            Outcome("other", "Anything else"),
+        )
+    )
+    evaluator = build_outcome_evaluator(
+        {"strategy": KEYWORD, "outcome": "refunded", "keyword": "Refund Issued"}
+    )
+    customer = ScriptedParticipant(
+        ParticipantRole.CUSTOMER, ["I was charged twice", "Thanks"]
+    )
+    agent = ScriptedParticipant(
+        ParticipantRole.AGENT,
+        ["Let me look", "Refund issued to your card", "Bye"],
+    )
+    runner = FullSimulationRunner(
+        customer,
+        agent,
+        hello,
+        intent,
+        outcomes,
+        base_timestamp=base_time,
+        outcome_evaluator=evaluator,
+        termination=build_termination("outcome_reached"),
+    )
+    result = await runner.run()
+    assert result.outcome == outcomes.get_outcome_by_name("refunded")
+    contents = [m.content for m in result.conversation.messages]
+    assert contents[-1] == "Refund issued to your card"
+
+
+async def test_the_plugin_evaluator_ignores_the_keyword_from_the_customer(
+    example_dist,
+):
+    from clientsim import Conversation, Message
+
+    outcomes = Outcomes((Outcome("refunded", "The agent issued a refund"),))
+    evaluator = build_outcome_evaluator(
+        {"strategy": KEYWORD, "outcome": "refunded", "keyword": "refund issued"}
+    )
+    said = Message(
+        content="Was the refund issued?",
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        sender=ParticipantRole.CUSTOMER,
+    )
+    assert await evaluator.evaluate(Conversation((said,)), outcomes) is None
+    with pytest.raises(ConfigError, match=f"invalid options for .*'{KEYWORD}'"):
+        build_outcome_evaluator({"strategy": KEYWORD, "outcome": "", "keyword": "x"})
 
 
 def test_plugin_strategy_options_are_checked(example_dist):

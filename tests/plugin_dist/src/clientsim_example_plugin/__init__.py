@@ -1,6 +1,7 @@
-"""An example third-party clientsim plugin: one termination strategy, one participant.
+"""An example third-party clientsim plugin: a termination strategy, a participant and an
+outcome evaluator.
 
-Both are registered under namespaced names (``clientsim-example-plugin/...``), through
+All are registered under namespaced names (``clientsim-example-plugin/...``), through
 the same hooks clientsim's built-ins use.
 """
 
@@ -10,13 +11,22 @@ from datetime import timedelta
 from typing import Any
 
 import clientsim
-from clientsim import Conversation, Ending, Message, Participant, ParticipantRole
+from clientsim import (
+    Conversation,
+    Ending,
+    Message,
+    Outcome,
+    Outcomes,
+    Participant,
+    ParticipantRole,
+)
 
 
-__all__ = ["ECHO", "POLITENESS", "Echo", "Politeness"]
+__all__ = ["ECHO", "KEYWORD", "POLITENESS", "Echo", "Keyword", "Politeness"]
 
 POLITENESS = "clientsim-example-plugin/politeness"
 ECHO = "clientsim-example-plugin/echo"
+KEYWORD = "clientsim-example-plugin/keyword"
 
 
 class Politeness:
@@ -69,6 +79,40 @@ class Echo(Participant):
         )
 
 
+class Keyword:
+    """Reaches the outcome ``outcome`` once an agent message contains ``keyword``.
+
+    Args:
+        outcome: the name of the outcome reached (one of the run's outcomes).
+        keyword: what an agent message must contain, matched case-insensitively.
+    """
+
+    def __init__(self, *, outcome: str, keyword: str) -> None:
+        if not isinstance(outcome, str) or not outcome.strip():
+            raise ValueError(f"outcome must be a non-empty string; got {outcome!r}")
+        if not isinstance(keyword, str) or not keyword.strip():
+            raise ValueError(f"keyword must be a non-empty string; got {keyword!r}")
+        self.outcome = outcome.strip()
+        self.keyword = keyword.strip().lower()
+
+    async def evaluate(
+        self, conversation: Conversation, outcomes: Outcomes
+    ) -> Outcome | None:
+        outcome = outcomes.get_outcome_by_name(self.outcome)
+        if outcome is None:
+            raise ValueError(
+                f"{KEYWORD}: {self.outcome!r} is not an outcome of this run; "
+                f"outcomes: {', '.join(outcomes.names)}"
+            )
+        for message in conversation.messages:
+            if (
+                message.sender is ParticipantRole.AGENT
+                and self.keyword in message.content.lower()
+            ):
+                return outcome
+        return None
+
+
 @clientsim.hookimpl
 def clientsim_register_termination(register: Any) -> None:
     register(POLITENESS, Politeness)
@@ -77,3 +121,8 @@ def clientsim_register_termination(register: Any) -> None:
 @clientsim.hookimpl
 def clientsim_register_participants(register: Any) -> None:
     register(ECHO, Echo.from_config)
+
+
+@clientsim.hookimpl
+def clientsim_register_outcome_evaluators(register: Any) -> None:
+    register(KEYWORD, Keyword)
