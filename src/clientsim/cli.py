@@ -527,4 +527,7 @@ def _worker(target: str | None) -> object:
         return LLMParticipant.from_config(role="agent", model="offline")
     from clientsim.channels.target import import_target  # noqa: PLC0415
 
+    here = str(Path.cwd())
+    if here not in sys.path:  # a worker module in the current folder, as python -m does
+        sys.path.insert(0, here)
     return import_target(target, instantiate=True)

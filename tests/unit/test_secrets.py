@@ -47,7 +47,7 @@ def test_redact_config_walks_mappings_lists_and_secret_keys():
 async def test_a_run_stores_no_credentials_and_resumes_with_the_files(tmp_path):
     async with serve() as server:
         host = server.base_url.split("://", 1)[1]
-        secret = "s3cretTOKEN42"
+        secret = "s3cretTOKEN42"  # noqa: S105 - a made-up credential
         config = ExperimentConfig.from_dict(
             {
                 "name": "secrets",

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from clientsim._secrets import redact_url
 from clientsim.errors import ConfigError
 from clientsim.experiments._config_checks import (
     _Check,
@@ -138,11 +139,17 @@ def check_agent_string(value: str) -> None:
         ConfigError: neither.
     """
     if "://" in value:
-        scheme = urlsplit(value).scheme.lower()
-        if scheme not in AGENT_SCHEMES or not urlsplit(value).hostname:
+        parts = urlsplit(value)
+        scheme = parts.scheme.lower()
+        if scheme not in AGENT_SCHEMES:
             raise ConfigError(
                 f"expected an http(s):// URL (an OpenAI-compatible chat endpoint), a "
                 f"ws(s):// URL or 'module:attr'; got a URL with scheme {scheme!r}"
+            )
+        if not parts.hostname:
+            raise ConfigError(
+                f"the {scheme}:// URL {redact_url(value)!r} has no host; write it as "
+                f"{scheme}://HOST[:PORT]/PATH"
             )
         return
     module, sep, attribute = value.partition(":")

@@ -95,6 +95,8 @@ def resolve_agent(
     if _is_runnable(agent):
         from clientsim.channels.runnable import RunnableChannel  # noqa: PLC0415
 
+        if _is_chat_model(agent):  # takes the messages themselves, remembers nothing
+            return RunnableChannel(agent, stateful=False, input_key=None)  # type: ignore[arg-type]
         return RunnableChannel(agent, stateful=stateful)  # type: ignore[arg-type]
     if callable(agent):
         from clientsim.channels.target import TargetChannel  # noqa: PLC0415
@@ -169,6 +171,12 @@ def _is_runnable(value: object) -> bool:
     if "langchain_core.runnables" not in sys.modules:
         return False
     return isinstance(value, sys.modules["langchain_core.runnables"].Runnable)
+
+
+def _is_chat_model(value: object) -> bool:
+    """A LangChain chat model (it takes a list of messages, not a state mapping)."""
+    module = sys.modules.get("langchain_core.language_models")
+    return module is not None and isinstance(value, module.BaseChatModel)
 
 
 def _with_tool_approval(
