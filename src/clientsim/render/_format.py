@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 
 if TYPE_CHECKING:
     from clientsim.experiments.output import LoadedExperiment
 
 __all__ = [
+    "RUN_FACTS",
     "as_count",
     "as_mapping",
     "as_number",
@@ -26,6 +27,16 @@ __all__ = [
     "fmt_percent",
     "pass_outcomes_of",
 ]
+
+
+RUN_FACTS: Final = (
+    ("description", "Description"),
+    ("run_id", "Run id"),
+    ("status", "Status"),
+    ("started_at", "Started"),
+    ("finished_at", "Finished"),
+)
+"""The facts of a run every report shows first: metadata key and label."""
 
 
 def escape(value: object) -> str:

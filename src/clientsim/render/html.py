@@ -28,6 +28,7 @@ from clientsim.experiments.output import (
 )
 from clientsim.models.records import RunStatus
 from clientsim.render._format import (
+    RUN_FACTS,
     as_count,
     as_mapping,
     as_number,
@@ -272,13 +273,7 @@ def _script_json(value: object) -> str:
 def _header(loaded: LoadedExperiment, title: str, summary: Mapping[str, Any]) -> str:
     metadata = as_mapping(loaded.metadata)
     rows = []
-    for key, label in (
-        ("description", "Description"),
-        ("run_id", "Run id"),
-        ("status", "Status"),
-        ("started_at", "Started"),
-        ("finished_at", "Finished"),
-    ):
+    for key, label in RUN_FACTS:
         value = metadata.get(key)
         if value not in (None, ""):
             rows.append(f"<dt>{label}</dt><dd>{escape(value)}</dd>")

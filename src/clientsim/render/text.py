@@ -23,6 +23,7 @@ from clientsim.experiments.output import (
 )
 from clientsim.models.records import ConversationRecord, RunStatus
 from clientsim.render._format import (
+    RUN_FACTS,
     as_count,
     as_mapping,
     fmt_cost,
@@ -129,13 +130,7 @@ def _header(lines: list[str], loaded: LoadedExperiment, width: int) -> None:
     name = metadata.get("name")
     title = f"Experiment: {name if isinstance(name, str) and name else '(unnamed)'}"
     lines.extend((title, "=" * min(len(title), width)))
-    for key, label in (
-        ("description", "Description"),
-        ("run_id", "Run id"),
-        ("status", "Status"),
-        ("started_at", "Started"),
-        ("finished_at", "Finished"),
-    ):
+    for key, label in RUN_FACTS:
         value = metadata.get(key)
         if value not in (None, ""):
             lines.append(f"{label + ':':<13}{value}")
