@@ -1,6 +1,6 @@
 """Frozen values: pure data, no I/O, no LangChain."""
 
-from clientsim.models._serialization import from_dict, from_json, to_dict, to_json
+from clientsim.config import from_dict, from_json, to_dict, to_json
 from clientsim.models.conversation import (
     Conversation,
     ConversationResult,

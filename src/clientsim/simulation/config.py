@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from clientsim.clients.pool import ClientPoolConfig
+from clientsim.config import from_dict, parse_text, read_text, to_dict
 from clientsim.errors import ConfigError
 
 
@@ -217,8 +218,6 @@ class ClientSimulationConfig:
             ConfigError: an unknown key, a wrong type or a value out of range; the
                 message names the key and what is allowed.
         """
-        from clientsim.models import from_dict  # noqa: PLC0415
-
         return from_dict(data, cls)
 
     @classmethod
@@ -229,15 +228,10 @@ class ClientSimulationConfig:
             ConfigError: the file is missing or unreadable, not valid YAML/TOML/JSON,
                 or its content does not fit (see :meth:`from_dict`).
         """
-        from clientsim.experiments._config_loading import (  # noqa: PLC0415
-            _parse,
-            _read_text,
-        )
-
         file = Path(path)
-        text = _read_text(file, "client simulation config")
+        text = read_text(file, "client simulation config")
         what = f"client simulation config {str(file)!r}"
-        data = _parse(text, file.suffix.lower(), what)
+        data = parse_text(text, file.suffix.lower(), what)
         if not isinstance(data, Mapping):
             raise ConfigError(
                 f"{what} must hold a mapping of the six parts (pool, generators, "
@@ -250,6 +244,4 @@ class ClientSimulationConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that :meth:`from_dict` reads back to an equal config."""
-        from clientsim.models import to_dict  # noqa: PLC0415
-
         return to_dict(self)
