@@ -281,8 +281,14 @@ def a_text(*, non_empty: bool = False) -> Check:
     )
 
 
-def a_bool() -> Check:
-    """``True`` or ``False`` (not 0 or 1)."""
+def a_bool(*, optional: bool = False) -> Check:
+    """``True`` or ``False`` (not 0 or 1); with ``optional``, or ``None``."""
+    if optional:
+        return Check(
+            "None, True or False",
+            "null, true or false",
+            lambda v: v is None or isinstance(v, bool),
+        )
     return Check("True or False", "true or false", lambda v: isinstance(v, bool))
 
 
@@ -373,14 +379,30 @@ def check_seconds(
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def check_text(name: str, value: object, *, non_empty: bool = False) -> str:
-    """``value`` if it is a ``str`` (with ``non_empty``: not blank).
+@overload
+def check_text(
+    name: str, value: object, *, non_empty: bool = ..., optional: Literal[False] = ...
+) -> str: ...
+
+
+@overload
+def check_text(
+    name: str, value: object, *, non_empty: bool = ..., optional: Literal[True]
+) -> str | None: ...
+
+
+def check_text(
+    name: str, value: object, *, non_empty: bool = False, optional: bool = False
+) -> str | None:
+    """``value`` if it is a ``str`` (with ``non_empty``: not blank), or ``None``
+    when ``optional``.
 
     Raises:
         InvalidTypeError: it is not a string.
         ConfigError: it is blank.
     """
-    checked: str = a_text(non_empty=non_empty).check(name, value)  # type: ignore[assignment]
+    check = a_text(non_empty=non_empty)
+    checked: str | None = (or_none(check) if optional else check).check(name, value)  # type: ignore[assignment]
     return checked
 
 

@@ -117,13 +117,17 @@ def _at(path: str, text: str) -> str:
     return f"{path}: {text}" if path else text
 
 
-def _allowed(field: attrs.Attribute[Any] | None, type_: object) -> str:
+def _allowed(
+    field: attrs.Attribute[Any] | None, type_: object, expected: str = ""
+) -> str:
     """What fits a key: its validator's words, else words for its type."""
     if field is not None and isinstance(field.validator, Check):
         return field.validator.words
     registered = expected_words(type_)
     if registered is not None:
         return registered
+    if expected:
+        return expected
     if isinstance(type_, type) and attrs.has(type_):
         return "a mapping"
     names: dict[object, str] = {str: "a string", int: "an integer", float: "a number"}
@@ -163,7 +167,9 @@ def _problems(
     elif isinstance(exc, WrongType):
         hint = _null_hint(field) if exc.value is None else ""
         yield _at(
-            path, f"expected {_allowed(field, type_)}; got {shown(exc.value)}{hint}"
+            path,
+            f"expected {_allowed(field, type_, exc.expected)}; "
+            f"got {shown(exc.value)}{hint}",
         )
     elif isinstance(exc, KeyError):
         yield _at(path, f"required key missing; expected {_allowed(field, type_)}")

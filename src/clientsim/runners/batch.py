@@ -32,6 +32,7 @@ import anyio
 import attrs
 
 from clientsim import events
+from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
     Conversation,
@@ -243,21 +244,6 @@ class BatchResult:
         return batch_result_html(self)
 
 
-def _check_int(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name} must be an int >= {low}; got {value!r}")
-
-
-def _check_seconds(name: str, value: object, *, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(
-            f"{name} must be a number of seconds >= 0"
-            f"{' or None' if allow_none else ''}; got {value!r}"
-        )
-
-
 class BatchRunner:
     """Runs many conversations; see the module docstring.
 
@@ -321,13 +307,12 @@ class BatchRunner:
             raise ConfigError(
                 f"build must be a callable build(job) -> Runner; got {type(build).__name__}"
             )
-        _check_int("parallel_runs", parallel_runs, 1)
-        _check_int("max_retries", max_retries, 0)
-        _check_seconds("run_delay_seconds", run_delay_seconds, allow_none=False)
-        _check_seconds("timeout_seconds", timeout_seconds, allow_none=True)
-        _check_seconds("retry_base_seconds", retry_base_seconds, allow_none=False)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError(f"seed must be an int; got {seed!r}")
+        check_int("parallel_runs", parallel_runs, low=1)
+        check_int("max_retries", max_retries, low=0)
+        check_seconds("run_delay_seconds", run_delay_seconds, zero=True)
+        check_seconds("timeout_seconds", timeout_seconds, zero=True, optional=True)
+        check_seconds("retry_base_seconds", retry_base_seconds, zero=True)
+        check_int("seed", seed)
         keys = [cell.cell.key for cell in cells]
         if len(set(keys)) != len(keys):
             duplicates = sorted({key for key in keys if keys.count(key) > 1})
