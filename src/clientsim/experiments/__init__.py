@@ -60,7 +60,7 @@ if TYPE_CHECKING:
         run_experiment,
     )
     from clientsim.experiments.scaffold import scaffold
-    from clientsim.llm.run_model import ResponseCache, RunChatModel
+    from clientsim.llm.run_model import RunChatModel
     from clientsim.participants.supervised import (
         SupervisorParticipant,
         SupervisorTermination,
@@ -83,7 +83,6 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {
-    "ResponseCache": "clientsim.llm.run_model",
     "RunChatModel": "clientsim.llm.run_model",
     "BatchCell": "clientsim.runners.batch",
     "BatchResult": "clientsim.runners.batch",
@@ -153,7 +152,6 @@ __all__ = [
     "RecordedCall",
     "ReplayArgsConfig",
     "ReplayTarget",
-    "ResponseCache",
     "RunChatModel",
     "RunnerConfig",
     "Supervisor",

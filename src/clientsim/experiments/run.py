@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from clientsim.channels.base import Channel
     from clientsim.evaluation.base import OutcomeEvaluator
     from clientsim.experiments.cassette import Cassette
-    from clientsim.llm.run_model import ResponseCache
+    from clientsim.llm.cache import SQLiteCache
     from clientsim.notebook import DataFrame
     from clientsim.runners.base import Runner
     from clientsim.store.base import SimulationStore
@@ -504,12 +504,15 @@ def _sqlite_store(config: ExperimentConfig) -> SimulationStore:
     return SQLiteStore(config.store_path)
 
 
-def _response_cache(config: ExperimentConfig) -> ResponseCache | None:
+async def _response_cache(config: ExperimentConfig) -> SQLiteCache | None:
     if not config.cache:
         return None
-    from clientsim.llm.run_model import ResponseCache  # noqa: PLC0415
+    from clientsim.llm.cache import SQLiteCache  # noqa: PLC0415
 
-    return ResponseCache(config.output_path / ".clientsim-cache.sqlite")
+    # Answers are written 256 at a time, off the event loop.
+    cache = SQLiteCache(config.output_path / ".clientsim-cache.sqlite", flush_every=256)
+    await cache.open()
+    return cache
 
 
 def _rate_limiter(requests_per_second: float | None) -> BaseRateLimiter | None:
@@ -577,6 +580,7 @@ async def run_experiment(
     if store is None:
         store = _sqlite_store(config)
     undo: list[Callable[[], None]] = []
+    cache: SQLiteCache | None = None
     try:
         if resume is not None:
             config = await _stored_config(store, config, resume)
@@ -587,9 +591,7 @@ async def run_experiment(
         if on_start is not None:
             on_start(run.run_id, run.directory)
         undo.append(_log_to(run.directory))
-        cache = _response_cache(config)
-        if cache is not None:
-            undo.append(cache.close)
+        cache = await _response_cache(config)
         tape = _cassette(cassette, cassette_mode, strict=strict)
         stored_before = len(await store.stored_keys(run.run_id))
         finished = stored_before
@@ -628,6 +630,8 @@ async def run_experiment(
     finally:
         for step in reversed(undo):
             step()
+        if cache is not None:
+            await cache.aclose()  # shielded: what waits is written
         if own_store:
             with anyio.CancelScope(shield=True):
                 await store.aclose()

@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 
     from clientsim.channels.base import Channel
     from clientsim.experiments.cassette import Cassette, CassetteScope
-    from clientsim.llm.run_model import ResponseCache, RunChatModel
+    from clientsim.llm.cache import SQLiteCache
+    from clientsim.llm.run_model import RunChatModel
     from clientsim.notebook import DataFrame
     from clientsim.store.base import SimulationStore
 
@@ -113,7 +114,7 @@ class ConversationModels:
         *,
         seed: int,
         scope: CassetteScope | None,
-        cache: ResponseCache | None,
+        cache: SQLiteCache | None,
         cassette: Cassette | None = None,
         limiter: BaseRateLimiter | None,
         max_retries: int,
@@ -298,7 +299,7 @@ class BatchRunner:
         retry_base_seconds: float = 0.5,
         store: SimulationStore | None = None,
         cassette: Cassette | None = None,
-        response_cache: ResponseCache | None = None,
+        response_cache: SQLiteCache | None = None,
         rate_limiter: BaseRateLimiter | None = None,
         on_record: OnRecord | None = None,
         finish: Finish | None = None,
