@@ -1,7 +1,7 @@
 """Configuration plumbing: the one cattrs converter, and reading config files.
 
 Every value and every config file clientsim reads goes through one strict converter
-(:func:`converter`), so every error says which key, what it got and what it
+(``converter()``), so every error says which key, what it got and what it
 expected. A config family registers what it needs beyond the defaults per class
 (:func:`register_structure_overrides`, :func:`register_unstructure_overrides`).
 
@@ -12,8 +12,8 @@ expected. A config family registers what it needs beyond the defaults per class
 * :func:`structure_file`, :func:`explain_file_error`: plain data from a file to a
   config class, every problem a line ``key.path: expected ...; got ...``.
 
-This package imports only :mod:`clientsim.errors` and :mod:`clientsim._validators`
-from clientsim; cattrs and PyYAML load on first use.
+This package imports only ``clientsim.errors`` and ``clientsim._validators`` from
+clientsim; cattrs and PyYAML load on first use.
 """
 
 from clientsim.config.converter import (
