@@ -30,6 +30,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any, Literal, TypeVar, overload
 
 import attrs
@@ -220,6 +221,7 @@ class Check:
             raise self.error(attribute.name, value)
 
 
+@cache  # checks are immutable: one per rule
 def an_int(low: int | None = None, high: int | None = None, *, note: str = "") -> Check:
     """An ``int`` (never a ``bool``) from ``low`` to ``high``, both included.
 
@@ -234,6 +236,7 @@ def an_int(low: int | None = None, high: int | None = None, *, note: str = "") -
     )
 
 
+@cache  # checks are immutable: one per rule
 def a_number(
     low: float | None = None,
     high: float | None = None,
@@ -259,6 +262,7 @@ def a_number(
     )
 
 
+@cache  # checks are immutable: one per rule
 def seconds(*, zero: bool = False) -> Check:
     """A finite number of seconds, > 0 (or >= 0 with ``zero=True``)."""
     words = f"a number of seconds {'>=' if zero else '>'} 0"
@@ -270,6 +274,7 @@ def seconds(*, zero: bool = False) -> Check:
     )
 
 
+@cache  # checks are immutable: one per rule
 def a_text(*, non_empty: bool = False) -> Check:
     """A ``str``; with ``non_empty``, one that is not blank."""
     words = "a non-empty string" if non_empty else "a string"
@@ -281,6 +286,7 @@ def a_text(*, non_empty: bool = False) -> Check:
     )
 
 
+@cache  # checks are immutable: one per rule
 def a_bool(*, optional: bool = False) -> Check:
     """``True`` or ``False`` (not 0 or 1); with ``optional``, or ``None``."""
     if optional:
@@ -292,6 +298,7 @@ def a_bool(*, optional: bool = False) -> Check:
     return Check("True or False", "true or false", lambda v: isinstance(v, bool))
 
 
+@cache  # checks are immutable: one per rule
 def one_of(*options: str) -> Check:
     """One of ``options`` (strings), with a did-you-mean for a near miss."""
     words = "one of " + ", ".join(map(repr, options))
