@@ -183,20 +183,21 @@ class SQLiteCache(BaseCache):
         """Write the answers waiting in memory, in one transaction, in a worker thread.
 
         Concurrent flushes each take the answers waiting when they start, and are
-        written one after the other.
+        written one after the other. A flush that has started finishes even if its
+        caller is cancelled, so no answer taken out of memory is lost.
         """
         if not self._pending:
             return
         batch, self._pending = self._pending, {}
-        await self._file.run(functools.partial(_write, rows=list(batch.items())))
+        with anyio.CancelScope(shield=True):
+            await self._file.run(functools.partial(_write, rows=list(batch.items())))
 
     async def aclose(self) -> None:
         """Write what waits in memory and close the file; closing twice is harmless."""
         if self._file.closed:
             return
-        with anyio.CancelScope(shield=True):
-            await self.flush()
-            await self._file.aclose()
+        await self.flush()
+        await self._file.aclose()
 
     def close(self) -> None:
         """Write what waits in memory and close the file (blocking)."""
