@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from clientsim._validators import check_int, check_number
 from clientsim.errors import ConfigError
 from clientsim.models.simulated import SimulatedRun, SimulationRuns
 
@@ -54,13 +55,7 @@ def _runs(results: SimulationRuns | Sequence[SimulatedRun]) -> tuple[SimulatedRu
 
 
 def _check_rate(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0.0 <= value <= 1.0
-    ):
-        raise ConfigError(f"{name} must be a number from 0 to 1; got {value!r}")
-    return float(value)
+    return check_number(name, value, low=0, high=1)
 
 
 def _threshold(
@@ -272,8 +267,7 @@ def pass_hat_k(
         ConfigError: bad ``k``, no tasks, or a task with fewer than ``k`` trials.
     """
     trials = _trials(results, outcome)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ConfigError(f"k must be an int >= 1; got {k!r}")
+    check_int("k", k, low=1)
     if not trials:
         raise ConfigError("pass^k needs at least one task; got none")
     short = {task: len(values) for task, values in trials.items() if len(values) < k}

@@ -12,7 +12,6 @@ import json
 import os
 import shlex
 import sys
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -432,9 +431,11 @@ def detect_kind(path: Path) -> str:
     then says exactly what is wrong with it. Exits 2 with one line when the keys fit
     neither kind, or both.
     """
+    from clientsim.config import parse_text, read_text  # noqa: PLC0415
+
     try:
-        data = _read_mapping(path)
-    except (OSError, ValueError):
+        data = parse_text(read_text(path, "config"), path.suffix.lower(), str(path))
+    except ConfigError:
         return EXPERIMENT
     if not isinstance(data, dict):
         return EXPERIMENT
@@ -501,22 +502,6 @@ def _run_client_simulation(path: Path, options: dict[str, Any]) -> NoReturn:
     if not options["quiet"]:
         click.echo(report if isinstance(report, str) else json.dumps(report, indent=2))
     sys.exit(EXIT_OK)
-
-
-def _read_mapping(path: Path) -> object:
-    """The parsed file, for telling its kind (the loaders check it properly)."""
-    text = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
-    if suffix == ".toml":
-        return tomllib.loads(text)
-    if suffix == ".json":
-        return json.loads(text)
-    import yaml  # noqa: PLC0415
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(str(exc)) from exc
 
 
 def _worker(target: str | None) -> object:

@@ -181,12 +181,9 @@ class ClientsimSettings:
 
 
 def _check_int(name: str, value: object, low: int) -> None:
-    from clientsim.errors import ConfigError  # noqa: PLC0415
+    from clientsim._validators import check_int  # noqa: PLC0415 - keeps the plugin light
 
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(
-            f"@pytest.mark.clientsim {name} must be an int >= {low}; got {value!r}"
-        )
+    check_int(f"@pytest.mark.clientsim {name}", value, low=low)
 
 
 class ClientsimCassette:

@@ -425,7 +425,9 @@ async def test_queue_rejects_bad_answers():
 
 @pytest.mark.parametrize("timeout", [0, -1, "5", True])
 def test_queue_timeout_must_be_positive(timeout):
-    with pytest.raises(ConfigError, match="timeout must be a positive number"):
+    with pytest.raises(
+        ConfigError, match="timeout must be a number of seconds > 0 or None"
+    ):
         QueueHuman(timeout=timeout)
 
 

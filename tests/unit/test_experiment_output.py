@@ -925,7 +925,7 @@ def test_report_refuses_bad_arguments(tmp_path, records):
         ({"models": {"m": 3}}, r"models\['m'\] must be an object"),
         (
             {"models": {"m": {"calls": -1}}},
-            r"models\['m'\]: calls must be a non-negative",
+            r"models\['m'\]: calls must be an int >= 0",
         ),
         ({"token_usage": 5}, "'token_usage' must be an object"),
         ({"transcript": ["hi"]}, "transcript entries must be objects"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.globals import set_llm_cache
 from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from pydantic import BaseModel
 
@@ -108,6 +110,61 @@ async def test_sqlite_cache_persists_across_instances(tmp_path):
     reopened.clear()
     assert len(reopened) == 0
     reopened.close()
+
+
+async def test_sqlite_cache_batches_async_writes_off_the_loop(tmp_path):
+    path = tmp_path / "llm.sqlite"
+    cache = SQLiteCache(path, flush_every=3)
+    answer = [ChatGeneration(message=AIMessage("hello"), generation_info={"n": 1})]
+    await cache.aupdate("prompt 1", "model", answer)
+    await cache.aupdate("prompt 2", "model", answer)
+    assert len(cache) == 2  # known in memory, not yet written
+
+    def stored() -> int:
+        other = SQLiteCache(path)
+        try:
+            return len(other)
+        finally:
+            other.close()
+
+    assert stored() == 0
+    await cache.aupdate("prompt 3", "model", answer)  # the third: one batch
+    assert stored() == 3
+    await cache.aupdate("prompt 4", "model", answer)
+    await cache.aclose()  # writes what waits
+    await cache.aclose()
+    reopened = SQLiteCache(path)
+    found = await reopened.alookup("prompt 4", "model")
+    assert found is not None
+    assert found[0].message.content == "hello"  # type: ignore[attr-defined]
+    assert found[0].generation_info == {"n": 1}
+    assert await reopened.alookup("prompt 4", "another model") is None
+    assert (reopened.hits, reopened.misses) == (1, 1)
+    await reopened.aclear()
+    assert await reopened.alookup("prompt 4", "model") is None
+    assert len(reopened) == 0
+    await reopened.aclose()
+
+
+async def test_sqlite_cache_reads_an_older_files_single_messages(tmp_path):
+    import json
+    import sqlite3
+
+    from langchain_core.messages import message_to_dict
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, message TEXT)")
+        db.execute(
+            "INSERT INTO responses VALUES (?, ?)",
+            ("k", json.dumps(message_to_dict(AIMessage("from before")))),
+        )
+    db.close()
+    cache = SQLiteCache(path)
+    found = await cache.aget("k")
+    assert found is not None
+    assert found[0].message.content == "from before"  # type: ignore[attr-defined]
+    cache.close()
 
 
 async def test_enable_cache_caches_every_model(tmp_path):

@@ -200,7 +200,9 @@ def test_token_usage_adds_and_subtracts_field_by_field():
 )
 @pytest.mark.parametrize("value", [-1, 1.5, "3"])
 def test_token_counts_must_be_non_negative_ints(field, value):
-    with pytest.raises(TypeError, match=f"{field} must be a non-negative int"):
+    # A wrong type is an InvalidTypeError (a TypeError too); -1 is out of range.
+    error = ConfigError if value == -1 else TypeError
+    with pytest.raises(error, match=f"{field} must be an int >= 0; got {value!r}"):
         TokenUsage(**{field: value})
 
 

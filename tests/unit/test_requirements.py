@@ -128,12 +128,12 @@ async def test_same_seed_same_output_and_count(generator):
 @pytest.mark.parametrize("generator", all_generators(), ids=lambda g: g.name)
 @pytest.mark.parametrize("count", [0, -1, True, 1.5, "3"])
 async def test_bad_count_is_refused(generator, count):
-    with pytest.raises(ConfigError, match="count must be an integer >= 1"):
+    with pytest.raises(ConfigError, match="count must be an int >= 1"):
         await generator.generate(count)
 
 
 async def test_bad_seed_is_refused():
-    with pytest.raises(ConfigError, match="seed must be an integer"):
+    with pytest.raises(ConfigError, match="seed must be an int"):
         await TemplateGenerator().generate(1, seed="x")
 
 
@@ -364,7 +364,7 @@ async def test_dataset_loads_user_csv(tmp_path):
         (
             "a.jsonl",
             '{"title": "x", "description": "y", "complexity": 9}\n',
-            "line 1: complexity must be an integer from 1",
+            "line 1: complexity must be an int from 1 to 5",
         ),
         ("a.jsonl", "\n\n", "holds no requirements"),
         (
@@ -423,7 +423,7 @@ async def test_procedural_options():
     assert all(not r.depends_on for r in flat)
     only = await ProceduralGenerator(domains=["docs"]).generate(10)
     assert {r.domain for r in only} == {"docs"}
-    with pytest.raises(ConfigError, match="max_dependencies must be an integer >= 0"):
+    with pytest.raises(ConfigError, match="max_dependencies must be an int >= 0"):
         ProceduralGenerator(max_dependencies=-1)
     with pytest.raises(ConfigError, match="unknown domain 'moon'"):
         ProceduralGenerator(domains=["moon"])
@@ -467,10 +467,10 @@ async def test_hybrid_renames_clashing_ids():
     ("parts", "message"),
     [
         ([], "at least one"),
-        ([(Fixed(), 0)], "weight must be a finite number > 0"),
-        ([(Fixed(), -1.0)], "weight must be a finite number > 0"),
-        ([(Fixed(), float("nan"))], "weight must be a finite number > 0"),
-        ([(Fixed(), True)], "weight must be a finite number > 0"),
+        ([(Fixed(), 0)], "weight must be a number > 0"),
+        ([(Fixed(), -1.0)], "weight must be a number > 0"),
+        ([(Fixed(), float("nan"))], "weight must be a number > 0"),
+        ([(Fixed(), True)], "weight must be a number > 0"),
         ([(object(), 1)], "must have an async generate"),
         ([Fixed()], "must be a \\(generator, weight\\) pair"),
     ],

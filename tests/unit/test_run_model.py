@@ -11,8 +11,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from clientsim.errors import ConfigError
+from clientsim.llm.cache import SQLiteCache
 from clientsim.llm.offline import OfflineChatModel
-from clientsim.llm.run_model import ResponseCache, RunChatModel, seeded
+from clientsim.llm.run_model import RunChatModel, seeded
 
 
 class Counting(BaseChatModel):
@@ -94,7 +95,7 @@ async def test_retries_stop_after_max_retries():
 
 async def test_the_cache_answers_a_repeated_prompt_and_persists(tmp_path):
     path = tmp_path / "cache.sqlite"
-    cache = ResponseCache(path)
+    cache = SQLiteCache(path)
     inner = counting()
     first = await wrap(inner, response_cache=cache).ainvoke(PROMPT)
     again = await wrap(inner, response_cache=cache).ainvoke(PROMPT)
@@ -102,7 +103,7 @@ async def test_the_cache_answers_a_repeated_prompt_and_persists(tmp_path):
     assert inner.state["calls"] == 1
     await cache.flush()
     cache.close()
-    reopened = ResponseCache(path)
+    reopened = SQLiteCache(path)
     model = wrap(inner, response_cache=reopened)
     assert (await model.ainvoke(PROMPT)).content == first.content
     assert model.live_calls == 0
@@ -111,7 +112,7 @@ async def test_the_cache_answers_a_repeated_prompt_and_persists(tmp_path):
 
 
 async def test_the_cache_key_covers_seed_history_and_prompt(tmp_path):
-    cache = ResponseCache(tmp_path / "cache.sqlite")
+    cache = SQLiteCache(tmp_path / "cache.sqlite")
     inner = counting()
     model = wrap(inner, response_cache=cache, conversation_seed=1)
     history = list(PROMPT)
@@ -132,11 +133,15 @@ async def test_the_cache_key_covers_seed_history_and_prompt(tmp_path):
     cache.close()
 
 
-def test_a_file_that_is_not_a_cache_is_a_config_error(tmp_path):
+async def test_a_file_that_is_not_a_cache_is_a_config_error(tmp_path):
     path = tmp_path / "cache.sqlite"
     path.write_text("not a database " * 100)
-    with pytest.raises(ConfigError, match="response cache"):
-        ResponseCache(path)
+    cache = SQLiteCache(path)  # constructing does no I/O
+    with pytest.raises(ConfigError, match="as a response cache"):
+        await cache.open()
+    with pytest.raises(ConfigError, match="as a response cache"):
+        await wrap(counting(), response_cache=cache).ainvoke(PROMPT)
+    assert path.read_text() == "not a database " * 100  # left untouched
 
 
 async def test_structured_output_goes_through_the_wrapper():

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Final
 
+from clientsim._validators import check_int, check_number
 from clientsim.errors import ConfigError
 from clientsim.models.conversation import TokenUsage
 
@@ -72,10 +73,7 @@ def wilson_interval(
         (0.49, 0.943)
     """
     for name, value in (("successes", successes), ("total", total)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(
-                f"wilson_interval: {name} must be a non-negative int; got {value!r}"
-            )
+        check_int(f"wilson_interval: {name}", value, low=0)
     if successes > total:
         raise ConfigError(
             f"wilson_interval: successes ({successes}) must not exceed total ({total})"
@@ -132,8 +130,7 @@ def percentile(values: Sequence[float], q: float) -> float | None:
         >>> percentile([], 95) is None
         True
     """
-    if isinstance(q, bool) or not isinstance(q, int | float) or not 0 <= q <= 100:
-        raise ConfigError(f"percentile: q must be a number in [0, 100]; got {q!r}")
+    check_number("percentile: q", q, low=0, high=100)
     if not values:
         return None
     for value in values:

@@ -8,11 +8,11 @@ URL without its credentials or query string.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Final
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from clientsim._validators import a_number, an_int
 from clientsim.errors import ConfigError
 
 
@@ -38,22 +38,15 @@ def is_text(value: object) -> bool:
 
 
 def number(option: str, value: object, *, positive: bool = False) -> float:
-    ok = (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (value > 0 if positive else value >= 0)
-    )
-    require(ok, option, value, "a number > 0" if positive else "a number >= 0")
-    assert isinstance(value, int | float)  # noqa: S101 - checked above
-    return float(value)
+    check = a_number(above=0) if positive else a_number(low=0)
+    require(check.test(value), option, value, check.allowed)
+    return float(value)  # type: ignore[arg-type]  # checked above
 
 
 def count(option: str, value: object, *, minimum: int) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-    require(ok, option, value, f"an int >= {minimum}")
-    assert isinstance(value, int)  # noqa: S101 - checked above
-    return value
+    check = an_int(low=minimum)
+    require(check.test(value), option, value, check.allowed)
+    return value  # type: ignore[return-value]  # checked above
 
 
 def headers_of(headers: object) -> dict[str, str]:

@@ -18,6 +18,7 @@ import anyio
 import anyio.to_thread
 import attrs
 
+from clientsim._validators import a_bool
 from clientsim.channels.base import Channel, QueueSession, now
 from clientsim.errors import ChannelError, ConfigError
 from clientsim.models import Message, ParticipantRole
@@ -386,10 +387,7 @@ class TargetChannel(Channel):
         *,
         pass_conversation: bool | None = None,
     ) -> None:
-        if pass_conversation is not None and not isinstance(pass_conversation, bool):
-            raise ConfigError(
-                f"pass_conversation must be None, True or False; got {pass_conversation!r}"
-            )
+        a_bool(optional=True).check("pass_conversation", pass_conversation)
         if isinstance(target, str):
             function = import_target(target, instantiate=True)
             name = target

@@ -24,7 +24,6 @@ aiohttp runs on asyncio only, so this channel does too.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import MappingProxyType
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import anyio
 
+from clientsim._validators import check_seconds, check_text
 from clientsim.channels.base import Channel, QueueSession
 from clientsim.errors import ChannelError, ConfigError, SessionClosedError
 from clientsim.models import Message
@@ -48,7 +48,6 @@ _PREVIEW_CHARS: Final = 200
 
 _FORMATS: Final = ("json", "text")
 
-_OR_NONE: Final = " or None"
 
 _ENDED: Final = frozenset(
     {
@@ -89,25 +88,6 @@ def _check_url(url: object) -> str:
     if parts.scheme not in {"ws", "wss"} or not host:
         raise ConfigError(f"url must be {allowed}; got {_shown(url)!r}")
     return url
-
-
-def _check_seconds(name: str, value: object, *, or_none: str = "") -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(
-            f"{name} must be a number of seconds > 0{or_none}; got {value!r}"
-        )
-    return float(value)
-
-
-def _check_name(name: str, value: object, *, or_none: str = "") -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{name} must be a non-empty string{or_none}; got {value!r}")
-    return value
 
 
 def _check_headers(headers: object) -> Mapping[str, str]:
@@ -192,37 +172,35 @@ class WebSocketChannel(Channel):
         if format not in _FORMATS:
             raise ConfigError(f"format must be 'json' or 'text'; got {format!r}")
         self.format: Final[Literal["json", "text"]] = format
-        self.message_field: Final = _check_name("message_field", message_field)
-        self.reply_field: Final = _check_name("reply_field", reply_field)
-        self.type_field: Final = _check_name("type_field", type_field)
-        self.message_type: Final = _check_name("message_type", message_type)
-        self.end_of_turn_type: Final = _check_name("end_of_turn_type", end_of_turn_type)
+        self.message_field: Final = check_text(
+            "message_field", message_field, non_empty=True
+        )
+        self.reply_field: Final = check_text("reply_field", reply_field, non_empty=True)
+        self.type_field: Final = check_text("type_field", type_field, non_empty=True)
+        self.message_type: Final = check_text(
+            "message_type", message_type, non_empty=True
+        )
+        self.end_of_turn_type: Final = check_text(
+            "end_of_turn_type", end_of_turn_type, non_empty=True
+        )
         if self.end_of_turn_type == self.message_type:
             raise ConfigError(
                 f"end_of_turn_type must differ from message_type "
                 f"({self.message_type!r}); got {end_of_turn_type!r}"
             )
-        self.session_id_field: Final = (
-            None
-            if session_id_field is None
-            else _check_name("session_id_field", session_id_field, or_none=_OR_NONE)
+        self.session_id_field: Final = check_text(
+            "session_id_field", session_id_field, non_empty=True, optional=True
         )
-        self.session_id_query: Final = (
-            None
-            if session_id_query is None
-            else _check_name("session_id_query", session_id_query, or_none=_OR_NONE)
+        self.session_id_query: Final = check_text(
+            "session_id_query", session_id_query, non_empty=True, optional=True
         )
-        self.connect_timeout_seconds: Final = _check_seconds(
+        self.connect_timeout_seconds: Final = check_seconds(
             "connect_timeout_seconds", connect_timeout_seconds
         )
-        self.heartbeat_seconds: Final = (
-            None
-            if heartbeat_seconds is None
-            else _check_seconds(
-                "heartbeat_seconds", heartbeat_seconds, or_none=_OR_NONE
-            )
+        self.heartbeat_seconds: Final = check_seconds(
+            "heartbeat_seconds", heartbeat_seconds, optional=True
         )
-        self.close_timeout_seconds: Final = _check_seconds(
+        self.close_timeout_seconds: Final = check_seconds(
             "close_timeout_seconds", close_timeout_seconds
         )
         self._http: aiohttp.ClientSession | None = None

@@ -19,6 +19,7 @@ import anyio.to_thread
 import attrs
 
 from clientsim import events
+from clientsim._validators import check_seconds
 from clientsim.clients.base import ReviewContext, SubmitContext
 from clientsim.errors import (
     ConfigError,
@@ -342,15 +343,7 @@ class QueueHuman:
     """
 
     def __init__(self, *, timeout: float | None = None) -> None:
-        if timeout is not None and (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or not timeout > 0
-        ):
-            raise ConfigError(
-                f"timeout must be a positive number of seconds or None; got {timeout!r}"
-            )
-        self.timeout = timeout
+        self.timeout = check_seconds("timeout", timeout, optional=True)
         self._slots: dict[str, _Slot] = {}
         self._ids = itertools.count(1)
         self._arrived = anyio.Event()

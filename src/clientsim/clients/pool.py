@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
+from clientsim._validators import check_int, check_number
 from clientsim.clients.base import ClientInterface
 from clientsim.errors import ConfigError
 from clientsim.models.client import TaskRequirement
@@ -33,26 +34,11 @@ _MAX_POOL: Final = 10_000
 
 
 def _size(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not 1 <= value <= _MAX_POOL
-    ):
-        raise ConfigError(
-            f"pool {attribute.name} must be an integer from 1 to {_MAX_POOL}; got {value!r}"
-        )
+    check_int(f"pool {attribute.name}", value, low=1, high=_MAX_POOL)
 
 
 def _ratio(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0.0 <= value <= 1.0
-    ):
-        raise ConfigError(
-            f"pool {attribute.name} must be a number from 0.0 to 1.0; got {value!r}"
-        )
+    check_number(f"pool {attribute.name}", value, low=0, high=1)
 
 
 def _strategy_name(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -213,14 +199,7 @@ class WeightedRandomStrategy:
         self, weights: dict[str, float] | None = None, *, seed: int = 0
     ) -> None:
         for client_id, weight in (weights or {}).items():
-            if (
-                isinstance(weight, bool)
-                or not isinstance(weight, int | float)
-                or weight < 0
-            ):
-                raise ConfigError(
-                    f"weight of client {client_id!r} must be a number >= 0; got {weight!r}"
-                )
+            check_number(f"weight of client {client_id!r}", weight, low=0)
         self.weights = dict(weights or {})
         self._rng = random.Random(seed)
 

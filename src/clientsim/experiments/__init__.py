@@ -58,7 +58,6 @@ if TYPE_CHECKING:
     from clientsim.experiments.scaffold import scaffold
 
 _WHERE = {
-    "ResponseCache": "clientsim.llm.run_model",
     "RunChatModel": "clientsim.llm.run_model",
     "BatchCell": "clientsim.runners.batch",
     "BatchResult": "clientsim.runners.batch",

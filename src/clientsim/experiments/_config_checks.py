@@ -9,14 +9,27 @@ value as the user wrote it. A broken rule raises ``_FieldError``, a
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from clientsim.errors import ConfigError
+from clientsim._validators import (
+    Check,
+    FieldError,
+    a_bool,
+    a_number,
+    a_text,
+    an_int,
+    did_you_mean,
+    is_int,
+    is_number,
+    one_of,
+    or_none,
+    plain,
+    shown,
+)
 
 
 if TYPE_CHECKING:
@@ -32,129 +45,64 @@ _OUTCOME_NAME: Final = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
 _INPUTS_SUFFIXES: Final = (".jsonl", ".yaml", ".yml", ".json")
 
 
-# --------------------------------------------------------------------------- errors
+# ------------------------------------------------------------- words and errors
 
-
-class _FieldError(ConfigError):
-    """A value broke a field's rule. ``key`` is the (relative) key path, or ``""``."""
-
-    def __init__(self, key: str, detail: str) -> None:
-        super().__init__(f"{key}: {detail}" if key else detail)
-        self.key = key
-        self.detail = detail
-
-
-class _WrongType(TypeError):  # noqa: N818 - internal, explained before it escapes
-    """A loaded value has the wrong type; the explanation adds the key and what fits."""
-
-    def __init__(self, value: object) -> None:
-        super().__init__(f"got {_show(value)}")
-        self.value = value
-
-
-def _plain(value: object) -> str:
-    """A value as it looks in a YAML or JSON file: ``null``, ``true``, ``'text'``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int) and value.bit_length() > 64:
-        return "a very large integer"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _show(value: object) -> str:
-    """A value as the user wrote it, with its kind: ``'5' (a string)``, ``null``."""
-    if value is None or (_is_int(value) and value.bit_length() > 64):  # type: ignore[attr-defined]
-        return _plain(value)
-    kinds = {bool: "a boolean", str: "a string", int: "an integer", float: "a number"}
-    kinds |= {list: "a list", tuple: "a list", dict: "a mapping"}
-    return f"{_plain(value)} ({kinds.get(type(value), type(value).__name__)})"
-
-
-def _did_you_mean(name: object, choices: Iterable[str]) -> str:
-    close = (
-        difflib.get_close_matches(name, list(choices), n=1)
-        if isinstance(name, str)
-        else []
-    )
-    return f"; did you mean {close[0]!r}?" if close else ""
+# The shared checks (clientsim._validators) under the names this package's
+# modules use; every check here speaks the file's words (``integer``, ``null``).
+_FieldError = FieldError
+_plain = plain
+_show = shown
+_did_you_mean = did_you_mean
+_is_int = is_int
+_is_number = is_number
 
 
 # ----------------------------------------------------------------------- validators
 
 
-@attrs.frozen
-class _Check:
-    """An attrs validator: ``test(value)`` must hold; ``allowed`` says what fits."""
-
-    allowed: str
-    test: Callable[[object], bool]
-
-    def __call__(self, _: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not self.test(value):
-            raise _FieldError(
-                attribute.name, f"expected {self.allowed}; got {_show(value)}"
-            )
+def _Check(allowed: str, test: Callable[[object], bool]) -> Check:  # noqa: N802 - reads as the class it makes
+    """A file check: ``test(value)`` must hold; ``allowed`` says what fits."""
+    return Check(allowed, allowed, test, in_files=True)
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _optional(check: Check) -> Check:
+    return or_none(check)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _int_in(low: int, high: int, why: str = "") -> Check:
+    return an_int(low, high, note=why).in_file()
 
 
-def _optional(check: _Check) -> _Check:
-    return _Check(f"{check.allowed} or null", lambda v: v is None or check.test(v))
+def _number_in(low: float, high: float) -> Check:
+    return a_number(low, high).in_file()
 
 
-def _int_in(low: int, high: int, why: str = "") -> _Check:
-    return _Check(
-        f"an integer from {low} to {high}{why}",
-        lambda v: _is_int(v) and low <= v <= high,  # type: ignore[operator]
-    )
+def _text(*, non_empty: bool = False) -> Check:
+    return a_text(non_empty=non_empty).in_file()
 
 
-def _number_in(low: float, high: float) -> _Check:
-    return _Check(
-        f"a number from {low:g} to {high:g}",
-        lambda v: _is_number(v) and low <= v <= high,  # type: ignore[operator]
-    )
+def _choice(*options: str) -> Check:
+    return one_of(*options).in_file()
 
 
-def _text(*, non_empty: bool = False) -> _Check:
-    if non_empty:
-        return _Check(
-            "a non-empty string", lambda v: isinstance(v, str) and bool(v.strip())
-        )
-    return _Check("a string", lambda v: isinstance(v, str))
-
-
-def _choice(*options: str) -> _Check:
-    return _Check("one of " + ", ".join(map(repr, options)), lambda v: v in options)
-
-
-def _matches(pattern: re.Pattern[str], allowed: str) -> _Check:
+def _matches(pattern: re.Pattern[str], allowed: str) -> Check:
     return _Check(
         allowed, lambda v: isinstance(v, str) and pattern.fullmatch(v) is not None
     )
 
 
-_BOOL: Final = _Check("true or false", lambda v: isinstance(v, bool))
+_BOOL: Final = a_bool().in_file()
 _STR_LIST: Final = _Check(
     "a list of strings",
     lambda v: isinstance(v, tuple) and all(isinstance(i, str) for i in v),
 )
 
 
-def _instance(cls: type, allowed: str) -> _Check:
+def _instance(cls: type, allowed: str) -> Check:
     return _Check(allowed, lambda v: isinstance(v, cls))
 
 
-def _items(cls: type, allowed: str) -> _Check:
+def _items(cls: type, allowed: str) -> Check:
     return _Check(
         allowed, lambda v: isinstance(v, tuple) and all(isinstance(i, cls) for i in v)
     )

@@ -57,15 +57,11 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self, TypeVar, final
-
-import anyio
-import anyio.to_thread
 
 from clientsim.channels.base import Channel
 from clientsim.errors import (
@@ -84,6 +80,7 @@ from clientsim.experiments.cassette_scope import (
     _check_name,
     _check_strict,
 )
+from clientsim.store.sqlite_file import SQLiteFile, transaction
 
 
 __all__ = [
@@ -115,9 +112,10 @@ _CREATE: Final = (
 class Cassette:
     """One SQLite file that records, or replays, what conversations needed from outside.
 
-    Blocking work runs in worker threads (one connection, one lock), never on the
-    event loop. The file opens on ``async with`` or on first use; close it with
-    :meth:`aclose`. A record-mode cassette on an existing cassette file keeps the
+    Blocking work runs in worker threads (one connection, one call at a time:
+    :class:`~clientsim.store.sqlite_file.SQLiteFile`), never on the event loop.
+    The file opens on ``async with`` or on first use; close it with :meth:`aclose`.
+    A record-mode cassette on an existing cassette file keeps the
     conversations it already holds (a resumed run goes on recording); a conversation
     committed again replaces its entries.
 
@@ -149,9 +147,21 @@ class Cassette:
         self.path = Path(path)
         self.mode: CassetteMode = _check_mode(mode)
         self.strict = _check_strict(strict)
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-        self._closed = False
+        shown = str(self.path)
+        self._file = SQLiteFile(
+            self.path,
+            what=f"cassette {shown!r}",
+            prepare=self._prepare,
+            before_connect=self._check_exists,
+            wal=self.mode == "record",
+            create_folder=self.mode == "record",
+            failed=lambda exc: ClientSimError(
+                f"cassette {shown!r}: the database failed: {type(exc).__name__}: {exc}"
+            ),
+            closed=lambda: ClientSimError(
+                f"cassette {shown!r} is closed; open a new Cassette to use it"
+            ),
+        )
 
     def __repr__(self) -> str:
         return (
@@ -176,13 +186,12 @@ class Cassette:
         Raises:
             ConfigError: see the class.
         """
-        if self._connection is None:
+        if not self._file.opened:
             await self._call(_nothing)
 
     async def aclose(self) -> None:
         """Close the file; closing twice is harmless."""
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._close)
+        await self._file.aclose()
 
     async def scope(self, conversation: str) -> CassetteScope:
         """The scope of ``conversation``: empty to record, or loaded to replay.
@@ -266,49 +275,14 @@ class Cassette:
     # ----- worker-thread side -----------------------------------------------------------
 
     async def _call(self, function: Callable[[sqlite3.Connection], _T]) -> _T:
-        return await anyio.to_thread.run_sync(self._locked, function)
+        return await self._file.run(function)
 
-    def _locked(self, function: Callable[[sqlite3.Connection], _T]) -> _T:
-        with self._lock:
-            connection = self._connect()
-            try:
-                return function(connection)
-            except sqlite3.Error as exc:
-                raise ClientSimError(
-                    f"cassette {str(self.path)!r}: the database failed: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._closed:
-            raise ClientSimError(
-                f"cassette {str(self.path)!r} is closed; open a new Cassette to use it"
-            )
-        if self._connection is None:
-            self._connection = self._open_file()
-        return self._connection
-
-    def _open_file(self) -> sqlite3.Connection:
-        shown = str(self.path)
+    def _check_exists(self) -> None:
         if self.mode == "replay" and not self.path.is_file():
             raise ConfigError(
-                f"cannot replay cassette {shown!r}: no such file; record it first "
-                "with mode='record'"
+                f"cannot replay cassette {str(self.path)!r}: no such file; record it "
+                "first with mode='record'"
             )
-        try:
-            if self.mode == "record":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"cannot open cassette {shown!r}: {exc}") from exc
-        try:
-            self._prepare(connection)
-        except BaseException:
-            connection.close()
-            raise
-        return connection
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
         shown = str(self.path)
@@ -337,8 +311,6 @@ class Cassette:
             raise self._not_a_cassette(f"an SQLite database with {held}")
         if self.mode == "record":
             try:
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("PRAGMA synchronous = NORMAL")
                 _create(connection)
             except sqlite3.Error as exc:
                 raise ConfigError(
@@ -352,21 +324,13 @@ class Cassette:
             f"a cassette file{also}"
         )
 
-    def _close(self) -> None:
-        with self._lock:
-            self._closed = True
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                connection.close()
-
 
 def _nothing(_: sqlite3.Connection) -> None:
     """Used to open the file."""
 
 
 def _create(connection: sqlite3.Connection) -> None:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(connection):
         for statement in _CREATE:
             connection.execute(statement)
         connection.executemany(
@@ -377,10 +341,6 @@ def _create(connection: sqlite3.Connection) -> None:
                 ("created_at", datetime.now(UTC).isoformat()),
             ],
         )
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
 
 
 def _load(
@@ -399,8 +359,7 @@ def _replace(
     conversation: str,
     rows: list[tuple[str, str, int, str]],
 ) -> None:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(connection):
         connection.execute(
             "DELETE FROM entries WHERE conversation = ?", (conversation,)
         )
@@ -408,10 +367,6 @@ def _replace(
             "INSERT INTO entries (conversation, kind, idx, payload) VALUES (?, ?, ?, ?)",
             rows,
         )
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
 
 
 def _count(connection: sqlite3.Connection, *, conversation: str | None) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, Literal, final
 
+from clientsim._validators import check_bool
 from clientsim.errors import (
     CassetteMissError,
     ChannelError,
@@ -241,9 +242,7 @@ def _check_mode(mode: object) -> CassetteMode:
 
 
 def _check_strict(strict: object) -> bool:
-    if not isinstance(strict, bool):
-        raise InvalidTypeError(f"strict must be True or False; got {strict!r}")
-    return strict
+    return check_bool("strict", strict)
 
 
 class AgentCassetteMissError(CassetteMissError, ChannelError):

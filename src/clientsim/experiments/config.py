@@ -304,9 +304,9 @@ class ExperimentConfig:
             ...
             clientsim.errors.ConfigError: invalid experiment config: iteration: unknown key; ...
         """
-        from clientsim.experiments._config_loading import _build  # noqa: PLC0415
+        from clientsim.experiments.loading import build  # noqa: PLC0415
 
-        return _build(data, base_dir, "invalid experiment config")
+        return build(data, base_dir, "invalid experiment config")
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> ExperimentConfig:
@@ -341,10 +341,9 @@ class ExperimentConfig:
             >>> ExperimentConfig.from_dict(config.to_dict(), base_dir=config.base_dir) == config
             True
         """
-        from clientsim.experiments._config_loading import _converter  # noqa: PLC0415
+        from clientsim.experiments.loading import unstructure  # noqa: PLC0415
 
-        data: dict[str, JsonValue] = _converter().unstructure(self)
-        return data
+        return unstructure(self)
 
     def with_overrides(
         self,
@@ -410,11 +409,9 @@ class ExperimentConfig:
         ):
             if value is not None:
                 target[key] = value
-        from clientsim.experiments._config_loading import _build  # noqa: PLC0415
+        from clientsim.experiments.loading import build  # noqa: PLC0415
 
-        return _build(
-            data, self.base_dir, "invalid experiment config (after overrides)"
-        )
+        return build(data, self.base_dir, "invalid experiment config (after overrides)")
 
     # -------------------------------------------------------------- derived data
 
@@ -460,13 +457,11 @@ class ExperimentConfig:
             ConfigError: there are no inputs, the inputs file is missing or malformed,
                 or two inputs share an id.
         """
-        from clientsim.experiments._config_loading import (  # noqa: PLC0415
-            _read_inputs_file,
-        )
+        from clientsim.experiments.loading import read_inputs_file  # noqa: PLC0415
 
         items = list(self.inputs)
         if self.inputs_file is not None:
-            items.extend(_read_inputs_file(self.resolve_path(self.inputs_file)))
+            items.extend(read_inputs_file(self.resolve_path(self.inputs_file)))
         if not items:
             raise ConfigError(
                 "no inputs to run: add an `inputs:` list (each a string, or a mapping "
@@ -504,9 +499,9 @@ def load_experiment_config(path: str | os.PathLike[str]) -> ExperimentConfig:
         ...
         clientsim.errors.ConfigError: cannot load experiment config simulation.ini: ...
     """
-    from clientsim.experiments._config_loading import _load_file  # noqa: PLC0415
+    from clientsim.experiments.loading import load_file  # noqa: PLC0415
 
-    return _load_file(Path(path))
+    return load_file(Path(path))
 
 
 def experiment_config_from_dict(
@@ -522,6 +517,6 @@ def experiment_config_from_dict(
         ...     "agent": {"system_prompt": "Help."}}).model
         'offline'
     """
-    from clientsim.experiments._config_loading import _build  # noqa: PLC0415
+    from clientsim.experiments.loading import build  # noqa: PLC0415
 
-    return _build(data, base_dir, "invalid experiment config")
+    return build(data, base_dir, "invalid experiment config")

@@ -34,7 +34,7 @@ from clientsim.experiments._traces import (
     record_from_trace,
     trace_line,
 )
-from clientsim.models._serialization import to_dict
+from clientsim.models import to_dict
 from clientsim.models.records import ConversationRecord
 
 

@@ -35,6 +35,7 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 import anyio.to_thread
 import attrs
 
+from clientsim._validators import check_int
 from clientsim.errors import ConfigError
 
 
@@ -504,8 +505,7 @@ class ReplayTarget:
         Raises:
             ConfigError: ``index`` is not an int.
         """
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise ConfigError(f"index must be an int; got {index!r}")
+        check_int("index", index)
         call = override_param(
             self.calls[index % len(self.calls)], self.override_param_path, message
         )
@@ -526,8 +526,7 @@ class ReplayTarget:
         Raises:
             ConfigError: ``index`` is not an int.
         """
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise ConfigError(f"index must be an int; got {index!r}")
+        check_int("index", index)
 
         async def agent(message: str) -> object:
             return await self(message, index=index)

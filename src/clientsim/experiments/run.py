@@ -47,7 +47,7 @@ from clientsim.runners.batch import (
 
 if TYPE_CHECKING:
     from clientsim.experiments.cassette import Cassette
-    from clientsim.llm.run_model import ResponseCache
+    from clientsim.llm.cache import SQLiteCache
     from clientsim.notebook import DataFrame
     from clientsim.store.base import SimulationStore
 
@@ -244,12 +244,15 @@ def _sqlite_store(config: ExperimentConfig) -> SimulationStore:
     return SQLiteStore(config.store_path)
 
 
-def _response_cache(config: ExperimentConfig) -> ResponseCache | None:
+async def _response_cache(config: ExperimentConfig) -> SQLiteCache | None:
     if not config.cache:
         return None
-    from clientsim.llm.run_model import ResponseCache  # noqa: PLC0415
+    from clientsim.llm.cache import SQLiteCache  # noqa: PLC0415
 
-    return ResponseCache(config.output_path / ".clientsim-cache.sqlite")
+    # Answers are written 256 at a time, off the event loop.
+    cache = SQLiteCache(config.output_path / ".clientsim-cache.sqlite", flush_every=256)
+    await cache.open()
+    return cache
 
 
 async def run_experiment(
@@ -302,6 +305,7 @@ async def run_experiment(
         store = _sqlite_store(config)
     undo: list[Callable[[], None]] = []
     build: ExperimentBuild | None = None
+    cache: SQLiteCache | None = None
     try:
         if resume is not None:
             config = await _stored_config(store, config, resume)
@@ -312,9 +316,7 @@ async def run_experiment(
         if on_start is not None:
             on_start(run.run_id, run.directory)
         undo.append(_log_to(run.directory))
-        cache = _response_cache(config)
-        if cache is not None:
-            undo.append(cache.close)
+        cache = await _response_cache(config)
         tape = _cassette(cassette, cassette_mode, strict=strict)
         stored_before = len(await store.stored_keys(run.run_id))
         finished = stored_before
@@ -353,16 +355,21 @@ async def run_experiment(
     finally:
         for step in reversed(undo):
             step()
-        await _release(build, store if own_store else None)
+        await _release(build, cache, store if own_store else None)
 
 
 async def _release(
-    build: ExperimentBuild | None, store: SimulationStore | None
+    build: ExperimentBuild | None,
+    cache: SQLiteCache | None,
+    store: SimulationStore | None,
 ) -> None:
-    """Close what the run opened: the channels its builder made, its own store."""
+    """Close what the run opened: the channels its builder made, the response cache
+    (what waits to be written is written), its own store."""
     with anyio.CancelScope(shield=True):
         if build is not None:
             await build.aclose()
+        if cache is not None:
+            await cache.aclose()
         if store is not None:
             await store.aclose()
 

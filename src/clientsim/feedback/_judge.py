@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
+from clientsim._validators import check_int
 from clientsim.errors import ConfigError, InvalidModelOutputError, InvalidTypeError
 from clientsim.feedback.base import (
     check_client_id,
@@ -113,8 +114,7 @@ class JudgeBase(abc.ABC):
         model: str | BaseChatModel | None = None,
         seed: int = 0,
     ) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError(f"seed must be an int; got {seed!r}")
+        check_int("seed", seed)
         self.client_id = check_client_id(client_id)
         self.model = check_model(model)
         self.seed = seed

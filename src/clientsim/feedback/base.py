@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
+from clientsim._validators import check_number
 from clientsim.errors import ConfigError
 
 
@@ -250,13 +251,7 @@ def check_unit(name: str, value: object) -> float:
     Raises:
         ConfigError: it is not.
     """
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0.0 <= value <= 1.0
-    ):
-        raise ConfigError(f"{name} must be a number from 0.0 to 1.0; got {value!r}")
-    return float(value)
+    return check_number(name, value, low=0, high=1)
 
 
 def check_client_id(value: object) -> str | None:

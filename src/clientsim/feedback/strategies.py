@@ -9,10 +9,10 @@ calls cost.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from clientsim._validators import check_number
 from clientsim.errors import ConfigError
 from clientsim.feedback._judge import (
     REASON,
@@ -126,16 +126,7 @@ def _rubric(value: object) -> dict[str, float]:
             raise ConfigError(
                 f"rubric dimension names must be non-blank strings; got {name!r}"
             )
-        if (
-            isinstance(weight, bool)
-            or not isinstance(weight, int | float)
-            or not math.isfinite(weight)
-            or weight < 0
-        ):
-            raise ConfigError(
-                f"rubric weight of {name!r} must be a finite number >= 0; got {weight!r}"
-            )
-        rubric[name] = float(weight)
+        rubric[name] = check_number(f"rubric weight of {name!r}", weight, low=0)
     if not sum(rubric.values()) > 0:
         raise ConfigError(f"rubric weights must not all be 0; got {rubric!r}")
     return rubric

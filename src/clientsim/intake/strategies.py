@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from clientsim._validators import check_bool
 from clientsim.errors import ClientSimWarning, ConfigError
 from clientsim.intake.base import IntakeDecision
 from clientsim.models import TokenUsage
@@ -46,12 +47,9 @@ class DirectIntake:
     name: Final = "direct"
 
     def __init__(self, *, require_acceptance_criteria: bool = False) -> None:
-        if not isinstance(require_acceptance_criteria, bool):
-            raise ConfigError(
-                "require_acceptance_criteria must be true or false; got "
-                f"{require_acceptance_criteria!r}"
-            )
-        self.require_acceptance_criteria = require_acceptance_criteria
+        self.require_acceptance_criteria = check_bool(
+            "require_acceptance_criteria", require_acceptance_criteria
+        )
 
     @classmethod
     def from_config(cls, *, require_acceptance_criteria: bool = False) -> DirectIntake:

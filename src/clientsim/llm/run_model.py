@@ -2,20 +2,18 @@
 
 One :class:`RunChatModel` per conversation and role wraps the run's shared model and
 adds, in this order: the cassette (replay answers from it; record what was answered),
-the run's response cache, the run's rate limiter, and retries with exponential backoff
-on transient errors. It calls the wrapped model's ``_agenerate`` directly, so a call
-pays LangChain's per-call cost once, not twice.
+the run's response cache (:class:`~clientsim.llm.cache.SQLiteCache`, looked up by a
+key hashed incrementally as the conversation grows), the run's rate limiter, and
+retries with exponential backoff on transient errors. It calls the wrapped model's
+``_agenerate`` directly, so a call pays LangChain's per-call cost once, not twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 from collections.abc import Sequence
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
@@ -26,7 +24,7 @@ from langchain_core.callbacks import (
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, message_to_dict
 from langchain_core.messages import messages_from_dict as _messages_from_dict
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatResult, Generation
 from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_core.runnables import Runnable, RunnableBinding
 from pydantic import ConfigDict, Field
@@ -35,7 +33,7 @@ from clientsim.errors import ConfigError, is_transient
 from clientsim.models import TokenUsage
 
 
-__all__ = ["ResponseCache", "RunChatModel", "seeded"]
+__all__ = ["RunChatModel", "seeded"]
 
 
 class Scope(Protocol):
@@ -55,112 +53,6 @@ def seeded(model: BaseChatModel, seed: int) -> BaseChatModel:
     return model
 
 
-class ResponseCache:
-    """A persistent response cache for experiments, on one SQLite file.
-
-    The keys present when it opens are read once into memory (as 64-bit prefixes),
-    so a miss costs no query; a hit is a point lookup on the event loop
-    (microseconds; WAL readers never wait for the writer). Writes are buffered and
-    flushed in a worker thread in batches, so the loop never waits on a commit. A
-    crash loses at most the last unflushed batch, which only costs those calls
-    again. Entries another process adds while this one runs are not seen by it.
-
-    Args:
-        path: the database file; created with its folder if missing.
-        flush_every: how many new entries trigger a background flush.
-    """
-
-    def __init__(self, path: str | Path, *, flush_every: int = 256) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.flush_every = flush_every
-        self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS responses "
-                "(key TEXT PRIMARY KEY, message TEXT NOT NULL)"
-            )
-            self._db.commit()
-            rows = self._db.execute("SELECT key FROM responses")
-            self._known = {_prefix(key) for (key,) in rows}
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            raise ConfigError(
-                f"cannot use {self.path} as a response cache: {exc}; delete it or "
-                "point 'cache' elsewhere"
-            ) from exc
-        self._pending: dict[str, str] = {}
-        self._flushing = False
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The cached message for ``key``, as ``message_to_dict`` made it."""
-        text = self._pending.get(key)
-        if text is None:
-            if _prefix(key) not in self._known:
-                self.misses += 1
-                return None
-            with self._lock:
-                row = self._db.execute(
-                    "SELECT message FROM responses WHERE key = ?", (key,)
-                ).fetchone()
-            if row is None:
-                self.misses += 1
-                return None
-            text = row[0]
-        self.hits += 1
-        value: dict[str, Any] = json.loads(text)
-        return value
-
-    def put(self, key: str, message: dict[str, Any]) -> None:
-        """Remember ``message`` under ``key``; flushed in the background."""
-        self._pending[key] = json.dumps(message)
-        self._known.add(_prefix(key))
-
-    def needs_flush(self) -> bool:
-        """Whether enough entries are pending for a background flush."""
-        return not self._flushing and len(self._pending) >= self.flush_every
-
-    async def flush(self) -> None:
-        """Write pending entries in one transaction, in a worker thread."""
-        if self._flushing or not self._pending:
-            return
-        self._flushing = True
-        batch, self._pending = self._pending, {}
-        try:
-            await anyio.to_thread.run_sync(self._write, batch)
-        finally:
-            self._flushing = False
-
-    def _write(self, batch: dict[str, str]) -> None:
-        with self._lock:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO responses (key, message) VALUES (?, ?)",
-                batch.items(),
-            )
-            self._db.commit()
-
-    def close(self) -> None:
-        """Write what is pending and close the file."""
-        if self._pending:
-            self._write(self._pending)
-            self._pending = {}
-        with self._lock:
-            self._db.close()
-
-    def __len__(self) -> int:
-        with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()
-        return int(count) + len(self._pending)
-
-
-def _prefix(key: str) -> int:
-    return int(key[:16], 16)
-
-
 def _message_key(message: BaseMessage) -> list[object]:
     entry: list[object] = [message.type, message.content]
     tool_calls = getattr(message, "tool_calls", None)
@@ -174,6 +66,16 @@ def _ai(result: ChatResult) -> AIMessage:
     if isinstance(message, AIMessage):
         return message
     return AIMessage(content=message.content)  # pragma: no cover - defensive
+
+
+def _ai_message(generation: Generation) -> AIMessage:
+    message = getattr(generation, "message", None)
+    if not isinstance(message, AIMessage):
+        raise ConfigError(
+            "a cached model answer must be an AI message; got "
+            f"{getattr(message, 'type', type(generation).__name__)!r}"
+        )
+    return message
 
 
 def _from_dict(data: dict[str, Any]) -> AIMessage:
@@ -195,7 +97,8 @@ class RunChatModel(BaseChatModel):
             ``"agent"``, ``"judge"``, ``"supervisor"``): the cassette stream.
         conversation_seed: part of the cache key, so iterations differ.
         scope: the conversation's cassette scope, or ``None``.
-        response_cache: the run's response cache, or ``None``.
+        response_cache: the run's :class:`~clientsim.llm.cache.SQLiteCache`, or
+            ``None``.
         limiter: the run's rate limiter (shared by all conversations), or ``None``.
         max_retries: retries of a call that failed with a transient error.
         retry_base_seconds: the first backoff; doubled on each retry.
@@ -297,23 +200,17 @@ class RunChatModel(BaseChatModel):
             self._count(result.generations[0].message)
             return result
         key = self._key(messages, stop, kwargs) if cache is not None else ""
-        cached = cache.get(key) if cache is not None else None
-        if cached is not None:
-            message = _from_dict(cached)
+        cached = await cache.aget(key) if cache is not None else None
+        if cached:
+            message = _ai_message(cached[0])
             live = None
         else:
             live = await self._call(messages, stop, kwargs)
             message = _ai(live)
-        if (cache is not None and live is not None) or (
-            scope is not None and not replaying
-        ):
-            data = message_to_dict(message)
-            if scope is not None and not replaying:
-                scope.put(f"model:{self.label}", data)
-            if cache is not None and live is not None:
-                cache.put(key, data)
-                if cache.needs_flush():
-                    await cache.flush()
+        if scope is not None and not replaying:
+            scope.put(f"model:{self.label}", message_to_dict(message))
+        if cache is not None and live is not None:
+            await cache.aput(key, live.generations[:1])
         if live is not None:
             self._count(message)
             return live

@@ -6,7 +6,7 @@ and the client simulation values of seed 000 (:class:`ClientProfile`,
 and task lifecycles.
 """
 
-from clientsim.models._serialization import from_dict, from_json, to_dict, to_json
+from clientsim.config import from_dict, from_json, to_dict, to_json
 from clientsim.models.client import (
     REQUEST_TRANSITIONS,
     TASK_TRANSITIONS,

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import attrs
 
+from clientsim._validators import a_number, an_int
 from clientsim.errors import ConfigError, IllegalTransitionError
 
 
@@ -66,17 +67,7 @@ def _all_not_blank(_: object, attribute: attrs.Attribute[Any], value: object) ->
             )
 
 
-def _unit_interval(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0.0 <= value <= 1.0
-    ):
-        raise ConfigError(
-            f"{attribute.name} must be a number from 0.0 (lenient) to 1.0 (strict); "
-            f"got {value!r}"
-        )
+_unit_interval: Final = a_number(0, 1, note=" (0 lenient, 1 strict)")
 
 
 def _enum(kind: type[enum.Enum]) -> Any:
@@ -179,12 +170,7 @@ class Priority(enum.Enum):
     CRITICAL = "critical"
 
 
-def _complexity(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise ConfigError(
-            f"{attribute.name} must be an integer from 1 (trivial) to 5 (very "
-            f"complex); got {value!r}"
-        )
+_complexity: Final = an_int(1, 5, note=" (1 trivial, 5 very complex)")
 
 
 @attrs.frozen(kw_only=True)

@@ -8,8 +8,8 @@ from typing import Final
 
 import attrs
 
+from clientsim._validators import an_int, items_of, typed
 from clientsim.errors import InvalidTypeError, is_transient
-from clientsim.models._validators import items_of, non_negative_int, typed
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
 
@@ -111,7 +111,7 @@ class Conversation:
         return conversation_html(self)
 
 
-_non_negative_int: Final = non_negative_int
+_non_negative_int: Final = an_int(low=0)
 
 
 @attrs.frozen(kw_only=True)

@@ -8,8 +8,8 @@ from typing import Final
 
 import attrs
 
+from clientsim._validators import items_of, typed
 from clientsim.errors import ConfigError
-from clientsim.models._validators import items_of, typed
 from clientsim.models.roles import ParticipantRole
 
 

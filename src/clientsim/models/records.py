@@ -8,13 +8,14 @@ from typing import Final
 
 import attrs
 
-from clientsim.models._validators import non_negative_int, typed
+from clientsim._validators import an_int, typed
 from clientsim.models.conversation import ConversationResult, ErrorRecord, TokenUsage
 
 
 __all__ = ["ConversationRecord", "GridCell", "RunStatus"]
 
 _str: Final = typed(str)
+_non_negative_int: Final = an_int(low=0)
 
 
 class RunStatus(enum.Enum):
@@ -42,7 +43,7 @@ class GridCell:
 
     input_id: str = attrs.field(validator=_str)
     persona_id: str = attrs.field(validator=_str)
-    iteration: int = attrs.field(validator=non_negative_int)
+    iteration: int = attrs.field(validator=_non_negative_int)
 
     @property
     def key(self) -> str:
@@ -80,7 +81,7 @@ class ConversationRecord:
     error: ErrorRecord | None = attrs.field(
         default=None, validator=typed(ErrorRecord, optional=True)
     )
-    attempts: int = attrs.field(default=1, validator=non_negative_int)
+    attempts: int = attrs.field(default=1, validator=_non_negative_int)
     started_at: datetime | None = attrs.field(
         default=None, validator=typed(datetime, optional=True)
     )

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final, Protocol, runtime_checkable
 
 from clientsim import events
+from clientsim._validators import check_int
 from clientsim.errors import ConfigError
 from clientsim.models.client import Priority, TaskRequirement, TaskType
 
@@ -62,11 +63,9 @@ class RequirementGenerator(Protocol):
 
 def check_count(count: object, seed: object) -> int:
     """Validate ``count`` (an int >= 1) and ``seed`` (an int); return ``count``."""
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigError(f"count must be an integer >= 1; got {count!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"seed must be an integer; got {seed!r}")
-    return count
+    checked = check_int("count", count, low=1)
+    check_int("seed", seed)
+    return checked
 
 
 def rng_for(generator: str, seed: int, *parts: object) -> random.Random:

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import attrs
 
+from clientsim._validators import check_number
 from clientsim.errors import ConfigError
 from clientsim.models.client import TaskRequirement
 from clientsim.requirements.base import (
@@ -68,16 +69,9 @@ def _check_parts(
                 f"parts[{index}] generator must have an async generate(count, *, seed) "
                 f"method; got {type(generator).__name__}"
             )
-        if (
-            isinstance(weight, bool)
-            or not isinstance(weight, int | float)
-            or not math.isfinite(weight)
-            or weight <= 0
-        ):
-            raise ConfigError(
-                f"parts[{index}] weight must be a finite number > 0; got {weight!r}"
-            )
-        checked.append((generator, float(weight)))
+        checked.append(
+            (generator, check_number(f"parts[{index}] weight", weight, above=0))
+        )
     if not checked:
         raise ConfigError("parts must hold at least one (generator, weight) pair")
     return tuple(checked)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
-from clientsim.errors import ConfigError
+from clientsim._validators import an_int
 from clientsim.models.client import TaskRequirement, TaskType
 from clientsim.requirements.base import (
     DEFAULT_DOMAINS,
@@ -48,9 +48,7 @@ _VERBS: Final[Mapping[TaskType, tuple[str, ...]]] = {
 }
 
 
-def _max_dependencies(_: object, __: object, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"max_dependencies must be an integer >= 0; got {value!r}")
+_max_dependencies: Final = an_int(low=0)
 
 
 def _domains(value: Iterable[str] | None) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ import anyio
 import attrs
 
 from clientsim import events
+from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
     Conversation,
@@ -53,7 +54,8 @@ if TYPE_CHECKING:
 
     from clientsim.channels.base import Channel
     from clientsim.experiments.cassette import Cassette, CassetteScope
-    from clientsim.llm.run_model import ResponseCache, RunChatModel
+    from clientsim.llm.cache import SQLiteCache
+    from clientsim.llm.run_model import RunChatModel
     from clientsim.notebook import DataFrame
     from clientsim.store.base import SimulationStore
 
@@ -112,7 +114,7 @@ class ConversationModels:
         *,
         seed: int,
         scope: CassetteScope | None,
-        cache: ResponseCache | None,
+        cache: SQLiteCache | None,
         cassette: Cassette | None = None,
         limiter: BaseRateLimiter | None,
         max_retries: int,
@@ -243,21 +245,6 @@ class BatchResult:
         return batch_result_html(self)
 
 
-def _check_int(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name} must be an int >= {low}; got {value!r}")
-
-
-def _check_seconds(name: str, value: object, *, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(
-            f"{name} must be a number of seconds >= 0"
-            f"{' or None' if allow_none else ''}; got {value!r}"
-        )
-
-
 class BatchRunner:
     """Runs many conversations; see the module docstring.
 
@@ -312,7 +299,7 @@ class BatchRunner:
         retry_base_seconds: float = 0.5,
         store: SimulationStore | None = None,
         cassette: Cassette | None = None,
-        response_cache: ResponseCache | None = None,
+        response_cache: SQLiteCache | None = None,
         rate_limiter: BaseRateLimiter | None = None,
         on_record: OnRecord | None = None,
         finish: Finish | None = None,
@@ -321,13 +308,12 @@ class BatchRunner:
             raise ConfigError(
                 f"build must be a callable build(job) -> Runner; got {type(build).__name__}"
             )
-        _check_int("parallel_runs", parallel_runs, 1)
-        _check_int("max_retries", max_retries, 0)
-        _check_seconds("run_delay_seconds", run_delay_seconds, allow_none=False)
-        _check_seconds("timeout_seconds", timeout_seconds, allow_none=True)
-        _check_seconds("retry_base_seconds", retry_base_seconds, allow_none=False)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError(f"seed must be an int; got {seed!r}")
+        check_int("parallel_runs", parallel_runs, low=1)
+        check_int("max_retries", max_retries, low=0)
+        check_seconds("run_delay_seconds", run_delay_seconds, zero=True)
+        check_seconds("timeout_seconds", timeout_seconds, zero=True, optional=True)
+        check_seconds("retry_base_seconds", retry_base_seconds, zero=True)
+        check_int("seed", seed)
         keys = [cell.cell.key for cell in cells]
         if len(set(keys)) != len(keys):
             duplicates = sorted({key for key in keys if keys.count(key) > 1})

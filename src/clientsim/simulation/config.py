@@ -10,14 +10,15 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
+from clientsim._validators import an_int, or_none, seconds
 from clientsim.clients.pool import ClientPoolConfig
+from clientsim.config import from_dict, parse_text, read_text, to_dict
 from clientsim.errors import ConfigError
 
 
@@ -47,46 +48,7 @@ def _options(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         )
 
 
-def _count(low: int, high: int) -> Any:
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not low <= value <= high
-        ):
-            raise ConfigError(
-                f"{attribute.name} must be an integer from {low} to {high}; got {value!r}"
-            )
-
-    return check
-
-
-def _seconds(*, optional: bool = False) -> Any:
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None and optional:
-            return
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value <= 0
-        ):
-            raise ConfigError(
-                f"{attribute.name} must be a positive number of seconds"
-                f"{' or null' if optional else ''}; got {value!r}"
-            )
-
-    return check
-
-
-def _optional_rounds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"{attribute.name} must be an integer >= 1 or null (until stopped); got "
-            f"{value!r}"
-        )
+_optional_rounds: Final = or_none(an_int(low=1))  # None: until stopped
 
 
 def _project(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -162,12 +124,12 @@ class SimulationRunnerConfig:
         seed: makes the run reproducible.
     """
 
-    rounds: int = attrs.field(default=1, validator=_count(1, 10_000))
-    requirements_per_round: int = attrs.field(default=5, validator=_count(1, 10_000))
-    max_concurrent: int = attrs.field(default=5, validator=_count(1, 10_000))
-    task_timeout_seconds: float = attrs.field(default=300.0, validator=_seconds())
-    review_timeout_seconds: float = attrs.field(default=120.0, validator=_seconds())
-    seed: int = attrs.field(default=0, validator=_count(0, 2**63 - 1))
+    rounds: int = attrs.field(default=1, validator=an_int(1, 10_000))
+    requirements_per_round: int = attrs.field(default=5, validator=an_int(1, 10_000))
+    max_concurrent: int = attrs.field(default=5, validator=an_int(1, 10_000))
+    task_timeout_seconds: float = attrs.field(default=300.0, validator=seconds())
+    review_timeout_seconds: float = attrs.field(default=120.0, validator=seconds())
+    seed: int = attrs.field(default=0, validator=an_int(0, 2**63 - 1))
 
 
 @attrs.frozen(kw_only=True)
@@ -180,8 +142,8 @@ class ContinuousModeConfig:
         max_rounds: stop after this many rounds (``None``: until cancelled).
     """
 
-    interval_seconds: float = attrs.field(default=60.0, validator=_seconds())
-    max_concurrent: int = attrs.field(default=5, validator=_count(1, 10_000))
+    interval_seconds: float = attrs.field(default=60.0, validator=seconds())
+    max_concurrent: int = attrs.field(default=5, validator=an_int(1, 10_000))
     max_rounds: int | None = attrs.field(default=None, validator=_optional_rounds)
 
 
@@ -217,8 +179,6 @@ class ClientSimulationConfig:
             ConfigError: an unknown key, a wrong type or a value out of range; the
                 message names the key and what is allowed.
         """
-        from clientsim.models import from_dict  # noqa: PLC0415
-
         return from_dict(data, cls)
 
     @classmethod
@@ -229,15 +189,10 @@ class ClientSimulationConfig:
             ConfigError: the file is missing or unreadable, not valid YAML/TOML/JSON,
                 or its content does not fit (see :meth:`from_dict`).
         """
-        from clientsim.experiments._config_loading import (  # noqa: PLC0415
-            _parse,
-            _read_text,
-        )
-
         file = Path(path)
-        text = _read_text(file, "client simulation config")
+        text = read_text(file, "client simulation config")
         what = f"client simulation config {str(file)!r}"
-        data = _parse(text, file.suffix.lower(), what)
+        data = parse_text(text, file.suffix.lower(), what)
         if not isinstance(data, Mapping):
             raise ConfigError(
                 f"{what} must hold a mapping of the six parts (pool, generators, "
@@ -250,6 +205,4 @@ class ClientSimulationConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that :meth:`from_dict` reads back to an equal config."""
-        from clientsim.models import to_dict  # noqa: PLC0415
-
         return to_dict(self)

@@ -1,7 +1,7 @@
 """A run store in one SQLite file: WAL mode, one connection, driven from threads.
 
-Every call runs on a worker thread (``anyio.to_thread.run_sync``), one at a time per
-store, on a single connection guarded by a lock. Each write is its own committed
+Every call runs on a worker thread, one at a time per store, on a single connection
+(:class:`~clientsim.store.sqlite_file.SQLiteFile`). Each write is its own committed
 transaction, so whatever a call reported stored is on disk when the call returns and
 survives the process being killed. Several stores (in one process or many) may share
 a file: registration and saving are single ``INSERT`` statements, atomic in SQLite.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -34,6 +33,7 @@ from clientsim.store.memory import (
     encode_metadata,
     utc_now,
 )
+from clientsim.store.sqlite_file import SQLiteFile, transaction
 
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
@@ -168,16 +168,21 @@ class SQLiteStore:
 
     path: Path = attrs.field(converter=Path)
     busy_timeout: float = attrs.field(default=30.0, kw_only=True)
-    _connection: sqlite3.Connection | None = attrs.field(
-        init=False, default=None, repr=False
-    )
-    _closed: bool = attrs.field(init=False, default=False)
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
-    # One database call at a time per store: waiting callers queue here, on the
-    # event loop, instead of each holding a thread from anyio's shared pool.
-    _limiter: anyio.CapacityLimiter = attrs.field(
-        init=False, factory=lambda: anyio.CapacityLimiter(1), repr=False
-    )
+    _file: SQLiteFile = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        shown = f"the clientsim store {str(self.path)!r}"
+        self._file = SQLiteFile(
+            self.path,
+            what=shown,
+            prepare=self._prepare,
+            busy_timeout=self.busy_timeout,
+            failed=lambda exc: SimulationError(f"{shown} failed: {exc}"),
+            closed=lambda: ConfigError(
+                f"the SQLiteStore on {self.path} is closed (aclose() was called); "
+                "open a new SQLiteStore on the file"
+            ),
+        )
 
     async def register_if_absent(
         self, simulation_id: str, metadata: Mapping[str, Any] | None = None
@@ -318,11 +323,7 @@ class SQLiteStore:
 
         Any later call raises ``ConfigError``.
         """
-        if self._closed:
-            return
-        self._closed = True
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._close, limiter=self._limiter)
+        await self._file.aclose()
 
     async def __aenter__(self) -> Self:
         await self._run(lambda _: None)
@@ -337,74 +338,19 @@ class SQLiteStore:
         await self.aclose()
 
     async def _run(self, call: Callable[[sqlite3.Connection], T]) -> T:
-        self._check_open()
-        return await anyio.to_thread.run_sync(self._call, call, limiter=self._limiter)
+        return await self._file.run(call)
 
     # Everything below runs on a worker thread.
 
-    def _call(self, call: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            self._check_open()  # aclose() may have run while this call queued
-            if self._connection is None:
-                self._connection = self._open()
-            try:
-                return call(self._connection)
-            except sqlite3.Error as exc:  # locked past busy_timeout, disk full, ...
-                raise SimulationError(
-                    f"the clientsim store {str(self.path)!r} failed: {exc}"
-                ) from exc
-
-    def _close(self) -> None:
-        with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ConfigError(
-                f"the SQLiteStore on {self.path} is closed (aclose() was called); "
-                "open a new SQLiteStore on the file"
-            )
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,  # autocommit: every statement commits
-                check_same_thread=False,  # used from worker threads, one at a time
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(
-                f"cannot open the clientsim store {str(self.path)!r}: {exc}"
-            ) from exc
-        try:
-            self._prepare(connection)
-        except BaseException:
-            connection.close()
-            raise
-        return connection
-
     def _prepare(self, connection: sqlite3.Connection) -> None:
-        try:
-            # Look before writing anything: a foreign file is left untouched.
-            version = self._schema_version(connection)
-            if version == 0:
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("BEGIN IMMEDIATE")
-                with connection:  # commits, or rolls back on an error
-                    # Another process may have created it since we looked.
-                    if self._schema_version(connection) == 0:
-                        for statement in _SCHEMA:
-                            connection.execute(statement)
+        # Look before writing anything: a foreign file is left untouched.
+        if self._schema_version(connection) == 0:
             connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
-            raise ConfigError(
-                f"cannot open the clientsim store {str(self.path)!r}: {exc}"
-            ) from exc
+            with transaction(connection):
+                # Another process may have created it since we looked.
+                if self._schema_version(connection) == 0:
+                    for statement in _SCHEMA:
+                        connection.execute(statement)
 
     def _schema_version(self, connection: sqlite3.Connection) -> int:
         """The file's schema version: 0 for a new (empty) database."""

@@ -18,6 +18,7 @@ import anyio
 import anyio.abc
 import attrs
 
+from clientsim._validators import check_int
 from clientsim.errors import ConfigError, SimulationError
 from clientsim.models import Conversation, Message, ParticipantRole
 from clientsim.models.client import (
@@ -219,22 +220,8 @@ class InMemoryTaskEngine:
             raise ConfigError(
                 f"review_pipeline must be a ReviewPipeline or None; got {review_pipeline!r}"
             )
-        if isinstance(rework_limit, bool) or not isinstance(rework_limit, int):
-            raise ConfigError(
-                f"rework_limit must be an integer >= 0; got {rework_limit!r}"
-            )
-        if rework_limit < 0:
-            raise ConfigError(
-                f"rework_limit must be an integer >= 0; got {rework_limit!r}"
-            )
-        if (
-            isinstance(max_concurrent, bool)
-            or not isinstance(max_concurrent, int)
-            or max_concurrent < 1
-        ):
-            raise ConfigError(
-                f"max_concurrent must be an integer >= 1; got {max_concurrent!r}"
-            )
+        check_int("rework_limit", rework_limit, low=0)
+        check_int("max_concurrent", max_concurrent, low=1)
         if not isinstance(assignee, str) or not assignee.strip():
             raise ConfigError(f"assignee must be a non-blank string; got {assignee!r}")
         self.review_pipeline = review_pipeline

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from clientsim._coerce import role_of
 from clientsim._transcript import render
-from clientsim.errors import ConfigError
+from clientsim._validators import check_int
 from clientsim.models import Ending, ParticipantRole, TokenUsage
 from clientsim.termination.base import TerminationContext
 
@@ -38,14 +38,7 @@ class LLMJudge(abc.ABC):
         after: ParticipantRole | str | None,
         every_n_messages: int = 1,
     ) -> None:
-        if (
-            isinstance(every_n_messages, bool)
-            or not isinstance(every_n_messages, int)
-            or every_n_messages < 1
-        ):
-            raise ConfigError(
-                f"every_n_messages must be an int >= 1; got {every_n_messages!r}"
-            )
+        check_int("every_n_messages", every_n_messages, low=1)
         self.model = model
         self.after = role_of(after) if after is not None else None
         self.every_n_messages = every_n_messages

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from clientsim._coerce import role_of
+from clientsim._validators import check_int
 from clientsim.errors import ConfigError
 from clientsim.models import Ending, Outcomes, ParticipantRole
 from clientsim.termination.base import TerminationContext, TerminationStrategy
@@ -33,9 +34,7 @@ DEFAULT_CLOSING_PHRASES: Final = (
 
 
 def _positive_int(name: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be an int >= 1; got {value!r}")
-    return value
+    return check_int(name, value, low=1)
 
 
 class MaxMessages:
