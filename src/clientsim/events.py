@@ -53,6 +53,7 @@ __all__ = [
     "SIMULATION_ROUND_COMPLETED",
     "SIMULATION_STARTED",
     "emit",
+    "enabled",
     "logger",
 ]
 
@@ -142,6 +143,20 @@ def _listening() -> bool:
         _has_listeners = bool(manager.hook.clientsim_event.get_hookimpls())
         _listeners_generation = plugins.generation()
     return _has_listeners
+
+
+def enabled(event: str, /) -> bool:
+    """Whether :func:`emit` would send ``event`` anywhere: to a log handler at its level,
+    or to a ``clientsim_event`` hook.
+
+    Cheap, so that a hot path (a runner, once per message) can skip building the
+    event's fields when nobody listens::
+
+        if events.enabled(events.CONVERSATION_MESSAGE):
+            events.emit(events.CONVERSATION_MESSAGE, ...)
+    """
+    level = logging.DEBUG if event in _DEBUG_EVENTS else logging.INFO
+    return logger.isEnabledFor(level) or _listening()
 
 
 def emit(event: str, /, **fields: object) -> None:
