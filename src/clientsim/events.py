@@ -136,9 +136,10 @@ _has_listeners = False
 
 
 def _listening() -> bool:
+    """Whether a ``clientsim_event`` hook is registered; looked up again only after a
+    plugin was registered or unregistered."""
     global _listeners_generation, _has_listeners  # noqa: PLW0603 - a cheap cache
-    current = plugins.generation()
-    if current != _listeners_generation:
+    if plugins.generation() != _listeners_generation:
         manager = plugins.get_plugin_manager()
         _has_listeners = bool(manager.hook.clientsim_event.get_hookimpls())
         _listeners_generation = plugins.generation()

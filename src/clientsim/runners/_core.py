@@ -6,9 +6,9 @@ named below and call :meth:`ConversationCore._execute` from ``run()``.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -43,6 +43,12 @@ class Failed(Exception):  # noqa: N818 - internal control flow, never escapes ru
         super().__init__(source)
         self.source = source
         self.error = error
+
+
+def new_conversation_id() -> str:
+    """A fresh random conversation id: 32 hex digits (``uuid4().hex``'s shape, at a
+    third of its cost)."""
+    return secrets.token_hex(16)
 
 
 def check_participant(
@@ -99,7 +105,6 @@ class RunState:
     conversation: Conversation = attrs.field(repr=False)
     is_complete: bool = False
     started: bool = False
-    start_time: datetime | None = None
     start_monotonic: float = 0.0
     outcome_at: int | None = None
 
@@ -155,7 +160,7 @@ class ConversationCore:
             "is_complete": state.is_complete,
             "outcome": outcome.name if outcome else None,
             "elapsed_seconds": (
-                time.monotonic() - state.start_monotonic if state.start_time else 0
+                time.monotonic() - state.start_monotonic if state.started else 0
             ),
         }
 
@@ -170,17 +175,6 @@ class ConversationCore:
             elif isinstance(getattr(strategy, "token_usage", None), TokenUsage):
                 judges.append(strategy)
         return judges
-
-    @staticmethod
-    def _usage_of(sources: Sequence[object]) -> TokenUsage:
-        """The sources' usage summed; a lone source's own object, so that
-        :func:`_spent` can tell at once that nothing was spent."""
-        total: TokenUsage | None = None
-        for source in sources:
-            usage = getattr(source, "token_usage", None)
-            if isinstance(usage, TokenUsage):
-                total = usage if total is None else total + usage
-        return NO_USAGE if total is None else total
 
     async def _execute(
         self,
@@ -200,10 +194,8 @@ class ConversationCore:
         state.started = True
         start = time.perf_counter()
         state.start_monotonic = time.monotonic()
-        state.start_time = datetime.now(UTC)
         judges = self._judges()
-        sides = ([customer], [agent] if agent is not None else [], judges)
-        before = [self._usage_of(side) for side in sides]
+        before = (_usage(customer), _usage(agent), _usage(*judges))
         if events.enabled(events.CONVERSATION_STARTED):
             events.emit(
                 events.CONVERSATION_STARTED,
@@ -233,12 +225,10 @@ class ConversationCore:
         state.is_complete = True
         conversation = state.conversation
         duration = time.perf_counter() - start
-        customer_usage, agent_usage, judge_usage = (
-            _spent(self._usage_of(side), spent_before)
-            for side, spent_before in zip(sides, before, strict=True)
-        )
         usage = TokenUsageReport(
-            customer=customer_usage, agent=agent_usage, judge=judge_usage
+            customer=_spent(_usage(customer), before[0]),
+            agent=_spent(_usage(agent), before[1]),
+            judge=_spent(_usage(*judges), before[2]),
         )
         if events.enabled(events.CONVERSATION_ENDED):
             events.emit(
@@ -269,15 +259,33 @@ class ConversationCore:
         raise failure.error
 
     async def _record(self, conversation: Conversation) -> Ending | None:
-        """Take ``conversation`` (one message longer) as the current one, observe it,
-        and return the ending it calls for, if any.
+        """Take ``conversation`` (one message longer) as the current one and return
+        the ending it calls for, if any.
 
-        Once per message: the runner's whole bookkeeping for a message is this one
-        call. Afterwards the current conversation (with its outcome, if one was
-        just reached) is ``self._state.conversation``.
+        The runner's whole bookkeeping for a message, in one call: the message event,
+        the outcome evaluator (until an outcome is reached), the progress callback,
+        then the termination strategies and ``max_messages``. Afterwards the current
+        conversation (with its outcome, if one was just reached) is
+        ``self._state.conversation``.
         """
-        conversation = await self._observe(conversation)
+        state = self._state
+        state.conversation = conversation
         count = len(conversation.messages)
+        if events.enabled(events.CONVERSATION_MESSAGE):
+            events.emit(
+                events.CONVERSATION_MESSAGE,
+                conversation_id=self.conversation_id,
+                index=count - 1,
+                sender=conversation.messages[-1].sender.value,
+            )
+        evaluator = self.outcome_evaluator
+        if evaluator is not None and conversation.outcome is None:
+            conversation = await self._evaluate(evaluator, conversation)
+        if self.progress_callback is not None:
+            try:
+                self.progress_callback(conversation, self.get_progress())
+            except Exception as exc:
+                raise Failed("progress_callback", exc) from exc
         termination = self.termination
         if termination is not None and count >= self.min_messages:
             ending = await self._check(termination, conversation)
@@ -291,40 +299,28 @@ class ConversationCore:
             )
         return None
 
-    async def _observe(self, conversation: Conversation) -> Conversation:
-        """Record a new message: outcome, events, progress callback."""
-        state = self._state
-        state.conversation = conversation
+    async def _evaluate(
+        self, evaluator: OutcomeEvaluator, conversation: Conversation
+    ) -> Conversation:
+        """Ask ``evaluator`` for an outcome; the conversation with it, if one came."""
+        try:
+            outcome = await evaluator.evaluate(conversation, self.outcomes)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise Failed("evaluator", exc) from exc
+        if outcome is None:
+            return conversation
         count = len(conversation.messages)
-        if events.enabled(events.CONVERSATION_MESSAGE):
-            events.emit(
-                events.CONVERSATION_MESSAGE,
-                conversation_id=self.conversation_id,
-                index=count - 1,
-                sender=conversation.messages[-1].sender.value,
-            )
-        evaluator = self.outcome_evaluator
-        if evaluator is not None and conversation.outcome is None:
-            try:
-                outcome = await evaluator.evaluate(conversation, self.outcomes)
-            except ConfigError:
-                raise
-            except Exception as exc:
-                raise Failed("evaluator", exc) from exc
-            if outcome is not None:
-                conversation = state.conversation = conversation.with_outcome(outcome)
-                state.outcome_at = count
-                events.emit(
-                    events.CONVERSATION_OUTCOME,
-                    conversation_id=self.conversation_id,
-                    outcome=outcome.name,
-                    message_count=count,
-                )
-        if self.progress_callback is not None:
-            try:
-                self.progress_callback(conversation, self.get_progress())
-            except Exception as exc:
-                raise Failed("progress_callback", exc) from exc
+        state = self._state
+        conversation = state.conversation = conversation.with_outcome(outcome)
+        state.outcome_at = count
+        events.emit(
+            events.CONVERSATION_OUTCOME,
+            conversation_id=self.conversation_id,
+            outcome=outcome.name,
+            message_count=count,
+        )
         return conversation
 
     async def _check(
@@ -344,6 +340,17 @@ class ConversationCore:
             raise
         except Exception as exc:
             raise Failed("termination", exc) from exc
+
+
+def _usage(*sources: object) -> TokenUsage:
+    """What ``sources`` have spent so far, summed; a lone source's own object, so
+    that :func:`_spent` can tell at once that it spent nothing since."""
+    total: TokenUsage | None = None
+    for source in sources:
+        usage = getattr(source, "token_usage", None)
+        if isinstance(usage, TokenUsage):
+            total = usage if total is None else total + usage
+    return NO_USAGE if total is None else total
 
 
 def _spent(after: TokenUsage, before: TokenUsage) -> TokenUsage:

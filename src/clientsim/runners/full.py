@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import attrs
@@ -28,6 +27,7 @@ from clientsim.runners._core import (
     as_termination,
     check_participant,
     check_positive_int,
+    new_conversation_id,
 )
 from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
@@ -106,7 +106,7 @@ class FullSimulationRunner(ConversationCore, Runner):
     min_messages: int = attrs.field(default=0, kw_only=True)
     raise_on_error: bool = attrs.field(default=False, kw_only=True)
     conversation_id: str = attrs.field(
-        factory=lambda: uuid.uuid4().hex, kw_only=True, repr=False
+        factory=new_conversation_id, kw_only=True, repr=False
     )
 
     _state: RunState = attrs.field(init=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import uuid
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 
@@ -38,6 +37,7 @@ from clientsim.runners._core import (
     check_participant,
     check_positive_int,
     check_seconds,
+    new_conversation_id,
 )
 from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
@@ -190,7 +190,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
     min_messages: int = attrs.field(default=0, kw_only=True)
     raise_on_error: bool = attrs.field(default=False, kw_only=True)
     conversation_id: str = attrs.field(
-        factory=lambda: uuid.uuid4().hex, kw_only=True, repr=False
+        factory=new_conversation_id, kw_only=True, repr=False
     )
 
     _state: RunState = attrs.field(
