@@ -53,6 +53,7 @@ __all__ = [
     "SIMULATION_ROUND_COMPLETED",
     "SIMULATION_STARTED",
     "emit",
+    "enabled",
     "logger",
 ]
 
@@ -135,13 +136,28 @@ _has_listeners = False
 
 
 def _listening() -> bool:
+    """Whether a ``clientsim_event`` hook is registered; looked up again only after a
+    plugin was registered or unregistered."""
     global _listeners_generation, _has_listeners  # noqa: PLW0603 - a cheap cache
-    current = plugins.generation()
-    if current != _listeners_generation:
+    if plugins.generation() != _listeners_generation:
         manager = plugins.get_plugin_manager()
         _has_listeners = bool(manager.hook.clientsim_event.get_hookimpls())
         _listeners_generation = plugins.generation()
     return _has_listeners
+
+
+def enabled(event: str, /) -> bool:
+    """Whether :func:`emit` would send ``event`` anywhere: to a log handler at its level,
+    or to a ``clientsim_event`` hook.
+
+    Cheap, so that a hot path (a runner, once per message) can skip building the
+    event's fields when nobody listens::
+
+        if events.enabled(events.CONVERSATION_MESSAGE):
+            events.emit(events.CONVERSATION_MESSAGE, ...)
+    """
+    level = logging.DEBUG if event in _DEBUG_EVENTS else logging.INFO
+    return logger.isEnabledFor(level) or _listening()
 
 
 def emit(event: str, /, **fields: object) -> None:

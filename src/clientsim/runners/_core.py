@@ -6,9 +6,9 @@ named below and call :meth:`ConversationCore._execute` from ``run()``.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -43,6 +43,12 @@ class Failed(Exception):  # noqa: N818 - internal control flow, never escapes ru
         super().__init__(source)
         self.source = source
         self.error = error
+
+
+def new_conversation_id() -> str:
+    """A fresh random conversation id: 32 hex digits (``uuid4().hex``'s shape, at a
+    third of its cost)."""
+    return secrets.token_hex(16)
 
 
 def check_participant(
@@ -86,6 +92,23 @@ def as_termination(value: object) -> TerminationStrategy | None:
     return value
 
 
+@attrs.define
+class RunState:
+    """What a run changes as it goes: the conversation so far, and when it started.
+
+    Kept apart from the runner's options: a runner is an attrs class whose fields
+    are validated on every assignment (attrs' ``on_setattr`` hooks), and these values,
+    written by the runner itself once per message, need no checking. This class has no
+    validators, so attrs gives it no hooks: an update is a plain slot store.
+    """
+
+    conversation: Conversation = attrs.field(repr=False)
+    is_complete: bool = False
+    started: bool = False
+    start_monotonic: float = 0.0
+    outcome_at: int | None = None
+
+
 class ConversationCore:
     """Behaviour shared by the runners; subclasses define these attributes."""
 
@@ -98,12 +121,7 @@ class ConversationCore:
     termination: TerminationStrategy | None
     raise_on_error: bool
     conversation_id: str
-    _conversation: Conversation
-    _is_complete: bool
-    _started: bool
-    _start_time: datetime | None
-    _start_monotonic: float
-    _outcome_at: int | None
+    _state: RunState
 
     def _check_options(self) -> None:
         if (
@@ -125,23 +143,24 @@ class ConversationCore:
     @property
     def conversation(self) -> Conversation:
         """Get current conversation state (read-only access)."""
-        return self._conversation
+        return self._state.conversation
 
     @property
     def is_complete(self) -> bool:
         """Check if the simulation has completed."""
-        return self._is_complete
+        return self._state.is_complete
 
     def get_progress(self) -> dict[str, Any]:
         """Get current progress information."""
-        outcome = self._conversation.outcome
+        state = self._state
+        outcome = state.conversation.outcome
         return {
-            "message_count": len(self._conversation.messages),
+            "message_count": len(state.conversation.messages),
             "max_messages": self.max_messages,
-            "is_complete": self._is_complete,
+            "is_complete": state.is_complete,
             "outcome": outcome.name if outcome else None,
             "elapsed_seconds": (
-                time.monotonic() - self._start_monotonic if self._start_time else 0
+                time.monotonic() - state.start_monotonic if state.started else 0
             ),
         }
 
@@ -157,15 +176,6 @@ class ConversationCore:
                 judges.append(strategy)
         return judges
 
-    @staticmethod
-    def _usage_of(sources: Sequence[object]) -> TokenUsage:
-        total = NO_USAGE
-        for source in sources:
-            usage = getattr(source, "token_usage", None)
-            if isinstance(usage, TokenUsage):
-                total = total + usage
-        return total
-
     async def _execute(
         self,
         body: Callable[[], Awaitable[Ending]],
@@ -175,23 +185,23 @@ class ConversationCore:
         agent: object | None,
     ) -> ConversationResult:
         """Run ``body`` as the conversation and turn what happens into a result."""
-        if self._started:
+        state = self._state
+        if state.started:
             raise SimulationError(
                 f"this {type(self).__name__} has already run; runners are single-use, so "
                 "create a new one (with fresh participants) for another conversation"
             )
-        self._started = True
+        state.started = True
         start = time.perf_counter()
-        self._start_monotonic = time.monotonic()
-        self._start_time = datetime.now(UTC)
+        state.start_monotonic = time.monotonic()
         judges = self._judges()
-        sides = ([customer], [agent] if agent is not None else [], judges)
-        before = tuple(self._usage_of(side) for side in sides)
-        events.emit(
-            events.CONVERSATION_STARTED,
-            conversation_id=self.conversation_id,
-            runner=runner,
-        )
+        before = (_usage(customer), _usage(agent), _usage(*judges))
+        if events.enabled(events.CONVERSATION_STARTED):
+            events.emit(
+                events.CONVERSATION_STARTED,
+                conversation_id=self.conversation_id,
+                runner=runner,
+            )
         error: ErrorRecord | None = None
         try:
             ending = await body()
@@ -200,7 +210,7 @@ class ConversationCore:
             ending = Ending(
                 reason="error",
                 detail=f"{failure.source} failed: {error.type}: {error.message}",
-                message_count=len(self._conversation.messages),
+                message_count=len(state.conversation.messages),
             )
             events.emit(
                 events.CONVERSATION_FAILED,
@@ -210,25 +220,25 @@ class ConversationCore:
                 error=f"{error.type}: {error.message}",
             )
             if self.raise_on_error:
-                self._is_complete = True
+                state.is_complete = True
                 self._raise(failure)
-        self._is_complete = True
-        conversation = self._conversation
+        state.is_complete = True
+        conversation = state.conversation
         duration = time.perf_counter() - start
-        after = tuple(self._usage_of(side) for side in sides)
         usage = TokenUsageReport(
-            customer=after[0] - before[0],
-            agent=after[1] - before[1],
-            judge=after[2] - before[2],
+            customer=_spent(_usage(customer), before[0]),
+            agent=_spent(_usage(agent), before[1]),
+            judge=_spent(_usage(*judges), before[2]),
         )
-        events.emit(
-            events.CONVERSATION_ENDED,
-            conversation_id=self.conversation_id,
-            reason=ending.reason,
-            message_count=len(conversation.messages),
-            outcome=conversation.outcome.name if conversation.outcome else None,
-            duration_seconds=duration,
-        )
+        if events.enabled(events.CONVERSATION_ENDED):
+            events.emit(
+                events.CONVERSATION_ENDED,
+                conversation_id=self.conversation_id,
+                reason=ending.reason,
+                message_count=len(conversation.messages),
+                outcome=conversation.outcome.name if conversation.outcome else None,
+                duration_seconds=duration,
+            )
         return ConversationResult(
             conversation, duration, ending=ending, token_usage=usage, error=error
         )
@@ -236,7 +246,7 @@ class ConversationCore:
     def _raise(self, failure: Failed) -> None:
         if isinstance(failure.error, ParticipantError):
             if failure.error.conversation is None:
-                failure.error.conversation = self._conversation
+                failure.error.conversation = self._state.conversation
             raise failure.error
         if failure.source in {"customer", "agent"} and not isinstance(
             failure.error, SimulationError
@@ -244,55 +254,85 @@ class ConversationCore:
             raise ParticipantError(
                 f"the {failure.source} participant failed: "
                 f"{type(failure.error).__name__}: {failure.error}",
-                conversation=self._conversation,
+                conversation=self._state.conversation,
             ) from failure.error
         raise failure.error
 
-    async def _observe(self, conversation: Conversation) -> Conversation:
-        """Record a new message: outcome, events, progress callback."""
-        self._conversation = conversation
+    async def _record(self, conversation: Conversation) -> Ending | None:
+        """Take ``conversation`` (one message longer) as the current one and return
+        the ending it calls for, if any.
+
+        The runner's whole bookkeeping for a message, in one call: the message event,
+        the outcome evaluator (until an outcome is reached), the progress callback,
+        then the termination strategies and ``max_messages``. Afterwards the current
+        conversation (with its outcome, if one was just reached) is
+        ``self._state.conversation``.
+        """
+        state = self._state
+        state.conversation = conversation
         count = len(conversation.messages)
-        events.emit(
-            events.CONVERSATION_MESSAGE,
-            conversation_id=self.conversation_id,
-            index=count - 1,
-            sender=conversation.messages[-1].sender.value,
-        )
+        if events.enabled(events.CONVERSATION_MESSAGE):
+            events.emit(
+                events.CONVERSATION_MESSAGE,
+                conversation_id=self.conversation_id,
+                index=count - 1,
+                sender=conversation.messages[-1].sender.value,
+            )
         evaluator = self.outcome_evaluator
         if evaluator is not None and conversation.outcome is None:
-            try:
-                outcome = await evaluator.evaluate(conversation, self.outcomes)
-            except ConfigError:
-                raise
-            except Exception as exc:
-                raise Failed("evaluator", exc) from exc
-            if outcome is not None:
-                conversation = self._conversation = conversation.with_outcome(outcome)
-                self._outcome_at = count
-                events.emit(
-                    events.CONVERSATION_OUTCOME,
-                    conversation_id=self.conversation_id,
-                    outcome=outcome.name,
-                    message_count=count,
-                )
+            conversation = await self._evaluate(evaluator, conversation)
         if self.progress_callback is not None:
             try:
                 self.progress_callback(conversation, self.get_progress())
             except Exception as exc:
                 raise Failed("progress_callback", exc) from exc
+        termination = self.termination
+        if termination is not None and count >= self.min_messages:
+            ending = await self._check(termination, conversation)
+            if ending is not None:
+                return ending
+        if count >= self.max_messages:
+            return Ending(
+                reason="max_messages",
+                detail=f"reached the limit of {self.max_messages} messages",
+                message_count=count,
+            )
+        return None
+
+    async def _evaluate(
+        self, evaluator: OutcomeEvaluator, conversation: Conversation
+    ) -> Conversation:
+        """Ask ``evaluator`` for an outcome; the conversation with it, if one came."""
+        try:
+            outcome = await evaluator.evaluate(conversation, self.outcomes)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise Failed("evaluator", exc) from exc
+        if outcome is None:
+            return conversation
+        count = len(conversation.messages)
+        state = self._state
+        conversation = state.conversation = conversation.with_outcome(outcome)
+        state.outcome_at = count
+        events.emit(
+            events.CONVERSATION_OUTCOME,
+            conversation_id=self.conversation_id,
+            outcome=outcome.name,
+            message_count=count,
+        )
         return conversation
 
-    async def _check(self, conversation: Conversation) -> Ending | None:
-        """The ending the termination strategies call for now, if any."""
-        termination = self.termination
-        if termination is None or len(conversation.messages) < self.min_messages:
-            return None
+    async def _check(
+        self, termination: TerminationStrategy, conversation: Conversation
+    ) -> Ending | None:
+        """The ending ``termination`` calls for now, if any."""
         context = TerminationContext(
             conversation=conversation,
             intent=self.intent,
             outcomes=self.outcomes,
-            elapsed_seconds=time.monotonic() - self._start_monotonic,
-            outcome_message_count=self._outcome_at,
+            elapsed_seconds=time.monotonic() - self._state.start_monotonic,
+            outcome_message_count=self._state.outcome_at,
         )
         try:
             return await termination.check(context)
@@ -301,13 +341,18 @@ class ConversationCore:
         except Exception as exc:
             raise Failed("termination", exc) from exc
 
-    def _limit(self, conversation: Conversation) -> Ending | None:
-        """The ``max_messages`` ending, if the conversation has reached it."""
-        count = len(conversation.messages)
-        if count >= self.max_messages:
-            return Ending(
-                reason="max_messages",
-                detail=f"reached the limit of {self.max_messages} messages",
-                message_count=count,
-            )
-        return None
+
+def _usage(*sources: object) -> TokenUsage:
+    """What ``sources`` have spent so far, summed; a lone source's own object, so
+    that :func:`_spent` can tell at once that it spent nothing since."""
+    total: TokenUsage | None = None
+    for source in sources:
+        usage = getattr(source, "token_usage", None)
+        if isinstance(usage, TokenUsage):
+            total = usage if total is None else total + usage
+    return NO_USAGE if total is None else total
+
+
+def _spent(after: TokenUsage, before: TokenUsage) -> TokenUsage:
+    """What was spent between two readings of a usage (the same object: nothing)."""
+    return NO_USAGE if after is before else after - before

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import attrs
@@ -24,9 +23,11 @@ from clientsim.runners._core import (
     ConversationCore,
     Failed,
     ProgressCallback,
+    RunState,
     as_termination,
     check_participant,
     check_positive_int,
+    new_conversation_id,
 )
 from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
@@ -105,19 +106,14 @@ class FullSimulationRunner(ConversationCore, Runner):
     min_messages: int = attrs.field(default=0, kw_only=True)
     raise_on_error: bool = attrs.field(default=False, kw_only=True)
     conversation_id: str = attrs.field(
-        factory=lambda: uuid.uuid4().hex, kw_only=True, repr=False
+        factory=new_conversation_id, kw_only=True, repr=False
     )
 
-    _conversation: Conversation = attrs.field(init=False, repr=False)
-    _is_complete: bool = attrs.field(init=False, default=False)
-    _started: bool = attrs.field(init=False, default=False)
-    _start_time: datetime | None = attrs.field(init=False, default=None)
-    _start_monotonic: float = attrs.field(init=False, default=0.0)
-    _outcome_at: int | None = attrs.field(init=False, default=None)
+    _state: RunState = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
-        self._conversation = Conversation((self._first_message(),))
+        self._state = RunState(Conversation((self._first_message(),)))
 
     def _first_message(self) -> Message:
         timestamp = self.base_timestamp or datetime.now(UTC)
@@ -138,21 +134,19 @@ class FullSimulationRunner(ConversationCore, Runner):
             SimulationError: the runner was already run.
             ConfigError: a strategy is misconfigured for this run.
         """
-        if self.base_timestamp is None and not self._started:
-            self._conversation = Conversation((self._first_message(),))
+        if self.base_timestamp is None and not self._state.started:
+            self._state.conversation = Conversation((self._first_message(),))
         return await self._execute(
             self._run, runner="full", customer=self.customer, agent=self.agent
         )
 
     async def _run(self) -> Ending:
-        conversation = await self._observe(self._conversation)
+        state = self._state
         customer, agent = self.customer, self.agent
-        while True:
-            ending = await self._check(conversation) or self._limit(conversation)
-            if ending is not None:
-                return ending
-            messages = conversation.messages
-            last = messages[-1]
+        ending = await self._record(state.conversation)
+        while ending is None:
+            conversation = state.conversation
+            last = conversation.messages[-1]
             if last.sender is _CUSTOMER:
                 first, first_role, second, second_role = (
                     agent,
@@ -167,21 +161,29 @@ class FullSimulationRunner(ConversationCore, Runner):
                     agent,
                     _AGENT,
                 )
-            proposal = await _ask(first, first_role, conversation)
-            other = await _ask(second, second_role, conversation)
+            asking = first_role
+            try:
+                proposal = await first.get_next_message(conversation)
+                asking = second_role
+                other = await second.get_next_message(conversation)
+            except ConfigError:
+                raise
+            except Exception as exc:
+                raise Failed(asking.value, exc) from exc
             if proposal is None:
                 if other is None:
                     return Ending(
                         reason="both_passed",
                         detail="neither participant had anything more to say",
-                        message_count=len(messages),
+                        message_count=len(conversation.messages),
                     )
                 proposal, first_role = other, second_role
             elif other is not None and _earlier(other, proposal):
                 # Earliest wins; a tie goes to the side that did not send the last one.
                 proposal, first_role = other, second_role
             self._validate(proposal, first_role, last)
-            conversation = await self._observe(conversation.with_message(proposal))
+            ending = await self._record(conversation.with_message(proposal))
+        return ending
 
     def _validate(self, message: Message, role: ParticipantRole, last: Message) -> None:
         if not isinstance(message, Message):
@@ -220,17 +222,6 @@ class FullSimulationRunner(ConversationCore, Runner):
                     f"({last.timestamp.isoformat()}); timestamps must not go back"
                 ),
             )
-
-
-async def _ask(
-    participant: Participant, role: ParticipantRole, conversation: Conversation
-) -> Message | None:
-    try:
-        return await participant.get_next_message(conversation)
-    except ConfigError:
-        raise
-    except Exception as exc:
-        raise Failed(role.value, exc) from exc
 
 
 def _earlier(candidate: Message, incumbent: Message) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import uuid
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 
@@ -33,10 +32,12 @@ from clientsim.runners._core import (
     ConversationCore,
     Failed,
     ProgressCallback,
+    RunState,
     as_termination,
     check_participant,
     check_positive_int,
     check_seconds,
+    new_conversation_id,
 )
 from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
@@ -189,17 +190,12 @@ class HybridSimulationRunner(ConversationCore, Runner):
     min_messages: int = attrs.field(default=0, kw_only=True)
     raise_on_error: bool = attrs.field(default=False, kw_only=True)
     conversation_id: str = attrs.field(
-        factory=lambda: uuid.uuid4().hex, kw_only=True, repr=False
+        factory=new_conversation_id, kw_only=True, repr=False
     )
 
-    _conversation: Conversation = attrs.field(
-        init=False, repr=False, factory=lambda: Conversation(())
+    _state: RunState = attrs.field(
+        init=False, factory=lambda: RunState(Conversation(()))
     )
-    _is_complete: bool = attrs.field(init=False, default=False)
-    _started: bool = attrs.field(init=False, default=False)
-    _start_time: datetime | None = attrs.field(init=False, default=None)
-    _start_monotonic: float = attrs.field(init=False, default=0.0)
-    _outcome_at: int | None = attrs.field(init=False, default=None)
     _silent_turns: int = attrs.field(init=False, default=0)
     _turn_waited: float = attrs.field(init=False, default=0.0)
     _turn_ended_empty: bool = attrs.field(init=False, default=False)
@@ -253,7 +249,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
                         reason="max_duration",
                         detail=f"the conversation reached its maximum duration of "
                         f"{self.max_duration_seconds:g}s",
-                        message_count=len(self._conversation.messages),
+                        message_count=len(self._state.conversation.messages),
                     )
                 task_group.cancel_scope.cancel()
         except ConfigError:
@@ -282,7 +278,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
     async def _talk(
         self, session: Session, source: _Source, task_group: TaskGroup
     ) -> Ending:
-        conversation = self._conversation
+        conversation = self._state.conversation
         draft = self.initial_message
         inline = isinstance(session, QueueSession) and session.send_completes_turn
         silent = False
@@ -298,10 +294,10 @@ class HybridSimulationRunner(ConversationCore, Runner):
             if proposal is None:
                 return self._customer_passed(conversation, silent=silent)
             message = Message(proposal.content, _after(conversation), _CUSTOMER)
-            conversation = await self._observe(conversation.with_message(message))
-            ending = await self._check(conversation) or self._limit(conversation)
+            ending = await self._record(conversation.with_message(message))
             if ending is not None:
                 return ending
+            conversation = self._state.conversation
             reply_timeout = self.reply_timeout_seconds
             if inline:
                 # The send is the whole turn: await it here, no task, no hop.
@@ -428,9 +424,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
             and message.timestamp < conversation.messages[-1].timestamp
         ):
             message = Message(message.content, _after(conversation), _AGENT)
-        conversation = await self._observe(conversation.with_message(message))
-        ending = await self._check(conversation) or self._limit(conversation)
-        return ending if ending is not None else conversation
+        ending = await self._record(conversation.with_message(message))
+        return ending if ending is not None else self._state.conversation
 
     async def _agent_turn(
         self, conversation: Conversation, source: _Source, reply_timeout: float
