@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from clientsim import factory
 from clientsim.channels.base import Channel
 from clientsim.errors import ConfigError
 from clientsim.experiments.config import ExperimentConfig
@@ -200,16 +201,16 @@ def _agent_source(config: ExperimentConfig, owned: list[Channel]) -> AgentFor:
     if isinstance(agent, StrategySpec):
         _add_import_paths(config)
         options = agent.to_config()
-        resolved = resolve_agent(options, where="agent")
-        if isinstance(resolved, Participant):
+        if agent.strategy not in factory.channels:  # a participant strategy
             return lambda job: build_agent_participant(
                 options,
                 seed=job.seed,
                 models=job.models,
                 default_model=config.model,
             )
-        owned.append(resolved)
-        return lambda _job: resolved
+        channel = factory.build_channel(options)
+        owned.append(channel)
+        return lambda _job: channel
     if isinstance(agent, str):
         _add_import_paths(config)
         resolved = resolve_agent(agent, auto_approve_tools=approve, where="agent")
