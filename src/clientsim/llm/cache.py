@@ -10,8 +10,9 @@ LangChain caches.
 
 It never blocks the event loop: the keys in the file are read once, in a worker
 thread, into memory, so a miss costs no query; hits are read in a worker thread,
-those asked for together in one query; writes made through the async methods wait in memory and are written in batches of
-``flush_every``, in a worker thread (:class:`~clientsim.store.sqlite_file.SQLiteFile`).
+those asked for together in one query; writes made through the async methods wait
+in memory and are written in batches of ``flush_every``, in a worker thread
+(:class:`~clientsim.store.sqlite_file.SQLiteFile`).
 The synchronous methods LangChain calls from synchronous code block the calling
 thread, as LangChain expects.
 
