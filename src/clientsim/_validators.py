@@ -217,7 +217,7 @@ class Check:
         return attrs.evolve(self, in_files=True)
 
     def __call__(self, _: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not self.test(value):
+        if not (self.accepts(value) and self.holds(value)):  # test(), one call less
             raise self.error(attribute.name, value)
 
 

@@ -146,6 +146,54 @@ async def test_sqlite_cache_batches_async_writes_off_the_loop(tmp_path):
     await reopened.aclose()
 
 
+async def test_sqlite_cache_reads_concurrent_hits_together_and_survives_cancellation(
+    tmp_path,
+):
+    import anyio
+
+    path = tmp_path / "llm.sqlite"
+    writer = SQLiteCache(path, flush_every=100)
+    for index in range(60):
+        answer = [ChatGeneration(message=AIMessage(f"answer {index}"))]
+        await writer.aupdate(f"prompt {index}", "model", answer)
+    await writer.aclose()
+
+    cache = SQLiteCache(path)
+    found: dict[int, object] = {}
+
+    async def ask(index: int) -> None:
+        answer = await cache.alookup(f"prompt {index}", "model")
+        assert answer is not None
+        found[index] = answer[0].message.content  # type: ignore[attr-defined]
+
+    async with anyio.create_task_group() as group:
+        for index in range(60):
+            group.start_soon(ask, index)
+    assert found == {index: f"answer {index}" for index in range(60)}
+    assert cache.hits == 60
+
+    with anyio.move_on_after(0):  # cancelled at once, some reads in flight
+        async with anyio.create_task_group() as group:
+            for index in range(10):
+                group.start_soon(ask, index)
+    await ask(59)  # nothing is left waiting
+    await cache.aclose()
+
+    failures: list[BaseException] = []
+
+    async def ask_closed(index: int) -> None:
+        try:
+            await cache.alookup(f"prompt {index}", "model")
+        except ConfigError as exc:
+            failures.append(exc)
+
+    async with anyio.create_task_group() as group:
+        for index in range(5):
+            group.start_soon(ask_closed, index)
+    assert len(failures) == 5  # the batch's error reaches every task that waited
+    assert "is closed" in str(failures[0])
+
+
 async def test_sqlite_cache_reads_an_older_files_single_messages(tmp_path):
     import json
     import sqlite3

@@ -9,9 +9,10 @@ key (:meth:`SQLiteCache.aget`, :meth:`SQLiteCache.aput`). Streaming calls bypass
 LangChain caches.
 
 It never blocks the event loop: the keys in the file are read once, in a worker
-thread, into memory, so a miss costs no query; a hit is read in a worker thread;
-writes made through the async methods wait in memory and are written in batches of
-``flush_every``, in a worker thread (:class:`~clientsim.store.sqlite_file.SQLiteFile`).
+thread, into memory, so a miss costs no query; hits are read in a worker thread,
+those asked for together in one query; writes made through the async methods wait
+in memory and are written in batches of ``flush_every``, in a worker thread
+(:class:`~clientsim.store.sqlite_file.SQLiteFile`).
 The synchronous methods LangChain calls from synchronous code block the calling
 thread, as LangChain expects.
 
@@ -86,6 +87,9 @@ class SQLiteCache(BaseCache):
         )
         self._known: set[int] | None = None  # hashes of the keys in the file
         self._pending: dict[str, str] = {}
+        # Hits are read in batches: one read in flight, the next one gathering.
+        self._reading: _ReadBatch | None = None
+        self._gathering: _ReadBatch | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteCache({str(self.path)!r})"
@@ -141,7 +145,8 @@ class SQLiteCache(BaseCache):
             if hash(key) not in self._known_blocking():
                 self.misses += 1
                 return None
-            text = self._file.run_blocking(functools.partial(_select, key=key))
+            rows = self._file.run_blocking(functools.partial(_select, keys=[key]))
+            text = rows.get(key)
         return self._answer(text)
 
     async def aget(self, key: str) -> list[Generation] | None:
@@ -152,7 +157,7 @@ class SQLiteCache(BaseCache):
             if hash(key) not in known:
                 self.misses += 1
                 return None
-            text = await self._file.run(functools.partial(_select, key=key))
+            text = await self._read(key)
         return self._answer(text)
 
     def put(self, key: str, generations: Sequence[Generation]) -> None:
@@ -215,6 +220,35 @@ class SQLiteCache(BaseCache):
 
     # ----- helpers --------------------------------------------------------------------
 
+    async def _read(self, key: str) -> str | None:
+        """The stored text of ``key``, read with the other hits asked for meanwhile.
+
+        One read is in flight at a time; keys asked for while it runs gather in the
+        next batch, read in one worker-thread call when it ends. The task that
+        started a batch reads it, shielded, so the others never wait in vain.
+        """
+        batch = self._gathering
+        if batch is not None:
+            batch.keys.add(key)
+            await batch.done.wait()
+            return batch.result(key)
+        batch = self._gathering = _ReadBatch({key})
+        with anyio.CancelScope(shield=True):
+            try:
+                while self._reading is not None:
+                    await self._reading.done.wait()
+                self._gathering, self._reading = None, batch
+                batch.rows = await self._file.run(
+                    functools.partial(_select, keys=sorted(batch.keys))
+                )
+            except Exception as exc:
+                batch.error = exc
+                raise
+            finally:
+                self._reading = None
+                batch.done.set()
+        return batch.result(key)
+
     def _answer(self, text: str | None) -> list[Generation] | None:
         if text is None:
             self.misses += 1
@@ -232,6 +266,23 @@ class SQLiteCache(BaseCache):
         if self._known is None:
             self._known = self._file.run_blocking(_hashes)
         return self._known
+
+
+class _ReadBatch:
+    """Keys read together, and what the read found."""
+
+    __slots__ = ("done", "error", "keys", "rows")
+
+    def __init__(self, keys: set[str]) -> None:
+        self.keys = keys
+        self.done = anyio.Event()
+        self.rows: dict[str, str] = {}
+        self.error: Exception | None = None
+
+    def result(self, key: str) -> str | None:
+        if self.error is not None:
+            raise self.error
+        return self.rows.get(key)
 
 
 def enable_cache(path: str | Path) -> SQLiteCache:
@@ -265,11 +316,17 @@ def _hashes(connection: sqlite3.Connection) -> set[int]:
     return {hash(key) for (key,) in connection.execute("SELECT key FROM responses")}
 
 
-def _select(connection: sqlite3.Connection, *, key: str) -> str | None:
-    row = connection.execute(
-        "SELECT message FROM responses WHERE key = ?", (key,)
-    ).fetchone()
-    return None if row is None else str(row[0])
+def _select(connection: sqlite3.Connection, *, keys: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), 500):  # SQLite's limit on parameters is higher
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" * len(chunk))  # placeholders only: no value in the SQL
+        rows = connection.execute(
+            f"SELECT key, message FROM responses WHERE key IN ({marks})",  # noqa: S608
+            chunk,
+        )
+        found.update((str(key), str(text)) for key, text in rows)
+    return found
 
 
 def _write(connection: sqlite3.Connection, *, rows: list[tuple[str, str]]) -> None:
