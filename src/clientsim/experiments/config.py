@@ -30,10 +30,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import attrs
 
+from clientsim.config import (
+    CONFIG_SUFFIXES,
+    converter,
+    explain_file_error,
+    parse_text,
+    read_text,
+    register_structure_overrides,
+    register_unstructure_overrides,
+    structure_file,
+)
 from clientsim.errors import ConfigError
 from clientsim.experiments._config_checks import (
     _BOOL,
@@ -44,15 +54,24 @@ from clientsim.experiments._config_checks import (
     _Check,
     _check_experiment,
     _check_inputs_file,
-    _FieldError,
     _instance,
     _int_in,
     _is_int,
     _items,
+    _json_copy,
     _number_in,
     _optional,
+    _show,
     _text,
     _with_ids,
+)
+from clientsim.experiments.loading import (
+    _structure_agent,
+    _structure_strategies,
+    _structure_strategy,
+    _unstructure_agent,
+    _unstructure_spec,
+    read_inputs_file,
 )
 from clientsim.experiments.schema import (
     AgentConfig,
@@ -67,9 +86,14 @@ from clientsim.experiments.schema import (
     SupervisorMetadata,
 )
 from clientsim.experiments.strategies import (
+    _SPEC,
+    _SPECS,
     HybridConfig,
     StrategySpec,
-    check_agent_string,
+    _as_agent,
+    _as_optional_spec,
+    _as_specs,
+    _check_agent,
     check_strategy_names,
 )
 
@@ -96,60 +120,6 @@ def _as_inputs(value: object) -> Any:
     if isinstance(value, tuple):
         return tuple(InputItem(content=i) if isinstance(i, str) else i for i in value)
     return value
-
-
-def _as_agent(value: object) -> Any:
-    """A mapping with ``strategy`` is a channel (or participant) strategy; one
-    without is clientsim's simulated agent (:class:`AgentConfig`)."""
-    if isinstance(value, Mapping):
-        if "strategy" in value:
-            return StrategySpec.parse(value)
-        return AgentConfig(**value)
-    return value
-
-
-def _check_agent(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None or isinstance(value, AgentConfig | StrategySpec):
-        return
-    if not isinstance(value, str):
-        raise _FieldError(
-            attribute.name,
-            "expected a URL, 'module:attr', a mapping with a 'strategy' key (a "
-            "channel) or a mapping of simulated agent settings (system_prompt, "
-            f"model); got {value!r}",
-        )
-    try:
-        check_agent_string(value)
-    except ConfigError as exc:
-        raise _FieldError(attribute.name, str(exc)) from None
-
-
-_SPEC: Final = _Check(
-    "a strategy name, or a mapping with a 'strategy' key and its options",
-    lambda v: isinstance(v, StrategySpec),
-)
-_SPECS: Final = _Check(
-    "a strategy (a name or a mapping with a 'strategy' key) or a list of them",
-    lambda v: isinstance(v, tuple) and all(isinstance(s, StrategySpec) for s in v),
-)
-
-
-def _as_optional_spec(value: object) -> Any:
-    return None if value is None else StrategySpec.parse(value)
-
-
-def _as_specs(value: object) -> Any:
-    if value is None:
-        return ()
-    if isinstance(value, str | Mapping | StrategySpec):
-        return (StrategySpec.parse(value),)
-    items: list[StrategySpec] = []
-    for index, item in enumerate(_as_tuple(value)):
-        try:
-            items.append(StrategySpec.parse(item))
-        except ConfigError as exc:
-            raise _FieldError(f"[{index}]", str(exc)) from None
-    return tuple(items)
 
 
 @attrs.frozen(kw_only=True)
@@ -304,8 +274,6 @@ class ExperimentConfig:
             ...
             clientsim.errors.ConfigError: invalid experiment config: iteration: unknown key; ...
         """
-        from clientsim.experiments.loading import build  # noqa: PLC0415
-
         return build(data, base_dir, "invalid experiment config")
 
     @classmethod
@@ -341,8 +309,6 @@ class ExperimentConfig:
             >>> ExperimentConfig.from_dict(config.to_dict(), base_dir=config.base_dir) == config
             True
         """
-        from clientsim.experiments.loading import unstructure  # noqa: PLC0415
-
         return unstructure(self)
 
     def with_overrides(
@@ -409,8 +375,6 @@ class ExperimentConfig:
         ):
             if value is not None:
                 target[key] = value
-        from clientsim.experiments.loading import build  # noqa: PLC0415
-
         return build(data, self.base_dir, "invalid experiment config (after overrides)")
 
     # -------------------------------------------------------------- derived data
@@ -457,8 +421,6 @@ class ExperimentConfig:
             ConfigError: there are no inputs, the inputs file is missing or malformed,
                 or two inputs share an id.
         """
-        from clientsim.experiments.loading import read_inputs_file  # noqa: PLC0415
-
         items = list(self.inputs)
         if self.inputs_file is not None:
             items.extend(read_inputs_file(self.resolve_path(self.inputs_file)))
@@ -499,8 +461,6 @@ def load_experiment_config(path: str | os.PathLike[str]) -> ExperimentConfig:
         ...
         clientsim.errors.ConfigError: cannot load experiment config simulation.ini: ...
     """
-    from clientsim.experiments.loading import load_file  # noqa: PLC0415
-
     return load_file(Path(path))
 
 
@@ -517,6 +477,82 @@ def experiment_config_from_dict(
         ...     "agent": {"system_prompt": "Help."}}).model
         'offline'
     """
-    from clientsim.experiments.loading import build  # noqa: PLC0415
-
     return build(data, base_dir, "invalid experiment config")
+
+
+# ----- reading it -----------------------------------------------------------------
+
+register_structure_overrides(
+    ExperimentConfig,
+    omit=["base_dir"],
+    hooks={
+        "agent": _structure_agent,
+        "customer": _structure_strategy,
+        "evaluator": _structure_strategy,
+        "termination": _structure_strategies,
+    },
+)
+register_unstructure_overrides(InputItem, hooks={"metadata": _json_copy})
+register_unstructure_overrides(
+    ExperimentConfig,
+    omit=["base_dir"],
+    hooks={
+        "agent": _unstructure_agent,
+        "customer": _unstructure_spec,
+        "evaluator": _unstructure_spec,
+        "termination": lambda specs: [spec.to_data() for spec in specs],
+    },
+)
+
+
+def build(data: object, base_dir: Path | None, head: str) -> ExperimentConfig:
+    """An experiment config from a file's top-level data.
+
+    Args:
+        data: the parsed file.
+        base_dir: the project root; the current directory if ``None``.
+        head: the start of every error message.
+
+    Raises:
+        ConfigError: ``head: key.path: what is wrong`` (a line per problem).
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{head}: the top level must be a mapping of keys to values; got {_show(data)}"
+        )
+    config = structure_file(data, ExperimentConfig, head=head)
+    try:
+        return attrs.evolve(
+            config, base_dir=base_dir if base_dir is not None else Path.cwd()
+        )
+    except (ConfigError, TypeError, ValueError) as exc:
+        raise explain_file_error(head, exc) from exc
+
+
+def unstructure(config: ExperimentConfig) -> dict[str, JsonValue]:
+    """``config`` as plain data that :func:`build` reads back (``base_dir`` aside)."""
+    data: dict[str, JsonValue] = converter().unstructure(config)
+    return data
+
+
+def _project_root(path: Path) -> Path:
+    folder = path.absolute().parent
+    return folder.parent if folder.name == "configs" else folder
+
+
+def load_file(file: Path) -> ExperimentConfig:
+    """What :func:`~clientsim.experiments.config.load_experiment_config` does.
+
+    Raises:
+        ConfigError: an unsupported suffix, a missing or invalid file, a wrong value.
+    """
+    suffix = file.suffix.lower()
+    if suffix not in CONFIG_SUFFIXES:
+        raise ConfigError(
+            f"cannot load experiment config {file}: unsupported file type "
+            f"{suffix or '(no suffix)'}; use {', '.join(CONFIG_SUFFIXES)}"
+        )
+    data = parse_text(
+        read_text(file, "experiment config"), suffix, f"experiment config {file}"
+    )
+    return build(data, _project_root(file), f"invalid experiment config {file}")

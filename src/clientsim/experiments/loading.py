@@ -1,14 +1,12 @@
-"""Reading experiment files into :class:`~clientsim.experiments.config.ExperimentConfig`.
+"""How the shared converter reads an experiment file's parts, and its inputs file.
 
 The shared converter (:mod:`clientsim.config`) does the work; this module registers
-what the experiment file needs beyond it (``base_dir`` is never read from a file,
-``runner.python_path`` may be one string, an input may be a bare string and its
-``metadata`` must be JSON data) and reads the files. Every problem becomes one
+what the file's parts need beyond it (``runner.python_path`` may be one string, an
+input may be a bare string and its ``metadata`` must be JSON data), holds the hooks
+of the strategy keys that :mod:`clientsim.experiments.config` registers for the top
+level, and reads an ``inputs_file``. Every problem becomes one
 :class:`~clientsim.errors.ConfigError` naming the key path, the value given and what
 is allowed.
-
-:mod:`clientsim.experiments.config` calls these functions; they need its classes,
-so it imports this module where it loads, not at its top.
 """
 
 from __future__ import annotations
@@ -17,17 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
-import attrs
-
 from clientsim.config import (
-    CONFIG_SUFFIXES,
     WrongType,
     converter,
-    explain_file_error,
     parse_text,
     read_text,
     register_structure_overrides,
-    register_unstructure_overrides,
     structure_file,
 )
 from clientsim.errors import ConfigError
@@ -39,17 +32,11 @@ from clientsim.experiments._config_checks import (
     _json_problem,
     _show,
 )
-from clientsim.experiments.config import (
-    ExperimentConfig,
-    InputItem,
-    JsonValue,
-    RunnerConfig,
-)
-from clientsim.experiments.schema import AgentConfig
+from clientsim.experiments.schema import AgentConfig, InputItem, RunnerConfig
 from clientsim.experiments.strategies import StrategySpec
 
 
-__all__ = ["build", "load_file", "read_inputs_file", "unstructure"]
+__all__ = ["read_inputs_file"]
 
 
 # ---------------------------------------------------------- the converter hookup
@@ -129,83 +116,9 @@ register_structure_overrides(
     from_value=_input_from_value,
     expected="a string or a mapping with content (and optionally id, intent, metadata)",
 )
-register_structure_overrides(
-    ExperimentConfig,
-    omit=["base_dir"],
-    hooks={
-        "agent": _structure_agent,
-        "customer": _structure_strategy,
-        "evaluator": _structure_strategy,
-        "termination": _structure_strategies,
-    },
-)
-register_unstructure_overrides(InputItem, hooks={"metadata": _json_copy})
-register_unstructure_overrides(
-    ExperimentConfig,
-    omit=["base_dir"],
-    hooks={
-        "agent": _unstructure_agent,
-        "customer": _unstructure_spec,
-        "evaluator": _unstructure_spec,
-        "termination": lambda specs: [spec.to_data() for spec in specs],
-    },
-)
 
 
-# ------------------------------------------------------------------- loading
-
-
-def build(data: object, base_dir: Path | None, head: str) -> ExperimentConfig:
-    """An experiment config from a file's top-level data.
-
-    Args:
-        data: the parsed file.
-        base_dir: the project root; the current directory if ``None``.
-        head: the start of every error message.
-
-    Raises:
-        ConfigError: ``head: key.path: what is wrong`` (a line per problem).
-    """
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{head}: the top level must be a mapping of keys to values; got {_show(data)}"
-        )
-    config = structure_file(data, ExperimentConfig, head=head)
-    try:
-        return attrs.evolve(
-            config, base_dir=base_dir if base_dir is not None else Path.cwd()
-        )
-    except (ConfigError, TypeError, ValueError) as exc:
-        raise explain_file_error(head, exc) from exc
-
-
-def unstructure(config: ExperimentConfig) -> dict[str, JsonValue]:
-    """``config`` as plain data that :func:`build` reads back (``base_dir`` aside)."""
-    data: dict[str, JsonValue] = converter().unstructure(config)
-    return data
-
-
-def _project_root(path: Path) -> Path:
-    folder = path.absolute().parent
-    return folder.parent if folder.name == "configs" else folder
-
-
-def load_file(file: Path) -> ExperimentConfig:
-    """What :func:`~clientsim.experiments.config.load_experiment_config` does.
-
-    Raises:
-        ConfigError: an unsupported suffix, a missing or invalid file, a wrong value.
-    """
-    suffix = file.suffix.lower()
-    if suffix not in CONFIG_SUFFIXES:
-        raise ConfigError(
-            f"cannot load experiment config {file}: unsupported file type "
-            f"{suffix or '(no suffix)'}; use {', '.join(CONFIG_SUFFIXES)}"
-        )
-    data = parse_text(
-        read_text(file, "experiment config"), suffix, f"experiment config {file}"
-    )
-    return build(data, _project_root(file), f"invalid experiment config {file}")
+# ------------------------------------------------------------------- inputs
 
 
 def read_inputs_file(path: Path) -> list[InputItem]:

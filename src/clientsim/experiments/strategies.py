@@ -28,6 +28,7 @@ import attrs
 from clientsim._secrets import redact_url
 from clientsim.errors import ConfigError
 from clientsim.experiments._config_checks import (
+    _as_tuple,
     _Check,
     _FieldError,
     _is_dotted,
@@ -37,6 +38,7 @@ from clientsim.experiments._config_checks import (
     _optional,
     _show,
 )
+from clientsim.experiments.schema import AgentConfig
 from clientsim.registry import Registry
 
 
@@ -238,3 +240,60 @@ def check_strategy_names(
 
         error = UnknownStrategyError(family, spec.strategy, known)
         raise _FieldError(f"{key}.strategy", str(error))
+
+
+# ----- the experiment config's fields --------------------------------------------
+
+
+def _as_agent(value: object) -> Any:
+    """A mapping with ``strategy`` is a channel (or participant) strategy; one
+    without is clientsim's simulated agent (:class:`AgentConfig`)."""
+    if isinstance(value, Mapping):
+        if "strategy" in value:
+            return StrategySpec.parse(value)
+        return AgentConfig(**value)
+    return value
+
+
+def _check_agent(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None or isinstance(value, AgentConfig | StrategySpec):
+        return
+    if not isinstance(value, str):
+        raise _FieldError(
+            attribute.name,
+            "expected a URL, 'module:attr', a mapping with a 'strategy' key (a "
+            "channel) or a mapping of simulated agent settings (system_prompt, "
+            f"model); got {value!r}",
+        )
+    try:
+        check_agent_string(value)
+    except ConfigError as exc:
+        raise _FieldError(attribute.name, str(exc)) from None
+
+
+_SPEC: Final = _Check(
+    "a strategy name, or a mapping with a 'strategy' key and its options",
+    lambda v: isinstance(v, StrategySpec),
+)
+_SPECS: Final = _Check(
+    "a strategy (a name or a mapping with a 'strategy' key) or a list of them",
+    lambda v: isinstance(v, tuple) and all(isinstance(s, StrategySpec) for s in v),
+)
+
+
+def _as_optional_spec(value: object) -> Any:
+    return None if value is None else StrategySpec.parse(value)
+
+
+def _as_specs(value: object) -> Any:
+    if value is None:
+        return ()
+    if isinstance(value, str | Mapping | StrategySpec):
+        return (StrategySpec.parse(value),)
+    items: list[StrategySpec] = []
+    for index, item in enumerate(_as_tuple(value)):
+        try:
+            items.append(StrategySpec.parse(item))
+        except ConfigError as exc:
+            raise _FieldError(f"[{index}]", str(exc)) from None
+    return tuple(items)
