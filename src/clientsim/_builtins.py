@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from clientsim.plugins import Register, hookimpl
+from clientsim._markers import Register, hookimpl
 
 
 @hookimpl

@@ -25,11 +25,13 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 import pluggy
 
+from clientsim import _builtins
+from clientsim._markers import Register, hookimpl, hookspec
 from clientsim.errors import PluginError
 
 
@@ -50,14 +52,6 @@ ENTRY_POINT_GROUP: Final = "clientsim"
 """The entry-point group third-party plugins register under."""
 DISABLE_ENV: Final = "CLIENTSIM_DISABLE_PLUGINS"
 """Set this environment variable to ``1`` to skip third-party plugins."""
-
-hookspec: Final = pluggy.HookspecMarker("clientsim")
-"""Marks clientsim's hook specifications (for clientsim itself)."""
-hookimpl: Final = pluggy.HookimplMarker("clientsim")
-"""Marks a plugin's hook implementations: ``@clientsim.hookimpl``."""
-
-Register = Callable[[str, Callable[..., Any]], None]
-"""The callback a registration hook receives: ``register(name, factory)``."""
 
 
 class HookSpecs:
@@ -170,8 +164,6 @@ def get_plugin_manager() -> pluggy.PluginManager:
         if _manager is None:
             manager = _PluginManager("clientsim")
             manager.add_hookspecs(HookSpecs)
-            from clientsim import _builtins  # noqa: PLC0415
-
             manager.register(_builtins, name="clientsim.builtins")
             if os.environ.get(DISABLE_ENV, "").strip().lower() not in {
                 "1",

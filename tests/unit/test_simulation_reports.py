@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clientsim.errors import UnknownStrategyError
+from clientsim.factory import build_report_strategy as build_report
 from clientsim.models import TokenUsage
 from clientsim.models.client import (
     ClientFeedback,
@@ -15,7 +16,7 @@ from clientsim.models.client import (
     TaskRequirement,
     TaskStatus,
 )
-from clientsim.reports import BUILTINS, ReportStrategy, build_report
+from clientsim.reports import BUILTINS, ReportStrategy
 from clientsim.simulation import SimulationMetrics, SimulationResult, TaskOutcome
 
 

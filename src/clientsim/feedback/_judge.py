@@ -24,7 +24,7 @@ from clientsim.feedback.base import (
 )
 from clientsim.llm.specs import check_model
 from clientsim.models import TokenUsage
-from clientsim.models.client import ClientFeedback, ClientProfile
+from clientsim.models.client import ClientFeedback, ClientProfile, ReviewContext
 
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from langchain_core.language_models import BaseChatModel
 
-    from clientsim.clients.base import ReviewContext
     from clientsim.llm import Turn
 
 
@@ -161,9 +160,6 @@ class JudgeBase(abc.ABC):
             ModelError: the judging model failed.
             InvalidModelOutputError: the model's answer does not fit the schema.
         """
-        # Imported here: clientsim.clients imports the feedback strategies.
-        from clientsim.clients.base import ReviewContext  # noqa: PLC0415
-
         if not isinstance(context, ReviewContext):
             raise InvalidTypeError(
                 f"context must be a ReviewContext; got {type(context).__name__}"

@@ -29,8 +29,12 @@ from clientsim.errors import ConfigError
 
 
 if TYPE_CHECKING:
-    from clientsim.clients.base import ReviewContext
-    from clientsim.models.client import ClientFeedback, ClientProfile, TaskRequirement
+    from clientsim.models.client import (
+        ClientFeedback,
+        ClientProfile,
+        ReviewContext,
+        TaskRequirement,
+    )
 
 
 __all__ = [

@@ -29,8 +29,10 @@ __all__ = [
     "ClientRequest",
     "Priority",
     "RequestStatus",
+    "ReviewContext",
     "ReviewStageResult",
     "ReviewVerdict",
+    "SubmitContext",
     "Task",
     "TaskRequirement",
     "TaskSource",
@@ -471,3 +473,46 @@ class ReviewStageResult:
     )
     reason: str | None = None
     feedback: ClientFeedback | None = None
+
+
+# ----- what a client is given -------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class SubmitContext:
+    """What a client is given when asked for a requirement.
+
+    Attributes:
+        round: the simulation round (0-based).
+        project: the project the work goes to.
+        proposal: a requirement drafted for the client (by a generator), which the
+            client may file as is, rework, or decline; ``None`` to write its own.
+        seed: for reproducible choices.
+        metadata: anything else the caller wants the client to see.
+    """
+
+    round: int = 0
+    project: str = "default"
+    proposal: TaskRequirement | None = None
+    seed: int = 0
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class ReviewContext:
+    """What a client is given when asked to review a deliverable.
+
+    Attributes:
+        task: the task, as the task engine holds it.
+        requirement: what was asked for.
+        deliverable: the work product to review (the actual deliverable, never the
+            requirement text).
+        attempt: 1 for the first review, 2 after one rework, ...
+        seed: for reproducible choices.
+    """
+
+    task: Task
+    requirement: TaskRequirement
+    deliverable: str
+    attempt: int = 1
+    seed: int = 0

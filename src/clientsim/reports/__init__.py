@@ -14,7 +14,6 @@ from clientsim.reports.strategies import (
     JsonExportReport,
     MetricsOnlyReport,
     SummaryReport,
-    build_report,
 )
 
 
@@ -25,5 +24,4 @@ __all__ = [
     "MetricsOnlyReport",
     "ReportStrategy",
     "SummaryReport",
-    "build_report",
 ]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Final
 
-from clientsim.reports.base import ReportStrategy
-
 
 if TYPE_CHECKING:
     from clientsim.simulation.metrics import TaskOutcome
@@ -18,7 +16,6 @@ __all__ = [
     "JsonExportReport",
     "MetricsOnlyReport",
     "SummaryReport",
-    "build_report",
 ]
 
 
@@ -173,14 +170,3 @@ BUILTINS: Final[dict[str, type[Any]]] = {
     "metrics_only": MetricsOnlyReport,
 }
 """The seed's report styles by discriminator name."""
-
-
-def build_report(style: str) -> ReportStrategy:
-    """The report strategy named ``style`` (built-in or a plugin's).
-
-    Raises:
-        UnknownStrategyError: no such report; the message lists the known ones.
-    """
-    from clientsim.factory import build_report_strategy  # noqa: PLC0415
-
-    return build_report_strategy(style)
