@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 
+_new: Final = object.__new__
+_set: Final = object.__setattr__  # builds frozen values the class has already checked
 _instance_of_str: Final = typed(str)
 _instance_of_role: Final = typed(ParticipantRole)
 
@@ -78,9 +80,9 @@ class Conversation:
                 f"with_message takes a Message; got {type(message).__name__}"
             )
         # The existing messages were checked when they came in: check only the new one.
-        conversation = object.__new__(Conversation)
-        object.__setattr__(conversation, "messages", (*self.messages, message))
-        object.__setattr__(conversation, "outcome", self.outcome)
+        conversation = _new(Conversation)
+        _set(conversation, "messages", (*self.messages, message))
+        _set(conversation, "outcome", self.outcome)
         return conversation
 
     def with_outcome(self, outcome: Outcome | None) -> Conversation:
@@ -128,11 +130,11 @@ class TokenUsage:
         cls, input_tokens: int, output_tokens: int, total: int, calls: int
     ) -> TokenUsage:
         # Sums of valid counts are valid: skip the validators on this hot path.
-        usage = object.__new__(cls)
-        object.__setattr__(usage, "input_tokens", input_tokens)
-        object.__setattr__(usage, "output_tokens", output_tokens)
-        object.__setattr__(usage, "total_tokens", total)
-        object.__setattr__(usage, "calls", calls)
+        usage = _new(cls)
+        _set(usage, "input_tokens", input_tokens)
+        _set(usage, "output_tokens", output_tokens)
+        _set(usage, "total_tokens", total)
+        _set(usage, "calls", calls)
         return usage
 
     def __add__(self, other: TokenUsage) -> TokenUsage:

@@ -34,6 +34,8 @@ ProgressCallback = Callable[[Conversation, dict[str, Any]], None]
 """``callback(conversation, progress)``, called after every message."""
 
 NO_USAGE = TokenUsage()
+NO_USAGE_REPORT = TokenUsageReport()
+EMPTY = Conversation(())
 
 
 class Failed(Exception):  # noqa: N818 - internal control flow, never escapes run()
@@ -102,7 +104,7 @@ class RunState:
     validators, so attrs gives it no hooks: an update is a plain slot store.
     """
 
-    conversation: Conversation = attrs.field(repr=False)
+    conversation: Conversation = attrs.field(default=EMPTY, repr=False)
     is_complete: bool = False
     started: bool = False
     start_monotonic: float = 0.0
@@ -167,6 +169,8 @@ class ConversationCore:
     def _judges(self) -> list[object]:
         """The evaluator and termination strategies that report token usage."""
         judges: list[object] = []
+        if self.outcome_evaluator is None and self.termination is None:
+            return judges
         pending: list[object] = [self.outcome_evaluator, self.termination]
         while pending:
             strategy = pending.pop()
@@ -225,10 +229,15 @@ class ConversationCore:
         state.is_complete = True
         conversation = state.conversation
         duration = time.perf_counter() - start
-        usage = TokenUsageReport(
-            customer=_spent(_usage(customer), before[0]),
-            agent=_spent(_usage(agent), before[1]),
-            judge=_spent(_usage(*judges), before[2]),
+        customer_spent = _spent(_usage(customer), before[0])
+        agent_spent = _spent(_usage(agent), before[1])
+        judge_spent = _spent(_usage(*judges), before[2])
+        usage = (
+            NO_USAGE_REPORT  # the common case without models: one shared value
+            if customer_spent is agent_spent is judge_spent is NO_USAGE
+            else TokenUsageReport(
+                customer=customer_spent, agent=agent_spent, judge=judge_spent
+            )
         )
         if events.enabled(events.CONVERSATION_ENDED):
             events.emit(

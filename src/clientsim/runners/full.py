@@ -109,11 +109,11 @@ class FullSimulationRunner(ConversationCore, Runner):
         factory=new_conversation_id, kw_only=True, repr=False
     )
 
-    _state: RunState = attrs.field(init=False)
+    _state: RunState = attrs.field(init=False, factory=RunState)
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
-        self._state = RunState(Conversation((self._first_message(),)))
+        self._state.conversation = Conversation((self._first_message(),))
 
     def _first_message(self) -> Message:
         timestamp = self.base_timestamp or datetime.now(UTC)

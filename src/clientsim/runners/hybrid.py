@@ -193,9 +193,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         factory=new_conversation_id, kw_only=True, repr=False
     )
 
-    _state: RunState = attrs.field(
-        init=False, factory=lambda: RunState(Conversation(()))
-    )
+    _state: RunState = attrs.field(init=False, factory=RunState)
     _silent_turns: int = attrs.field(init=False, default=0)
     _turn_waited: float = attrs.field(init=False, default=0.0)
     _turn_ended_empty: bool = attrs.field(init=False, default=False)
