@@ -123,15 +123,63 @@ class PluginError(ClientSimError):
 
 
 class ChannelError(ClientSimError):
-    """Talking to a real agent over a channel failed."""
+    """Talking to a real agent over a channel failed.
+
+    Every channel classifies its failures the same way (the table is in the errors
+    reference): the error keeps the HTTP status it came with, if any, and whether it is
+    worth retrying, and it is raised from the error underneath (a redacted copy where
+    that error could hold credentials).
+
+    Args:
+        message: what failed, and what to check.
+        status: the HTTP status of the answer that failed (the agent's reply, or the
+            refused WebSocket handshake); ``None`` when no answer came.
+        transient: whether retrying the conversation may succeed. ``None`` leaves it
+            to the classification: a ``status`` of 429 or 5xx is transient, otherwise
+            the error it was raised from decides (:func:`is_transient`).
+
+    Attributes:
+        status: as given.
+    """
+
+    _default_transient: bool | None = None
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        transient: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self._transient = self._default_transient if transient is None else transient
+
+    @property
+    def transient(self) -> bool:
+        """Whether the failure is worth retrying: a timeout, a dropped or refused
+        connection, HTTP 429 or 5xx. Malformed or oversize replies, other 4xx answers and
+        misuse are not."""
+        if self._transient is not None:
+            return self._transient
+        if self.status is not None:
+            return _transient_status(self.status)
+        cause = self.__cause__
+        if cause is None and not self.__suppress_context__:
+            cause = self.__context__
+        return cause is not None and is_transient(cause)
 
 
 class SessionClosedError(ChannelError):
     """A channel session was used after it was closed."""
 
+    _default_transient = False
+
 
 class AgentTimeoutError(ChannelError, TimeoutError):
-    """A real agent did not answer within the allowed time."""
+    """A real agent did not answer within the allowed time (transient)."""
+
+    _default_transient = True
 
 
 class ModelError(ClientSimError):
@@ -195,24 +243,33 @@ _TRANSIENT_NAMES = frozenset(
 )
 
 
+def _transient_status(status: int) -> bool:
+    return status == 429 or 500 <= status < 600
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` (or an error it was raised from) is worth retrying.
 
-    Transient: timeouts, dropped or refused connections, rate limits (HTTP 429) and
-    server errors (HTTP 5xx), recognised by class name or ``status_code`` so that no
-    provider package needs importing. Anything else (a wrong argument, a bad reply,
-    a bug) is a logic error and is never retried.
+    An error that says so itself decides: a :class:`ChannelError` (or any error with a
+    boolean ``transient`` attribute) is transient exactly when that attribute is true.
+    Otherwise transient means timeouts, dropped or refused connections, rate limits
+    (HTTP 429) and server errors (HTTP 5xx), recognised by class name or
+    ``status_code`` so that no provider package needs importing. Anything else (a
+    wrong argument, a bad reply, a bug) is a logic error and is never retried.
     """
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        flag = getattr(current, "transient", None)
+        if isinstance(flag, bool):
+            return flag
         if any(kind.__name__ in _TRANSIENT_NAMES for kind in type(current).__mro__):
             return True
         status = getattr(current, "status_code", None) or getattr(
             current, "status", None
         )
-        if isinstance(status, int) and (status == 429 or 500 <= status < 600):
+        if isinstance(status, int) and _transient_status(status):
             return True
         current = current.__cause__ or current.__context__
     return False

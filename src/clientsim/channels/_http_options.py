@@ -1,24 +1,17 @@
 """Checks of :class:`~clientsim.channels.http.HTTPChannel`'s options, and its secrets.
 
 Each check raises :class:`~clientsim.errors.ConfigError` naming the option, the value
-and what is allowed; a header's value is never shown, since it may be an API key.
-:func:`secrets_of` lists what error messages must never show and :func:`display` gives a
-URL without its credentials or query string.
+and what is allowed. Headers and the channel's secrets are checked and hidden by
+:mod:`clientsim._secrets`, which the WebSocket channel shares.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from clientsim._validators import a_number, an_int
 from clientsim.errors import ConfigError
-
-
-_BENIGN_HEADERS: Final = frozenset(
-    {"accept", "accept-encoding", "accept-language", "content-type", "user-agent"}
-)
 
 
 def require(ok: bool, option: str, value: object, allowed: str) -> None:
@@ -47,24 +40,6 @@ def count(option: str, value: object, *, minimum: int) -> int:
     check = an_int(low=minimum)
     require(check.test(value), option, value, check.allowed)
     return value  # type: ignore[return-value]  # checked above
-
-
-def headers_of(headers: object) -> dict[str, str]:
-    """Check ``headers`` without ever showing a header's value (it may be a key)."""
-    if headers is None:
-        return {}
-    if not isinstance(headers, Mapping):
-        raise ConfigError(
-            "HTTPChannel option headers must be a mapping of header names to strings; "
-            f"got a {type(headers).__name__}"
-        )
-    for name, value in headers.items():
-        if not is_text(name) or not isinstance(value, str):
-            raise ConfigError(
-                f"HTTPChannel option headers: header {name!r} must be a non-empty name "
-                f"with a string value; got a {type(value).__name__} value"
-            )
-    return dict(headers)
 
 
 def dot_path(option: str, value: str | None) -> tuple[str, ...] | None:
@@ -108,24 +83,20 @@ def json_of(option: str, value: Mapping[str, object]) -> dict[str, object]:
     return result
 
 
-def secrets_of(headers: Mapping[str, str], base_url: str) -> tuple[str, ...]:
-    """What error messages must never show: header values and URL credentials."""
-    found: set[str] = set()
-    for name, value in headers.items():
-        if name.lower() in _BENIGN_HEADERS:
-            continue
-        found.add(value.strip())
-        found.update(part for part in value.split() if len(part) >= 8)
+def endpoint(base_url: str, path: str) -> str:
+    """``base_url`` with ``path`` added to its path; its query string (such as Azure's
+    ``?api-version=...``) stays at the end, joined with one ``path`` may have."""
     parts = urlsplit(base_url)
-    found.update(v for _, v in parse_qsl(parts.query) if len(v) >= 4)
-    if parts.password:
-        found.add(parts.password)
-    return tuple(sorted((s for s in found if len(s) >= 4), key=len, reverse=True))
-
-
-def display(url: str) -> str:
-    """``url`` without credentials, query string or fragment."""
-    parts = urlsplit(url)
-    return urlunsplit(
-        (parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", "")
+    more_path, _, more_query = path.partition("?")
+    joined = (
+        parts.path.rstrip("/") + "/" + more_path.lstrip("/")
+        if more_path
+        else parts.path
     )
+    query = "&".join(q for q in (parts.query, more_query) if q)
+    return urlunsplit((parts.scheme, parts.netloc, joined, query, ""))
+
+
+def url_path(url: str) -> str:
+    """The path of ``url``, without its query string."""
+    return urlsplit(url).path

@@ -28,6 +28,24 @@ class MalformedError(Exception):
     """A reply that is not what was expected; ``str()`` says what was expected."""
 
 
+class TooLargeError(Exception):
+    """A reply longer than the channel's ``max_reply_bytes``; ``str()`` says how long."""
+
+
+async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, read as it comes; :class:`TooLargeError` past ``limit`` bytes
+    (at once if ``Content-Length`` says so)."""
+    length = response.content_length
+    if length is not None and length > limit:
+        raise TooLargeError(f"Content-Length says {length} bytes")
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            raise TooLargeError(f"more than {limit} bytes came")
+    return bytes(body)
+
+
 def render(
     template: object, values: Mapping[str, str], history: list[dict[str, str]]
 ) -> object:
@@ -128,12 +146,17 @@ def _content_text(content: object) -> str:
     )
 
 
-async def read_events(response: aiohttp.ClientResponse) -> list[str]:
-    """Join the content deltas of an OpenAI server-sent-event stream."""
+async def read_events(response: aiohttp.ClientResponse, limit: int) -> list[str]:
+    """Join the content deltas of an OpenAI server-sent-event stream;
+    :class:`TooLargeError` once the stream passes ``limit`` bytes."""
     parts: list[str] = []
     buffer = bytearray()
     data: list[str] = []
+    size = 0
     async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise TooLargeError(f"the stream went past {limit} bytes")
         buffer += chunk
         *lines, rest = buffer.split(b"\n")
         buffer = bytearray(rest)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import math
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 _AGENT: Final = ParticipantRole.AGENT
+_CLEANUP_GRACE: Final = 0.1
+"""Seconds a transport's cleanup may take past its caller's deadline (to say goodbye)."""
 
 
 class Channel(abc.ABC):
@@ -73,6 +76,12 @@ class Session(abc.ABC):
     """
 
     session_id: str
+
+    last_error: ChannelError | None = None
+    """The last failed attempt of the exchange under way, or of the last exchange if
+    it failed; ``None`` once an exchange succeeds. A channel that retries by itself
+    (:class:`~clientsim.channels.HTTPChannel`) sets it, so that a runner whose reply
+    timeout cut the retries short can say what the agent's silence was."""
 
     @abc.abstractmethod
     async def get_conversation(self) -> Conversation:
@@ -117,6 +126,24 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def silenced(session: Session, why: str) -> ChannelError | None:
+    """The error behind an agent's silence: ``session.last_error``, if its channel's
+    last exchange failed (its retries were cut short by a runner's reply timeout or
+    deadline), as a :class:`ChannelError` that says ``why`` the run ended and keeps
+    the last error's status, classification and cause; ``None`` otherwise."""
+    last = getattr(session, "last_error", None)
+    if not isinstance(last, ChannelError):
+        return None
+    error = ChannelError(
+        f"{why}; the channel's last exchange had failed: {last}",
+        status=last.status,
+        transient=last.transient,
+    )
+    error.__cause__ = last
+    error.__suppress_context__ = True
+    return error
+
+
 class QueueSession(Session):
     """A session whose transport pushes agent events into an in-memory stream.
 
@@ -138,6 +165,12 @@ class QueueSession(Session):
 
     send_completes_turn: bool = False
     """``True`` if :meth:`deliver` returns only once the agent's whole reply is pushed."""
+
+    close_deadline: float = math.inf
+    """When the transport's cleanup must be over (``anyio.current_time()`` clock): set
+    by :meth:`aclose` from its caller's deadline (a runner's ``max_duration_seconds``),
+    plus a moment to say goodbye. :meth:`close_transport` runs shielded but no longer;
+    a transport that cleans up in another task (a listener) should keep it too."""
 
     def __init__(
         self, session_id: str | None = None, *, max_buffer: int = 1024
@@ -318,10 +351,16 @@ class QueueSession(Session):
         if self._closed:
             return
         self._closed = True
+        # Read before any shield: the cleanup is shielded from cancellation, but keeps
+        # what is left of the caller's deadline (and so the run's).
+        self.close_deadline = (
+            max(anyio.current_effective_deadline(), anyio.current_time())
+            + _CLEANUP_GRACE
+        )
         self._send_events.close()
         self._receive_events.close()
         try:
-            with anyio.CancelScope(shield=True):  # cleanup finishes even when cancelled
+            with anyio.CancelScope(shield=True, deadline=self.close_deadline):
                 await self.close_transport()
         finally:
             if self._task_group is not None:

@@ -26,23 +26,26 @@ import aiohttp
 import anyio
 import attrs
 
+from clientsim._secrets import Redactor, check_headers, display_url
+from clientsim.channels._faults import transient_connection_error
 from clientsim.channels._http_options import (
     count,
-    display,
     dot_path,
-    headers_of,
+    endpoint,
     is_text,
     json_of,
     number,
     only_with,
     require,
-    secrets_of,
+    url_path,
 )
 from clientsim.channels._http_replies import (
     MalformedError,
+    TooLargeError,
     openai_replies,
     parse_retry_after,
     peek,
+    read_body,
     read_events,
     render,
     replies_at,
@@ -56,7 +59,7 @@ from clientsim.models import Conversation, Message, ParticipantRole
 
 __all__ = ["HTTPChannel", "HTTPSession"]
 
-_REDACTED: Final = "[redacted]"
+_MAX_REPLY_BYTES: Final = 4 * 1024 * 1024  # the WebSocket channel's frame limit
 _HINTS: Final = {
     400: "; the agent rejected the request body",
     401: "; check the credentials in `headers`",
@@ -69,10 +72,13 @@ _HINTS: Final = {
 
 @attrs.frozen
 class _Retry:
-    """A failed attempt that may be retried: why, and the server's ``Retry-After``."""
+    """A failed attempt that may be retried: why, the server's ``Retry-After``, and
+    the status or the exception it failed with."""
 
     reason: str
     retry_after: float | None = None
+    status: int | None = None
+    cause: BaseException | None = None
 
 
 @attrs.define
@@ -93,8 +99,11 @@ class HTTPChannel(Channel):
     429, 5xx and connection errors, with exponential backoff (honouring ``Retry-After``);
     never on other 4xx answers, and never after a timeout. A malformed reply raises
     :class:`~clientsim.errors.ChannelError`; an agent slower than ``timeout_seconds``
-    raises :class:`~clientsim.errors.AgentTimeoutError`. Error messages never show the
-    values of ``headers`` (API keys), nor credentials or query strings of the URL.
+    raises :class:`~clientsim.errors.AgentTimeoutError`. Every error says whether it is
+    ``transient`` (429, 5xx and connection errors once the retries are spent, a dropped
+    stream, a timeout) and keeps the HTTP ``status``. Error messages, and the errors
+    they were raised from, never show the values of ``headers`` (API keys), nor
+    credentials or query strings of the URL.
 
     Webhook templates: a string value of ``request_template`` may contain ``{message}``
     (the customer's message) and ``{session_id}``; a value that is exactly
@@ -109,7 +118,9 @@ class HTTPChannel(Channel):
 
     Args:
         base_url: e.g. ``"http://127.0.0.1:8000/v1"``; in OpenAI mode the request goes
-            to ``{base_url}/chat/completions``.
+            to ``{base_url}/chat/completions``. A query string stays at the end:
+            ``".../v1?api-version=2024-06-01"`` posts to
+            ``".../v1/chat/completions?api-version=2024-06-01"``.
         model: the model name put in OpenAI request bodies (left out if ``None``).
         mode: ``"openai"`` or ``"webhook"``.
         stream: OpenAI mode only: ask for a server-sent-event stream.
@@ -131,6 +142,10 @@ class HTTPChannel(Channel):
             jitter, between half and all of it).
         max_backoff_seconds: the longest wait between attempts, ``Retry-After`` included.
         max_connections: the size of the connection pool shared by all sessions.
+        max_reply_bytes: the longest reply read, a stream's included (4 MiB by
+            default, as a WebSocket frame); a longer one is refused as soon as it
+            passes the limit, with a :class:`~clientsim.errors.ChannelError` that is
+            not retried.
 
     Raises:
         ConfigError: an option has a value that is not allowed; the message names the
@@ -177,13 +192,14 @@ class HTTPChannel(Channel):
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
         max_connections: int = 100,
+        max_reply_bytes: int = _MAX_REPLY_BYTES,
     ) -> None:
         require(
             isinstance(base_url, str)
             and urlsplit(base_url).scheme in {"http", "https"}
             and bool(urlsplit(base_url).hostname),
             "base_url",
-            display(base_url) if isinstance(base_url, str) else base_url,
+            display_url(base_url) if isinstance(base_url, str) else base_url,
             "an http:// or https:// URL with a host",
         )
         require(mode in {"openai", "webhook"}, "mode", mode, "'openai' or 'webhook'")
@@ -215,7 +231,7 @@ class HTTPChannel(Channel):
             request_template,
             "a mapping (the JSON body)",
         )
-        self._headers = headers_of(headers)
+        self._headers = check_headers("HTTPChannel", headers)
         self.timeout_seconds: Final = number(
             "timeout_seconds", timeout_seconds, positive=True
         )
@@ -223,6 +239,9 @@ class HTTPChannel(Channel):
         self._max_backoff = number("max_backoff_seconds", max_backoff_seconds)
         self._max_retries = count("max_retries", max_retries, minimum=0)
         self._max_connections = count("max_connections", max_connections, minimum=1)
+        self.max_reply_bytes: Final = count(
+            "max_reply_bytes", max_reply_bytes, minimum=1
+        )
         self._session_id_path = dot_path("session_id_field", session_id_field)
         if openai:
             only_with(
@@ -232,9 +251,9 @@ class HTTPChannel(Channel):
                 reply_path=reply_path,
             )
             require(
-                not base_url.rstrip("/").endswith("/chat/completions"),
+                not url_path(base_url).rstrip("/").endswith("/chat/completions"),
                 "base_url",
-                display(base_url),
+                display_url(base_url),
                 "the API root, such as 'http://host:port/v1'; "
                 "'/chat/completions' is added",
             )
@@ -243,7 +262,7 @@ class HTTPChannel(Channel):
             )
             self._template: dict[str, object] = {}
             self._reply_path: tuple[str, ...] = ()
-            self._url = base_url.rstrip("/") + "/chat/completions"
+            self._url = endpoint(base_url, "chat/completions")
         else:
             only_with(
                 "openai",
@@ -265,16 +284,14 @@ class HTTPChannel(Channel):
                 if request_template is None
                 else request_template,
             )
-            self._url = (
-                base_url.rstrip("/") + "/" + path.lstrip("/") if path else base_url
-            )
+            self._url = endpoint(base_url, path)
         self.base_url: Final = base_url
         self.mode: Final = mode
         self.model: Final = model
         self.stream: Final = stream
         self._system_prompt = system_prompt
         self._session_id_header = session_id_header
-        self._secrets = secrets_of(self._headers, base_url)
+        self._redactor = Redactor(base_url, self._headers)
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
         try:  # a dry run, so that a session_id_field that cannot be set fails now
@@ -290,7 +307,7 @@ class HTTPChannel(Channel):
 
     def __repr__(self) -> str:
         return (
-            f"HTTPChannel(base_url={display(self.base_url)!r}, mode={self.mode!r}, "
+            f"HTTPChannel(base_url={display_url(self.base_url)!r}, mode={self.mode!r}, "
             f"model={self.model!r}, stream={self.stream!r})"
         )
 
@@ -303,7 +320,9 @@ class HTTPChannel(Channel):
             ChannelError: the channel is closed.
         """
         if self._closed:
-            raise ChannelError(f"{self!r} is closed; create a new channel")
+            raise ChannelError(
+                f"{self!r} is closed; create a new channel", transient=False
+            )
         return HTTPSession(self, session_id)
 
     @property
@@ -323,7 +342,9 @@ class HTTPChannel(Channel):
 
     def _client(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise ChannelError(f"{self!r} is closed; create a new channel")
+            raise ChannelError(
+                f"{self!r} is closed; create a new channel", transient=False
+            )
         if self._http is None:
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
@@ -338,34 +359,49 @@ class HTTPChannel(Channel):
         headers = {"Accept": "text/event-stream"} if self.stream else {}
         if self._session_id_header is not None:
             headers[self._session_id_header] = session_id
-        return url, display(url), headers
+        return url, self._redactor.url(url), headers
 
-    async def _exchange(
-        self,
-        address: tuple[str, str, dict[str, str]],
-        session_id: str,
-        conversation: Conversation,
-        message: Message,
-    ) -> list[str]:
-        """POST the request for ``message``, with retries; return the reply texts."""
-        url, shown, headers = address
-        body = self._body(session_id, conversation, message)
+    async def _exchange(self, session: HTTPSession, message: Message) -> list[str]:
+        """POST the request for ``message``, with retries; return the reply texts.
+
+        ``session.last_error`` follows the exchange: each failed attempt, ``None``
+        once a reply came.
+        """
+        url, shown, headers = session._address  # noqa: SLF001 - its own session
+        body = self._body(
+            session.session_id,
+            session._conversation,  # noqa: SLF001 - its own session
+            message,
+        )
         tries = _Tries(url, shown, anyio.current_time() + self.timeout_seconds)
+        session.last_error = None
         try:
             # Each attempt's ClientTimeout(total=remaining) and the deadline check before
             # each retry keep the exchange within timeout_seconds; aiohttp's timeouts
             # are TimeoutErrors.
-            return await self._with_retries(tries, body, headers)
+            replies = await self._with_retries(session, tries, body, headers)
+        except ChannelError as exc:
+            session.last_error = exc
+            raise
         except TimeoutError as exc:
-            raise AgentTimeoutError(
-                self._redact(
-                    f"{tries.shown} did not answer within timeout_seconds="
-                    f"{self.timeout_seconds:g} (attempt {tries.count})"
-                )
-            ) from exc
+            timed_out = exc
+        else:
+            return replies
+        error = self._redactor.error(
+            f"{tries.shown} did not answer within timeout_seconds="
+            f"{self.timeout_seconds:g} (attempt {tries.count})",
+            kind=AgentTimeoutError,
+            cause=timed_out,
+        )
+        session.last_error = error
+        raise error
 
     async def _with_retries(
-        self, tries: _Tries, body: dict[str, object], headers: dict[str, str]
+        self,
+        session: HTTPSession,
+        tries: _Tries,
+        body: dict[str, object],
+        headers: dict[str, str],
     ) -> list[str]:
         while True:
             tries.count += 1
@@ -376,16 +412,27 @@ class HTTPChannel(Channel):
                 f"{tries.shown} failed {tries.count} time(s); last: {outcome.reason}"
             )
             if tries.count > self._max_retries:
-                raise self._error(
-                    f"{failed}; no retries left (max_retries={self._max_retries})"
+                raise self._failed(
+                    outcome,
+                    f"{failed}; no retries left (max_retries={self._max_retries})",
                 )
             wait = self._wait(tries.count, outcome.retry_after)
             if anyio.current_time() + wait >= tries.deadline:
-                raise self._error(
+                raise self._failed(
+                    outcome,
                     f"{failed}; the next retry, in {wait:.3g} s, would pass "
-                    f"timeout_seconds={self.timeout_seconds:g}"
+                    f"timeout_seconds={self.timeout_seconds:g}",
                 )
+            session.last_error = self._failed(
+                outcome, f"{failed}; retrying in {wait:.3g} s"
+            )
             await anyio.sleep(wait)
+
+    def _failed(self, outcome: _Retry, message: str) -> ChannelError:
+        """The error for retries that came to nothing: transient, status kept."""
+        return self._redactor.error(
+            message, status=outcome.status, transient=True, cause=outcome.cause
+        )
 
     async def _attempt(
         self, tries: _Tries, body: dict[str, object], headers: dict[str, str]
@@ -397,14 +444,19 @@ class HTTPChannel(Channel):
                 tries.url, json=body, headers=headers, timeout=timeout
             ) as response:
                 return await self._read(response, tries.shown)
-        except aiohttp.ClientConnectionError as exc:
+        except aiohttp.ClientError as exc:
             if isinstance(exc, TimeoutError):
                 raise
-            return _Retry(f"connection error: {type(exc).__name__}: {trim(str(exc))}")
-        except aiohttp.ClientError as exc:
-            raise self._error(
-                f"{tries.shown} failed: {type(exc).__name__}: {trim(str(exc))}"
-            ) from exc
+            transient = transient_connection_error(exc)
+            what = f"{type(exc).__name__}: {trim(str(exc))}"
+            if transient and isinstance(exc, aiohttp.ClientConnectionError):
+                return _Retry(f"connection error: {what}", cause=exc)
+            problem: BaseException = exc
+        # Raised here, not in the except block, so that the unredacted aiohttp error
+        # is not kept as the __context__.
+        raise self._redactor.error(
+            f"{tries.shown} failed: {what}", transient=transient, cause=problem
+        )
 
     async def _read(
         self, response: aiohttp.ClientResponse, shown: str
@@ -415,42 +467,52 @@ class HTTPChannel(Channel):
             return _Retry(
                 f"HTTP {status} {response.reason or ''}: {await peek(response)}",
                 retry_after,
+                status=status,
             )
         if not 200 <= status < 300:
-            raise self._error(
+            raise self._redactor.error(
                 f"{shown} answered HTTP {status} {response.reason or ''}: "
-                f"{await peek(response)}{_HINTS.get(status, '')} (not retried)"
+                f"{await peek(response)}{_HINTS.get(status, '')} (not retried)",
+                status=status,
+                transient=False,
             )
-        kind = response.content_type
         try:
-            if self.stream and kind == "text/event-stream":
-                return await read_events(response)
-            raw = await response.read()
-            try:
-                document = json.loads(raw)
-            except ValueError:
-                raise MalformedError(
-                    f"a JSON body; got {kind} {trim(raw.decode(errors='replace'))!r}"
-                ) from None
-            if self.mode == "openai":
-                return openai_replies(document)
-            return replies_at(document, self._reply_path)
+            return await self._replies(response)
         except MalformedError as exc:
-            raise self._error(f"malformed reply from {shown}: expected {exc}") from None
+            problem: Exception = exc
+            message = f"malformed reply from {shown}: expected {exc}"
+        except TooLargeError as exc:
+            response.close()  # drop the connection rather than read the rest
+            problem = exc
+            message = (
+                f"the reply from {shown} is larger than max_reply_bytes="
+                f"{self.max_reply_bytes} ({exc}); raise the HTTPChannel option "
+                "max_reply_bytes if the agent's replies can be that long"
+            )
+        raise self._redactor.error(
+            f"{message} (not retried)", status=status, transient=False, cause=problem
+        )
+
+    async def _replies(self, response: aiohttp.ClientResponse) -> list[str]:
+        kind = response.content_type
+        if self.stream and kind == "text/event-stream":
+            return await read_events(response, self.max_reply_bytes)
+        raw = await read_body(response, self.max_reply_bytes)
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            raise MalformedError(
+                f"a JSON body; got {kind} {trim(raw.decode(errors='replace'))!r}"
+            ) from None
+        if self.mode == "openai":
+            return openai_replies(document)
+        return replies_at(document, self._reply_path)
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self._max_backoff)
         wait = min(self._backoff * 2.0 ** (attempt - 1), self._max_backoff)
         return wait * random.uniform(0.5, 1.0)
-
-    def _error(self, message: str) -> ChannelError:
-        return ChannelError(self._redact(message))
-
-    def _redact(self, message: str) -> str:
-        for secret in self._secrets:
-            message = message.replace(secret, _REDACTED)
-        return message
 
     # ----- request bodies --------------------------------------------------------------
 
@@ -531,9 +593,7 @@ class HTTPSession(QueueSession):
             ChannelError: the request failed (after retries) or the reply is malformed.
         """
         async with self._lock:
-            replies = await self.channel._exchange(  # noqa: SLF001 - its own channel
-                self._address, self.session_id, self._conversation, message
-            )
+            replies = await self.channel._exchange(self, message)  # noqa: SLF001
             for reply in replies:
                 if reply:
                     await self.push_text(reply)

@@ -28,12 +28,14 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import MappingProxyType
 from typing import Final, Literal, Self, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
 
+from clientsim._secrets import Redactor, check_headers, display_url
 from clientsim._validators import check_seconds, check_text
+from clientsim.channels._faults import transient_close, transient_connection_error
 from clientsim.channels.base import Channel, QueueSession
 from clientsim.errors import ChannelError, ConfigError, SessionClosedError
 from clientsim.models import Message
@@ -66,15 +68,6 @@ def _preview(text: str) -> str:
     return f"{text[:_PREVIEW_CHARS]!r}... ({len(text)} characters)"
 
 
-def _shown(url: str) -> str:
-    """``url`` without a password, for error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-
-
 def _check_url(url: object) -> str:
     allowed = "a ws:// or wss:// URL such as 'ws://127.0.0.1:8000/chat'"
     if not isinstance(url, str):
@@ -84,24 +77,15 @@ def _check_url(url: object) -> str:
         host = parts.hostname
         _ = parts.port  # a malformed port raises ValueError
     except ValueError as exc:
-        raise ConfigError(f"url must be {allowed}; got {url!r} ({exc})") from exc
-    if parts.scheme not in {"ws", "wss"} or not host:
-        raise ConfigError(f"url must be {allowed}; got {_shown(url)!r}")
-    return url
-
-
-def _check_headers(headers: object) -> Mapping[str, str]:
-    if headers is None:
-        return MappingProxyType({})
-    if not isinstance(headers, Mapping) or not all(
-        isinstance(key, str) and isinstance(value, str)
-        for key, value in headers.items()
-    ):
-        raise ConfigError(
-            f"headers must be a mapping of header names to string values, such as "
-            f"{{'Authorization': 'Bearer ...'}}; got {headers!r}"
-        )
-    return MappingProxyType(dict(headers))
+        problem = str(exc)
+    else:
+        if parts.scheme in {"ws", "wss"} and host:
+            return url
+        problem = ""
+    shown = display_url(url)
+    hidden = " (credentials and query string not shown)" if shown != url else ""
+    detail = f" ({problem})" if problem else ""
+    raise ConfigError(f"url must be {allowed}; got {shown!r}{detail}{hidden}")
 
 
 class WebSocketChannel(Channel):
@@ -168,7 +152,10 @@ class WebSocketChannel(Channel):
         close_timeout_seconds: float = 1.0,
     ) -> None:
         self.url: Final = _check_url(url)
-        self.headers: Final = _check_headers(headers)
+        self.headers: Final[Mapping[str, str]] = MappingProxyType(
+            check_headers("WebSocketChannel", headers)
+        )
+        self._redactor = Redactor(self.url, self.headers)
         if format not in _FORMATS:
             raise ConfigError(f"format must be 'json' or 'text'; got {format!r}")
         self.format: Final[Literal["json", "text"]] = format
@@ -208,7 +195,7 @@ class WebSocketChannel(Channel):
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"WebSocketChannel({_shown(self.url)!r}, format={self.format!r})"
+        return f"WebSocketChannel({display_url(self.url)!r}, format={self.format!r})"
 
     async def create_session(self, session_id: str | None = None) -> WebSocketSession:
         """A new session; it connects when entered with ``async with``.
@@ -220,7 +207,9 @@ class WebSocketChannel(Channel):
             ChannelError: the channel is closed.
         """
         if self._closed:
-            raise ChannelError(f"{self!r} is closed; create a new channel")
+            raise ChannelError(
+                f"{self!r} is closed; create a new channel", transient=False
+            )
         return WebSocketSession(self, session_id)
 
     async def aclose(self) -> None:
@@ -237,10 +226,13 @@ class WebSocketChannel(Channel):
     # ----- for WebSocketSession ------------------------------------------------------
 
     @asynccontextmanager
-    async def _connection(self, session_id: str) -> AsyncIterator[_Socket]:
-        """An open WebSocket for ``session_id``, closed on exit."""
+    async def _connection(self, session: WebSocketSession) -> AsyncIterator[_Socket]:
+        """An open WebSocket for ``session``, closed on exit by the session's
+        :attr:`~clientsim.channels.QueueSession.close_deadline` at the latest."""
         if self._closed:
-            raise ChannelError(f"{self!r} is closed; create a new channel")
+            raise ChannelError(
+                f"{self!r} is closed; create a new channel", transient=False
+            )
         http = self._http
         if http is None:
             try:
@@ -251,11 +243,14 @@ class WebSocketChannel(Channel):
                 ) from exc
         self._users += 1
         try:
-            socket = await self._connect(http, session_id)
+            socket = await self._connect(http, session.session_id)
             try:
                 yield socket
             finally:
-                with anyio.CancelScope(shield=True):
+                # An agent that never acknowledges the close keeps it waiting for
+                # close_timeout_seconds, or until the session's deadline if sooner;
+                # cancelled, aiohttp drops the connection.
+                with anyio.CancelScope(shield=True, deadline=session.close_deadline):
                     await socket.close()
         finally:
             self._users -= 1
@@ -265,7 +260,7 @@ class WebSocketChannel(Channel):
                     await http.close()
 
     async def _connect(self, http: aiohttp.ClientSession, session_id: str) -> _Socket:
-        url = _shown(self.url)
+        url = self._redactor.url(self.url)
         query = {self.session_id_query: session_id} if self.session_id_query else None
         try:
             with anyio.fail_after(self.connect_timeout_seconds):
@@ -279,19 +274,33 @@ class WebSocketChannel(Channel):
                     ),
                 )
         except TimeoutError as exc:
-            raise ChannelError(
-                f"could not connect to {url} within {self.connect_timeout_seconds:g} s "
-                "(connect_timeout_seconds)"
-            ) from exc
+            problem: BaseException = exc
+            message = (
+                f"could not connect to {url} within {self.connect_timeout_seconds:g} "
+                "s (connect_timeout_seconds)"
+            )
+            status, transient = None, True
         except aiohttp.WSServerHandshakeError as exc:
-            raise ChannelError(
+            problem = exc
+            message = (
                 f"the agent at {url} refused the WebSocket handshake: "
                 f"HTTP {exc.status} {exc.message}"
-            ) from exc
+            )
+            status, transient = exc.status, None  # 429 and 5xx are transient
         except (aiohttp.ClientError, OSError) as exc:
-            raise ChannelError(
-                f"cannot connect to {url}: {type(exc).__name__}: {exc}"
-            ) from exc
+            problem = exc
+            message = f"cannot connect to {url}: {type(exc).__name__}: {exc}"
+            status, transient = None, transient_connection_error(exc)
+        # Raised here, not in an except block, so that the unredacted aiohttp error
+        # (its args hold the request's headers) is not kept as the __context__.
+        raise self._redactor.error(
+            message, status=status, transient=transient, cause=problem
+        )
+
+    def _error(
+        self, message: str, *, transient: bool, cause: BaseException | None = None
+    ) -> ChannelError:
+        return self._redactor.error(message, transient=transient, cause=cause)
 
     def _encode(self, session_id: str, content: str) -> str:
         if self.format == "text":
@@ -306,19 +315,31 @@ class WebSocketChannel(Channel):
         """The error for a connection that ended while the session was open."""
         if frame.type is aiohttp.WSMsgType.CLOSE:
             reason = f": {_preview(frame.extra)}" if frame.extra else ""
-            return ChannelError(
-                f"the agent closed the connection (code {frame.data}{reason})"
+            return self._error(
+                f"the agent closed the connection (code {frame.data}{reason})",
+                transient=transient_close(frame.data),
             )
         if frame.type is aiohttp.WSMsgType.ERROR:
-            return ChannelError(
-                f"the connection to the agent at {_shown(self.url)} failed: "
-                f"{type(frame.data).__name__}: {frame.data}"
+            error = frame.data
+            transient = (
+                transient_close(error.code)
+                if isinstance(error, aiohttp.WebSocketError)
+                else transient_connection_error(error)
+            )
+            return self._error(
+                f"the connection to the agent at {self._redactor.url(self.url)} "
+                f"failed: {type(error).__name__}: {error}",
+                transient=transient,
+                cause=error if isinstance(error, BaseException) else None,
             )
         if self._closed:
-            return ChannelError(f"{self!r} was closed while the session was open")
-        return ChannelError(
-            f"the connection to the agent at {_shown(self.url)} dropped without a "
-            f"close frame (code {socket.close_code})"
+            return self._error(
+                f"{self!r} was closed while the session was open", transient=False
+            )
+        return self._error(
+            f"the connection to the agent at {self._redactor.url(self.url)} dropped "
+            f"without a close frame (code {socket.close_code})",
+            transient=True,
         )
 
 
@@ -361,16 +382,25 @@ class WebSocketSession(QueueSession):
         return await super().__aenter__()
 
     async def listen(self) -> None:
+        failure: ChannelError | None = None
         try:
-            async with self.channel._connection(self.session_id) as socket:  # noqa: SLF001
+            async with self.channel._connection(self) as socket:  # noqa: SLF001
                 self._socket = socket
                 self._settled.set()
                 await self._read(socket)
         except ChannelError as exc:
-            self._failure = exc
-            raise
+            failure = exc
+        except Exception as exc:  # noqa: BLE001 - reported redacted, never raw
+            failure = self.channel._error(  # noqa: SLF001 - its own channel
+                f"the connection to the agent failed: {type(exc).__name__}: {exc}",
+                transient=False,
+                cause=exc,
+            )
         finally:
             self._settled.set()
+        if failure is not None:
+            self._failure = failure
+            raise failure
 
     async def _read(self, socket: _Socket) -> None:
         while True:
@@ -389,14 +419,15 @@ class WebSocketSession(QueueSession):
                     return
                 raise self.channel._ended(frame, socket)  # noqa: SLF001
 
-    @staticmethod
-    def _decode(data: bytes) -> str:
+    def _decode(self, data: bytes) -> str:
         try:
             return data.decode()
-        except UnicodeDecodeError as exc:
-            raise ChannelError(
-                f"the agent sent a binary frame that is not UTF-8 text: {data[:50]!r}"
-            ) from exc
+        except UnicodeDecodeError:
+            pass
+        raise self.channel._error(  # noqa: SLF001 - its own channel
+            f"the agent sent a binary frame that is not UTF-8 text: {data[:50]!r}",
+            transient=False,
+        )
 
     async def _on_text(self, text: str) -> None:
         channel = self.channel
@@ -406,13 +437,19 @@ class WebSocketSession(QueueSession):
         try:
             frame = json.loads(text)
         except ValueError as exc:
-            raise ChannelError(
-                f"the agent sent a frame that is not JSON ({exc}): {_preview(text)}; "
-                "use format='text' for an agent that sends plain text"
-            ) from exc
-        if not isinstance(frame, dict):
-            raise ChannelError(
-                f"the agent sent JSON that is not an object: {_preview(text)}"
+            problem = (
+                f"a frame that is not JSON ({exc}): {_preview(text)}; use "
+                "format='text' for an agent that sends plain text"
+            )
+        else:
+            problem = (
+                ""
+                if isinstance(frame, dict)
+                else f"JSON that is not an object: {_preview(text)}"
+            )
+        if problem:
+            raise channel._error(  # noqa: SLF001 - its own channel
+                f"the agent sent {problem}", transient=False
             )
         kind = frame.get(channel.type_field)
         if kind == channel.end_of_turn_type:
@@ -420,10 +457,11 @@ class WebSocketSession(QueueSession):
         elif kind is None or kind == channel.message_type:
             content = frame.get(channel.reply_field)
             if not isinstance(content, str):
-                raise ChannelError(
+                raise channel._error(  # noqa: SLF001 - its own channel
                     f"the agent sent a message frame without a string "
                     f"{channel.reply_field!r} field: {_preview(text)}; set reply_field "
-                    "to the field that holds the text"
+                    "to the field that holds the text",
+                    transient=False,
                 )
             await self.push_text(content)
         # Any other type (typing indicator, acknowledgement...) carries no message.
@@ -441,15 +479,27 @@ class WebSocketSession(QueueSession):
                 f"session {self.session_id} closed before the message could be sent"
             )
         if socket is None or socket.closed:
-            reason = self._failure or "the connection is closed"
-            raise ChannelError(f"cannot send to the agent: {reason}")
+            failure = self._failure
+            error = ChannelError(
+                f"cannot send to the agent: {failure or 'the connection is closed'}",
+                status=failure.status if failure else None,
+                transient=failure.transient if failure else True,
+            )
+            error.__cause__ = failure
+            raise error
         frame = self.channel._encode(self.session_id, message.content)  # noqa: SLF001
         try:
             await socket.send_str(frame)
         except (aiohttp.ClientError, ConnectionError) as exc:
-            raise ChannelError(
-                f"cannot send to the agent at {_shown(self.channel.url)}: {exc}"
-            ) from exc
+            problem: BaseException = exc
+        else:
+            return
+        raise self.channel._error(  # noqa: SLF001 - its own channel
+            f"cannot send to the agent at {self.channel._redactor.url(self.channel.url)}"  # noqa: SLF001
+            f": {problem}",
+            transient=True,
+            cause=problem,
+        )
 
     async def close_transport(self) -> None:
         self._settled.set()

@@ -14,7 +14,14 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from clientsim import events
-from clientsim.channels.base import Channel, QueueSession, Session, TurnEnded, now
+from clientsim.channels.base import (
+    Channel,
+    QueueSession,
+    Session,
+    TurnEnded,
+    now,
+    silenced,
+)
 from clientsim.errors import ChannelError, ConfigError, SessionClosedError
 from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.models import (
@@ -47,6 +54,8 @@ __all__ = ["HybridSimulationRunner"]
 
 _CUSTOMER: Final = ParticipantRole.CUSTOMER
 _AGENT: Final = ParticipantRole.AGENT
+_SILENT_ENDINGS: Final = frozenset({"agent_silent", "max_duration"})
+"""Endings that a failing channel explains: then the run records the channel's error."""
 
 
 @attrs.frozen
@@ -232,32 +241,49 @@ class HybridSimulationRunner(ConversationCore, Runner):
         self.session = session
         failure: Failed | None = None
         ending: Ending | None = None
+        ends = anyio.current_time() + self.max_duration_seconds
         try:
             async with contextlib.AsyncExitStack() as stack:
+                stack.enter_context(anyio.CancelScope(deadline=ends))  # closing too
                 await stack.enter_async_context(session)
                 task_group = await stack.enter_async_context(anyio.create_task_group())
                 source = await self._source(session, stack, task_group)
-                with anyio.move_on_after(self.max_duration_seconds) as deadline:
+                with anyio.CancelScope(deadline=ends) as deadline:
                     try:
                         ending = await self._talk(session, source, task_group)
                     except Failed as exc:
                         failure = exc
                 if deadline.cancelled_caught:
-                    ending = Ending(
-                        reason="max_duration",
-                        detail=f"the conversation reached its maximum duration of "
-                        f"{self.max_duration_seconds:g}s",
-                        message_count=len(self._state.conversation.messages),
-                    )
+                    ending = self._max_duration()
                 task_group.cancel_scope.cancel()
         except ConfigError:
             raise
         except Exception as exc:  # opening or closing the session failed
             if failure is None and ending is None:
                 raise Failed("channel", exc) from exc
+        return self._settle(failure, ending, session)
+
+    def _max_duration(self) -> Ending:
+        return Ending(
+            reason="max_duration",
+            detail=f"the conversation reached its maximum duration of "
+            f"{self.max_duration_seconds:g}s",
+            message_count=len(self._state.conversation.messages),
+        )
+
+    def _settle(
+        self, failure: Failed | None, ending: Ending | None, session: Session
+    ) -> Ending:
+        """The run's ending, or its failure raised: the channel's error too, if it
+        explains a silent ending (a reply timeout cut the channel's retries short)."""
+        if failure is None and ending is None:  # the deadline passed while opening
+            ending = self._max_duration()
+        if failure is None and ending is not None and ending.reason in _SILENT_ENDINGS:
+            silence = silenced(session, ending.detail)
+            failure = None if silence is None else Failed("channel", silence)
         if failure is not None:
             raise failure
-        assert ending is not None  # noqa: S101 - _talk returns one or raises
+        assert ending is not None  # noqa: S101 - set above if nothing else did
         return ending
 
     @staticmethod
