@@ -20,6 +20,7 @@ __all__ = [
     "REDACTED",
     "RedactedError",
     "Redactor",
+    "check_credentials",
     "check_headers",
     "display_url",
     "redact_config",
@@ -124,6 +125,20 @@ def check_headers(owner: str, headers: object) -> dict[str, str]:
                 f"with a string value; got a {type(value).__name__} value"
             )
     return dict(headers)
+
+
+def check_credentials(owner: str, url: str, headers: Mapping[str, str]) -> None:
+    """A ConfigError if both the URL and an ``Authorization`` header hold credentials
+    (they cannot both be sent)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    if "@" in parts.netloc and any(k.lower() == "authorization" for k in headers):
+        raise ConfigError(
+            f"{owner}: the URL holds credentials (user:password@host) and headers hold "
+            "an Authorization header; give the credentials in one of them, not both"
+        )
 
 
 def secrets_of(headers: Mapping[str, str], url: str) -> tuple[str, ...]:

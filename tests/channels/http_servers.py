@@ -205,3 +205,49 @@ def sse(
         return response
 
     return step
+
+
+def every(n: int, fault: Step, then: Step) -> Step:
+    """Answer every ``n``-th request (the 5th, the 10th...) as ``fault`` does and the
+    others as ``then``; ``step.faults`` counts the faults served."""
+    seen = [0]
+
+    async def step(request: web.Request, received: Received) -> web.StreamResponse:
+        seen[0] += 1
+        if seen[0] % n == 0:
+            step.faults += 1  # type: ignore[attr-defined]
+            return await fault(request, received)
+        return await then(request, received)
+
+    step.faults = 0  # type: ignore[attr-defined]
+    return step
+
+
+def endless(
+    *, content_type: str = "application/json", length: int | None = None
+) -> Step:
+    """Stream 64 KiB chunks for ever (or announce ``length`` bytes and send them all):
+    a reply no client should hold in memory."""
+    block = b"x" * 65536
+
+    async def step(request: web.Request, received: Received) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        if length is not None:
+            response.content_length = length
+        await response.prepare(request)
+        if content_type == "text/event-stream":
+            block_ = (
+                b'data: {"choices": [{"delta": {"content": "' + block + b'"}}]}\n\n'
+            )
+        else:
+            block_ = block
+        sent = 0
+        try:
+            while length is None or sent < length:
+                await response.write(block_)
+                sent += len(block_)
+        except (ConnectionError, RuntimeError):  # the client gave up: as it should
+            pass
+        return response
+
+    return step

@@ -390,7 +390,9 @@ async def test_a_password_in_the_url_is_not_shown():
                     with pytest.raises(ChannelError) as caught:
                         await take(session, 1)
     assert "hunter2" not in str(caught.value)
-    assert f"ws://127.0.0.1:{port}/agent" in str(caught.value)  # as HTTPChannel shows it
+    assert f"ws://127.0.0.1:{port}/agent" in str(
+        caught.value
+    )  # as HTTPChannel shows it
 
 
 # ----- closing --------------------------------------------------------------------------

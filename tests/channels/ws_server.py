@@ -8,6 +8,7 @@ recording what each connection sent, and stops the server on exit.
 from __future__ import annotations
 
 import json
+import math
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -72,7 +73,7 @@ class AgentServer:
         self._accepted: MemoryObjectReceiveStream[Connection]
         self._accepted_send, self._accepted = anyio.create_memory_object_stream[
             Connection
-        ](100)
+        ](math.inf)  # every connection is kept, however many
 
     def accept(self, connection: Connection) -> None:
         self.connections.append(connection)
@@ -89,13 +90,14 @@ class AgentServer:
 
 @asynccontextmanager
 async def serve(
-    behaviour: Behaviour, *, autoping: bool = True
+    behaviour: Behaviour, *, autoping: bool = True, autoclose: bool = True
 ) -> AsyncIterator[AgentServer]:
-    """Run ``behaviour`` for every WebSocket opened on ``/agent``."""
+    """Run ``behaviour`` for every WebSocket opened on ``/agent``; with
+    ``autoclose=False`` the server does not acknowledge the customer's close."""
     server: AgentServer | None = None
 
     async def agent(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=autoping)
+        ws = web.WebSocketResponse(autoping=autoping, autoclose=autoclose)
         await ws.prepare(request)
         connection = Connection(request, ws)
         assert server is not None
@@ -208,3 +210,31 @@ async def ignore_pings(connection: Connection) -> None:
     async for frame in connection.socket:
         if frame.type is WSMsgType.CLOSE:
             return
+
+
+def drop_every(n: int) -> Behaviour:
+    """Answer like :func:`answer_twice`, but cut every ``n``-th connection (the 5th,
+    the 10th...) at its first message; ``behaviour.drops`` counts the cuts."""
+    seen = [0]
+
+    async def behaviour(connection: Connection) -> None:
+        seen[0] += 1
+        if seen[0] % n == 0:
+            async for _ in connection.customer_messages():
+                behaviour.drops += 1  # type: ignore[attr-defined]
+                connection.drop()
+                return
+        await answer_twice(connection)
+
+    behaviour.drops = 0  # type: ignore[attr-defined]
+    return behaviour
+
+
+async def never_ack_close(connection: Connection) -> None:
+    """Say nothing, and never answer the customer's close frame (serve with
+    ``autoclose=False``): the connection stays open until the customer drops it."""
+    while True:
+        frame = await connection.socket.receive()
+        if frame.type is WSMsgType.CLOSE:
+            connection.received.append("CLOSE")
+            await anyio.sleep_forever()

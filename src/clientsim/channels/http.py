@@ -26,7 +26,12 @@ import aiohttp
 import anyio
 import attrs
 
-from clientsim._secrets import Redactor, check_headers, display_url
+from clientsim._secrets import (
+    Redactor,
+    check_credentials,
+    check_headers,
+    display_url,
+)
 from clientsim.channels._faults import transient_connection_error
 from clientsim.channels._http_options import (
     count,
@@ -232,6 +237,7 @@ class HTTPChannel(Channel):
             "a mapping (the JSON body)",
         )
         self._headers = check_headers("HTTPChannel", headers)
+        check_credentials("HTTPChannel", base_url, self._headers)
         self.timeout_seconds: Final = number(
             "timeout_seconds", timeout_seconds, positive=True
         )

@@ -40,9 +40,21 @@ class AgentHandle:
         """Signal that the agent has finished its turn."""
         await self.session.push_end_of_turn()
 
-    async def fail(self, reason: str = "connection dropped") -> None:
-        """Break the connection: the runner sees a :class:`ChannelError`."""
-        await self.session.push_failure(ChannelError(f"in-memory agent: {reason}"))
+    async def fail(
+        self,
+        reason: str = "connection dropped",
+        *,
+        transient: bool = False,
+        status: int | None = None,
+    ) -> None:
+        """Break the connection: the runner sees a :class:`ChannelError` with this
+        ``transient`` flag and ``status`` (say ``transient=True`` to play a dropped
+        connection that an experiment should retry)."""
+        await self.session.push_failure(
+            ChannelError(
+                f"in-memory agent: {reason}", status=status, transient=transient
+            )
+        )
 
     async def hang_up(self) -> None:
         """End the session from the agent's side: the reader's events stop."""

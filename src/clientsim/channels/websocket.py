@@ -33,7 +33,12 @@ from urllib.parse import urlsplit
 import aiohttp
 import anyio
 
-from clientsim._secrets import Redactor, check_headers, display_url
+from clientsim._secrets import (
+    Redactor,
+    check_credentials,
+    check_headers,
+    display_url,
+)
 from clientsim._validators import check_seconds, check_text
 from clientsim.channels._faults import transient_close, transient_connection_error
 from clientsim.channels.base import Channel, QueueSession
@@ -155,6 +160,7 @@ class WebSocketChannel(Channel):
         self.headers: Final[Mapping[str, str]] = MappingProxyType(
             check_headers("WebSocketChannel", headers)
         )
+        check_credentials("WebSocketChannel", self.url, self.headers)
         self._redactor = Redactor(self.url, self.headers)
         if format not in _FORMATS:
             raise ConfigError(f"format must be 'json' or 'text'; got {format!r}")
@@ -287,7 +293,7 @@ class WebSocketChannel(Channel):
                 f"HTTP {exc.status} {exc.message}"
             )
             status, transient = exc.status, None  # 429 and 5xx are transient
-        except (aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
             problem = exc
             message = f"cannot connect to {url}: {type(exc).__name__}: {exc}"
             status, transient = None, transient_connection_error(exc)
@@ -382,25 +388,35 @@ class WebSocketSession(QueueSession):
         return await super().__aenter__()
 
     async def listen(self) -> None:
-        failure: ChannelError | None = None
         try:
             async with self.channel._connection(self) as socket:  # noqa: SLF001
                 self._socket = socket
                 self._settled.set()
-                await self._read(socket)
+                failure = await self._read_all(socket)
+                if failure is not None:
+                    self._failure = failure  # before the socket closes: sends see why
+                    raise failure
         except ChannelError as exc:
-            failure = exc
-        except Exception as exc:  # noqa: BLE001 - reported redacted, never raw
-            failure = self.channel._error(  # noqa: SLF001 - its own channel
-                f"the connection to the agent failed: {type(exc).__name__}: {exc}",
-                transient=False,
-                cause=exc,
-            )
+            self._failure = exc
+            raise
         finally:
             self._settled.set()
-        if failure is not None:
-            self._failure = failure
-            raise failure
+
+    async def _read_all(self, socket: _Socket) -> ChannelError | None:
+        """Read until the session ends; the failure that ended it, if one did."""
+        try:
+            await self._read(socket)
+        except ChannelError as exc:
+            return exc
+        except Exception as exc:  # noqa: BLE001 - reported redacted, never raw
+            problem = exc
+        else:
+            return None
+        return self.channel._error(  # noqa: SLF001 - its own channel
+            f"the connection to the agent failed: {type(problem).__name__}: {problem}",
+            transient=False,
+            cause=problem,
+        )
 
     async def _read(self, socket: _Socket) -> None:
         while True:
@@ -483,7 +499,7 @@ class WebSocketSession(QueueSession):
             error = ChannelError(
                 f"cannot send to the agent: {failure or 'the connection is closed'}",
                 status=failure.status if failure else None,
-                transient=failure.transient if failure else True,
+                transient=failure.transient if failure else False,
             )
             error.__cause__ = failure
             raise error
