@@ -8,10 +8,22 @@ and what is allowed. Headers and the channel's secrets are checked and hidden by
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from clientsim._validators import a_number, an_int
 from clientsim.errors import ConfigError
+
+
+HINTS: Final = {
+    400: "; the agent rejected the request body",
+    401: "; check the credentials in `headers`",
+    403: "; check the credentials in `headers`",
+    404: "; check `base_url` (and `path`)",
+    405: "; check `base_url` (and `path`): the endpoint does not take POST",
+    422: "; the agent rejected the request body",
+}
+"""What to check, by the status of a refused request."""
 
 
 def require(ok: bool, option: str, value: object, allowed: str) -> None:

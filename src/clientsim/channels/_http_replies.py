@@ -32,6 +32,35 @@ class TooLargeError(Exception):
     """A reply longer than the channel's ``max_reply_bytes``; ``str()`` says how long."""
 
 
+async def read_replies(
+    response: aiohttp.ClientResponse,
+    *,
+    stream: bool,
+    limit: int,
+    reply_path: tuple[str, ...] | None,
+) -> list[str]:
+    """The reply texts of a successful response: a server-sent-event stream (if
+    ``stream``), else a JSON document, a chat completion if ``reply_path`` is ``None``.
+
+    Raises:
+        MalformedError: the reply is not what was expected.
+        TooLargeError: the reply is longer than ``limit`` bytes.
+    """
+    kind = response.content_type
+    if stream and kind == "text/event-stream":
+        return await read_events(response, limit)
+    raw = await read_body(response, limit)
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise MalformedError(
+            f"a JSON body; got {kind} {trim(raw.decode(errors='replace'))!r}"
+        ) from None
+    if reply_path is None:
+        return openai_replies(document)
+    return replies_at(document, reply_path)
+
+
 async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """The whole body, read as it comes; :class:`TooLargeError` past ``limit`` bytes
     (at once if ``Content-Length`` says so)."""

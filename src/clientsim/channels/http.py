@@ -16,7 +16,6 @@ or ``async with``. aiohttp runs on asyncio only, so this channel does too.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping
 from typing import Final, Literal
@@ -34,6 +33,7 @@ from clientsim._secrets import (
 )
 from clientsim.channels._faults import transient_connection_error
 from clientsim.channels._http_options import (
+    HINTS,
     count,
     dot_path,
     endpoint,
@@ -47,13 +47,10 @@ from clientsim.channels._http_options import (
 from clientsim.channels._http_replies import (
     MalformedError,
     TooLargeError,
-    openai_replies,
     parse_retry_after,
     peek,
-    read_body,
-    read_events,
+    read_replies,
     render,
-    replies_at,
     set_path,
     trim,
 )
@@ -65,14 +62,6 @@ from clientsim.models import Conversation, Message, ParticipantRole
 __all__ = ["HTTPChannel", "HTTPSession"]
 
 _MAX_REPLY_BYTES: Final = 4 * 1024 * 1024  # the WebSocket channel's frame limit
-_HINTS: Final = {
-    400: "; the agent rejected the request body",
-    401: "; check the credentials in `headers`",
-    403: "; check the credentials in `headers`",
-    404: "; check `base_url` (and `path`)",
-    405: "; check `base_url` (and `path`): the endpoint does not take POST",
-    422: "; the agent rejected the request body",
-}
 
 
 @attrs.frozen
@@ -478,12 +467,17 @@ class HTTPChannel(Channel):
         if not 200 <= status < 300:
             raise self._redactor.error(
                 f"{shown} answered HTTP {status} {response.reason or ''}: "
-                f"{await peek(response)}{_HINTS.get(status, '')} (not retried)",
+                f"{await peek(response)}{HINTS.get(status, '')} (not retried)",
                 status=status,
                 transient=False,
             )
         try:
-            return await self._replies(response)
+            return await read_replies(
+                response,
+                stream=self.stream,
+                limit=self.max_reply_bytes,
+                reply_path=None if self.mode == "openai" else self._reply_path,
+            )
         except MalformedError as exc:
             problem: Exception = exc
             message = f"malformed reply from {shown}: expected {exc}"
@@ -498,21 +492,6 @@ class HTTPChannel(Channel):
         raise self._redactor.error(
             f"{message} (not retried)", status=status, transient=False, cause=problem
         )
-
-    async def _replies(self, response: aiohttp.ClientResponse) -> list[str]:
-        kind = response.content_type
-        if self.stream and kind == "text/event-stream":
-            return await read_events(response, self.max_reply_bytes)
-        raw = await read_body(response, self.max_reply_bytes)
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            raise MalformedError(
-                f"a JSON body; got {kind} {trim(raw.decode(errors='replace'))!r}"
-            ) from None
-        if self.mode == "openai":
-            return openai_replies(document)
-        return replies_at(document, self._reply_path)
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
