@@ -101,6 +101,12 @@ class WebSocketChannel(Channel):
     last of them closes, and :meth:`aclose` (or leaving ``async with``) releases it at
     once.
 
+    A failure is a :class:`~clientsim.errors.ChannelError` that says whether it is
+    ``transient`` (a refused, reset or dropped connection, a missed heartbeat, a close
+    with code 1001, 1006 or 1011-1014, a handshake refused with 429 or 5xx) and keeps
+    the handshake's HTTP ``status``. Its message, and the errors it was raised from,
+    never show the URL's credentials or query string, nor the headers' values.
+
     Args:
         url: the agent's ``ws://`` or ``wss://`` URL.
         headers: HTTP headers sent with the handshake (e.g. ``Authorization``).
@@ -118,7 +124,9 @@ class WebSocketChannel(Channel):
         connect_timeout_seconds: how long opening the connection may take.
         heartbeat_seconds: send a ping this often and fail the session if no pong
             comes back within half of it; ``None`` sends no pings.
-        close_timeout_seconds: how long closing waits for the agent to acknowledge.
+        close_timeout_seconds: how long closing waits for the agent to acknowledge,
+            and never past the deadline of the code that closes the session (a hybrid
+            run's ``max_duration_seconds``).
 
     Raises:
         ConfigError: an option has a value it cannot take.
