@@ -759,28 +759,32 @@ def test_the_docstring_examples_run():
 
 
 async def test_a_query_string_in_base_url_stays_at_the_end_of_the_url():
-    async with serve(completion("Hi")) as agent:
-        async with HTTPChannel(
+    async with (
+        serve(completion("Hi")) as agent,
+        HTTPChannel(
             base_url=f"{agent.url}/openai/v1?api-version=2024-06-01"
-        ) as channel:
-            session = await channel.create_session()
-            async with session:
-                assert await turn(session, "hello") == ["Hi"]
+        ) as channel,
+    ):
+        session = await channel.create_session()
+        async with session:
+            assert await turn(session, "hello") == ["Hi"]
     (request,) = agent.requests
     assert request.path == "/openai/v1/chat/completions?api-version=2024-06-01"
 
 
 async def test_a_webhook_path_goes_before_the_base_url_query_string():
-    async with serve(reply({"reply": "ok"})) as agent:
-        async with HTTPChannel(
+    async with (
+        serve(reply({"reply": "ok"})) as agent,
+        HTTPChannel(
             base_url=f"{agent.url}/hooks/?tenant=acme",
             mode="webhook",
             path="/chat/{session_id}?v=2",
             reply_path="reply",
-        ) as channel:
-            session = await channel.create_session("s1")
-            async with session:
-                assert await turn(session, "hello") == ["ok"]
+        ) as channel,
+    ):
+        session = await channel.create_session("s1")
+        async with session:
+            assert await turn(session, "hello") == ["ok"]
     (request,) = agent.requests
     assert request.path == "/hooks/chat/s1?tenant=acme&v=2"
 
