@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import pickle
 import warnings
 from datetime import UTC, datetime
 
@@ -200,3 +201,41 @@ def test_a_wrapped_transient_error_is_transient():
     outer.__cause__ = ConnectionError("dropped")
     assert errors.is_transient(outer)
     assert not errors.is_transient(errors.ModelError("the answer was not JSON"))
+
+
+def test_a_channel_error_keeps_its_status_and_says_whether_it_is_transient():
+    plain = ChannelError("the reply was not JSON")
+    assert plain.status is None
+    assert plain.transient is False
+    assert ChannelError("overloaded", status=503).transient
+    assert ChannelError("slow down", status=429).transient
+    assert not ChannelError("who are you?", status=401).transient
+    assert ChannelError("dropped", transient=True).transient
+    assert not ChannelError(
+        "a 503, but not worth it", status=503, transient=False
+    ).transient
+    assert AgentTimeoutError("slow").transient
+    assert not SessionClosedError("closed").transient
+    with pytest.raises(ChannelError) as caught:
+        try:
+            raise ConnectionResetError("peer reset")
+        except OSError:
+            raise ChannelError("the agent failed")  # noqa: B904 - the context is the cause
+    assert caught.value.transient  # from its context: raised while handling it
+
+
+def test_a_channel_error_survives_pickling_with_its_status_and_flag():
+    error = ChannelError("overloaded", status=503, transient=True)
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
+    assert (str(copy), copy.status, copy.transient) == ("overloaded", 503, True)
+    timeout = pickle.loads(pickle.dumps(AgentTimeoutError("slow")))  # noqa: S301
+    assert isinstance(timeout, TimeoutError)
+    assert timeout.transient
+
+
+def test_is_transient_takes_an_errors_own_word():
+    refused = ChannelError("not retried", transient=False)
+    refused.__cause__ = ConnectionRefusedError("down")
+    assert not errors.is_transient(refused)
+    flagged = type("Flagged", (Exception,), {"transient": True})("x")
+    assert errors.is_transient(flagged)
