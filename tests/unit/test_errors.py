@@ -217,11 +217,15 @@ def test_a_channel_error_keeps_its_status_and_says_whether_it_is_transient():
     assert AgentTimeoutError("slow").transient
     assert not SessionClosedError("closed").transient
     with pytest.raises(ChannelError) as caught:
-        try:
-            raise ConnectionResetError("peer reset")
-        except OSError:
-            raise ChannelError("the agent failed")  # noqa: B904 - the context is the cause
+        _fail_while_handling(ConnectionResetError("peer reset"))
     assert caught.value.transient  # from its context: raised while handling it
+
+
+def _fail_while_handling(error: Exception) -> None:
+    try:
+        raise error
+    except OSError:
+        raise ChannelError("the agent failed")  # noqa: B904 - the context is the cause
 
 
 def test_a_channel_error_survives_pickling_with_its_status_and_flag():
