@@ -286,6 +286,7 @@ class Observed:
     transient: bool | None = None
     messages: int = 0
     peak_rss_mb: float | None = None
+    process: str = ""
     note: str = ""
 
     def recorded(self) -> str:
@@ -527,7 +528,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "sync-hang",
-        "sync callable that never returns",
+        "sync callable that never returns (the test lets it go after 8 s)",
         _hanging(),
         deadline=2,
         endings=SILENT,
@@ -794,38 +795,135 @@ def read_traces(folder: Path) -> list[dict[str, Any]]:
     return lines
 
 
-def cli_hang(
-    folder: Path, deadline: float, timeout: float
-) -> tuple[Measured, list[dict[str, Any]]]:
-    """``clientsim run`` on :func:`hanging_experiment`; the process and its traces."""
-    config = hanging_experiment(folder, deadline)
-    measured = measure(
+CLI_HANG = Case(
+    "cli-sync-hang",
+    "`clientsim run`: a runner target (sync) that never returns",
+    _callable(lambda: None),
+    deadline=2,
+    endings=SILENT,
+    errors=(TIMEOUT,),
+)
+"""The sync hang through an experiment file and a real ``clientsim run`` process."""
+CLI_EXIT_SECONDS = 15.0
+"""How long ``clientsim run`` may take from its start to its exit, start-up included,
+for :data:`CLI_HANG`; it is killed then."""
+
+
+def observe_cli_hang(folder: Path, case: Case = CLI_HANG) -> Observed:
+    """``clientsim run`` on :func:`hanging_experiment`: what its one conversation
+    recorded (time to end: the conversation's own duration), and the process."""
+    config = hanging_experiment(folder, case.deadline)
+    process = measure(
         [sys.executable, "-m", "clientsim", "run", "-q", str(config)],
-        timeout=timeout,
+        timeout=CLI_EXIT_SECONDS,
         cwd=folder,
     )
-    return measured, read_traces(folder)
+    exit_note = (
+        f"killed after {process.seconds:.1f} s"
+        if process.killed
+        else f"exit {process.returncode} after {process.seconds:.1f} s"
+    )
+    traces = read_traces(folder)
+    if process.killed or len(traces) != 1:
+        return Observed(
+            case=case.name,
+            seconds=process.seconds,
+            reason=None,
+            peak_rss_mb=process.peak_rss_mb,
+            process=exit_note,
+            note=f"clientsim run {exit_note} with {len(traces)} conversation(s) "
+            f"recorded; stderr: {process.stderr[-300:]!r}",
+        )
+    trace = traces[0]
+    ending, error = trace["ending"] or {}, trace["error"] or {}
+    return Observed(
+        case=case.name,
+        seconds=float(trace["conversation_seconds"] or trace["duration_seconds"]),
+        reason=ending.get("reason"),
+        detail=ending.get("detail", ""),
+        error_source=error.get("source"),
+        error_side=error.get("side"),
+        error_type=error.get("type"),
+        error_message=error.get("message", ""),
+        transient=error.get("transient"),
+        peak_rss_mb=process.peak_rss_mb,
+        process=exit_note,
+        note="" if process.returncode in {0, 1} else f"clientsim run {exit_note}",
+    )
 
 
 def iter_table(rows: Sequence[tuple[Case, Observed]]) -> Iterator[str]:
     """The matrix as a Markdown table (the format the reliability page uses)."""
     yield (
         "| case | agent | deadline | time to end | ending | error (type, side, transient) "
-        "| peak RSS | promise |"
+        "| child process | promise |"
     )
     yield "|---|---|---|---|---|---|---|---|"
     for case, seen in rows:
         error = (
             "-"
             if seen.error_type is None
-            else f"{seen.error_type.rsplit('.', 1)[-1]}, {seen.error_side}, {seen.transient}"
+            else f"`{seen.error_type.rsplit('.', 1)[-1]}`, {seen.error_side}, "
+            f"{seen.transient}"
         )
-        rss = "-" if seen.peak_rss_mb is None else f"{seen.peak_rss_mb:.0f} MB"
+        child = ", ".join(
+            part
+            for part in (
+                seen.process,
+                None
+                if seen.peak_rss_mb is None
+                else f"peak RSS {seen.peak_rss_mb:.0f} MB",
+            )
+            if part
+        )
         kept = "kept" if not problems(case, seen) else "**broken**"
+        reason = "-" if seen.reason is None else f"`{seen.reason}`"
         yield (
             f"| `{case.name}` | {case.what} | {case.deadline:g} s | {seen.seconds:.2f} s "
-            f"| `{seen.reason}` | {error} | {rss} | {kept} |"
+            f"| {reason} | {error} | {child or '-'} | {kept} |"
         )
+
+
+# ----- inputs that expand: a billion laughs ------------------------------------------------
+
+LAUGHS = "\n".join(
+    f"{indent}a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]"
+    if level
+    else f"{indent}a0: &a0 [{', '.join(['lol'] * 10)}]"
+    for indent in ["{indent}"]
+    for level in range(9)
+)
+"""Nine levels of ten aliases each: 10^9 leaves in about 1 KB."""
+
+LAUGHING_FILES = {
+    "experiment": (
+        "laughs.yaml",
+        "name: laughs\ndescription: ''\nagent: {system_prompt: You help.}\n"
+        "inputs:\n  - content: hi\n    metadata:\n" + LAUGHS.format(indent="      "),
+    ),
+    "client-simulation": (
+        "laughs.yaml",
+        "generators:\n  options:\n" + LAUGHS.format(indent="    "),
+    ),
+    "inputs-file": (
+        "inputs.yaml",
+        "- content: hi\n  metadata:\n" + LAUGHS.format(indent="    "),
+    ),
+}
+
+
+def billion_laughs(folder: Path, kind: str) -> Path:
+    """A file of ``kind`` whose aliases expand to 10^9 leaves; the file to run."""
+    name, text = LAUGHING_FILES[kind]
+    (folder / name).write_text(text)
+    if kind != "inputs-file":
+        return folder / name
+    config = folder / "simulation.yaml"
+    config.write_text(
+        "name: laughs\ndescription: ''\nagent: {system_prompt: You help.}\n"
+        "inputs_file: inputs.yaml\n"
+    )
+    return config
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ measure memory run in a child process whose peak RSS is its own.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import anyio
 import pytest
@@ -33,70 +32,18 @@ async def test_a_run_against_a_misbehaving_agent_ends_in_time_with_a_reason(case
 
 
 def test_clientsim_run_with_a_sync_agent_that_never_returns_ends_and_exits(tmp_path):
-    deadline = 2.0
-    measured, traces = matrix.cli_hang(tmp_path, deadline, timeout=deadline + 15)
-    assert not measured.killed, (
-        f"clientsim run did not exit within {deadline + 15:g} s; stderr: "
-        f"{measured.stderr[-500:]}"
-    )
-    assert measured.returncode in {0, 1}, measured.stderr
-    assert len(traces) == 1, traces
-    trace = traces[0]
-    assert trace["conversation_seconds"] <= deadline + matrix.SLACK_SECONDS, trace
-    ending, error = trace["ending"], trace["error"]
-    assert error is not None or ending["reason"] in matrix.SILENT, trace
-    if error is not None:
-        assert error["side"] == "agent", error
+    seen = matrix.observe_cli_hang(tmp_path)
+    assert matrix.problems(matrix.CLI_HANG, seen) == [], seen
 
 
-LAUGHS = "\n".join(
-    f"{indent}a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]"
-    if level
-    else f"{indent}a0: &a0 [{', '.join(['lol'] * 10)}]"
-    for indent in ["{indent}"]
-    for level in range(9)
-)
-"""Nine levels of ten aliases each: 10^9 leaves in about 1 KB."""
-
-LAUGHING_FILES = {
-    "experiment": (
-        "laughs.yaml",
-        "name: laughs\ndescription: ''\nagent: {system_prompt: You help.}\n"
-        "inputs:\n  - content: hi\n    metadata:\n" + LAUGHS.format(indent="      "),
-    ),
-    "client-simulation": (
-        "laughs.yaml",
-        "generators:\n  options:\n" + LAUGHS.format(indent="    "),
-    ),
-    "inputs-file": (
-        "inputs.yaml",
-        "- content: hi\n  metadata:\n" + LAUGHS.format(indent="    "),
-    ),
-}
-
-
-def billion_laughs(folder: Path, kind: str) -> Path:
-    """A file of ``kind`` whose aliases expand to 10^9 leaves; the file to run."""
-    name, text = LAUGHING_FILES[kind]
-    (folder / name).write_text(text)
-    if kind != "inputs-file":
-        return folder / name
-    config = folder / "simulation.yaml"
-    config.write_text(
-        "name: laughs\ndescription: ''\nagent: {system_prompt: You help.}\n"
-        "inputs_file: inputs.yaml\n"
-    )
-    return config
-
-
-@pytest.mark.parametrize("kind", sorted(LAUGHING_FILES))
+@pytest.mark.parametrize("kind", sorted(matrix.LAUGHING_FILES))
 def test_a_billion_laughs_file_is_refused_quickly_in_bounded_memory(tmp_path, kind):
-    config = billion_laughs(tmp_path, kind)
+    config = matrix.billion_laughs(tmp_path, kind)
+    # The address-space cap stops a runaway expansion here, not at the machine's limit.
     measured = matrix.measure(
         [sys.executable, "-m", "clientsim", "run", "-q", str(config)],
         timeout=20,
-        memory_limit=2
-        * matrix.GIB,  # a runaway expansion stops here, not at the machine
+        memory_limit=2 * matrix.GIB,
         cwd=tmp_path,
     )
     assert not measured.killed, "still expanding after 20 s"
