@@ -10,7 +10,7 @@ Figures (Markdown tables on stdout, progress on stderr; exits 0 unless ``--stric
 
 1. Conversations lost out of 300 with 20% transient faults, each an experiment run by
    ``run_experiment`` (3 inputs x 100 iterations, ``parallel_runs`` 50, the scripted
-   ``mock`` supervisor as the customer: the input and one follow-up, so two agent
+   ``mock`` supervisor as the customer: the input and three follow-ups, so four agent
    exchanges per conversation; no response cache; seeded):
 
    * **model**: a simulated agent on a chat model (the offline model) that raises
@@ -55,10 +55,16 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 import anyio  # noqa: E402
 from tests import misbehaving_agents as matrix  # noqa: E402
 from tests.channels import http_servers as http  # noqa: E402
-from tests.channels import ws_server as ws  # noqa: E402
 
 
 RATE = 0.2
+TURNS = 4
+"""Agent exchanges per conversation: the input, then the supervisor's questions."""
+QUESTIONS = [
+    "Is there a reference number?",
+    "How long will it take?",
+    "Will I get an email about it?",
+]
 FAULTS: Counter[str] = Counter()
 
 
@@ -113,11 +119,11 @@ def experiment(agent: object, conversations: int, **extra: object) -> dict[str, 
         "agent": agent,
         "multi_turn": {
             "enabled": True,
-            "max_turns": 2,
+            "max_turns": TURNS,
             "supervisor": {
                 "provider": "mock",
                 "metadata": {
-                    "scripted_questions": ["Is there a reference number?"],
+                    "scripted_questions": QUESTIONS[: TURNS - 1],
                     "mock_closing": "",
                 },
             },
@@ -177,11 +183,11 @@ async def http_faults(conversations: int, folder: Path) -> dict[str, Any]:
 
 
 async def ws_faults(conversations: int, folder: Path) -> dict[str, Any]:
-    async with ws.serve(matrix.ws_dropping(RATE, 13, FAULTS)) as server:
-        data = experiment(server.url, conversations)
+    async with matrix.serve_ws_many(matrix.ws_dropping(RATE, 13, FAULTS)) as server:
+        data = experiment(server[0], conversations)
         data["hybrid"] = {"quiet_period_seconds": 0.5}
         figures = await run(data, folder)
-        figures["requests"] = len(server.connections)
+        figures["requests"] = len(server) - 1
     return figures
 
 

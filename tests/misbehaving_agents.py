@@ -169,6 +169,34 @@ async def ws_no_close_ack(connection: ws.Connection) -> None:
     await anyio.sleep_forever()
 
 
+@asynccontextmanager
+async def serve_ws_many(behaviour: ws.Behaviour) -> AsyncIterator[list[str]]:
+    """Like ``ws_server.serve``, for any number of connections (that one queues the
+    first 100 for a test to take); yields a list that gets ``"connection"`` for each."""
+    connections: list[str] = []
+
+    async def agent(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        connections.append("connection")
+        with contextlib.suppress(ConnectionError):
+            await behaviour(ws.Connection(request, socket))
+        return socket
+
+    app = web.Application()
+    app.router.add_get("/agent", agent)
+    runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"ws://127.0.0.1:{runner.addresses[0][1]}/agent"
+        connections.insert(0, url)
+        yield connections
+    finally:
+        await runner.cleanup()
+
+
 def ws_dropping(rate: float, seed: int, faults: Counter[str]) -> ws.Behaviour:
     """Answer each message, except ``rate`` of them: then cut the connection."""
     rng = random.Random(seed)
