@@ -7,7 +7,7 @@ IANA zone, so a fixed offset is what a round trip through JSON can give back.
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
 from hypothesis import strategies as st
@@ -88,8 +88,15 @@ intents = st.builds(Intent, role=roles, description=non_empty_text)
 _offsets = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
-naive_datetimes = st.datetimes()
-aware_datetimes = st.datetimes(timezones=st.one_of(st.just(UTC), _offsets))
+# A value keeps its timestamps in UTC (a naive one is read as local time), so a
+# timestamp must stay within years 1-9999 once moved by up to a day: keep a year clear
+# of each end.
+_FIRST: Final = datetime(2, 1, 1)  # noqa: DTZ001 - a bound for naive and aware alike
+_LAST: Final = datetime(9998, 12, 31)  # noqa: DTZ001
+naive_datetimes = st.datetimes(min_value=_FIRST, max_value=_LAST)
+aware_datetimes = st.datetimes(
+    min_value=_FIRST, max_value=_LAST, timezones=st.one_of(st.just(UTC), _offsets)
+)
 datetimes = st.one_of(naive_datetimes, aware_datetimes)
 
 messages = st.builds(Message, content=st.text(), timestamp=datetimes, sender=roles)
@@ -97,11 +104,10 @@ messages = st.builds(Message, content=st.text(), timestamp=datetimes, sender=rol
 
 @st.composite
 def message_lists(draw: st.DrawFn, max_size: int = 8) -> list[Message]:
-    """Messages whose timestamps are all naive or all aware (as a runner makes them)."""
-    stamps = draw(st.sampled_from([naive_datetimes, aware_datetimes]))
+    """Messages with naive, aware or mixed timestamps (all kept in UTC)."""
     return draw(
         st.lists(
-            st.builds(Message, content=st.text(), timestamp=stamps, sender=roles),
+            st.builds(Message, content=st.text(), timestamp=datetimes, sender=roles),
             max_size=max_size,
         )
     )
