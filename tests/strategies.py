@@ -13,6 +13,7 @@ from typing import Final
 from hypothesis import strategies as st
 
 from clientsim.models import (
+    ClientFeedback,
     Conversation,
     ConversationResult,
     Ending,
@@ -22,6 +23,16 @@ from clientsim.models import (
     Outcome,
     Outcomes,
     ParticipantRole,
+    Priority,
+    ReviewStageResult,
+    ReviewVerdict,
+    Task,
+    TaskError,
+    TaskRequirement,
+    TaskSource,
+    TaskStatus,
+    TaskTimings,
+    TaskType,
     TokenUsage,
     TokenUsageReport,
 )
@@ -149,4 +160,85 @@ conversation_results = st.builds(
     ending=st.none() | endings,
     token_usage=token_usage_reports,
     error=st.none() | error_records,
+)
+
+
+# -- the client simulation's values (seed 000) ----------------------------------------
+
+_words = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() != "")
+_finite = st.floats(allow_nan=False, allow_infinity=False)
+
+#: JSON-like data: what a task's free-form metadata holds to round-trip.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _finite | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+
+task_requirements = st.builds(
+    TaskRequirement,
+    title=_words,
+    description=_words,
+    task_type=st.sampled_from(TaskType),
+    priority=st.sampled_from(Priority),
+    complexity=st.integers(min_value=1, max_value=5),
+    acceptance_criteria=st.lists(_words, max_size=3).map(tuple),
+    domain=_words,
+)
+
+client_feedbacks = st.builds(
+    ClientFeedback,
+    accepted=st.booleans(),
+    reason=st.text(max_size=20),
+    scores=st.none()
+    | st.dictionaries(st.text(max_size=8), st.floats(min_value=0, max_value=1)),
+    unmet_criteria=st.lists(st.text(max_size=10), max_size=3).map(tuple),
+    client_id=st.none() | _words,
+)
+
+review_stage_results = st.builds(
+    ReviewStageResult,
+    stage=_words,
+    verdict=st.sampled_from(ReviewVerdict),
+    reason=st.none() | st.text(max_size=20),
+    feedback=st.none() | client_feedbacks,
+)
+
+_seconds = st.floats(min_value=0, max_value=1e6)
+
+task_timings = st.builds(
+    TaskTimings,
+    work_seconds=_seconds,
+    review_seconds=_seconds,
+    stage_seconds=st.dictionaries(_words, _seconds, max_size=3),
+)
+
+task_errors = st.builds(
+    TaskError,
+    type=st.text(max_size=20),
+    message=st.text(max_size=40),
+    status=st.sampled_from(TaskStatus),
+)
+
+tasks = st.builds(
+    Task,
+    task_id=_words,
+    requirement=task_requirements,
+    source=st.sampled_from(TaskSource),
+    project=_words,
+    status=st.sampled_from(TaskStatus),
+    assignee=st.none() | _words,
+    deliverable=st.none() | st.text(max_size=40),
+    rework_count=st.integers(min_value=0, max_value=5),
+    metadata=json_objects,
+    request_id=st.none() | _words,
+    history=st.lists(st.sampled_from(TaskStatus), max_size=4).map(tuple),
+    timings=st.none() | task_timings,
+    rework_feedback=st.lists(review_stage_results, max_size=2).map(tuple),
+    error=st.none() | task_errors,
+    reason=st.none() | st.text(max_size=20),
 )
