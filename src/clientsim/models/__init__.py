@@ -19,10 +19,8 @@ from clientsim.models.client import (
     ClientRequest,
     Priority,
     RequestStatus,
-    ReviewContext,
     ReviewStageResult,
     ReviewVerdict,
-    SubmitContext,
     Task,
     TaskError,
     TaskRequirement,
@@ -31,6 +29,7 @@ from clientsim.models.client import (
     TaskTimings,
     TaskType,
 )
+from clientsim.models.contexts import ReviewContext, SubmitContext
 from clientsim.models.conversation import (
     Conversation,
     ConversationResult,

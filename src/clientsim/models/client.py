@@ -1,5 +1,6 @@
 """Client simulation values (seed 000): clients, requirements, requests, feedback,
-review verdicts and tasks, with the request and task lifecycles.
+review verdicts and tasks, with the request and task lifecycles (what a client is
+given to work from is in :mod:`clientsim.models.contexts`).
 
 Pure data: no I/O, no LangChain. Lifecycles are enforced by :meth:`ClientRequest.
 transition` and :meth:`Task.transition`, which return a new value or raise
@@ -31,10 +32,8 @@ __all__ = [
     "ClientRequest",
     "Priority",
     "RequestStatus",
-    "ReviewContext",
     "ReviewStageResult",
     "ReviewVerdict",
-    "SubmitContext",
     "Task",
     "TaskError",
     "TaskRequirement",
@@ -135,10 +134,6 @@ _seconds: Final = a_number(0)
 
 
 def _task_metadata(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return freeze_mapping(value, "metadata")
-
-
-def _context_metadata(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return freeze_mapping(value, "metadata")
 
 
@@ -573,48 +568,3 @@ class ReviewStageResult:
     )
     reason: str | None = None
     feedback: ClientFeedback | None = None
-
-
-# ----- what a client is given -------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class SubmitContext:
-    """What a client is given when asked for a requirement.
-
-    Attributes:
-        round: the simulation round (0-based).
-        project: the project the work goes to.
-        proposal: a requirement drafted for the client (by a generator), which the
-            client may file as is, rework, or decline; ``None`` to write its own.
-        seed: for reproducible choices.
-        metadata: anything else the caller wants the client to see (read-only).
-    """
-
-    round: int = 0
-    project: str = "default"
-    proposal: TaskRequirement | None = None
-    seed: int = 0
-    metadata: Mapping[str, Any] = attrs.field(
-        default=_NO_MAPPING, converter=_context_metadata
-    )
-
-
-@attrs.frozen(kw_only=True)
-class ReviewContext:
-    """What a client is given when asked to review a deliverable.
-
-    Attributes:
-        task: the task, as the task engine holds it.
-        requirement: what was asked for.
-        deliverable: the work product to review (the actual deliverable, never the
-            requirement text).
-        attempt: 1 for the first review, 2 after one rework, ...
-        seed: for reproducible choices.
-    """
-
-    task: Task
-    requirement: TaskRequirement
-    deliverable: str
-    attempt: int = 1
-    seed: int = 0
