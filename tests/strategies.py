@@ -7,12 +7,13 @@ IANA zone, so a fixed offset is what a round trip through JSON can give back.
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
 from hypothesis import strategies as st
 
 from clientsim.models import (
+    ClientFeedback,
     Conversation,
     ConversationResult,
     Ending,
@@ -22,6 +23,16 @@ from clientsim.models import (
     Outcome,
     Outcomes,
     ParticipantRole,
+    Priority,
+    ReviewStageResult,
+    ReviewVerdict,
+    Task,
+    TaskError,
+    TaskRequirement,
+    TaskSource,
+    TaskStatus,
+    TaskTimings,
+    TaskType,
     TokenUsage,
     TokenUsageReport,
 )
@@ -88,8 +99,15 @@ intents = st.builds(Intent, role=roles, description=non_empty_text)
 _offsets = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
-naive_datetimes = st.datetimes()
-aware_datetimes = st.datetimes(timezones=st.one_of(st.just(UTC), _offsets))
+# A value keeps its timestamps in UTC (a naive one is read as local time), so a
+# timestamp must stay within years 1-9999 once moved by up to a day: keep a year clear
+# of each end.
+_FIRST: Final = datetime(2, 1, 1)  # noqa: DTZ001 - a bound for naive and aware alike
+_LAST: Final = datetime(9998, 12, 31)  # noqa: DTZ001
+naive_datetimes = st.datetimes(min_value=_FIRST, max_value=_LAST)
+aware_datetimes = st.datetimes(
+    min_value=_FIRST, max_value=_LAST, timezones=st.one_of(st.just(UTC), _offsets)
+)
 datetimes = st.one_of(naive_datetimes, aware_datetimes)
 
 messages = st.builds(Message, content=st.text(), timestamp=datetimes, sender=roles)
@@ -97,11 +115,10 @@ messages = st.builds(Message, content=st.text(), timestamp=datetimes, sender=rol
 
 @st.composite
 def message_lists(draw: st.DrawFn, max_size: int = 8) -> list[Message]:
-    """Messages whose timestamps are all naive or all aware (as a runner makes them)."""
-    stamps = draw(st.sampled_from([naive_datetimes, aware_datetimes]))
+    """Messages with naive, aware or mixed timestamps (all kept in UTC)."""
     return draw(
         st.lists(
-            st.builds(Message, content=st.text(), timestamp=stamps, sender=roles),
+            st.builds(Message, content=st.text(), timestamp=datetimes, sender=roles),
             max_size=max_size,
         )
     )
@@ -143,4 +160,85 @@ conversation_results = st.builds(
     ending=st.none() | endings,
     token_usage=token_usage_reports,
     error=st.none() | error_records,
+)
+
+
+# -- the client simulation's values (seed 000) ----------------------------------------
+
+_words = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() != "")
+_finite = st.floats(allow_nan=False, allow_infinity=False)
+
+#: JSON-like data: what a task's free-form metadata holds to round-trip.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _finite | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+json_objects = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+
+task_requirements = st.builds(
+    TaskRequirement,
+    title=_words,
+    description=_words,
+    task_type=st.sampled_from(TaskType),
+    priority=st.sampled_from(Priority),
+    complexity=st.integers(min_value=1, max_value=5),
+    acceptance_criteria=st.lists(_words, max_size=3).map(tuple),
+    domain=_words,
+)
+
+client_feedbacks = st.builds(
+    ClientFeedback,
+    accepted=st.booleans(),
+    reason=st.text(max_size=20),
+    scores=st.none()
+    | st.dictionaries(st.text(max_size=8), st.floats(min_value=0, max_value=1)),
+    unmet_criteria=st.lists(st.text(max_size=10), max_size=3).map(tuple),
+    client_id=st.none() | _words,
+)
+
+review_stage_results = st.builds(
+    ReviewStageResult,
+    stage=_words,
+    verdict=st.sampled_from(ReviewVerdict),
+    reason=st.none() | st.text(max_size=20),
+    feedback=st.none() | client_feedbacks,
+)
+
+_seconds = st.floats(min_value=0, max_value=1e6)
+
+task_timings = st.builds(
+    TaskTimings,
+    work_seconds=_seconds,
+    review_seconds=_seconds,
+    stage_seconds=st.dictionaries(_words, _seconds, max_size=3),
+)
+
+task_errors = st.builds(
+    TaskError,
+    type=st.text(max_size=20),
+    message=st.text(max_size=40),
+    status=st.sampled_from(TaskStatus),
+)
+
+tasks = st.builds(
+    Task,
+    task_id=_words,
+    requirement=task_requirements,
+    source=st.sampled_from(TaskSource),
+    project=_words,
+    status=st.sampled_from(TaskStatus),
+    assignee=st.none() | _words,
+    deliverable=st.none() | st.text(max_size=40),
+    rework_count=st.integers(min_value=0, max_value=5),
+    metadata=json_objects,
+    request_id=st.none() | _words,
+    history=st.lists(st.sampled_from(TaskStatus), max_size=4).map(tuple),
+    timings=st.none() | task_timings,
+    rework_feedback=st.lists(review_stage_results, max_size=2).map(tuple),
+    error=st.none() | task_errors,
+    reason=st.none() | st.text(max_size=20),
 )

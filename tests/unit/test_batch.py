@@ -369,14 +369,21 @@ async def test_cancelling_a_batch_keeps_what_finished(outcomes):
         store=store,
         on_record=on_record,
     )
+    returned: list[object] = []
+
+    async def run() -> None:
+        returned.append(await batch.run())
+
     async with anyio.create_task_group() as group:
-        group.start_soon(batch.run)
+        group.start_soon(run)
         with anyio.fail_after(30):
             await finished.wait()
         group.cancel_scope.cancel()
+    assert returned == []  # cancelled: no BatchResult, the cancellation propagated
     kept = await store.conversations("r")
     assert [r.key for r in kept] == stored
     assert 3 <= len(kept) < len(cells(4))
+    assert list(batch.finished) == kept  # what finished, without the store too
 
 
 async def test_a_factory_config_error_stops_the_batch(outcomes):

@@ -277,11 +277,17 @@ def test_to_json_keeps_non_ascii_text(base_time):
     assert "grüße 👋" in text
 
 
-def test_naive_and_aware_timestamps_round_trip_distinctly():
-    naive = Message("x", datetime(2026, 1, 1, 12), AGENT)  # noqa: DTZ001
+def test_a_naive_timestamp_is_read_as_local_time_and_kept_in_utc():
+    local = datetime(2026, 1, 1, 12)  # noqa: DTZ001 - the case under test
+    naive = Message("x", local, AGENT)
+    assert naive.timestamp.tzinfo is UTC
+    assert naive.timestamp == local.astimezone(UTC)
+    assert from_json(to_json(naive), Message) == naive
     aware = Message("x", datetime(2026, 1, 1, 12, tzinfo=UTC), AGENT)
-    assert from_json(to_json(naive), Message).timestamp.tzinfo is None
     assert from_json(to_json(aware), Message).timestamp.utcoffset() == timedelta(0)
+    # A naive ISO string in the data is local time too.
+    data = {"content": "x", "timestamp": "2026-01-01T12:00:00", "sender": "agent"}
+    assert from_dict(data, Message) == naive
 
 
 def test_to_dict_takes_only_attrs_values():

@@ -88,7 +88,7 @@ async def test_all_pass_records_every_stage_in_the_seed_shape():
     assert task.status is TaskStatus.IN_REVIEW
     assert task.metadata["review_pipeline"] == {
         "current_stage": "client",
-        "stages_completed": ["internal", "client"],
+        "stages_completed": ("internal", "client"),  # metadata is read-only
         "stage_results": {
             "internal": {"verdict": "pass", "reason": None},
             "client": {"verdict": "pass", "reason": "Looks good"},
@@ -127,7 +127,7 @@ async def test_skip_continues_and_counts_as_completed():
     assert outcome.verdict is ReviewVerdict.PASS
     assert len(last.seen) == 1
     progress = outcome.task.metadata["review_pipeline"]
-    assert progress["stages_completed"] == ["lint", "client"]
+    assert progress["stages_completed"] == ("lint", "client")
     assert progress["stage_results"]["lint"] == {"verdict": "skip", "reason": "no code"}
     assert outcome.failures == ()
     assert set(outcome.durations) == {"lint", "client"}
@@ -142,7 +142,7 @@ async def test_stages_see_progress_so_far_and_other_metadata_is_kept():
     assert outcome.task.metadata["keep"] == 1
     seen = second.seen[0].metadata["review_pipeline"]
     assert seen["current_stage"] == "client"
-    assert seen["stages_completed"] == ["internal"]
+    assert seen["stages_completed"] == ("internal",)
 
 
 async def test_a_rerun_starts_afresh():
@@ -155,7 +155,7 @@ async def test_a_rerun_starts_afresh():
         },
     )
     task, _ = await pipeline.run(stale)
-    assert task.metadata["review_pipeline"]["stages_completed"] == ["internal"]
+    assert task.metadata["review_pipeline"]["stages_completed"] == ("internal",)
 
 
 async def test_events_are_emitted(caplog):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import pytest
@@ -516,13 +516,16 @@ async def test_a_non_message_is_an_error(build, hello, intent, outcomes, base_ti
     assert "returned str" in result.error.message
 
 
-async def test_mixing_naive_and_aware_timestamps_is_explained(
+async def test_a_naive_timestamp_meets_aware_ones_as_local_time(
     build, hello, intent, outcomes, base_time
 ):
-    naive = Message("naive", datetime(2026, 1, 1, 12, 0, 5), AGENT)  # noqa: DTZ001
+    later = (base_time + timedelta(seconds=5)).astimezone().replace(tzinfo=None)
+    naive = Message("naive", later, AGENT)  # local wall time, as datetime.now() gives
     result = await build([], Returns(naive)).run()
-    assert result.error is not None
-    assert "timezone-aware" in result.error.message
+    assert result.error is None
+    stamps = [m.timestamp for m in result.conversation.messages]
+    assert stamps == [base_time, base_time + timedelta(seconds=5)]
+    assert all(stamp.tzinfo is UTC for stamp in stamps)
 
 
 async def test_cancellation_propagates(build, hello, intent, outcomes, base_time):

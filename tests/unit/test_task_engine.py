@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import anyio
+import attrs
 import pytest
 
 from clientsim import LLMParticipant, ParticipantRole, ScriptedParticipant
@@ -14,9 +15,11 @@ from clientsim.models.client import (
     ReviewStageResult,
     ReviewVerdict,
     Task,
+    TaskError,
     TaskRequirement,
     TaskSource,
     TaskStatus,
+    TaskTimings,
 )
 from clientsim.review import InternalReviewStage, ReviewPipeline
 from clientsim.tasks import InMemoryTaskEngine, TaskEngine, requirement_text
@@ -97,13 +100,18 @@ async def test_rework_loop_then_success_passes_feedback_to_the_worker():
     assert done.metadata["review_pipeline"]["stage_results"] == {
         "internal": {"verdict": "pass", "reason": "Missing tests"}
     }
-    assert done.metadata["rework_feedback"] == [
-        {"stage": "internal", "reason": "Missing tests"}
+    assert [(r.stage, r.reason) for r in done.rework_feedback] == [
+        ("internal", "Missing tests")
     ]
-    timings = done.metadata["timings"]
-    assert set(timings) == {"work_seconds", "review_seconds", "stage_seconds"}
-    assert set(timings["stage_seconds"]) == {"internal"}
-    assert timings["review_seconds"] >= timings["stage_seconds"]["internal"] >= 0
+    assert all(r.verdict is ReviewVerdict.FAIL for r in done.rework_feedback)
+    timings = done.timings
+    assert isinstance(timings, TaskTimings)
+    assert set(timings.stage_seconds) == {"internal"}
+    assert timings.review_seconds >= timings.stage_seconds["internal"] >= 0
+    assert timings.work_seconds >= 0
+    assert (done.error, done.reason) == (None, None)
+    assert set(done.metadata) == {"review_pipeline"}  # the engine's state is typed
+    assert hash(done) == hash(attrs.evolve(done))
 
 
 async def test_rework_limit_fails_the_task():
@@ -124,8 +132,10 @@ async def test_rework_limit_fails_the_task():
     assert done.status is S.FAILED
     assert attempts == 3
     assert done.rework_count == 2
-    assert "rework limit of 2 reached" in done.metadata["failure"]
-    assert "Missing tests" in done.metadata["failure"]
+    assert done.reason is not None
+    assert "rework limit of 2 reached" in done.reason
+    assert "Missing tests" in done.reason
+    assert done.error is None
     assert _reachable(done)
 
 
@@ -155,11 +165,11 @@ async def test_worker_exception_fails_the_task_and_keeps_the_error():
         done = await engine.wait_for(task.task_id, timeout=5)
         await engine.wait_for(other.task_id, timeout=5)
     assert done.status is S.FAILED
-    assert done.metadata["error"] == {
-        "type": "RuntimeError",
-        "message": "the agent crashed",
-        "status": "in_progress",
-    }
+    assert done.error == TaskError(
+        type="RuntimeError", message="the agent crashed", status=S.IN_PROGRESS
+    )
+    assert done.reason == "RuntimeError: the agent crashed"
+    assert done.timings is None  # the worker never delivered
 
 
 async def test_a_pipeline_stage_exception_fails_the_task_in_review():
@@ -173,7 +183,8 @@ async def test_a_pipeline_stage_exception_fails_the_task_in_review():
         )
         done = await engine.wait_for(task.task_id, timeout=5)
     assert done.status is S.FAILED
-    assert done.metadata["error"]["status"] == "in_review"
+    assert done.error is not None
+    assert done.error.status is S.IN_REVIEW
     assert done.deliverable == "Implemented Add login"
 
 
@@ -188,7 +199,8 @@ async def test_a_worker_returning_no_text_fails_the_task(answer):
         )
         done = await engine.wait_for(task.task_id, timeout=5)
     assert done.status is S.FAILED
-    assert done.metadata["error"]["type"] == "SimulationError"
+    assert done.error is not None
+    assert done.error.type == "SimulationError"
 
 
 async def test_scripted_participant_worker_gets_feedback_as_the_next_message():
@@ -226,7 +238,8 @@ async def test_a_participant_that_passes_fails_the_task():
         )
         done = await engine.wait_for(task.task_id, timeout=5)
     assert done.status is S.FAILED
-    assert "no deliverable" in done.metadata["error"]["message"]
+    assert done.error is not None
+    assert "no deliverable" in done.error.message
 
 
 async def test_leaving_the_block_cancels_unfinished_work_into_legal_states():
@@ -248,6 +261,11 @@ async def test_leaving_the_block_cancels_unfinished_work_into_legal_states():
         assert final.status is S.CANCELLED
         assert final.is_final
         assert _reachable(final)
+        assert final.reason in {
+            "work was cancelled",
+            "the task engine was closed before it finished",
+        }
+        assert final.error is None
         assert await engine.wait_for(task.task_id, timeout=1) == final
 
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from clientsim.models.client import (
-    ClientFeedback,
-    ClientProfile,
-    ReviewContext,
-    SubmitContext,
-    TaskRequirement,
-)
+from clientsim.models.client import ClientFeedback, ClientProfile, TaskRequirement
+from clientsim.models.contexts import ReviewContext, SubmitContext
 
 
 __all__ = ["ClientInterface", "ReviewContext", "SubmitContext"]

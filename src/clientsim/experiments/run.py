@@ -65,7 +65,13 @@ _DEFAULT_OUTCOMES = Outcomes((Outcome("completed", "The conversation ran to its 
 
 @attrs.frozen(kw_only=True)
 class ExperimentResult:
-    """What :func:`run_experiment` did.
+    """What :func:`run_experiment` did: every conversation of the grid ran.
+
+    An interrupted run returns no result: the cancellation (Ctrl-C) propagates, as
+    anyio's structured concurrency requires. Before it does, the run folder is
+    written with what finished and ``"status": "interrupted"`` in ``metadata.json``
+    (and in the store), which is where an interrupted run shows; ``--resume`` (or
+    ``resume=``) finishes it.
 
     Attributes:
         run_id: the run's id, also its folder name (``exp_<timestamp>``).
@@ -76,7 +82,6 @@ class ExperimentResult:
         ran: conversations this call ran.
         skipped: conversations skipped because they were already stored.
         live_model_calls: model calls that reached a real model.
-        interrupted: the run was stopped before every conversation ran.
     """
 
     run_id: str
@@ -87,7 +92,6 @@ class ExperimentResult:
     ran: int
     skipped: int
     live_model_calls: int
-    interrupted: bool = False
 
     @property
     def failed(self) -> int:
@@ -101,9 +105,10 @@ class ExperimentResult:
 
     @property
     def exit_code(self) -> int:
-        """The CLI's exit code: 0 all done, 1 some failed, 130 interrupted."""
-        if self.interrupted:
-            return 130
+        """The CLI's exit code: 0 all done, 1 some failed.
+
+        (An interrupted run has no result; the CLI exits 130 for it.)
+        """
         return 1 if self.failed else 0
 
     def to_pandas(self) -> DataFrame:
@@ -292,6 +297,11 @@ async def run_experiment(
         on_start: called with the run id and folder once the run is registered.
         retry_base_seconds: the first backoff before retrying a conversation.
 
+    Returns:
+        What ran, once every conversation of the grid has run. A cancelled run
+        (Ctrl-C) returns nothing: the cancellation propagates after the folder is
+        written with what finished and ``"status": "interrupted"``.
+
     Raises:
         ConfigError: the configuration is invalid, the target cannot be imported,
             or ``resume`` names no run in the store.
@@ -445,7 +455,6 @@ async def _execute(
         ran=len(result.records) if result else 0,
         skipped=result.skipped if result else stored_before,
         live_model_calls=result.live_model_calls if result else 0,
-        interrupted=status != "done",
     )
 
 

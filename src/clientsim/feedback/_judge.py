@@ -24,7 +24,8 @@ from clientsim.feedback.base import (
 )
 from clientsim.llm.specs import check_model
 from clientsim.models import TokenUsage
-from clientsim.models.client import ClientFeedback, ClientProfile, ReviewContext
+from clientsim.models.client import ClientFeedback, ClientProfile
+from clientsim.models.contexts import ReviewContext
 
 
 if TYPE_CHECKING:

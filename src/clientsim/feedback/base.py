@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from clientsim.models.client import (
         ClientFeedback,
         ClientProfile,
-        ReviewContext,
         TaskRequirement,
     )
+    from clientsim.models.contexts import ReviewContext
 
 
 __all__ = [

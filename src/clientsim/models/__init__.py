@@ -4,6 +4,10 @@ The conversation values (:class:`Conversation`, :class:`Message`, :class:`Intent
 and the client simulation values of seed 000 (:class:`ClientProfile`,
 :class:`TaskRequirement`, :class:`ClientRequest`, :class:`Task`, ...), with the request
 and task lifecycles.
+
+Every timestamp a value holds is timezone-aware UTC (a naive one is read as local time
+and converted: :func:`as_utc`), and every mapping it holds is read-only
+(:class:`FrozenDict`), so values can be hashed.
 """
 
 from clientsim.config import from_dict, from_json, to_dict, to_json
@@ -15,16 +19,17 @@ from clientsim.models.client import (
     ClientRequest,
     Priority,
     RequestStatus,
-    ReviewContext,
     ReviewStageResult,
     ReviewVerdict,
-    SubmitContext,
     Task,
+    TaskError,
     TaskRequirement,
     TaskSource,
     TaskStatus,
+    TaskTimings,
     TaskType,
 )
+from clientsim.models.contexts import ReviewContext, SubmitContext
 from clientsim.models.conversation import (
     Conversation,
     ConversationResult,
@@ -35,10 +40,12 @@ from clientsim.models.conversation import (
     TokenUsage,
     TokenUsageReport,
 )
+from clientsim.models.frozen import FrozenDict
 from clientsim.models.intent import Intent, Outcome, Outcomes
 from clientsim.models.records import ConversationRecord, GridCell, RunStatus
 from clientsim.models.roles import ParticipantRole
 from clientsim.models.simulated import SimulatedRun, SimulationRuns
+from clientsim.models.timestamps import as_utc
 
 
 __all__ = [
@@ -52,6 +59,7 @@ __all__ = [
     "ConversationResult",
     "Ending",
     "ErrorRecord",
+    "FrozenDict",
     "GridCell",
     "Intent",
     "Message",
@@ -69,12 +77,15 @@ __all__ = [
     "SimulationRuns",
     "SubmitContext",
     "Task",
+    "TaskError",
     "TaskRequirement",
     "TaskSource",
     "TaskStatus",
+    "TaskTimings",
     "TaskType",
     "TokenUsage",
     "TokenUsageReport",
+    "as_utc",
     "from_dict",
     "from_json",
     "to_dict",

@@ -1,5 +1,6 @@
 """Client simulation values (seed 000): clients, requirements, requests, feedback,
-review verdicts and tasks, with the request and task lifecycles.
+review verdicts and tasks, with the request and task lifecycles (what a client is
+given to work from is in :mod:`clientsim.models.contexts`).
 
 Pure data: no I/O, no LangChain. Lifecycles are enforced by :meth:`ClientRequest.
 transition` and :meth:`Task.transition`, which return a new value or raise
@@ -17,8 +18,10 @@ from typing import Any, Final
 
 import attrs
 
-from clientsim._validators import a_number, an_int
+from clientsim._validators import a_number, an_int, items_of, typed
 from clientsim.errors import ConfigError, IllegalTransitionError
+from clientsim.models.frozen import FrozenDict, freeze_mapping
+from clientsim.models.timestamps import timestamp_field_or_none
 
 
 __all__ = [
@@ -29,14 +32,14 @@ __all__ = [
     "ClientRequest",
     "Priority",
     "RequestStatus",
-    "ReviewContext",
     "ReviewStageResult",
     "ReviewVerdict",
-    "SubmitContext",
     "Task",
+    "TaskError",
     "TaskRequirement",
     "TaskSource",
     "TaskStatus",
+    "TaskTimings",
     "TaskType",
 ]
 
@@ -70,6 +73,8 @@ def _all_not_blank(_: object, attribute: attrs.Attribute[Any], value: object) ->
 
 
 _unit_interval: Final = a_number(0, 1, note=" (0 lenient, 1 strict)")
+_optional_datetime: Final = typed(datetime, optional=True)
+_optional_str: Final = typed(str, optional=True)
 
 
 def _enum(kind: type[enum.Enum]) -> Any:
@@ -122,6 +127,24 @@ def _request_history(value: Iterable[RequestStatus]) -> tuple[RequestStatus, ...
 
 def _task_history(value: Iterable[TaskStatus]) -> tuple[TaskStatus, ...]:
     return tuple(value)
+
+
+_NO_MAPPING: Final[Mapping[str, Any]] = FrozenDict()
+_seconds: Final = a_number(0)
+
+
+def _task_metadata(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return freeze_mapping(value, "metadata")
+
+
+def _stage_seconds(value: Mapping[str, float]) -> Mapping[str, float]:
+    return freeze_mapping(value, "stage_seconds")
+
+
+def _rework_feedback(
+    value: Iterable[ReviewStageResult],
+) -> tuple[ReviewStageResult, ...]:
+    return items_of(value, ReviewStageResult, "rework_feedback")
 
 
 @attrs.frozen(kw_only=True)
@@ -256,8 +279,10 @@ class ClientRequest:
         client_id: the client who filed it.
         requirement: what is asked for.
         status: where it is in intake.
-        created_at: when it was filed.
-        updated_at: when its status last changed.
+        created_at: when it was filed, timezone-aware UTC (a naive datetime is read
+            as local time and converted; see
+            :func:`clientsim.models.timestamps.as_utc`).
+        updated_at: when its status last changed, timezone-aware UTC.
         scoping_notes: notes a reviewer or intake agent added while scoping.
         task_id: the task created for it (set at ``TASK_CREATED``).
         reason: why it was cancelled, if it was.
@@ -274,8 +299,12 @@ class ClientRequest:
         converter=_request_status,
         validator=_enum(RequestStatus),
     )
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: datetime | None = attrs.field(
+        default=None, converter=timestamp_field_or_none, validator=_optional_datetime
+    )
+    updated_at: datetime | None = attrs.field(
+        default=None, converter=timestamp_field_or_none, validator=_optional_datetime
+    )
     scoping_notes: str = attrs.field(default="", validator=_blank_ok)
     task_id: str | None = None
     reason: str | None = None
@@ -347,8 +376,51 @@ with rework (IN_REVIEW -> IN_PROGRESS), failure and cancellation."""
 
 
 @attrs.frozen(kw_only=True)
+class TaskTimings:
+    """How long a task's work and review took, summed over every round.
+
+    Attributes:
+        work_seconds: time spent in the worker.
+        review_seconds: time spent in the review pipeline.
+        stage_seconds: time spent in each review stage, by stage name.
+    """
+
+    work_seconds: float = attrs.field(default=0.0, validator=_seconds)
+    review_seconds: float = attrs.field(default=0.0, validator=_seconds)
+    stage_seconds: Mapping[str, float] = attrs.field(
+        default=_NO_MAPPING, converter=_stage_seconds
+    )
+
+
+@attrs.frozen(kw_only=True)
+class TaskError:
+    """An exception that ended a task (a worker's or a review stage's); never lost.
+
+    Attributes:
+        type: the exception class's name (e.g. ``"SimulationError"``).
+        message: its message.
+        status: the status the task was in when it happened (``IN_PROGRESS``: the
+            worker; ``IN_REVIEW``: a review stage).
+    """
+
+    type: str = attrs.field(validator=_blank_ok)
+    message: str = attrs.field(validator=_blank_ok)
+    status: TaskStatus = attrs.field(
+        converter=_task_status, validator=_enum(TaskStatus)
+    )
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, status: TaskStatus) -> TaskError:
+        """Describe ``exc``, raised while the task was in ``status``."""
+        return cls(type=type(exc).__name__, message=str(exc), status=status)
+
+
+@attrs.frozen(kw_only=True)
 class Task:
     """A unit of work in the task engine (the system under test).
+
+    Every field is read-only (``hash(task)`` works); change a task with
+    :meth:`transition` or ``attrs.evolve``.
 
     Attributes:
         task_id: unique id.
@@ -359,10 +431,20 @@ class Task:
         assignee: who works on it.
         deliverable: the latest work product (text), if any.
         rework_count: how many times review sent it back.
-        metadata: free data; the review pipeline keeps its progress under
-            ``"review_pipeline"`` in the seed's shape.
+        metadata: free data, read-only (a :class:`~clientsim.models.frozen.FrozenDict`;
+            a dict given here is frozen, nested lists become tuples). The review
+            pipeline keeps its progress under ``"review_pipeline"`` in the seed's
+            shape. Keep it to JSON-like data for it to round-trip through
+            :func:`~clientsim.models.to_dict`.
         request_id: the client request it was created for, if any.
         history: the statuses it went through, oldest first.
+        timings: how long work and review took (``None`` until the engine measured
+            them).
+        rework_feedback: the failed review results the worker was given for its
+            last rework (empty until review sends the task back).
+        error: the exception that failed (or cancelled) the task, if one did.
+        reason: why the task ended ``FAILED`` or ``CANCELLED`` (the rework limit
+            spent, the engine closed, the exception), ``None`` otherwise.
     """
 
     task_id: str = attrs.field(validator=_not_blank)
@@ -383,9 +465,21 @@ class Task:
     assignee: str | None = None
     deliverable: str | None = None
     rework_count: int = 0
-    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    metadata: Mapping[str, Any] = attrs.field(
+        default=_NO_MAPPING, converter=_task_metadata
+    )
     request_id: str | None = None
     history: tuple[TaskStatus, ...] = attrs.field(default=(), converter=_task_history)
+    timings: TaskTimings | None = attrs.field(
+        default=None, validator=typed(TaskTimings, optional=True)
+    )
+    rework_feedback: tuple[ReviewStageResult, ...] = attrs.field(
+        default=(), converter=_rework_feedback
+    )
+    error: TaskError | None = attrs.field(
+        default=None, validator=typed(TaskError, optional=True)
+    )
+    reason: str | None = attrs.field(default=None, validator=_optional_str)
 
     @property
     def is_final(self) -> bool:
@@ -425,7 +519,7 @@ def _scores(value: Mapping[str, float] | None) -> Mapping[str, float] | None:
             raise ConfigError(
                 f"scores must map names to finite numbers; got {name!r}: {score!r}"
             )
-    return dict(value)
+    return freeze_mapping(value, "scores")
 
 
 @attrs.frozen(kw_only=True)
@@ -435,7 +529,8 @@ class ClientFeedback:
     Attributes:
         accepted: whether the client accepts it.
         reason: why, in the client's words.
-        scores: optional scores per rubric dimension (0.0-1.0 by convention).
+        scores: optional scores per rubric dimension (0.0-1.0 by convention),
+            read-only.
         unmet_criteria: the acceptance criteria the deliverable did not meet.
         client_id: who gave it.
     """
@@ -473,46 +568,3 @@ class ReviewStageResult:
     )
     reason: str | None = None
     feedback: ClientFeedback | None = None
-
-
-# ----- what a client is given -------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class SubmitContext:
-    """What a client is given when asked for a requirement.
-
-    Attributes:
-        round: the simulation round (0-based).
-        project: the project the work goes to.
-        proposal: a requirement drafted for the client (by a generator), which the
-            client may file as is, rework, or decline; ``None`` to write its own.
-        seed: for reproducible choices.
-        metadata: anything else the caller wants the client to see.
-    """
-
-    round: int = 0
-    project: str = "default"
-    proposal: TaskRequirement | None = None
-    seed: int = 0
-    metadata: Mapping[str, Any] = attrs.field(factory=dict)
-
-
-@attrs.frozen(kw_only=True)
-class ReviewContext:
-    """What a client is given when asked to review a deliverable.
-
-    Attributes:
-        task: the task, as the task engine holds it.
-        requirement: what was asked for.
-        deliverable: the work product to review (the actual deliverable, never the
-            requirement text).
-        attempt: 1 for the first review, 2 after one rework, ...
-        seed: for reproducible choices.
-    """
-
-    task: Task
-    requirement: TaskRequirement
-    deliverable: str
-    attempt: int = 1
-    seed: int = 0

@@ -12,6 +12,7 @@ from clientsim._validators import an_int, items_of, typed
 from clientsim.errors import InvalidTypeError, is_transient
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
+from clientsim.models.timestamps import timestamp_field
 
 
 __all__ = [
@@ -48,10 +49,28 @@ class MessageDraft:
 
 @attrs.frozen
 class Message:
-    """One message of a conversation, stamped with when it was sent."""
+    """One message of a conversation, stamped with when it was sent.
+
+    Attributes:
+        content: the text.
+        timestamp: when it was sent, always timezone-aware UTC: a naive datetime
+            (``datetime.now()``) is read as the machine's local time and converted,
+            an aware one in another zone is converted to the same instant in UTC
+            (see :func:`clientsim.models.timestamps.as_utc`).
+        sender: who sent it.
+
+    Example:
+        >>> from datetime import datetime, timedelta, timezone
+        >>> paris = timezone(timedelta(hours=1))
+        >>> Message("Hi", datetime(2026, 1, 5, 10, 0, tzinfo=paris),
+        ...         ParticipantRole.CUSTOMER).timestamp.isoformat()
+        '2026-01-05T09:00:00+00:00'
+    """
 
     content: str = attrs.field(validator=_instance_of_str)
-    timestamp: datetime = attrs.field(validator=typed(datetime))
+    timestamp: datetime = attrs.field(
+        converter=timestamp_field, validator=typed(datetime)
+    )
     sender: ParticipantRole = attrs.field(validator=_instance_of_role)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
@@ -10,12 +11,18 @@ import attrs
 
 from clientsim._validators import an_int, typed
 from clientsim.models.conversation import ConversationResult, ErrorRecord, TokenUsage
+from clientsim.models.frozen import FrozenDict, freeze_mapping
+from clientsim.models.timestamps import timestamp_field_or_none
 
 
 __all__ = ["ConversationRecord", "GridCell", "RunStatus"]
 
 _str: Final = typed(str)
 _non_negative_int: Final = an_int(low=0)
+
+
+def _models(value: Mapping[str, TokenUsage]) -> Mapping[str, TokenUsage]:
+    return freeze_mapping(value, "models")
 
 
 class RunStatus(enum.Enum):
@@ -65,9 +72,10 @@ class ConversationRecord:
             for a timeout or a failure; ``None`` only if nothing ran at all).
         error: what ended it, for ``FAILED`` and ``TIMEOUT``.
         attempts: how many times it was run (1 unless transient errors were retried).
-        started_at: when the (last) attempt started.
+        started_at: when the (last) attempt started, timezone-aware UTC (a naive
+            datetime is read as local time and converted).
         duration_seconds: wall time of the last attempt.
-        models: token usage per model spec, for cost estimates.
+        models: token usage per model spec, for cost estimates (read-only).
     """
 
     run_id: str = attrs.field(validator=_str)
@@ -83,10 +91,14 @@ class ConversationRecord:
     )
     attempts: int = attrs.field(default=1, validator=_non_negative_int)
     started_at: datetime | None = attrs.field(
-        default=None, validator=typed(datetime, optional=True)
+        default=None,
+        converter=timestamp_field_or_none,
+        validator=typed(datetime, optional=True),
     )
     duration_seconds: float = attrs.field(default=0.0, validator=typed(float, int))
-    models: dict[str, TokenUsage] = attrs.field(factory=dict)
+    models: Mapping[str, TokenUsage] = attrs.field(
+        factory=FrozenDict, converter=_models
+    )
 
     @property
     def key(self) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "fmt_number",
     "fmt_percent",
     "pass_outcomes_of",
+    "unfinished_note",
 ]
 
 
@@ -37,6 +38,42 @@ RUN_FACTS: Final = (
     ("finished_at", "Finished"),
 )
 """The facts of a run every report shows first: metadata key and label."""
+
+
+def unfinished_note(metadata: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """What a report says about a run that did not finish, or ``None`` if it did.
+
+    An interrupted run (Ctrl-C) wrote what finished and ``"status": "interrupted"``;
+    a run still marked ``"running"`` is running or its process was killed before it
+    wrote its results (they are in the store). Either is finished by a resume.
+
+    Returns:
+        The sentence to show and the command that finishes the run (``None`` when
+        the metadata holds no run id).
+    """
+    status = metadata.get("status")
+    run_id = metadata.get("run_id")
+    command = (
+        f"clientsim run <experiment file> --resume {run_id}"
+        if isinstance(run_id, str) and run_id
+        else None
+    )
+    if status == "interrupted":
+        stored = as_count(metadata.get("stored"))
+        total = metadata.get("grid_size")
+        of = f" of {as_count(total)}" if as_number(total) is not None else ""
+        sentence = (
+            f"This run was interrupted: {stored}{of} conversations finished and are "
+            "shown here."
+        )
+        return sentence, command
+    if status == "running":
+        sentence = (
+            "This run has not finished: it is still running, or its process ended "
+            "before writing its results (what finished is in the store)."
+        )
+        return sentence, command
+    return None
 
 
 def escape(value: object) -> str:

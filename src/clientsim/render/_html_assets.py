@@ -30,6 +30,7 @@ dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}
 background:var(--bg);border:1px solid var(--line);font-size:13px}
 .status-done{color:var(--pass)}.status-failed{color:var(--fail)}
 .status-timeout{color:var(--warn)}
+.unfinished{color:var(--warn);font-weight:600;font-size:14px}
 svg{display:block;max-width:100%;height:auto;margin:4px 0}
 .big{font-size:26px;font-weight:600}
 table{border-collapse:collapse;width:100%;font-size:14px}

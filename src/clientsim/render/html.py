@@ -37,6 +37,7 @@ from clientsim.render._format import (
     fmt_number,
     fmt_percent,
     pass_outcomes_of,
+    unfinished_note,
 )
 from clientsim.render._html_assets import CSS, JS
 from clientsim.render.chart import interval_bar, outcome_chart
@@ -289,6 +290,12 @@ def _header(loaded: LoadedExperiment, title: str, summary: Mapping[str, Any]) ->
         if loaded.metadata is None
         else ""
     )
+    unfinished = unfinished_note(metadata)
+    if unfinished is not None:
+        sentence, command = unfinished
+        finish = f" Finish it with <code>{escape(command)}</code>" if command else ""
+        note += f'<p class="unfinished" role="status">{escape(sentence)}{finish}</p>'
+
     return (
         f'<header id="summary">\n<h1>{escape(title)}</h1>\n<dl class="meta">'
         f"{''.join(rows)}</dl>\n"

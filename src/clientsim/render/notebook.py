@@ -370,8 +370,6 @@ def experiment_result_html(
         ("Ran", f"{result.ran} (skipped {result.skipped} already stored)"),
         ("Live model calls", str(result.live_model_calls)),
     ]
-    if result.interrupted:
-        facts.append(("Interrupted", "yes: not every conversation ran"))
     return records_html(
         result.records,
         title="ExperimentResult",
@@ -388,8 +386,6 @@ def batch_result_html(result: BatchResult, *, max_rows: int = MAX_ROWS) -> str:
         ("Ran", f"{len(result.records)} (skipped {result.skipped} already stored)"),
         ("Live model calls", str(result.live_model_calls)),
     ]
-    if result.interrupted:
-        facts.append(("Interrupted", "yes: not every conversation ran"))
     return records_html(
         result.records, title="BatchResult", facts=facts, max_rows=max_rows
     )

@@ -8,6 +8,7 @@ transcripts need the traces.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -30,6 +31,7 @@ from clientsim.render._format import (
     fmt_number,
     fmt_percent,
     pass_outcomes_of,
+    unfinished_note,
 )
 
 
@@ -135,6 +137,13 @@ def _header(lines: list[str], loaded: LoadedExperiment, width: int) -> None:
         if value not in (None, ""):
             lines.append(f"{label + ':':<13}{value}")
     lines.append(f"{'Folder:':<13}{loaded.directory}")
+    unfinished = unfinished_note(metadata)
+    if unfinished is not None:
+        sentence, command = unfinished
+        lines.append("")
+        lines.extend(textwrap.wrap(sentence, width))
+        if command is not None:
+            lines.append(f"Finish it with: {command}")
     if loaded.metadata is None:
         lines.append("(no metadata.json: save_aggregated_metrics was off)")
 

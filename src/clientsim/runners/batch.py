@@ -212,21 +212,23 @@ judges its outcome on the whole transcript)."""
 
 @attrs.frozen(kw_only=True)
 class BatchResult:
-    """What a batch run did.
+    """What a batch run did: every pending cell ran.
+
+    A run that is cancelled (Ctrl-C, a caller's ``move_on_after``) returns no result:
+    the cancellation propagates, as anyio's structured concurrency requires. What
+    finished before it is in the store and in :attr:`BatchRunner.finished`.
 
     Attributes:
         run_id: the run.
         records: the conversations this call ran and stored (not those skipped).
         skipped: cells skipped because they were already stored.
         live_model_calls: model calls that reached a real model.
-        interrupted: ``True`` if the run was cancelled before every cell ran.
     """
 
     run_id: str
     records: tuple[ConversationRecord, ...]
     skipped: int
     live_model_calls: int
-    interrupted: bool = False
 
     def to_pandas(self) -> DataFrame:
         """One row per conversation; see ``clientsim.notebook.to_pandas``.
@@ -353,8 +355,9 @@ class BatchRunner:
     async def run(self) -> BatchResult:
         """Run every pending cell; return what ran.
 
-        Cancellation (Ctrl-C) stops starting new conversations and cancels those in
-        flight; everything that finished is already stored.
+        Cancellation (Ctrl-C) stops starting new conversations, cancels those in
+        flight and propagates (no result is returned); everything that finished is
+        already stored, and :attr:`finished` lists it.
 
         Raises:
             ConfigError: the factory rejected its configuration (raised from the
@@ -363,7 +366,6 @@ class BatchRunner:
         todo = await self.pending()
         skipped = len(self.cells) - len(todo)
         limiter = anyio.CapacityLimiter(self.parallel_runs)
-        interrupted = True
         try:
             async with anyio.create_task_group() as group:
                 for index, cell in enumerate(todo):
@@ -371,7 +373,6 @@ class BatchRunner:
                         await anyio.sleep(self.run_delay_seconds)
                     await limiter.acquire_on_behalf_of(cell.cell.key)
                     group.start_soon(self._slot, limiter, cell)
-            interrupted = False
         except BaseExceptionGroup as group:
             config_error = _first(group, ConfigError)
             if config_error is None:
@@ -386,7 +387,6 @@ class BatchRunner:
             records=tuple(self._records),
             skipped=skipped,
             live_model_calls=self._live_calls,
-            interrupted=interrupted,
         )
 
     async def _slot(self, limiter: anyio.CapacityLimiter, cell: BatchCell) -> None:

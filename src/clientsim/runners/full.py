@@ -18,6 +18,7 @@ from clientsim.models import (
     Outcomes,
     ParticipantRole,
 )
+from clientsim.models.timestamps import timestamp_field_or_none
 from clientsim.participants.base import Participant
 from clientsim.runners._core import (
     ConversationCore,
@@ -74,7 +75,9 @@ class FullSimulationRunner(ConversationCore, Runner):
         intent: the customer's intent (used by goal judges; never shown to the agent).
         outcomes: the legal outcomes of the run.
         max_messages: the conversation ends when it has this many messages.
-        base_timestamp: the first message's timestamp (``now`` if ``None``).
+        base_timestamp: the first message's timestamp (``now`` if ``None``); a naive
+            datetime is read as local time and converted to UTC, as every timestamp
+            is, so participants may stamp with ``datetime.now()`` or aware times.
         progress_callback: called as ``callback(conversation, progress)`` after every
             message, the first included.
         outcome_evaluator: decides the outcome after every message until one is
@@ -97,7 +100,9 @@ class FullSimulationRunner(ConversationCore, Runner):
     )
     outcomes: Outcomes = attrs.field(validator=attrs.validators.instance_of(Outcomes))
     max_messages: int = attrs.field(default=100, validator=check_positive_int)
-    base_timestamp: datetime | None = None
+    base_timestamp: datetime | None = attrs.field(
+        default=None, converter=timestamp_field_or_none
+    )
     progress_callback: ProgressCallback | None = attrs.field(default=None, repr=False)
     outcome_evaluator: OutcomeEvaluator | None = attrs.field(default=None, kw_only=True)
     termination: TerminationStrategy | None = attrs.field(
@@ -202,18 +207,9 @@ class FullSimulationRunner(ConversationCore, Runner):
                     f"{message.sender.name}; its messages must have sender {role.name}"
                 ),
             )
-        try:
-            early = message.timestamp < last.timestamp
-        except TypeError:
-            raise Failed(
-                role.value,
-                ParticipantError(
-                    f"the {role.value} participant's timestamp {message.timestamp!r} "
-                    f"cannot be compared with the last message's {last.timestamp!r}; use "
-                    "timezone-aware datetimes throughout (or naive ones throughout)"
-                ),
-            ) from None
-        if early:
+        # Every Message holds an aware UTC timestamp (a naive one was read as local
+        # time when the message was built), so any two compare.
+        if message.timestamp < last.timestamp:
             raise Failed(
                 role.value,
                 ParticipantError(
@@ -225,7 +221,4 @@ class FullSimulationRunner(ConversationCore, Runner):
 
 
 def _earlier(candidate: Message, incumbent: Message) -> bool:
-    try:
-        return candidate.timestamp < incumbent.timestamp
-    except TypeError:  # mixed naive/aware: _validate reports it on the chosen one
-        return False
+    return candidate.timestamp < incumbent.timestamp

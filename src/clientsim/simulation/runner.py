@@ -471,7 +471,7 @@ class SimulationRunner:
             # An engine without our review stage: the client reviews the result once.
             await self._review.review(task)
         feedback = tuple(self._review.feedback.get(task.task_id, ()))
-        timings = task.metadata.get("timings", {})
+        timings = task.timings
         return TaskOutcome(
             client_id=client_id,
             requirement=requirement,
@@ -483,10 +483,10 @@ class SimulationRunner:
             rework_rounds=task.rework_count,
             feedback=feedback,
             intake_seconds=intake_seconds,
-            work_seconds=timings.get("work_seconds"),
-            review_seconds=timings.get("review_seconds"),
-            error=(task.metadata.get("error") or {}).get("message")
-            if task.status is TaskStatus.FAILED
+            work_seconds=timings.work_seconds if timings is not None else None,
+            review_seconds=timings.review_seconds if timings is not None else None,
+            error=task.error.message
+            if task.status is TaskStatus.FAILED and task.error is not None
             else None,
         )
 

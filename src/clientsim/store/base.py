@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from clientsim.models.records import ConversationRecord
+from clientsim.models.timestamps import timestamp_field
 
 
 __all__ = ["SimulationInfo", "SimulationStore"]
@@ -23,15 +24,16 @@ class SimulationInfo:
         status: free text kept up to date by the runner (``"running"``, ``"done"``,
             ``"interrupted"``, ...).
         metadata: JSON-able data given at registration (e.g. the experiment config).
-        created_at: when it was registered (UTC).
-        updated_at: when its status last changed (UTC).
+        created_at: when it was registered (timezone-aware UTC; a naive datetime
+            is read as local time and converted).
+        updated_at: when its status last changed (timezone-aware UTC).
     """
 
     simulation_id: str
     status: str
     metadata: Mapping[str, Any]
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = attrs.field(converter=timestamp_field)
+    updated_at: datetime = attrs.field(converter=timestamp_field)
 
 
 @runtime_checkable

@@ -26,9 +26,11 @@ from clientsim.models.client import (
     ReviewStageResult,
     ReviewVerdict,
     Task,
+    TaskError,
     TaskRequirement,
     TaskSource,
     TaskStatus,
+    TaskTimings,
 )
 from clientsim.review.pipeline import ReviewPipeline
 
@@ -155,8 +157,8 @@ def _as_worker(worker: object) -> Worker:
     )
 
 
-def _error_record(exc: BaseException, status: TaskStatus) -> dict[str, str]:
-    return {"type": type(exc).__name__, "message": str(exc), "status": status.value}
+def _error_record(exc: BaseException, status: TaskStatus) -> TaskError:
+    return TaskError.from_exception(exc, status)
 
 
 @attrs.define
@@ -176,16 +178,17 @@ class InMemoryTaskEngine:
                                             project="default")
             done = await engine.wait_for(task.task_id, timeout=30)
 
-    What the engine keeps in ``task.metadata``:
+    What the engine records on each task, in typed, read-only fields:
 
-    - ``"review_pipeline"``: the pipeline's progress, in the seed's shape.
-    - ``"timings"``: ``work_seconds`` and ``review_seconds`` (totals over every
+    - ``task.timings``: ``work_seconds`` and ``review_seconds`` (totals over every
       round) and ``stage_seconds`` (total per review stage).
-    - ``"rework_feedback"``: the failed review results the worker was given last.
-    - ``"error"``: a worker's or stage's exception that failed the task (``type``,
-      ``message``, and the ``status`` it happened in); never lost.
-    - ``"failure"``: why a task failed when its rework limit was spent.
-    - ``"cancelled"``: why unfinished work was cancelled.
+    - ``task.rework_feedback``: the failed review results the worker was given last.
+    - ``task.error``: a worker's or stage's exception that failed the task (its
+      ``type``, ``message``, and the ``status`` it happened in); never lost.
+    - ``task.reason``: why a task ended ``FAILED`` (its rework limit spent, or the
+      exception) or ``CANCELLED`` (unfinished work when the engine closed).
+    - ``task.metadata["review_pipeline"]``: the pipeline's progress, in the seed's
+      shape.
 
     Example:
         >>> async def worker(task, feedback):
@@ -362,12 +365,7 @@ class InMemoryTaskEngine:
         for slot in self._slots.values():
             if not slot.task.is_final:
                 task = slot.task
-                self._set(
-                    task.transition(
-                        TaskStatus.CANCELLED,
-                        metadata={**task.metadata, "cancelled": reason},
-                    )
-                )
+                self._set(task.transition(TaskStatus.CANCELLED, reason=reason))
 
     async def _drive(self, task_id: str) -> None:
         try:
@@ -382,10 +380,8 @@ class InMemoryTaskEngine:
                         TaskStatus.FAILED
                         if TaskStatus.FAILED in legal
                         else TaskStatus.CANCELLED,
-                        metadata={
-                            **task.metadata,
-                            "error": _error_record(exc, task.status),
-                        },
+                        error=_error_record(exc, task.status),
+                        reason=f"{type(exc).__name__}: {exc}",
                     )
                 )
         except anyio.get_cancelled_exc_class():
@@ -396,10 +392,7 @@ class InMemoryTaskEngine:
         task = self._slots[task_id].task
         if not task.is_final:
             self._set(
-                task.transition(
-                    TaskStatus.CANCELLED,
-                    metadata={**task.metadata, "cancelled": "work was cancelled"},
-                )
+                task.transition(TaskStatus.CANCELLED, reason="work was cancelled")
             )
 
     async def _work(self, task_id: str) -> None:
@@ -422,19 +415,14 @@ class InMemoryTaskEngine:
                 task_id,
                 TaskStatus.IN_REVIEW,
                 deliverable=answer,
-                metadata={**task.metadata, "timings": timings.as_dict()},
+                timings=timings.value(),
             )
             if self.review_pipeline is None:
                 self._move(task_id, TaskStatus.COMPLETED)
                 return
             outcome = await self.review_pipeline.review(task)
             timings.add_review(outcome.durations)
-            task = self._set(
-                attrs.evolve(
-                    outcome.task,
-                    metadata={**outcome.task.metadata, "timings": timings.as_dict()},
-                )
-            )
+            task = self._set(attrs.evolve(outcome.task, timings=timings.value()))
             if outcome.verdict is ReviewVerdict.PASS:
                 self._move(task_id, TaskStatus.COMPLETED)
                 return
@@ -444,25 +432,17 @@ class InMemoryTaskEngine:
                 self._move(
                     task_id,
                     TaskStatus.FAILED,
-                    metadata={
-                        **task.metadata,
-                        "failure": (
-                            f"rework limit of {self.rework_limit} reached; last "
-                            f"review: {reasons}"
-                        ),
-                    },
+                    reason=(
+                        f"rework limit of {self.rework_limit} reached; last "
+                        f"review: {reasons}"
+                    ),
                 )
                 return
             task = self._move(
                 task_id,
                 TaskStatus.IN_PROGRESS,
                 rework_count=task.rework_count + 1,
-                metadata={
-                    **task.metadata,
-                    "rework_feedback": [
-                        {"stage": r.stage, "reason": r.reason} for r in feedback
-                    ],
-                },
+                rework_feedback=feedback,
             )
 
 
@@ -477,9 +457,9 @@ class _Timings:
             self.review_seconds += seconds
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "work_seconds": self.work_seconds,
-            "review_seconds": self.review_seconds,
-            "stage_seconds": dict(self.stage_seconds),
-        }
+    def value(self) -> TaskTimings:
+        return TaskTimings(
+            work_seconds=self.work_seconds,
+            review_seconds=self.review_seconds,
+            stage_seconds=self.stage_seconds,
+        )
