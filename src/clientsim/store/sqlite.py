@@ -345,9 +345,9 @@ class SQLiteStore:
     def _prepare(self, connection: sqlite3.Connection) -> None:
         # Look before writing anything: a foreign file is left untouched.
         if self._schema_version(connection) == 0:
-            connection.execute("PRAGMA journal_mode = WAL")
-            with transaction(connection):
-                # Another process may have created it since we looked.
+            with transaction(connection):  # BEGIN IMMEDIATE: one creator at a time
+                # Another connection may have created it since we looked; the check
+                # and the creation are one transaction.
                 if self._schema_version(connection) == 0:
                     for statement in _SCHEMA:
                         connection.execute(statement)
@@ -355,9 +355,11 @@ class SQLiteStore:
     def _schema_version(self, connection: sqlite3.Connection) -> int:
         """The file's schema version: 0 for a new (empty) database."""
         try:
-            (version,) = connection.execute("PRAGMA user_version").fetchone()
-            (tables,) = connection.execute(
-                "SELECT count(*) FROM sqlite_master"
+            # One statement, so one snapshot: read in two, another process could
+            # commit its new schema in between (tables but no version yet).
+            version, tables = connection.execute(
+                "SELECT (SELECT user_version FROM pragma_user_version),"
+                " (SELECT count(*) FROM sqlite_master)"
             ).fetchone()
         except sqlite3.OperationalError:
             raise  # e.g. locked: says nothing about what the file is
