@@ -10,6 +10,7 @@ multi-turn conversation driven by the supervisor), runs them through the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import random
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import attrs
 
-from clientsim import events
+from clientsim import events, plugins
 from clientsim._secrets import redact_config
 from clientsim.errors import ConfigError
 from clientsim.experiments.build import (
@@ -160,7 +161,6 @@ async def _open_run(
             # Credentials in URLs and headers are never written down.
             "config": redact_config(config.to_dict()),
         }
-        await store.register_if_absent(directory.name, metadata)
         return _Run(
             run_id=directory.name, directory=directory, seed=seed, metadata=metadata
         )
@@ -172,8 +172,6 @@ async def _open_run(
             f"{', '.join(known[:10]) or '(none)'}"
         )
     directory = output / resume
-    for folder in ("artifacts", "logs"):
-        (directory / folder).mkdir(parents=True, exist_ok=True)
     stored_seed = info.metadata.get("run_seed")
     return _Run(
         run_id=resume,
@@ -306,13 +304,15 @@ async def run_experiment(
     undo: list[Callable[[], None]] = []
     build: ExperimentBuild | None = None
     cache: SQLiteCache | None = None
+    opened = _Opened()
     try:
+        # A broken plugin is found now, before a run folder is made for nothing.
+        plugins.get_plugin_manager()
         if resume is not None:
             config = await _stored_config(store, config, resume)
         cells = grid(config)
         build = make_build(config)
-        run = await _open_run(store, config, cells, resume)
-        await store.update_status(run.run_id, "running")
+        run = await _start_run(opened, store, config, cells, resume)
         if on_start is not None:
             on_start(run.run_id, run.directory)
         undo.append(_log_to(run.directory))
@@ -344,6 +344,7 @@ async def run_experiment(
             on_record=on_record,
             finish=make_finish(config),
         )
+        opened.executing = True
         return await _execute(
             batch,
             run=run,
@@ -352,10 +353,78 @@ async def run_experiment(
             tape=tape,
             stored_before=stored_before,
         )
+    except Exception as exc:
+        if opened.run is not None and not opened.executing:  # _execute records its own
+            await _mark_failed(
+                store if opened.registered else None, opened.run, exc, config=config
+            )
+        raise
     finally:
         for step in reversed(undo):
             step()
         await _release(build, cache, store if own_store else None)
+
+
+@attrs.define
+class _Opened:
+    """How far :func:`run_experiment` got: what to mark failed if it stops."""
+
+    run: _Run | None = None
+    registered: bool = False  # the run is in the store, under this run's id
+    executing: bool = False  # _execute took over (and records its own errors)
+
+
+async def _start_run(
+    opened: _Opened,
+    store: SimulationStore,
+    config: ExperimentConfig,
+    cells: list[BatchCell],
+    resume: str | None,
+) -> _Run:
+    """Register (or reopen) the run and make its folders; ``opened`` follows along."""
+    from clientsim.experiments.output import make_subfolders  # noqa: PLC0415
+
+    run = opened.run = await _open_run(store, config, cells, resume)
+    if resume is None:
+        await store.register_if_absent(run.run_id, run.metadata)
+    opened.registered = True
+    await store.update_status(run.run_id, "running")
+    make_subfolders(run.directory)
+    return run
+
+
+def failure_text(exc: BaseException) -> str:
+    """How a run's metadata records the error that stopped it: type and message."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _mark_failed(
+    store: SimulationStore | None,
+    run: _Run,
+    exc: BaseException,
+    *,
+    config: ExperimentConfig,
+) -> None:
+    """Record, as well as it can, that the run stopped on ``exc``: status
+    ``"failed"`` and the error in the store and in ``metadata.json``."""
+    from clientsim.experiments.output import (  # noqa: PLC0415
+        METADATA_FILE,
+        write_json_file,
+    )
+
+    final = {
+        **run.metadata,
+        "status": "failed",
+        "error": failure_text(exc),
+        "finished_at": datetime.now(UTC).isoformat(),
+    }
+    with anyio.CancelScope(shield=True):
+        if store is not None:
+            with contextlib.suppress(Exception):  # the store may be what failed
+                await store.update_status(run.run_id, "failed")
+        if config.save_aggregated_metrics and run.directory.is_dir():
+            with contextlib.suppress(Exception):  # or the folder
+                write_json_file(run.directory / METADATA_FILE, final)
 
 
 async def _release(
@@ -391,22 +460,26 @@ async def _execute(
         save_aggregated_metrics=config.save_aggregated_metrics,
     )
     writer.write_metadata({**run.metadata, "status": "running"})
-    events.emit(
-        events.BATCH_STARTED,
-        run_id=run.run_id,
-        total=len(batch.cells),
-        pending=len(batch.cells) - stored_before,
-        parallel_runs=config.parallel_runs,
-    )
-    status = "interrupted"
+    status = "interrupted"  # unless it ends, or an error stops it
+    error: Exception | None = None
     result = None
     try:
+        events.emit(
+            events.BATCH_STARTED,
+            run_id=run.run_id,
+            total=len(batch.cells),
+            pending=len(batch.cells) - stored_before,
+            parallel_runs=config.parallel_runs,
+        )
         if tape is not None:
             async with tape:
                 result = await batch.run()
         else:
             result = await batch.run()
         status = "done"
+    except Exception as exc:
+        status, error = "failed", exc
+        raise
     finally:
         with anyio.CancelScope(shield=True):
             if stored_before:
@@ -420,6 +493,8 @@ async def _execute(
                 "finished_at": datetime.now(UTC).isoformat(),
                 "stored": len(records),
             }
+            if error is not None:
+                final["error"] = failure_text(error)
 
             def write_all() -> dict[str, Any]:
                 summary = summarize(records, pass_outcomes=config.pass_outcomes)
