@@ -29,7 +29,13 @@ from clientsim.config.explain import (
     explain_value_error,
     structure_file,
 )
-from clientsim.config.files import CONFIG_SUFFIXES, MAX_VALUES, parse_text, read_text
+from clientsim.config.files import (
+    CONFIG_SUFFIXES,
+    MAX_VALUES,
+    lone_surrogate,
+    parse_text,
+    read_text,
+)
 from clientsim.config.values import from_dict, from_json, to_dict, to_json
 
 
@@ -43,6 +49,7 @@ __all__ = [
     "explain_value_error",
     "from_dict",
     "from_json",
+    "lone_surrogate",
     "omitted_fields",
     "parse_text",
     "read_text",

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     import yaml
 
 
-__all__ = ["CONFIG_SUFFIXES", "MAX_VALUES", "parse_text", "read_text"]
+__all__ = [
+    "CONFIG_SUFFIXES",
+    "MAX_VALUES",
+    "lone_surrogate",
+    "parse_text",
+    "read_text",
+]
 
 CONFIG_SUFFIXES: Final = (".yaml", ".yml", ".toml", ".json")
 """The suffixes of the config files clientsim reads."""
@@ -51,13 +57,68 @@ def parse_text(text: str, suffix: str, what: str) -> object:
             where the parser says.
     """
     if suffix in {".yaml", ".yml"}:
-        return _parse_yaml(text, what)
-    if suffix == ".toml":
+        data = _parse_yaml(text, what)
+    elif suffix == ".toml":
         try:
-            return tomllib.loads(text)
+            data = tomllib.loads(text)
         except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
             raise ConfigError(f"{what} is not valid TOML: {exc}") from exc
-    return _parse_json(text, what)
+    else:
+        data = _parse_json(text, what)
+    _check_text(data, what)
+    return data
+
+
+# ------------------------------------------------------------------------- text
+
+
+def lone_surrogate(text: str) -> str | None:
+    """What is wrong with ``text`` if it holds a lone surrogate (half of a UTF-16
+    pair, as an escape such as ``"\\udc80"`` in JSON or YAML makes), else ``None``.
+
+    Such a string is not text: it cannot be encoded as UTF-8, so every conversation
+    that sends it would fail.
+
+    Example:
+        >>> lone_surrogate("caf\\u00e9") is None
+        True
+        >>> lone_surrogate("bad \\udc80")
+        "holds a lone surrogate ('\\\\udc80' at character 4), which is not text; remove it"
+    """
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"holds a lone surrogate ({text[exc.start]!r} at character {exc.start}), "
+            "which is not text; remove it"
+        )
+    return None
+
+
+def _check_text(data: object, what: str) -> None:
+    """Refuse a lone surrogate in any key or string of ``data``, naming where."""
+    done: set[int] = set()  # aliases share containers: each is looked at once
+    pending: list[tuple[str, object]] = [("", data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            problem = lone_surrogate(value)
+            if problem is not None:
+                raise ConfigError(f"{what}: {path or 'the value'} {problem}")
+            continue
+        if not isinstance(value, dict | list) or id(value) in done:
+            continue
+        done.add(id(value))
+        if isinstance(value, list):
+            pending.extend((f"{path}[{at}]", item) for at, item in enumerate(value))
+            continue
+        for key, item in value.items():
+            problem = lone_surrogate(key) if isinstance(key, str) else None
+            if problem is not None:
+                raise ConfigError(f"{what}: the key {key!r} {problem}")
+            pending.append((f"{path}.{key}" if path else str(key), item))
 
 
 # ------------------------------------------------------------------------- JSON
@@ -162,15 +223,8 @@ def _parse_yaml(text: str, what: str) -> object:
         import yaml  # noqa: PLC0415 - only needed to read YAML
     except ImportError as exc:  # pragma: no cover - pyyaml is a dependency
         raise ConfigError(f"cannot read {what}: install pyyaml to read YAML") from exc
-    loader = _loader_class()(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        # Measured on the parsed nodes, before anything is built: an alias is one
-        # shared node, so this costs what the file holds, not what it expands to.
-        _check_expansion(node, what)
-        return loader.construct_document(node)
+        return _load_yaml(text, what)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -188,6 +242,18 @@ def _parse_yaml(text: str, what: str) -> object:
         raise ConfigError(f"{what} is not valid YAML: {exc}") from exc
     except RecursionError as exc:
         raise ConfigError(f"{what} is nested too deeply") from exc
+
+
+def _load_yaml(text: str, what: str) -> object:
+    loader = _loader_class()(text)  # reads the first characters: it may raise
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        # Measured on the parsed nodes, before anything is built: an alias is one
+        # shared node, so this costs what the file holds, not what it expands to.
+        _check_expansion(node, what)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
