@@ -19,6 +19,7 @@ import contextlib
 import enum
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
@@ -48,6 +49,7 @@ __all__ = [
     "TRACES_FILE",
     "ExperimentWriter",
     "LoadedExperiment",
+    "check_run_id",
     "is_passed",
     "load_experiment",
     "make_subfolders",
@@ -132,6 +134,27 @@ def new_experiment_dir(output_directory: Path, *, now: datetime | None = None) -
     raise ConfigError(  # pragma: no cover - ten thousand runs in one second
         f"cannot create an experiment folder in {str(output_directory)!r}: "
         f"{base} and {_MAX_SAME_SECOND - 1} numbered variants already exist"
+    )
+
+
+_RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_run_id(value: object, source: str) -> str:
+    """``value`` if it can name a run folder inside an output directory: one path
+    part of letters, digits, ``.``, ``_`` and ``-`` (not starting with ``.``), such
+    as ``exp_20250117_143022``. Checked wherever a run id is read (``--resume``, the
+    run store), so no id can lead a run's files outside the output directory.
+
+    Raises:
+        ConfigError: ``source`` (e.g. ``"--resume"``) gave anything else.
+    """
+    if isinstance(value, str) and _RUN_ID.fullmatch(value):
+        return value
+    raise ConfigError(
+        f"{source}: {value!r} is not a run id; a run id is an experiment folder's "
+        "name, such as exp_20250117_143022 (letters, digits, '.', '_' and '-', no "
+        "path)"
     )
 
 

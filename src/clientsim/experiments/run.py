@@ -32,6 +32,7 @@ from clientsim.experiments.build import (
     make_finish,
 )
 from clientsim.experiments.config import ExperimentConfig
+from clientsim.experiments.output import check_run_id
 from clientsim.llm import rate_limiter
 from clientsim.models import (
     ConversationRecord,
@@ -171,6 +172,12 @@ async def _open_run(
             f"cannot resume run {resume!r}: the store has no such run; runs there: "
             f"{', '.join(known[:10]) or '(none)'}"
         )
+    stored_id = info.metadata.get("run_id", resume)
+    if stored_id != resume:
+        raise ConfigError(
+            f"cannot resume run {resume!r}: the store's metadata for it names the run "
+            f"{stored_id!r}; the store was changed outside clientsim"
+        )
     directory = output / resume
     stored_seed = info.metadata.get("run_seed")
     return _Run(
@@ -185,7 +192,10 @@ async def _stored_config(
     store: SimulationStore, config: ExperimentConfig, resume: str
 ) -> ExperimentConfig:
     """The configuration run ``resume`` started with, so a resume finishes the same
-    grid with the same seed whatever the file or the command line say now."""
+    grid with the same seed whatever the file or the command line say now; only
+    where the run is (``output_directory``, ``store``) comes from ``config``, the file
+    and command line as they are now."""
+    check_run_id(resume, "--resume")
     info = await store.get_simulation(resume)
     if info is None:
         known = [run.simulation_id for run in await store.runs()]
@@ -194,9 +204,12 @@ async def _stored_config(
             f"run; runs there: {', '.join(known[:10]) or '(none)'}"
         )
     data = info.metadata.get("config")
-    if not isinstance(data, dict) or redact_config(config.to_dict()) == data:
+    if not isinstance(data, dict):
+        return config
+    here = {"output_directory": config.output_directory, "store": config.store}
+    if redact_config(config.to_dict()) == {**data, **here}:
         return config  # the same configuration, with the secrets the store never kept
-    stored = ExperimentConfig.from_dict(data, base_dir=config.base_dir)
+    stored = ExperimentConfig.from_dict({**data, **here}, base_dir=config.base_dir)
     log.warning(
         "resuming %s with the configuration it started with; the file or the "
         "command line now differ from it (and credentials, which are never stored, "
