@@ -160,6 +160,12 @@ def main() -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Run a grid of more than 100,000 conversations (refused without it).",
+)
+@click.option(
     "--kind",
     type=click.Choice(KINDS),
     help="What CONFIG is; by default told from its keys.",
@@ -208,6 +214,7 @@ def run(config: Path, **options: Any) -> None:
                 requests_per_second=options["rate_limit"],
                 progress=reporter.progress,
                 on_start=on_start,
+                allow_large_grid=options["yes"],
             )
         finally:
             from clientsim.llm import aclose_models  # noqa: PLC0415
@@ -477,6 +484,7 @@ _EXPERIMENT_ONLY = {
     "record_cassette": None,
     "replay_cassette": None,
     "rate_limit": None,
+    "yes": False,
 }
 
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import platform
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +27,7 @@ from clientsim._secrets import redact_config
 from clientsim.errors import ConfigError
 from clientsim.experiments.build import (
     ExperimentBuild,
+    check_grid_size,
     grid,
     make_build,
     make_finish,
@@ -141,7 +142,7 @@ class _Run:
 async def _open_run(
     store: SimulationStore,
     config: ExperimentConfig,
-    cells: list[BatchCell],
+    cells: Sequence[BatchCell],
     resume: str | None,
 ) -> _Run:
     from clientsim.experiments.output import new_experiment_dir  # noqa: PLC0415
@@ -278,6 +279,7 @@ async def run_experiment(
     progress: Progress | None = None,
     on_start: Callable[[str, Path], None] | None = None,
     retry_base_seconds: float = 0.5,
+    allow_large_grid: bool = False,
 ) -> ExperimentResult:
     """Run the experiment ``config`` describes and write its folder.
 
@@ -302,10 +304,14 @@ async def run_experiment(
         progress: called as each conversation is stored.
         on_start: called with the run id and folder once the run is registered.
         retry_base_seconds: the first backoff before retrying a conversation.
+        allow_large_grid: run a grid of more than
+            :data:`~clientsim.experiments.build.LARGE_GRID` conversations (100,000).
 
     Raises:
         ConfigError: the configuration is invalid, the target cannot be imported,
-            or ``resume`` names no run in the store.
+            ``resume`` names no run in the store, or the grid is larger than
+            :data:`~clientsim.experiments.build.LARGE_GRID` and
+            ``allow_large_grid`` is false.
         DuplicateSimulationError: the run id is already registered (not a resume).
     """
     if not isinstance(config, ExperimentConfig):
@@ -323,6 +329,7 @@ async def run_experiment(
         plugins.get_plugin_manager()
         if resume is not None:
             config = await _stored_config(store, config, resume)
+        check_grid_size(config, allowed=allow_large_grid)
         cells = grid(config)
         build = make_build(config)
         run = await _start_run(opened, store, config, cells, resume)
@@ -391,7 +398,7 @@ async def _start_run(
     opened: _Opened,
     store: SimulationStore,
     config: ExperimentConfig,
-    cells: list[BatchCell],
+    cells: Sequence[BatchCell],
     resume: str | None,
 ) -> _Run:
     """Register (or reopen) the run and make its folders; ``opened`` follows along."""
