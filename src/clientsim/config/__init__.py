@@ -32,6 +32,7 @@ from clientsim.config.explain import (
 from clientsim.config.files import (
     CONFIG_SUFFIXES,
     MAX_VALUES,
+    check_text_data,
     lone_surrogate,
     parse_text,
     read_text,
@@ -43,6 +44,7 @@ __all__ = [
     "CONFIG_SUFFIXES",
     "MAX_VALUES",
     "WrongType",
+    "check_text_data",
     "converter",
     "expected_words",
     "explain_file_error",

@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args, get_origin
 
 import attrs
 
-from clientsim._validators import FieldError, shown
-from clientsim.config.files import lone_surrogate
+from clientsim._validators import shown
 
 
 if TYPE_CHECKING:
@@ -188,9 +187,6 @@ def _strict_float(value: object, _: type) -> float:
 def _strict_str(value: object, _: type) -> str:
     if not isinstance(value, str):
         raise WrongType(value, "a string")
-    problem = lone_surrogate(value)
-    if problem is not None:
-        raise FieldError("", f"expected text; the string {problem}")
     return value
 
 

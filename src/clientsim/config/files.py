@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIG_SUFFIXES",
     "MAX_VALUES",
+    "check_text_data",
     "lone_surrogate",
     "parse_text",
     "read_text",
@@ -65,7 +66,7 @@ def parse_text(text: str, suffix: str, what: str) -> object:
             raise ConfigError(f"{what} is not valid TOML: {exc}") from exc
     else:
         data = _parse_json(text, what)
-    _check_text(data, what)
+    check_text_data(data, what)
     return data
 
 
@@ -97,10 +98,23 @@ def lone_surrogate(text: str) -> str | None:
     return None
 
 
-def _check_text(data: object, what: str) -> None:
-    """Refuse a lone surrogate in any key or string of ``data``, naming where."""
+def check_text_data(data: object, what: str, path: str = "") -> None:
+    """Refuse a lone surrogate (see :func:`lone_surrogate`) in any key or string of
+    the plain data ``data``, as a config file or ``from_dict`` gives it.
+
+    Values (conversations, records) may hold such strings, from an agent that sent
+    them; a configuration may not, since every conversation would fail on it.
+
+    Args:
+        data: the data.
+        what: the start of the message, e.g. ``"invalid experiment config x.yaml"``.
+        path: the key path of ``data`` itself, or ``""``.
+
+    Raises:
+        ConfigError: ``<what>: <key path> holds a lone surrogate ...``.
+    """
     done: set[int] = set()  # aliases share containers: each is looked at once
-    pending: list[tuple[str, object]] = [("", data)]
+    pending: list[tuple[str, object]] = [(path, data)]
     while pending:
         path, value = pending.pop()
         if isinstance(value, str):
@@ -108,10 +122,10 @@ def _check_text(data: object, what: str) -> None:
             if problem is not None:
                 raise ConfigError(f"{what}: {path or 'the value'} {problem}")
             continue
-        if not isinstance(value, dict | list) or id(value) in done:
+        if not isinstance(value, Mapping | list | tuple) or id(value) in done:
             continue
         done.add(id(value))
-        if isinstance(value, list):
+        if not isinstance(value, Mapping):
             pending.extend((f"{path}[{at}]", item) for at, item in enumerate(value))
             continue
         for key, item in value.items():

@@ -150,7 +150,9 @@ class Grid(Sequence[BatchCell]):
 
 def _cell(iteration: int, item: InputItem, persona: PersonaConfig) -> BatchCell:
     return BatchCell(
-        cell=GridCell(input_id=str(item.id), persona_id=persona.id, iteration=iteration),
+        cell=GridCell(
+            input_id=str(item.id), persona_id=persona.id, iteration=iteration
+        ),
         input=item.content,
         persona=persona,
         item=item,
