@@ -8,12 +8,14 @@ printed).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn, ParamSpec
 
 import attrs
 import click
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from clientsim.models import ConversationRecord
 
 __all__ = ["main"]
+
+P = ParamSpec("P")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -43,6 +47,55 @@ _EXPERIMENT_KEYS = frozenset(
 _CLIENT_KEYS = frozenset(
     {"pool", "generators", "feedback", "report", "continuous", "intake"}
 )
+
+
+_WHAT_TO_DO: Final = {
+    "run": "check that output_directory (or --output-dir) is a folder you can write to",
+    "init": "give a folder you can write to",
+    "report": "check that the path is one you can read (and, with --output, write)",
+}
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The one error inside nested exception groups of one error each, or ``exc``."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _failure_message(exc: BaseException, command: str) -> str | None:
+    """What a command's failure means and what to do, or ``None``: not ours to say."""
+    exc = _leaf(exc)
+    if isinstance(exc, ClientSimError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f" {str(exc.filename)!r}" if exc.filename is not None else ""
+        reason = exc.strerror or str(exc)
+        return f"cannot use{where}: {reason}; {_WHAT_TO_DO[command]}"
+    if isinstance(exc, UnicodeError):
+        return f"a file is not UTF-8 text ({exc}); {_WHAT_TO_DO[command]}"
+    return None
+
+
+def _exits_cleanly(command: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """Any clientsim error or file-system failure of ``command``: exit 2 with one or
+    two lines saying what is wrong and what to do, never a traceback (exit 1 stays
+    "some conversations failed")."""
+
+    def decorate(function: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                function(*args, **kwargs)
+            except Exception as exc:
+                message = _failure_message(exc, command)
+                if message is None:
+                    raise
+                _fail(message)
+
+        return wrapper
+
+    return decorate
 
 
 class _SeedType(click.ParamType):  # type: ignore[type-arg]
@@ -107,6 +160,12 @@ def main() -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Run a grid of more than 100,000 conversations (refused without it).",
+)
+@click.option(
     "--kind",
     type=click.Choice(KINDS),
     help="What CONFIG is; by default told from its keys.",
@@ -117,6 +176,7 @@ def main() -> None:
     help="Client simulation: the agent doing the work, 'module:function' (an async "
     "worker(task, feedback) -> str or a participant); default: a simulated agent.",
 )
+@_exits_cleanly("run")
 def run(config: Path, **options: Any) -> None:
     """Run what CONFIG describes: an experiment (a simulation.yaml) or a client
     simulation (pool, generators, feedback, report, runner)."""
@@ -154,6 +214,7 @@ def run(config: Path, **options: Any) -> None:
                 requests_per_second=options["rate_limit"],
                 progress=reporter.progress,
                 on_start=on_start,
+                allow_large_grid=options["yes"],
             )
         finally:
             from clientsim.llm import aclose_models  # noqa: PLC0415
@@ -340,6 +401,7 @@ def _print_result(result: ExperimentResult, *, quiet: bool) -> None:
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@_exits_cleanly("init")
 def init(directory: Path, force: bool) -> None:
     """Scaffold an experiment folder with a working offline example."""
     from clientsim.experiments.scaffold import scaffold  # noqa: PLC0415
@@ -370,6 +432,7 @@ def init(directory: Path, force: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where --html writes the report (implies --html).",
 )
+@_exits_cleanly("report")
 def report(
     directory: Path,
     failures: int,
@@ -421,6 +484,7 @@ _EXPERIMENT_ONLY = {
     "record_cassette": None,
     "replay_cassette": None,
     "rate_limit": None,
+    "yes": False,
 }
 
 

@@ -342,7 +342,7 @@ async def test_dataset_loads_user_csv(tmp_path):
         (
             "a.jsonl",
             '{"title": "x", "description": "y"}\n{oops\n',
-            "line 2: not valid JSON",
+            "line 2 is not valid JSON",
         ),
         ("a.jsonl", "[1, 2]\n", "line 1: expected a JSON object"),
         (

@@ -29,7 +29,14 @@ from clientsim.config.explain import (
     explain_value_error,
     structure_file,
 )
-from clientsim.config.files import CONFIG_SUFFIXES, MAX_VALUES, parse_text, read_text
+from clientsim.config.files import (
+    CONFIG_SUFFIXES,
+    MAX_VALUES,
+    check_text_data,
+    lone_surrogate,
+    parse_text,
+    read_text,
+)
 from clientsim.config.values import from_dict, from_json, to_dict, to_json
 
 
@@ -37,12 +44,14 @@ __all__ = [
     "CONFIG_SUFFIXES",
     "MAX_VALUES",
     "WrongType",
+    "check_text_data",
     "converter",
     "expected_words",
     "explain_file_error",
     "explain_value_error",
     "from_dict",
     "from_json",
+    "lone_surrogate",
     "omitted_fields",
     "parse_text",
     "read_text",

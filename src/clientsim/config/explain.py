@@ -27,6 +27,7 @@ from clientsim.config.converter import (
     expected_words,
     omitted_fields,
 )
+from clientsim.config.files import check_text_data
 from clientsim.errors import ClientSimError, ConfigError
 
 
@@ -82,6 +83,7 @@ def structure_file(
     """
     import cattrs  # noqa: PLC0415
 
+    check_text_data(data, head, path)
     try:
         return converter().structure(data, cls)
     except (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -30,6 +31,7 @@ from clientsim._validators import (
     plain,
     shown,
 )
+from clientsim.config.files import lone_surrogate
 
 
 if TYPE_CHECKING:
@@ -77,8 +79,24 @@ def _number_in(low: float, high: float) -> Check:
     return a_number(low, high).in_file()
 
 
+def _is_text(value: str) -> bool:
+    return lone_surrogate(value) is None
+
+
+def _surrogate_hint(value: object) -> str:
+    problem = lone_surrogate(value) if isinstance(value, str) else None
+    return f"; it {problem}" if problem else ""
+
+
+@cache
 def _text(*, non_empty: bool = False) -> Check:
-    return a_text(non_empty=non_empty).in_file()
+    """A string (with ``non_empty``: not blank) that is text: no lone surrogate."""
+    check = a_text(non_empty=non_empty).in_file()
+    return attrs.evolve(
+        check,
+        holds=lambda value: check.holds(value) and _is_text(value),
+        hint=_surrogate_hint,
+    )
 
 
 def _choice(*options: str) -> Check:
@@ -130,7 +148,10 @@ def _is_dotted(value: str) -> bool:
 
 def _json_problem(value: object, where: str = "") -> str | None:
     """Where ``value`` stops being plain JSON data, or ``None`` if it is JSON."""
-    if value is None or isinstance(value, str | bool | int | float):
+    if isinstance(value, str):
+        problem = lone_surrogate(value)
+        return f"{where or 'the value'} {problem}" if problem else None
+    if value is None or isinstance(value, bool | int | float):
         return None
     children: list[tuple[str, object]] = []
     if isinstance(value, list | tuple):
@@ -139,6 +160,8 @@ def _json_problem(value: object, where: str = "") -> str | None:
         for key, item in value.items():
             if not isinstance(key, str):
                 return f"{where} has a key that is not a string: {_show(key)}"
+            if (problem := lone_surrogate(key)) is not None:
+                return f"{where} has a key that {problem}"
             children.append((f"{where}[{key!r}]", item))
     else:
         return f"{where or 'the value'} is {_show(value)}"

@@ -21,8 +21,8 @@ well as a built-in's, is built through :mod:`clientsim.factory`:
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, overload
 
 import attrs
 
@@ -60,7 +60,16 @@ if TYPE_CHECKING:
     from clientsim.runners.base import Runner
     from clientsim.termination.base import TerminationStrategy
 
-__all__ = ["ExperimentBuild", "grid", "make_build", "make_finish", "outcomes_of"]
+__all__ = [
+    "LARGE_GRID",
+    "ExperimentBuild",
+    "Grid",
+    "check_grid_size",
+    "grid",
+    "make_build",
+    "make_finish",
+    "outcomes_of",
+]
 
 _CUSTOMER: Final = ParticipantRole.CUSTOMER
 _DEFAULT_OUTCOMES: Final = Outcomes(
@@ -68,26 +77,99 @@ _DEFAULT_OUTCOMES: Final = Outcomes(
 )
 
 
-def grid(config: ExperimentConfig) -> list[BatchCell]:
-    """The experiment's cells: every input x persona x iteration, in that nesting.
+LARGE_GRID: Final = 100_000
+"""The most conversations an experiment runs without being told twice: past it,
+``clientsim run`` wants ``--yes`` and :func:`~clientsim.experiments.run_experiment`
+wants ``allow_large_grid=True``."""
+
+
+def check_grid_size(config: ExperimentConfig, *, allowed: bool) -> int:
+    """The grid's size; past :data:`LARGE_GRID` only if ``allowed``.
+
+    Counted by multiplication: no cell is made.
+
+    Raises:
+        ConfigError: the grid is larger than :data:`LARGE_GRID` and not ``allowed``;
+            the message gives the sizes and how to confirm.
+    """
+    inputs = len(config.resolved_inputs())
+    personas = len(config.selected_personas())
+    size = inputs * personas * config.iterations
+    if size > LARGE_GRID and not allowed:
+        raise ConfigError(
+            f"the experiment has {size:,} conversations ({inputs:,} inputs x "
+            f"{personas:,} personas x {config.iterations:,} iterations), more than "
+            f"{LARGE_GRID:,}: confirm with --yes (clientsim run) or "
+            "allow_large_grid=True (run_experiment), or make the grid smaller"
+        )
+    return size
+
+
+@attrs.frozen
+class Grid(Sequence[BatchCell]):
+    """The experiment's cells, every input x persona x iteration in that nesting,
+    made one at a time as they are asked for: its length is a multiplication, and a
+    cell is made from its index, so a grid of millions costs nothing until it runs.
+
+    Attributes:
+        inputs: the inputs, each with its id.
+        personas: the personas.
+        iterations: times through inputs x personas.
+    """
+
+    inputs: tuple[InputItem, ...]
+    personas: tuple[PersonaConfig, ...]
+    iterations: int
+
+    def __len__(self) -> int:
+        return self.iterations * len(self.inputs) * len(self.personas)
+
+    @overload
+    def __getitem__(self, index: int) -> BatchCell: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[BatchCell]: ...
+
+    def __getitem__(self, index: int | slice) -> BatchCell | list[BatchCell]:
+        if isinstance(index, slice):
+            return [self[at] for at in range(*index.indices(len(self)))]
+        size = len(self)
+        at = index + size if index < 0 else index
+        if not 0 <= at < size:
+            raise IndexError(f"grid cell {index} of {size}")
+        iteration, rest = divmod(at, len(self.inputs) * len(self.personas))
+        item, persona = divmod(rest, len(self.personas))
+        return _cell(iteration, self.inputs[item], self.personas[persona])
+
+    def __iter__(self) -> Iterator[BatchCell]:
+        for iteration in range(self.iterations):
+            for item in self.inputs:
+                for persona in self.personas:
+                    yield _cell(iteration, item, persona)
+
+
+def _cell(iteration: int, item: InputItem, persona: PersonaConfig) -> BatchCell:
+    return BatchCell(
+        cell=GridCell(
+            input_id=str(item.id), persona_id=persona.id, iteration=iteration
+        ),
+        input=item.content,
+        persona=persona,
+        item=item,
+    )
+
+
+def grid(config: ExperimentConfig) -> Grid:
+    """The experiment's cells: every input x persona x iteration, in that nesting,
+    made lazily (see :class:`Grid`).
 
     ``multi_turn.persona_override`` narrows the personas to the one it names.
     """
-    inputs = config.resolved_inputs()
-    personas = config.selected_personas()
-    return [
-        BatchCell(
-            cell=GridCell(
-                input_id=str(item.id), persona_id=persona.id, iteration=iteration
-            ),
-            input=item.content,
-            persona=persona,
-            item=item,
-        )
-        for iteration in range(config.iterations)
-        for item in inputs
-        for persona in personas
-    ]
+    return Grid(
+        inputs=config.resolved_inputs(),
+        personas=config.selected_personas(),
+        iterations=config.iterations,
+    )
 
 
 def outcomes_of(config: ExperimentConfig) -> Outcomes:

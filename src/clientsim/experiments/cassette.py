@@ -286,19 +286,16 @@ class Cassette:
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
         shown = str(self.path)
+        # One read transaction: the tables and the meta rows are one snapshot, even
+        # while another connection creates the file.
         try:
-            tables = {
-                row[0]
-                for row in connection.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'"
-                )
-            }
+            connection.execute("BEGIN")
         except sqlite3.DatabaseError as exc:
             raise self._not_a_cassette(f"not an SQLite database: {exc}") from exc
         try:
-            meta = dict(connection.execute("SELECT key, value FROM meta"))
-        except sqlite3.DatabaseError:  # no meta table, or someone else's
-            meta = {}
+            tables, meta = self._look(connection)
+        finally:
+            connection.execute("ROLLBACK")
         if meta.get("format") == _FORMAT and "entries" in tables:
             version = meta.get("schema_version")
             if version != str(SCHEMA_VERSION):
@@ -316,6 +313,22 @@ class Cassette:
                 raise ConfigError(
                     f"cannot record to cassette {shown!r}: {exc}"
                 ) from exc
+
+    def _look(self, connection: sqlite3.Connection) -> tuple[set[str], dict[str, str]]:
+        try:
+            tables = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
+        except sqlite3.DatabaseError as exc:
+            raise self._not_a_cassette(f"not an SQLite database: {exc}") from exc
+        try:
+            meta = dict(connection.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError:  # no meta table, or someone else's
+            meta = {}
+        return tables, meta
 
     def _not_a_cassette(self, why: str) -> ConfigError:
         also = " or of a new file to record" if self.mode == "record" else ""

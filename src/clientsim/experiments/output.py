@@ -19,7 +19,8 @@ import contextlib
 import enum
 import json
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -48,13 +49,16 @@ __all__ = [
     "TRACES_FILE",
     "ExperimentWriter",
     "LoadedExperiment",
+    "check_run_id",
     "is_passed",
     "load_experiment",
+    "make_subfolders",
     "new_experiment_dir",
     "observation_lines",
     "record_from_trace",
     "summarize",
     "trace_line",
+    "write_json_file",
 ]
 
 SUMMARY_FILE: Final = "summary.json"
@@ -90,7 +94,7 @@ def new_experiment_dir(output_directory: Path, *, now: datetime | None = None) -
         ConfigError: ``output_directory`` exists but is not a directory.
 
     Example:
-        >>> import tempfile
+        >>> import secrets
         >>> root = Path(tempfile.mkdtemp())
         >>> new_experiment_dir(root, now=datetime(2025, 1, 17, 14, 30, 22)).name
         'exp_20250117_143022'
@@ -101,7 +105,14 @@ def new_experiment_dir(output_directory: Path, *, now: datetime | None = None) -
             f"output_directory {str(output_directory)!r} is a file; expected a "
             "directory (or a path that does not exist yet)"
         )
-    output_directory.mkdir(parents=True, exist_ok=True)
+    try:
+        output_directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create output_directory {str(output_directory)!r}: "
+            f"{exc.strerror or exc}; set output_directory (or --output-dir) to a "
+            "folder you can write to"
+        ) from exc
     moment = datetime.now(UTC) if now is None else now
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
@@ -112,13 +123,62 @@ def new_experiment_dir(output_directory: Path, *, now: datetime | None = None) -
             candidate.mkdir()
         except FileExistsError:
             continue
-        (candidate / ARTIFACTS_DIR).mkdir()
-        (candidate / LOGS_DIR).mkdir()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create an experiment folder in {str(output_directory)!r}: "
+                f"{exc.strerror or exc}; set output_directory (or --output-dir) to a "
+                "folder you can write to"
+            ) from exc
+        make_subfolders(candidate)
         return candidate
     raise ConfigError(  # pragma: no cover - ten thousand runs in one second
         f"cannot create an experiment folder in {str(output_directory)!r}: "
         f"{base} and {_MAX_SAME_SECOND - 1} numbered variants already exist"
     )
+
+
+_RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_run_id(value: object, source: str) -> str:
+    """``value`` if it can name a run folder inside an output directory: one path
+    part of letters, digits, ``.``, ``_`` and ``-`` (not starting with ``.``), such
+    as ``exp_20250117_143022``. Checked wherever a run id is read (``--resume``, the
+    run store), so no id can lead a run's files outside the output directory.
+
+    Raises:
+        ConfigError: ``source`` (e.g. ``"--resume"``) gave anything else.
+    """
+    if isinstance(value, str) and _RUN_ID.fullmatch(value):
+        return value
+    raise ConfigError(
+        f"{source}: {value!r} is not a run id; a run id is an experiment folder's "
+        "name, such as exp_20250117_143022 (letters, digits, '.', '_' and '-', no "
+        "path)"
+    )
+
+
+def make_subfolders(directory: Path) -> None:
+    """Make ``artifacts/`` and ``logs/`` in an experiment folder, if missing.
+
+    Raises:
+        ConfigError: one of them is a file, or cannot be made; the message says
+            which and what to do.
+    """
+    for name in (ARTIFACTS_DIR, LOGS_DIR):
+        folder = directory / name
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(
+                f"{str(folder)!r} is a file where the experiment folder keeps its "
+                f"{name}/ folder; move the file away and run again"
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create {str(folder)!r}: {exc.strerror or exc}; the "
+                "experiment folder must be a folder you can write to"
+            ) from exc
 
 
 # -- writing -----------------------------------------------------------------------
@@ -150,11 +210,27 @@ def _dumps(value: object, *, indent: int | None = None) -> str:
         raise ConfigError(str(exc)) from exc
 
 
+def _create_beside(path: Path) -> tuple[int, Path]:
+    """A new, empty temporary file beside ``path``, open for writing.
+
+    Created with mode 0666 so the process's umask decides its permissions, as for
+    any file the user's programs write (``tempfile.mkstemp`` would make it 0600).
+    """
+    for _ in range(100):
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:  # pragma: no cover - 64 random bits taken
+            continue
+    raise FileExistsError(  # pragma: no cover
+        f"cannot create a temporary file beside {path}"
+    )
+
+
 def _atomic_write(path: Path, chunks: Iterable[str]) -> None:
     """Write ``chunks`` to a temporary file beside ``path``, then swap it in."""
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
+    descriptor, temporary = _create_beside(path)
     try:
         # A lone surrogate (from a misbehaving agent) cannot be encoded: write it as
         # the JSON escape it stands for instead of losing the whole file.
@@ -192,7 +268,7 @@ class ExperimentWriter:
         save_aggregated_metrics: write the summary and metadata.
 
     Example:
-        >>> import tempfile
+        >>> import secrets
         >>> folder = new_experiment_dir(Path(tempfile.mkdtemp()))
         >>> writer = ExperimentWriter(folder, save_traces=False,
         ...                           save_aggregated_metrics=True)
@@ -212,8 +288,7 @@ class ExperimentWriter:
                 f"experiment directory {str(self.directory)!r} is a file; expected a "
                 "directory"
             )
-        (self.directory / ARTIFACTS_DIR).mkdir(parents=True, exist_ok=True)
-        (self.directory / LOGS_DIR).mkdir(parents=True, exist_ok=True)
+        make_subfolders(self.directory)
 
     def write_metadata(self, data: Mapping[str, Any]) -> Path | None:
         """Write ``metadata.json`` (indented), replacing any earlier version.
@@ -289,10 +364,14 @@ class ExperimentWriter:
         return traces
 
     def _write_json(self, name: str, data: dict[str, Any]) -> Path:
-        text = _dumps(data, indent=2) + "\n"
-        path = self.directory / name
-        _atomic_write(path, (text,))
-        return path
+        return write_json_file(self.directory / name, data)
+
+
+def write_json_file(path: Path, data: Mapping[str, Any]) -> Path:
+    """Write ``data`` to ``path`` as indented JSON, atomically; nothing else is made
+    (an experiment folder's subfolders need not be in order)."""
+    _atomic_write(path, (_dumps(dict(data), indent=2) + "\n",))
+    return path
 
 
 # -- reading -----------------------------------------------------------------------
@@ -322,7 +401,11 @@ def _read_object(path: Path) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ConfigError(f"{str(path)!r} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(
@@ -331,24 +414,39 @@ def _read_object(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> ConfigError:
+    return ConfigError(
+        f"{str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+        f"offset {exc.start}); clientsim writes UTF-8, so the file was changed or "
+        "damaged: restore it, or resume the run to write it again"
+    )
+
+
 def _read_lines(path: Path) -> list[dict[str, Any]]:
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+    try:
+        whole = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
     lines: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as file:
-        for number, text in enumerate(file, start=1):
-            if not text.strip():
-                continue
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"{str(path)!r} line {number} is not valid JSON: {exc}"
-                ) from exc
-            if not isinstance(data, dict):
-                raise ConfigError(
-                    f"{str(path)!r} line {number} must be a JSON object; "
-                    f"got {type(data).__name__}"
-                )
-            lines.append(data)
+    for number, text in enumerate(whole.split("\n"), start=1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{str(path)!r} line {number} is not valid JSON: {exc}"
+            ) from exc
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{str(path)!r} line {number} must be a JSON object; "
+                f"got {type(data).__name__}"
+            )
+        lines.append(data)
     return lines
 
 
@@ -369,7 +467,7 @@ def load_experiment(directory: Path) -> LoadedExperiment:
             valid JSON.
 
     Example:
-        >>> import tempfile
+        >>> import secrets
         >>> folder = new_experiment_dir(Path(tempfile.mkdtemp()))
         >>> ExperimentWriter(folder, save_traces=True, save_aggregated_metrics=True
         ...                  ).write_records([]) is not None

@@ -209,7 +209,9 @@ def _append(path: Path, line: str) -> None:
     data = line.encode("utf-8")
     with _write_lock:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(
+            path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666
+        )  # the umask decides
         try:
             written = os.write(fd, data)
             while written < len(data):  # a short write to a regular file is rare

@@ -10,10 +10,11 @@ multi-turn conversation driven by the supervisor), runs them through the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,16 +22,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import attrs
 
-from clientsim import events
+from clientsim import events, plugins
 from clientsim._secrets import redact_config
 from clientsim.errors import ConfigError
 from clientsim.experiments.build import (
     ExperimentBuild,
+    check_grid_size,
     grid,
     make_build,
     make_finish,
 )
 from clientsim.experiments.config import ExperimentConfig
+from clientsim.experiments.output import check_run_id
 from clientsim.llm import rate_limiter
 from clientsim.models import (
     ConversationRecord,
@@ -144,7 +147,7 @@ class _Run:
 async def _open_run(
     store: SimulationStore,
     config: ExperimentConfig,
-    cells: list[BatchCell],
+    cells: Sequence[BatchCell],
     resume: str | None,
 ) -> _Run:
     from clientsim.experiments.output import new_experiment_dir  # noqa: PLC0415
@@ -165,7 +168,6 @@ async def _open_run(
             # Credentials in URLs and headers are never written down.
             "config": redact_config(config.to_dict()),
         }
-        await store.register_if_absent(directory.name, metadata)
         return _Run(
             run_id=directory.name, directory=directory, seed=seed, metadata=metadata
         )
@@ -176,9 +178,13 @@ async def _open_run(
             f"cannot resume run {resume!r}: the store has no such run; runs there: "
             f"{', '.join(known[:10]) or '(none)'}"
         )
+    stored_id = info.metadata.get("run_id", resume)
+    if stored_id != resume:
+        raise ConfigError(
+            f"cannot resume run {resume!r}: the store's metadata for it names the run "
+            f"{stored_id!r}; the store was changed outside clientsim"
+        )
     directory = output / resume
-    for folder in ("artifacts", "logs"):
-        (directory / folder).mkdir(parents=True, exist_ok=True)
     stored_seed = info.metadata.get("run_seed")
     return _Run(
         run_id=resume,
@@ -192,7 +198,10 @@ async def _stored_config(
     store: SimulationStore, config: ExperimentConfig, resume: str
 ) -> ExperimentConfig:
     """The configuration run ``resume`` started with, so a resume finishes the same
-    grid with the same seed whatever the file or the command line say now."""
+    grid with the same seed whatever the file or the command line say now; only
+    where the run is (``output_directory``, ``store``) comes from ``config``, the file
+    and command line as they are now."""
+    check_run_id(resume, "--resume")
     info = await store.get_simulation(resume)
     if info is None:
         known = [run.simulation_id for run in await store.runs()]
@@ -201,9 +210,12 @@ async def _stored_config(
             f"run; runs there: {', '.join(known[:10]) or '(none)'}"
         )
     data = info.metadata.get("config")
-    if not isinstance(data, dict) or redact_config(config.to_dict()) == data:
+    if not isinstance(data, dict):
+        return config
+    here = {"output_directory": config.output_directory, "store": config.store}
+    if redact_config(config.to_dict()) == {**data, **here}:
         return config  # the same configuration, with the secrets the store never kept
-    stored = ExperimentConfig.from_dict(data, base_dir=config.base_dir)
+    stored = ExperimentConfig.from_dict({**data, **here}, base_dir=config.base_dir)
     log.warning(
         "resuming %s with the configuration it started with; the file or the "
         "command line now differ from it (and credentials, which are never stored, "
@@ -272,6 +284,7 @@ async def run_experiment(
     progress: Progress | None = None,
     on_start: Callable[[str, Path], None] | None = None,
     retry_base_seconds: float = 0.5,
+    allow_large_grid: bool = False,
 ) -> ExperimentResult:
     """Run the experiment ``config`` describes and write its folder.
 
@@ -296,6 +309,8 @@ async def run_experiment(
         progress: called as each conversation is stored.
         on_start: called with the run id and folder once the run is registered.
         retry_base_seconds: the first backoff before retrying a conversation.
+        allow_large_grid: run a grid of more than
+            :data:`~clientsim.experiments.build.LARGE_GRID` conversations (100,000).
 
     Returns:
         What ran, once every conversation of the grid has run. A cancelled run
@@ -304,7 +319,9 @@ async def run_experiment(
 
     Raises:
         ConfigError: the configuration is invalid, the target cannot be imported,
-            or ``resume`` names no run in the store.
+            ``resume`` names no run in the store, or the grid is larger than
+            :data:`~clientsim.experiments.build.LARGE_GRID` and
+            ``allow_large_grid`` is false.
         DuplicateSimulationError: the run id is already registered (not a resume).
     """
     if not isinstance(config, ExperimentConfig):
@@ -316,13 +333,16 @@ async def run_experiment(
     undo: list[Callable[[], None]] = []
     build: ExperimentBuild | None = None
     cache: SQLiteCache | None = None
+    opened = _Opened()
     try:
+        # A broken plugin is found now, before a run folder is made for nothing.
+        plugins.get_plugin_manager()
         if resume is not None:
             config = await _stored_config(store, config, resume)
+        check_grid_size(config, allowed=allow_large_grid)
         cells = grid(config)
         build = make_build(config)
-        run = await _open_run(store, config, cells, resume)
-        await store.update_status(run.run_id, "running")
+        run = await _start_run(opened, store, config, cells, resume)
         if on_start is not None:
             on_start(run.run_id, run.directory)
         undo.append(_log_to(run.directory))
@@ -354,6 +374,7 @@ async def run_experiment(
             on_record=on_record,
             finish=make_finish(config),
         )
+        opened.executing = True
         return await _execute(
             batch,
             run=run,
@@ -362,10 +383,78 @@ async def run_experiment(
             tape=tape,
             stored_before=stored_before,
         )
+    except Exception as exc:
+        if opened.run is not None and not opened.executing:  # _execute records its own
+            await _mark_failed(
+                store if opened.registered else None, opened.run, exc, config=config
+            )
+        raise
     finally:
         for step in reversed(undo):
             step()
         await _release(build, cache, store if own_store else None)
+
+
+@attrs.define
+class _Opened:
+    """How far :func:`run_experiment` got: what to mark failed if it stops."""
+
+    run: _Run | None = None
+    registered: bool = False  # the run is in the store, under this run's id
+    executing: bool = False  # _execute took over (and records its own errors)
+
+
+async def _start_run(
+    opened: _Opened,
+    store: SimulationStore,
+    config: ExperimentConfig,
+    cells: Sequence[BatchCell],
+    resume: str | None,
+) -> _Run:
+    """Register (or reopen) the run and make its folders; ``opened`` follows along."""
+    from clientsim.experiments.output import make_subfolders  # noqa: PLC0415
+
+    run = opened.run = await _open_run(store, config, cells, resume)
+    if resume is None:
+        await store.register_if_absent(run.run_id, run.metadata)
+    opened.registered = True
+    await store.update_status(run.run_id, "running")
+    make_subfolders(run.directory)
+    return run
+
+
+def failure_text(exc: BaseException) -> str:
+    """How a run's metadata records the error that stopped it: type and message."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def _mark_failed(
+    store: SimulationStore | None,
+    run: _Run,
+    exc: BaseException,
+    *,
+    config: ExperimentConfig,
+) -> None:
+    """Record, as well as it can, that the run stopped on ``exc``: status
+    ``"failed"`` and the error in the store and in ``metadata.json``."""
+    from clientsim.experiments.output import (  # noqa: PLC0415
+        METADATA_FILE,
+        write_json_file,
+    )
+
+    final = {
+        **run.metadata,
+        "status": "failed",
+        "error": failure_text(exc),
+        "finished_at": datetime.now(UTC).isoformat(),
+    }
+    with anyio.CancelScope(shield=True):
+        if store is not None:
+            with contextlib.suppress(Exception):  # the store may be what failed
+                await store.update_status(run.run_id, "failed")
+        if config.save_aggregated_metrics and run.directory.is_dir():
+            with contextlib.suppress(Exception):  # or the folder
+                write_json_file(run.directory / METADATA_FILE, final)
 
 
 async def _release(
@@ -401,22 +490,26 @@ async def _execute(
         save_aggregated_metrics=config.save_aggregated_metrics,
     )
     writer.write_metadata({**run.metadata, "status": "running"})
-    events.emit(
-        events.BATCH_STARTED,
-        run_id=run.run_id,
-        total=len(batch.cells),
-        pending=len(batch.cells) - stored_before,
-        parallel_runs=config.parallel_runs,
-    )
-    status = "interrupted"
+    status = "interrupted"  # unless it ends, or an error stops it
+    error: Exception | None = None
     result = None
     try:
+        events.emit(
+            events.BATCH_STARTED,
+            run_id=run.run_id,
+            total=len(batch.cells),
+            pending=len(batch.cells) - stored_before,
+            parallel_runs=config.parallel_runs,
+        )
         if tape is not None:
             async with tape:
                 result = await batch.run()
         else:
             result = await batch.run()
         status = "done"
+    except Exception as exc:
+        status, error = "failed", exc
+        raise
     finally:
         with anyio.CancelScope(shield=True):
             if stored_before:
@@ -430,6 +523,8 @@ async def _execute(
                 "finished_at": datetime.now(UTC).isoformat(),
                 "stored": len(records),
             }
+            if error is not None:
+                final["error"] = failure_text(error)
 
             def write_all() -> dict[str, Any]:
                 summary = summarize(records, pass_outcomes=config.pass_outcomes)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Mapping
 from importlib import resources
@@ -14,6 +13,7 @@ from typing import Any, ClassVar, Final
 import anyio.to_thread
 import attrs
 
+from clientsim.config.files import parse_text
 from clientsim.errors import ClientSimError, ConfigError
 from clientsim.models.client import TaskRequirement
 from clientsim.requirements.base import check_count, check_options, emitted, rng_for
@@ -60,10 +60,7 @@ def _jsonl(name: str, text: str) -> list[TaskRequirement]:
         if not line.strip():
             continue
         where = f"{name} line {number}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where}: not valid JSON ({exc.msg})") from None
+        data = parse_text(line, ".json", where)  # a key twice is refused too
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected a JSON object; got {data!r}")
         criteria = data.get("acceptance_criteria", [])

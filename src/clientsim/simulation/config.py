@@ -18,7 +18,13 @@ import attrs
 
 from clientsim._validators import an_int, or_none, seconds
 from clientsim.clients.pool import ClientPoolConfig
-from clientsim.config import from_dict, parse_text, read_text, to_dict
+from clientsim.config import (
+    check_text_data,
+    from_dict,
+    parse_text,
+    read_text,
+    to_dict,
+)
 from clientsim.errors import ConfigError
 
 
@@ -176,9 +182,11 @@ class ClientSimulationConfig:
         """Build from plain data (as YAML, TOML or JSON give it).
 
         Raises:
-            ConfigError: an unknown key, a wrong type or a value out of range; the
-                message names the key and what is allowed.
+            ConfigError: an unknown key, a wrong type or a value out of range, or
+                a string that is not text (a lone surrogate); the message names the
+                key and what is allowed.
         """
+        check_text_data(data, "invalid client simulation config")
         return from_dict(data, cls)
 
     @classmethod

@@ -12,7 +12,12 @@ from typing import Any, Self
 import anyio.lowlevel
 import attrs
 
-from clientsim.errors import ConfigError, DuplicateSimulationError, InvalidTypeError
+from clientsim.errors import (
+    ConfigError,
+    DuplicateSimulationError,
+    InvalidTypeError,
+    SimulationError,
+)
 from clientsim.models.records import ConversationRecord
 from clientsim.store.base import SimulationInfo
 
@@ -66,9 +71,26 @@ def encode_metadata(simulation_id: str, metadata: Mapping[str, Any] | None) -> s
         ) from exc
 
 
-def decode_metadata(text: str) -> dict[str, Any]:
-    """Metadata back from its JSON text."""
-    data: dict[str, Any] = json.loads(text)
+def decode_metadata(text: str, where: str = "the store") -> dict[str, Any]:
+    """Metadata back from its JSON text.
+
+    Raises:
+        SimulationError: the text is not a JSON object (the store file was changed
+            or damaged outside clientsim); ``where`` names the run and the store.
+    """
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError, TypeError) as exc:
+        raise SimulationError(
+            f"the metadata of {where} is not valid JSON ({exc}); the store was "
+            "changed outside clientsim: restore it from a backup, or start a new run"
+        ) from exc
+    if not isinstance(data, dict):
+        raise SimulationError(
+            f"the metadata of {where} is not a JSON object (it is a "
+            f"{type(data).__name__}); the store was changed outside clientsim: "
+            "restore it from a backup, or start a new run"
+        )
     return data
 
 
@@ -89,7 +111,9 @@ class _Simulation:
         return SimulationInfo(
             simulation_id=self.simulation_id,
             status=self.status,
-            metadata=decode_metadata(self.metadata),
+            metadata=decode_metadata(
+                self.metadata, f"simulation {self.simulation_id!r}"
+            ),
             created_at=self.created_at,
             updated_at=self.updated_at,
         )

@@ -122,12 +122,14 @@ def _row_values(record: ConversationRecord) -> dict[str, object]:
     }
 
 
-def _info(row: tuple[str, str, str, str, str]) -> SimulationInfo:
+def _info(row: tuple[str, str, str, str, str], path: Path) -> SimulationInfo:
     simulation_id, status, metadata, created_at, updated_at = row
     return SimulationInfo(
         simulation_id=simulation_id,
         status=status,
-        metadata=decode_metadata(metadata),
+        metadata=decode_metadata(
+            metadata, f"simulation {simulation_id!r} in {str(path)!r}"
+        ),
         created_at=datetime.fromisoformat(created_at),
         updated_at=datetime.fromisoformat(updated_at),
     )
@@ -177,7 +179,7 @@ class SQLiteStore:
             what=shown,
             prepare=self._prepare,
             busy_timeout=self.busy_timeout,
-            failed=lambda exc: SimulationError(f"{shown} failed: {exc}"),
+            failed=lambda exc: SimulationError(f"{shown} failed: {exc}{_advice(exc)}"),
             closed=lambda: ConfigError(
                 f"the SQLiteStore on {self.path} is closed (aclose() was called); "
                 "open a new SQLiteStore on the file"
@@ -236,7 +238,7 @@ class SQLiteStore:
                 _SELECT_SIMULATIONS + " WHERE simulation_id = ?",
                 (simulation_id,),
             ).fetchone()
-            return None if row is None else _info(row)
+            return None if row is None else _info(row, self.path)
 
         return await self._run(select)
 
@@ -314,7 +316,7 @@ class SQLiteStore:
             rows = connection.execute(
                 _SELECT_SIMULATIONS + " ORDER BY created_at DESC, rowid DESC"
             )
-            return [_info(row) for row in rows]
+            return [_info(row, self.path) for row in rows]
 
         return await self._run(select)
 
@@ -345,9 +347,9 @@ class SQLiteStore:
     def _prepare(self, connection: sqlite3.Connection) -> None:
         # Look before writing anything: a foreign file is left untouched.
         if self._schema_version(connection) == 0:
-            connection.execute("PRAGMA journal_mode = WAL")
-            with transaction(connection):
-                # Another process may have created it since we looked.
+            with transaction(connection):  # BEGIN IMMEDIATE: one creator at a time
+                # Another connection may have created it since we looked; the check
+                # and the creation are one transaction.
                 if self._schema_version(connection) == 0:
                     for statement in _SCHEMA:
                         connection.execute(statement)
@@ -355,9 +357,11 @@ class SQLiteStore:
     def _schema_version(self, connection: sqlite3.Connection) -> int:
         """The file's schema version: 0 for a new (empty) database."""
         try:
-            (version,) = connection.execute("PRAGMA user_version").fetchone()
-            (tables,) = connection.execute(
-                "SELECT count(*) FROM sqlite_master"
+            # One statement, so one snapshot: read in two, another process could
+            # commit its new schema in between (tables but no version yet).
+            version, tables = connection.execute(
+                "SELECT (SELECT user_version FROM pragma_user_version),"
+                " (SELECT count(*) FROM sqlite_master)"
             ).fetchone()
         except sqlite3.OperationalError:
             raise  # e.g. locked: says nothing about what the file is
@@ -375,6 +379,18 @@ class SQLiteStore:
                 "or an existing clientsim store file"
             )
         return int(version)
+
+
+def _advice(exc: sqlite3.Error) -> str:
+    """What to do when SQLite failed: a damaged file is not a passing lock."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return ""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (
+            "; the file is damaged: move it away (or restore it from a backup) and "
+            "run again, or give another store path"
+        )
+    return ""
 
 
 def _parse_records(texts: list[str]) -> list[ConversationRecord]:

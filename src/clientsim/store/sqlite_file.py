@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar, final
+from typing import Final, Self, TypeVar, final
 
 import anyio
 import anyio.lowlevel
@@ -225,7 +226,7 @@ class SQLiteFile:
             if self._prepare is not None:
                 self._prepare(connection)
             if self._wal:
-                connection.execute("PRAGMA journal_mode = WAL")
+                _switch_to_wal(connection, self.busy_timeout)
                 connection.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             connection.close()
@@ -240,6 +241,32 @@ class SQLiteFile:
 
     def _default_closed(self) -> Exception:
         return ConfigError(f"{self.what} is closed; open it again to use it")
+
+
+_BUSY: Final = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+def _switch_to_wal(connection: sqlite3.Connection, timeout: float) -> None:
+    """``PRAGMA journal_mode = WAL``, tried again while another connection holds the
+    file (up to ``timeout`` seconds).
+
+    The switch needs the file to itself, and SQLite may answer "database is locked"
+    at once instead of waiting its busy timeout (it does, to avoid a deadlock, when
+    many connections open a new file together); once one connection has switched,
+    the file stays in WAL mode and the others' switch is a no-op.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in _BUSY or time.monotonic() >= deadline:
+                raise
+        else:
+            return
+        time.sleep(pause)  # a back-off between tries, not a wait for an event
+        pause = min(pause * 2, 0.05)
 
 
 def _nothing(_: sqlite3.Connection) -> None:
