@@ -37,6 +37,7 @@ from clientsim.experiments._traces import (
 )
 from clientsim.models import to_dict
 from clientsim.models.records import ConversationRecord
+from clientsim.models.timestamps import as_utc
 
 
 __all__ = [
@@ -84,8 +85,8 @@ def new_experiment_dir(output_directory: Path, *, now: datetime | None = None) -
 
     Args:
         output_directory: where experiments go (seed 003's ``output_directory``).
-        now: the start time; default the current time. A naive datetime is taken to
-            be UTC already; an aware one is converted to UTC.
+        now: the start time; default the current time. A naive datetime is read
+            as local time, like every timestamp in clientsim; the name is in UTC.
 
     Returns:
         The new folder, containing empty ``artifacts/`` and ``logs/`` folders.
@@ -94,9 +95,9 @@ def new_experiment_dir(output_directory: Path, *, now: datetime | None = None) -
         ConfigError: ``output_directory`` exists but is not a directory.
 
     Example:
-        >>> import secrets
+        >>> import tempfile
         >>> root = Path(tempfile.mkdtemp())
-        >>> new_experiment_dir(root, now=datetime(2025, 1, 17, 14, 30, 22)).name
+        >>> new_experiment_dir(root, now=datetime(2025, 1, 17, 14, 30, 22, tzinfo=UTC)).name
         'exp_20250117_143022'
     """
     output_directory = Path(output_directory)
@@ -113,9 +114,7 @@ def new_experiment_dir(output_directory: Path, *, now: datetime | None = None) -
             f"{exc.strerror or exc}; set output_directory (or --output-dir) to a "
             "folder you can write to"
         ) from exc
-    moment = datetime.now(UTC) if now is None else now
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
+    moment = datetime.now(UTC) if now is None else as_utc(now)
     base = f"exp_{moment:%Y%m%d_%H%M%S}"
     for number in range(1, _MAX_SAME_SECOND + 1):
         candidate = output_directory / (base if number == 1 else f"{base}_{number}")
@@ -268,7 +267,7 @@ class ExperimentWriter:
         save_aggregated_metrics: write the summary and metadata.
 
     Example:
-        >>> import secrets
+        >>> import tempfile
         >>> folder = new_experiment_dir(Path(tempfile.mkdtemp()))
         >>> writer = ExperimentWriter(folder, save_traces=False,
         ...                           save_aggregated_metrics=True)
@@ -467,7 +466,7 @@ def load_experiment(directory: Path) -> LoadedExperiment:
             valid JSON.
 
     Example:
-        >>> import secrets
+        >>> import tempfile
         >>> folder = new_experiment_dir(Path(tempfile.mkdtemp()))
         >>> ExperimentWriter(folder, save_traces=True, save_aggregated_metrics=True
         ...                  ).write_records([]) is not None
