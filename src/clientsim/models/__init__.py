@@ -39,9 +39,11 @@ from clientsim.models.intent import Intent, Outcome, Outcomes
 from clientsim.models.records import ConversationRecord, GridCell, RunStatus
 from clientsim.models.roles import ParticipantRole
 from clientsim.models.simulated import SimulatedRun, SimulationRuns
+from clientsim.models.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 
 __all__ = [
+    "DEFAULT_TIMEOUTS",
     "REQUEST_TRANSITIONS",
     "TASK_TRANSITIONS",
     "ClientFeedback",
@@ -73,6 +75,7 @@ __all__ = [
     "TaskSource",
     "TaskStatus",
     "TaskType",
+    "Timeouts",
     "TokenUsage",
     "TokenUsageReport",
     "from_dict",

@@ -32,6 +32,7 @@ import anyio
 import attrs
 
 from clientsim import events
+from clientsim._runtime import task_group
 from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
@@ -365,18 +366,14 @@ class BatchRunner:
         limiter = anyio.CapacityLimiter(self.parallel_runs)
         interrupted = True
         try:
-            async with anyio.create_task_group() as group:
+            # A ConfigError from any conversation comes out as itself (no group).
+            async with task_group() as group:
                 for index, cell in enumerate(todo):
                     if index and self.run_delay_seconds:
                         await anyio.sleep(self.run_delay_seconds)
                     await limiter.acquire_on_behalf_of(cell.cell.key)
                     group.start_soon(self._slot, limiter, cell)
             interrupted = False
-        except BaseExceptionGroup as group:
-            config_error = _first(group, ConfigError)
-            if config_error is None:
-                raise
-            raise config_error from None
         finally:
             if self.response_cache is not None:
                 with anyio.CancelScope(shield=True):
@@ -512,17 +509,6 @@ class BatchRunner:
                 error = ErrorRecord.from_exception("evaluator", exc)
                 return RunStatus.FAILED, attrs.evolve(result, error=error)
         return RunStatus.DONE, result
-
-
-def _first(group: BaseExceptionGroup, kind: type[ConfigError]) -> ConfigError | None:
-    for error in group.exceptions:
-        if isinstance(error, kind):
-            return error
-        if isinstance(error, BaseExceptionGroup):
-            found = _first(error, kind)
-            if found is not None:
-                return found
-    return None
 
 
 def _empty(error: ErrorRecord) -> ConversationResult:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 
@@ -14,6 +13,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from clientsim import events
+from clientsim._runtime import task_group as user_task_group
 from clientsim.channels.base import Channel, QueueSession, Session, TurnEnded, now
 from clientsim.errors import ChannelError, ConfigError, SessionClosedError
 from clientsim.evaluation.base import OutcomeEvaluator
@@ -47,6 +47,10 @@ __all__ = ["HybridSimulationRunner"]
 
 _CUSTOMER: Final = ParticipantRole.CUSTOMER
 _AGENT: Final = ParticipantRole.AGENT
+INBOX_SIZE: Final = 1024
+"""How many agent events may wait in a plain session's inbox; past it, the session's
+reader waits (backpressure), nothing is dropped. The same bound as a
+:class:`~clientsim.channels.base.QueueSession`'s own queue."""
 
 
 @attrs.frozen
@@ -197,6 +201,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
     _silent_turns: int = attrs.field(init=False, default=0)
     _turn_waited: float = attrs.field(init=False, default=0.0)
     _turn_ended_empty: bool = attrs.field(init=False, default=False)
+    _abandoned_after: float | None = attrs.field(init=False, default=None)
     session: Session | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -232,11 +237,13 @@ class HybridSimulationRunner(ConversationCore, Runner):
         self.session = session
         failure: Failed | None = None
         ending: Ending | None = None
+        stage = "channel"  # who is to blame for an error outside the talk itself
         try:
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(session)
-                task_group = await stack.enter_async_context(anyio.create_task_group())
+                task_group = await stack.enter_async_context(user_task_group())
                 source = await self._source(session, stack, task_group)
+                stage = "simulator"
                 with anyio.move_on_after(self.max_duration_seconds) as deadline:
                     try:
                         ending = await self._talk(session, source, task_group)
@@ -249,16 +256,34 @@ class HybridSimulationRunner(ConversationCore, Runner):
                         f"{self.max_duration_seconds:g}s",
                         message_count=len(self._state.conversation.messages),
                     )
+                if ending is not None:
+                    ending = self._with_abandoned_call(ending, source)
+                stage = "channel"
                 task_group.cancel_scope.cancel()
         except ConfigError:
             raise
-        except Exception as exc:  # opening or closing the session failed
+        except Exception as exc:  # opening or closing the session failed, or a bug
             if failure is None and ending is None:
-                raise Failed("channel", exc) from exc
+                raise Failed(stage, exc) from exc
         if failure is not None:
             raise failure
         assert ending is not None  # noqa: S101 - _talk returns one or raises
         return ending
+
+    def _with_abandoned_call(self, ending: Ending, source: _Source) -> Ending:
+        """``ending``, saying so if an agent call was still running (it is abandoned)."""
+        since = source.sending_since
+        if since is not None:
+            waited: float | None = anyio.current_time() - since
+        else:
+            waited = self._abandoned_after
+        if waited is None:
+            return ending
+        return attrs.evolve(
+            ending,
+            detail=f"{ending.detail}; an agent call was abandoned after {waited:.1f}s "
+            "without returning",
+        )
 
     @staticmethod
     async def _source(
@@ -267,7 +292,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         """Where the agent's events come from: the session's own queue if it has one."""
         if isinstance(session, QueueSession):
             return _QueueSource(session)
-        inbox_send, inbox = anyio.create_memory_object_stream[_Item](math.inf)
+        inbox_send, inbox = anyio.create_memory_object_stream[_Item](INBOX_SIZE)
         await stack.enter_async_context(inbox_send)
         await stack.enter_async_context(inbox)
         task_group.start_soon(_pump, session, inbox_send)
@@ -332,6 +357,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 raise
             except Exception as exc:  # noqa: BLE001 - reported in order, through the queue
                 await session.push_failure(_channel_error(exc))
+        if scope.cancelled_caught:  # the call is abandoned: say so with the ending
+            self._abandoned_after = self.reply_timeout_seconds
         return scope.cancelled_caught
 
     def _customer_passed(self, conversation: Conversation, *, silent: bool) -> Ending:
@@ -477,6 +504,9 @@ def _channel_error(exc: Exception) -> ChannelError:
 class _Source(Protocol):
     """The agent's events, in order, as the runner reads them."""
 
+    sending_since: float | None
+    """When the send now in flight started (``anyio.current_time()``), if any."""
+
     async def receive(self) -> _Item: ...
 
     def receive_nowait(self) -> _Item: ...
@@ -489,6 +519,7 @@ class _QueueSource:
 
     def __init__(self, session: QueueSession) -> None:
         self.session = session
+        self.sending_since: float | None = None
 
     async def receive(self) -> _Item:
         try:
@@ -508,10 +539,12 @@ class _QueueSource:
 
     async def deliver(self, session: Session, message: Message) -> None:
         """Send in the background; a failure joins the queue after earlier events."""
+        self.sending_since = anyio.current_time()
         try:
             await session.send(message)
         except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
             await self.session.push_failure(_channel_error(exc))
+        self.sending_since = None
 
 
 class _StreamSource:
@@ -524,6 +557,7 @@ class _StreamSource:
     ) -> None:
         self.inbox = inbox
         self.sink = sink
+        self.sending_since: float | None = None
 
     async def receive(self) -> _Item:
         return await self.inbox.receive()
@@ -533,10 +567,12 @@ class _StreamSource:
 
     async def deliver(self, session: Session, message: Message) -> None:
         """Send in the background; a failure is reported to the conversation."""
+        self.sending_since = anyio.current_time()
         try:
             await session.send(message)
         except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
             await self.sink.send(_Failure("channel", exc))
+        self.sending_since = None
 
 
 async def _pump(session: Session, inbox: MemoryObjectSendStream[_Item]) -> None:
