@@ -29,6 +29,7 @@ from clientsim.intake import (
     IntakeStrategy,
     fold_scoping_notes,
 )
+from clientsim.models import Timeouts
 from clientsim.models.client import (
     REQUEST_TRANSITIONS,
     ClientRequest,
@@ -38,7 +39,6 @@ from clientsim.models.client import (
     TaskStatus,
 )
 from clientsim.plugins import register_plugin, unregister_plugin
-from clientsim.models import Timeouts
 from clientsim.tasks import InMemoryTaskEngine
 
 
@@ -326,13 +326,17 @@ async def test_a_config_error_creating_the_task_of_an_approval_leaves_async_with
         async def create_task(self, requirement, **_):
             raise ConfigError("model spec 'openai:x' needs OPENAI_API_KEY")
 
-    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
-        async with IntakeEngine(DirectIntake(), Misconfigured()) as intake:
-            request = await intake.file("c-1", REQUIREMENT)
+    intake = IntakeEngine(DirectIntake(), Misconfigured())
+
+    async def approve_one() -> None:
+        async with intake:
+            request = await intake.file("c-1", REQUIREMENT, request_id="r-1")
             await intake.approve(request.request_id)
-            await intake.wait(request.request_id, timeout=5)
             await anyio.sleep_forever()  # cancelled by the engine's failure
-    final = intake.get(request.request_id)
+
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        await approve_one()
+    final = intake.get("r-1")
     assert final.status is R.CANCELLED
     assert "OPENAI_API_KEY" in final.reason
 

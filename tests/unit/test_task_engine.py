@@ -9,6 +9,7 @@ import pytest
 
 from clientsim import LLMParticipant, ParticipantRole, ScriptedParticipant
 from clientsim.errors import ConfigError, SimulationError
+from clientsim.models import Timeouts
 from clientsim.models.client import (
     TASK_TRANSITIONS,
     ReviewStageResult,
@@ -19,7 +20,6 @@ from clientsim.models.client import (
     TaskStatus,
 )
 from clientsim.review import InternalReviewStage, ReviewPipeline
-from clientsim.models import Timeouts
 from clientsim.tasks import InMemoryTaskEngine, TaskEngine, requirement_text
 
 
@@ -359,11 +359,16 @@ async def test_a_config_error_in_a_worker_propagates_from_async_with():
     async def misconfigured(task, feedback):
         raise ConfigError("model spec 'openai:gpt-4o' needs OPENAI_API_KEY")
 
-    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
-        async with InMemoryTaskEngine(misconfigured) as engine:
+    engine = InMemoryTaskEngine(misconfigured)
+
+    async def work_one() -> None:
+        async with engine:
             task = await engine.create_task(REQUIREMENT)
             await engine.wait_for(task.task_id, timeout=5)
-    final = await engine.get_task(task.task_id)
+
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        await work_one()
+    final = engine.tasks()[0]
     assert final.status is TaskStatus.CANCELLED
 
 
@@ -400,7 +405,8 @@ async def test_a_sync_worker_runs_off_the_event_loop():
         task = await engine.create_task(REQUIREMENT)
         done = await engine.wait_for(task.task_id, timeout=5)
     assert done.status is TaskStatus.COMPLETED
-    assert seen and seen[0] != loop_thread
+    assert len(seen) == 1
+    assert seen[0] != loop_thread
 
 
 def test_the_engine_refuses_a_timeouts_that_is_not_one():
