@@ -36,6 +36,7 @@ from clientsim._runtime import task_group
 from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
+    DEFAULT_TIMEOUTS,
     Conversation,
     ConversationRecord,
     ConversationResult,
@@ -44,6 +45,7 @@ from clientsim.models import (
     GridCell,
     ParticipantRole,
     RunStatus,
+    Timeouts,
     TokenUsage,
 )
 from clientsim.runners.base import Runner
@@ -120,8 +122,10 @@ class ConversationModels:
         limiter: BaseRateLimiter | None,
         max_retries: int,
         retry_base_seconds: float,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         self.seed = seed
+        self.timeouts = timeouts
         self.scope = scope
         self._cassette = cassette
         self._cache = cache
@@ -150,6 +154,7 @@ class ConversationModels:
             limiter=self._limiter,
             max_retries=self._max_retries,
             retry_base_seconds=self._retry_base,
+            call_timeout_seconds=self.timeouts.model_call,
         )
         self._wrappers.append(wrapper)
         return wrapper
@@ -189,6 +194,8 @@ class ConversationJob:
         attempt: 1 for the first attempt, 2 for the first retry, ...
         models: per-conversation models and channels (use them, so that seeds,
             cassette, cache and rate limits apply).
+        timeouts: the run's timeouts (give them to the runner you build; the
+            models above already apply ``timeouts.model_call``).
     """
 
     run_id: str
@@ -199,6 +206,7 @@ class ConversationJob:
     item: object
     attempt: int
     models: ConversationModels
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
 
 
 Build = Callable[[ConversationJob], Runner | Awaitable[Runner]]
@@ -271,7 +279,11 @@ class BatchRunner:
         seed: the run seed that conversation seeds derive from.
         parallel_runs: how many conversations run at once.
         run_delay_seconds: the pause between two starts.
-        timeout_seconds: per-conversation timeout (``None``: none).
+        timeout_seconds: per-conversation timeout (``None``: ``timeouts.conversation``).
+        timeouts: the run's :class:`~clientsim.models.Timeouts`: every model call
+            the conversations make through ``job.models`` is bounded by
+            ``timeouts.model_call``, each conversation by ``timeout_seconds`` or else
+            ``timeouts.conversation``; ``job.timeouts`` hands them to the runner.
         max_retries: retries of a conversation (and of a model call) that failed
             with a transient error; logic errors are never retried.
         retry_base_seconds: the first backoff; doubled on each retry, with jitter.
@@ -304,6 +316,7 @@ class BatchRunner:
         rate_limiter: BaseRateLimiter | None = None,
         on_record: OnRecord | None = None,
         finish: Finish | None = None,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         if not callable(build):
             raise ConfigError(
@@ -315,6 +328,8 @@ class BatchRunner:
         check_seconds("timeout_seconds", timeout_seconds, zero=True, optional=True)
         check_seconds("retry_base_seconds", retry_base_seconds, zero=True)
         check_int("seed", seed)
+        if not isinstance(timeouts, Timeouts):
+            raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
         keys = [cell.cell.key for cell in cells]
         if len(set(keys)) != len(keys):
             duplicates = sorted({key for key in keys if keys.count(key) > 1})
@@ -327,7 +342,10 @@ class BatchRunner:
         self.seed = seed
         self.parallel_runs = parallel_runs
         self.run_delay_seconds = float(run_delay_seconds)
-        self.timeout_seconds = timeout_seconds
+        self.timeouts = timeouts
+        self.timeout_seconds: float = (
+            timeouts.conversation if timeout_seconds is None else timeout_seconds
+        )
         self.max_retries = max_retries
         self.retry_base_seconds = float(retry_base_seconds)
         self.store = store
@@ -424,6 +442,7 @@ class BatchRunner:
                 limiter=self.rate_limiter,
                 max_retries=self.max_retries,
                 retry_base_seconds=self.retry_base_seconds,
+                timeouts=self.timeouts,
             )
             job = ConversationJob(
                 run_id=self.run_id,
@@ -434,6 +453,7 @@ class BatchRunner:
                 item=cell.item,
                 attempt=attempt,
                 models=models,
+                timeouts=self.timeouts,
             )
             started_at = datetime.now(UTC)
             start = time.perf_counter()
