@@ -13,25 +13,36 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 import anyio.lowlevel
 import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from clientsim import (
+    Conversation,
+    FullSimulationRunner,
     Intent,
     LLMParticipant,
+    Message,
     MessageDraft,
     Outcome,
     Outcomes,
     ParticipantRole,
     ScriptedParticipant,
+    Timeouts,
+    simulate,
 )
 from clientsim._runtime import run_sync, task_group, unwrap
 from clientsim.channels import HTTPChannel, TargetChannel
-from clientsim.errors import ConfigError
+from clientsim.errors import ConfigError, ModelError
 from clientsim.evaluation import LLMOutcomeEvaluator
 from clientsim.models import GridCell, RunStatus
+from clientsim.participants import Participant
+from clientsim.participants.supervisor import LLMSupervisor
+from clientsim.pytest_plugin import ClientsimSettings
 from clientsim.runners import BatchRunner, HybridSimulationRunner
 from clientsim.runners.batch import BatchCell, ConversationJob
 from tests.channels.http_servers import Agent, completion, serve
@@ -59,6 +70,10 @@ async def http(agent: Agent) -> AsyncIterator[HTTPChannel]:
 
 def scripted(*lines: str) -> ScriptedParticipant:
     return ScriptedParticipant(CUSTOMER, list(lines))
+
+
+def scripted_agent(*lines: str) -> ScriptedParticipant:
+    return ScriptedParticipant(ParticipantRole.AGENT, list(lines))
 
 
 # ----- item 1: a ConfigError comes out of run() as itself -------------------------------
@@ -301,3 +316,159 @@ def test_a_process_whose_sync_agent_never_returns_still_exits(tmp_path):
     assert word == "RETURNED"
     assert reason in {"agent_silent", "max_duration"}
     assert exited - float(returned) < 3  # no stuck thread held the exit
+
+
+# ----- item 7: one Timeouts value, honoured everywhere -----------------------------------
+
+
+class HangingModel(BaseChatModel):
+    """A chat model that never answers (a provider that hangs)."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "hanging"
+
+    def bind_tools(self, tools, *, tool_choice=None, **kwargs):
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        raise NotImplementedError
+
+    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):
+        await anyio.sleep_forever()
+
+
+class Hangs(Participant):
+    """A participant that never proposes a message."""
+
+    async def get_next_message(self, conversation):
+        await anyio.sleep_forever()
+
+
+class Slow:
+    """A participant that answers after ``seconds`` of real time, forever."""
+
+    def __init__(self, role: ParticipantRole, seconds: float) -> None:
+        self.role = role
+        self.seconds = seconds
+
+    async def get_next_message(self, conversation):
+        await anyio.sleep(self.seconds)
+        last = conversation.messages[-1].timestamp
+        return Message("more", last + timedelta(seconds=1), self.role)
+
+
+def full(customer, agent, **kwargs) -> FullSimulationRunner:
+    return FullSimulationRunner(
+        customer,
+        agent,
+        MessageDraft("Hi, I need help", CUSTOMER),
+        INTENT,
+        OUTCOMES,
+        **kwargs,
+    )
+
+
+async def test_a_full_run_fails_a_participant_past_the_turn_timeout():
+    runner = full(scripted("Hi", "Hello?"), Hangs(), timeouts=Timeouts(turn=0.3))
+    start = time.monotonic()
+    result = await runner.run()
+    assert time.monotonic() - start < 1.3
+    assert result.error is not None
+    assert result.error.source == "agent"
+    assert result.error.type == "builtins.TimeoutError"
+    assert "took longer than 0.3s to write a message (timeouts.turn)" in (
+        result.error.message
+    )
+    assert result.error.transient
+
+
+async def test_a_full_run_ends_at_the_conversation_timeout():
+    runner = full(
+        Slow(CUSTOMER, 0.05),
+        Slow(ParticipantRole.AGENT, 0.05),
+        max_messages=1000,
+        timeouts=Timeouts(turn=5, conversation=0.5),
+    )
+    start = time.monotonic()
+    result = await runner.run()
+    assert time.monotonic() - start < 1.5
+    assert result.error is None
+    assert result.ending is not None
+    assert result.ending.reason == "max_duration"
+    assert "timeouts.conversation" in result.ending.detail
+    assert len(result.conversation.messages) > 2
+
+
+async def test_a_model_that_never_answers_is_a_transient_model_error():
+    agent = LLMParticipant(
+        ParticipantRole.AGENT, HangingModel(), timeouts=Timeouts(model_call=0.2)
+    )
+    start = time.monotonic()
+    result = await full(scripted("Hi"), agent).run()
+    assert time.monotonic() - start < 1.2
+    assert result.error is not None
+    assert result.error.source == "agent"
+    assert result.error.type == "clientsim.errors.ModelError"
+    assert "did not answer within 0.2s (timeouts.model_call)" in result.error.message
+    assert result.error.transient
+
+
+async def test_a_judge_that_never_answers_is_bounded_by_the_model_call_timeout():
+    judge = LLMOutcomeEvaluator(HangingModel(), timeouts=Timeouts(model_call=0.2))
+    start = time.monotonic()
+    result = await full(
+        scripted("Hi"), scripted_agent("Hello"), outcome_evaluator=judge
+    ).run()
+    assert time.monotonic() - start < 1.2
+    assert result.error is not None
+    assert result.error.source == "evaluator"
+    assert "timeouts.model_call" in result.error.message
+
+
+async def test_the_supervisor_is_bounded_by_the_model_call_timeout():
+    supervisor = LLMSupervisor(HangingModel(), timeouts=Timeouts(model_call=0.2))
+    with anyio.fail_after(2), pytest.raises(ModelError, match=r"timeouts\.model_call"):
+        await supervisor.decide(Conversation(()))
+
+
+async def test_simulate_honours_its_timeouts():
+    start = time.monotonic()
+    runs = await simulate(Hangs(), intents=["help"], timeouts=Timeouts(turn=0.3))
+    assert time.monotonic() - start < 1.5
+    (result,) = runs.results
+    assert result.error is not None
+    assert "timeouts.turn" in result.error.message
+
+
+async def test_the_batch_conversation_timeout_comes_from_its_timeouts():
+    def build(job: ConversationJob) -> FullSimulationRunner:
+        return full(
+            Slow(CUSTOMER, 0.05),
+            Slow(ParticipantRole.AGENT, 0.05),
+            max_messages=1000,
+            timeouts=job.timeouts,
+        )
+
+    cells = [
+        BatchCell(cell=GridCell(input_id="i", persona_id="p", iteration=0), input="Hi")
+    ]
+    batch = BatchRunner(
+        build, cells, run_id="r", seed=0, timeouts=Timeouts(conversation=0.4)
+    )
+    (record,) = (await batch.run()).records
+    assert record.duration_seconds < 1.4
+    assert record.result is not None
+    assert record.result.ending is not None
+    assert record.result.ending.reason in {"max_duration", "timeout"}
+
+
+def test_the_pytest_marker_takes_timeouts():
+    marker = pytest.mark.clientsim(timeouts={"turn": 5, "conversation": 60}).mark
+    settings = ClientsimSettings.from_marker(marker)
+    assert settings.timeouts == Timeouts(turn=5, conversation=60)
+    bad = pytest.mark.clientsim(timeouts={"turns": 5}).mark
+    with pytest.raises(ConfigError, match="unknown key"):
+        ClientsimSettings.from_marker(bad)
+    with pytest.raises(ConfigError, match=r"timeouts\.turn"):
+        ClientsimSettings.from_marker(pytest.mark.clientsim(timeouts={"turn": 0}).mark)

@@ -225,10 +225,9 @@ def build_runner(
             ignored for a Full run.
         models: the conversation's models inside a batch (a channel goes through
             its cassette).
-        timeouts: bounds on each turn and the whole conversation (a Full run's
-            ``timeouts``; a Hybrid run's ``customer_timeout_seconds`` and
-            ``max_duration_seconds`` unless ``hybrid`` sets the latter); ``None``:
-            the runners' defaults.
+        timeouts: a Full run's ``timeouts`` (each turn, the whole conversation);
+            for a Hybrid run, ``timeouts.turn`` is the customer's
+            ``customer_timeout_seconds``; ``None``: the runners' defaults.
 
     Raises:
         ConfigError: an unknown hybrid setting, or a Full run without an opening.
@@ -241,10 +240,8 @@ def build_runner(
         extra["conversation_id"] = conversation_id
     if timeouts is not None and isinstance(agent, Participant):
         extra["timeouts"] = timeouts
-    elif timeouts is not None:
+    elif timeouts is not None:  # the conversation's limit is the batch's to keep
         extra["customer_timeout_seconds"] = timeouts.turn
-        if (hybrid or {}).get("max_duration_seconds") is None:
-            extra["max_duration_seconds"] = timeouts.conversation
     if isinstance(agent, Participant):
         if initial_message is None:
             raise ConfigError(
