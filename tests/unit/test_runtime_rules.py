@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import anyio.lowlevel
@@ -36,7 +36,7 @@ from clientsim import (
     simulate,
 )
 from clientsim._runtime import run_sync, task_group, unwrap
-from clientsim.channels import HTTPChannel, TargetChannel
+from clientsim.channels import Channel, HTTPChannel, Session, TargetChannel
 from clientsim.errors import ConfigError, ModelError
 from clientsim.evaluation import LLMOutcomeEvaluator
 from clientsim.models import GridCell, RunStatus
@@ -45,6 +45,10 @@ from clientsim.participants.supervisor import LLMSupervisor
 from clientsim.pytest_plugin import ClientsimSettings
 from clientsim.runners import BatchRunner, HybridSimulationRunner
 from clientsim.runners.batch import BatchCell, ConversationJob
+from clientsim.runners.hybrid import INBOX_SIZE
+from clientsim.simulation.config import ClientSimulationConfig, ContinuousModeConfig
+from clientsim.simulation.runner import ContinuousMode, SimulationRunner
+from clientsim.tasks import InMemoryTaskEngine
 from tests.channels.http_servers import Agent, completion, serve
 
 
@@ -472,3 +476,132 @@ def test_the_pytest_marker_takes_timeouts():
         ClientsimSettings.from_marker(bad)
     with pytest.raises(ConfigError, match=r"timeouts\.turn"):
         ClientsimSettings.from_marker(pytest.mark.clientsim(timeouts={"turn": 0}).mark)
+
+
+# ----- item 12: bounded, pruned, copied ---------------------------------------------------
+
+
+class FloodSession(Session):
+    """A plain session (not a QueueSession) whose agent floods messages at once."""
+
+    def __init__(self, count: int) -> None:
+        self.session_id = "flood"
+        self.count = count
+        self.yielded = 0
+        self.taken = 0
+        self.most_ahead = 0
+        self.sent = anyio.Event()
+
+    async def get_conversation(self) -> Conversation:
+        return Conversation(())
+
+    async def send(self, message: Message) -> None:
+        self.sent.set()
+
+    async def subscribe(self) -> AsyncIterator[Message]:
+        await self.sent.wait()
+        for index in range(self.count):
+            self.yielded += 1
+            self.most_ahead = max(self.most_ahead, self.yielded - self.taken)
+            yield Message(f"m{index}", datetime.now(UTC), ParticipantRole.AGENT)
+
+    async def aclose(self) -> None:
+        pass
+
+
+class FloodChannel(Channel):
+    def __init__(self, session: FloodSession) -> None:
+        self.session = session
+
+    async def create_session(self) -> FloodSession:
+        return self.session
+
+
+async def test_the_hybrid_inbox_is_bounded_with_backpressure_and_drops_nothing():
+    count = INBOX_SIZE * 3
+    session = FloodSession(count)
+
+    def taken(conversation: Conversation, progress: object) -> None:
+        session.taken = len(conversation.messages) - 1
+
+    runner = HybridSimulationRunner(
+        customer=scripted("Hi"),
+        channel=FloodChannel(session),
+        intent=INTENT,
+        outcomes=OUTCOMES,
+        max_messages=count + 1,
+        progress_callback=taken,
+        reply_timeout_seconds=5,
+        quiet_period_seconds=1,
+    )
+    with anyio.fail_after(20):
+        result = await runner.run()
+    contents = [m.content for m in result.conversation.messages[1:]]
+    assert contents == [f"m{i}" for i in range(count)]  # all of them, in order
+    assert session.most_ahead <= INBOX_SIZE + 2  # the reader waited: backpressure
+
+
+def continuous_runner(engine: InMemoryTaskEngine) -> SimulationRunner:
+    config = ClientSimulationConfig.from_dict(
+        {
+            "pool": {"size": 2, "ai_ratio": 1.0, "human_ratio": 0.0},
+            "runner": {"requirements_per_round": 3, "rounds": 1, "seed": 7},
+        }
+    )
+    return SimulationRunner.from_config(config, task_engine=engine)
+
+
+async def echo_worker(task, feedback) -> str:
+    return f"Done: {task.requirement.title}. " + " ".join(
+        task.requirement.acceptance_criteria
+    )
+
+
+async def test_continuous_mode_copies_its_runner_and_keeps_memory_bounded():
+    engine = InMemoryTaskEngine(echo_worker)
+    runner = continuous_runner(engine)
+    config_before = runner.config
+    mode = ContinuousMode(
+        runner,
+        ContinuousModeConfig(interval_seconds=0.01, max_concurrent=4, max_rounds=5),
+        keep_outcomes=4,
+    )
+    assert mode.runner is not runner
+    assert runner.config is config_before  # the runner given is left as it was
+    assert mode.runner.config.max_concurrent == 4
+    with anyio.fail_after(60):
+        result = await mode.run()
+    assert mode.rounds_done == 5
+    assert runner.outcomes == []  # nothing ran on the original
+    assert len(mode.runner.outcomes) == 4  # the most recent, no more
+    assert len(result.outcomes) == 4
+    assert engine.tasks() == ()  # finished tasks were pruned between rounds
+    assert mode.runner._intake_engine.requests() == ()
+    assert mode.runner._review.client_of == {}
+
+
+def test_continuous_mode_refuses_a_bad_keep_outcomes():
+    runner = continuous_runner(InMemoryTaskEngine(echo_worker))
+    with pytest.raises(ConfigError, match="keep_outcomes"):
+        ContinuousMode(runner, keep_outcomes=0)
+
+
+async def test_a_config_error_in_a_continuous_round_propagates_as_itself():
+    class Wrong:
+        name = "wrong"
+
+        async def process(self, request):
+            return "yes"  # not an IntakeDecision
+
+    engine = InMemoryTaskEngine(echo_worker)
+    base = continuous_runner(engine)
+    runner = SimulationRunner(
+        clients=base.clients,
+        generator=base.generator,
+        task_engine=engine,
+        intake=Wrong(),
+        config=base.config,
+    )
+    mode = ContinuousMode(runner, ContinuousModeConfig(interval_seconds=0.01))
+    with anyio.fail_after(30), pytest.raises(ConfigError, match="IntakeDecision"):
+        await mode.run()

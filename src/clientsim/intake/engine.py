@@ -212,6 +212,15 @@ class IntakeEngine:
         """Every request, in the order they were filed."""
         return tuple(entry.request for entry in self._entries.values())
 
+    def prune(self) -> int:
+        """Forget every final request (TASK_CREATED or CANCELLED), so that a
+        long-running engine holds only the requests in flight; returns how many.
+        A forgotten id is unknown to :meth:`get` and :meth:`wait` afterwards."""
+        final = [key for key, entry in self._entries.items() if entry.request.is_final]
+        for key in final:
+            del self._entries[key]
+        return len(final)
+
     async def wait(
         self,
         request_id: str,

@@ -358,6 +358,15 @@ class InMemoryTaskEngine:
         """Every task, in the order they were created."""
         return tuple(slot.task for slot in self._slots.values())
 
+    def prune(self) -> int:
+        """Forget every final task (COMPLETED, FAILED or CANCELLED), so that a
+        long-running engine holds only the tasks in flight; returns how many.
+        A forgotten id is unknown to :meth:`get_task` and :meth:`wait_for`."""
+        final = [key for key, slot in self._slots.items() if slot.task.is_final]
+        for key in final:
+            del self._slots[key]
+        return len(final)
+
     # ----- internals ---------------------------------------------------------------
 
     def _slot(self, task_id: str) -> _Slot:
