@@ -32,7 +32,7 @@ import anyio
 import attrs
 
 from clientsim import events
-from clientsim._runtime import task_group
+from clientsim._runtime import run_sync, task_group
 from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
@@ -292,7 +292,8 @@ class BatchRunner:
         cassette: record or replay every model call and agent reply.
         response_cache: the run's response cache.
         rate_limiter: one LangChain rate limiter shared by every model call.
-        on_record: called with each record once it is stored.
+        on_record: called with each record once it is stored (in a worker thread,
+            one call at a time; abandoned past ``timeouts.turn``).
         finish: called with each conversation that ended without an error; what it
             returns is stored (an exception it raises fails the conversation, source
             ``"evaluator"``).
@@ -355,6 +356,7 @@ class BatchRunner:
         self.on_record = on_record
         self.finish = finish
         self._records: list[ConversationRecord] = []
+        self._hook_lock: anyio.Lock | None = None  # made on the loop that runs
         self._live_calls = 0
 
     @property
@@ -418,9 +420,25 @@ class BatchRunner:
                 status=record.status.value,
             )
             if self.on_record is not None:
-                self.on_record(record)
+                await self._hook(self.on_record, record)
         finally:
             limiter.release_on_behalf_of(cell.cell.key)
+
+    async def _hook(self, hook: OnRecord, record: ConversationRecord) -> None:
+        """Call ``on_record`` in a worker thread, one call at a time; one that takes
+        longer than ``timeouts.turn`` is abandoned (logged) and the run goes on."""
+        limit = self.timeouts.turn
+        if self._hook_lock is None:
+            self._hook_lock = anyio.Lock()
+        async with self._hook_lock:
+            with anyio.move_on_after(limit) as scope:
+                await run_sync(hook, record, name="on_record")
+        if scope.cancelled_caught:
+            log.warning(
+                "on_record took longer than %gs for %s; it was abandoned",
+                limit,
+                record.key,
+            )
 
     async def _conversation(self, cell: BatchCell) -> ConversationRecord:
         seed = derive_seed(self.seed, cell.cell)

@@ -79,7 +79,9 @@ class FullSimulationRunner(ConversationCore, Runner):
         max_messages: the conversation ends when it has this many messages.
         base_timestamp: the first message's timestamp (``now`` if ``None``).
         progress_callback: called as ``callback(conversation, progress)`` after every
-            message, the first included.
+            message, the first included, in a worker thread (so a slow callback never
+            stalls the event loop); one that takes longer than ``timeouts.turn`` is
+            abandoned and fails the run (source ``"progress_callback"``).
         outcome_evaluator: decides the outcome after every message until one is
             reached; without one the outcome stays ``None``.
         termination: a strategy or a list of them (any of them ends the talk).

@@ -136,7 +136,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
             participant writes it.
         max_messages: the conversation ends when it has this many messages.
         progress_callback: called as ``callback(conversation, progress)`` after
-            every message.
+            every message, in a worker thread; one that takes longer than
+            ``customer_timeout_seconds`` is abandoned and fails the run.
         reply_timeout_seconds: longest wait for the agent's first message of a turn.
         quiet_period_seconds: silence that ends an agent's burst (``None``: only an
             end-of-turn event or ``max_turn_seconds`` ends it).
@@ -206,6 +207,10 @@ class HybridSimulationRunner(ConversationCore, Runner):
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
+
+    @property
+    def _hook_seconds(self) -> float:
+        return self.customer_timeout_seconds
 
     @property
     def silent_turns(self) -> int:
