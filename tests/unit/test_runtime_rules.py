@@ -39,6 +39,7 @@ from clientsim._runtime import run_sync, task_group, unwrap
 from clientsim.channels import Channel, HTTPChannel, Session, TargetChannel
 from clientsim.errors import ConfigError, ModelError
 from clientsim.evaluation import LLMOutcomeEvaluator
+from clientsim.experiments import run_experiment
 from clientsim.models import GridCell, RunStatus
 from clientsim.participants import Participant
 from clientsim.participants.supervisor import LLMSupervisor
@@ -605,3 +606,48 @@ async def test_a_config_error_in_a_continuous_round_propagates_as_itself():
     mode = ContinuousMode(runner, ContinuousModeConfig(interval_seconds=0.01))
     with anyio.fail_after(30), pytest.raises(ConfigError, match="IntakeDecision"):
         await mode.run()
+
+
+HANGING_AGENT = """
+import threading
+
+STUCK = threading.Event()
+
+
+def run(message: str) -> str:
+    STUCK.wait()  # a sync agent that never returns
+    return "never"
+"""
+
+HANGING_EXPERIMENT = """
+name: hanging
+description: a sync agent that never returns
+iterations: 1
+runner:
+  target: "stuck_agent:run"
+  python_path: [src]
+  timeout_seconds: 10
+  max_retries: 0
+inputs: ["hello?"]
+"""
+
+
+async def test_an_experiments_timeout_seconds_holds_against_a_hanging_sync_agent(
+    tmp_path,
+):
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "stuck_agent.py").write_text(HANGING_AGENT, encoding="utf-8")
+    path = root / "simulation.yaml"
+    path.write_text(HANGING_EXPERIMENT, encoding="utf-8")
+    start = time.monotonic()
+    try:
+        result = await run_experiment(path)
+    finally:
+        stuck = sys.modules.get("stuck_agent")
+        if stuck is not None:
+            stuck.STUCK.set()
+    assert time.monotonic() - start < 10 + 3
+    (record,) = result.records
+    assert record.status is RunStatus.TIMEOUT
+    assert record.duration_seconds < 10 + 1
