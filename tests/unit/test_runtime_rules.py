@@ -651,3 +651,19 @@ async def test_an_experiments_timeout_seconds_holds_against_a_hanging_sync_agent
     (record,) = result.records
     assert record.status is RunStatus.TIMEOUT
     assert record.duration_seconds < 10 + 1
+
+
+async def test_a_config_error_from_a_sessions_background_send_propagates():
+    class Misconfigured(FloodSession):
+        async def send(self, message: Message) -> None:
+            raise ConfigError("the channel's 'model' option is missing")
+
+    runner = HybridSimulationRunner(
+        customer=scripted("Hi"),
+        channel=FloodChannel(Misconfigured(0)),
+        intent=INTENT,
+        outcomes=OUTCOMES,
+        reply_timeout_seconds=5,
+    )
+    with anyio.fail_after(10), pytest.raises(ConfigError, match="'model' option"):
+        await runner.run()

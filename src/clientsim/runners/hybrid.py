@@ -547,6 +547,8 @@ class _QueueSource:
         self.sending_since = anyio.current_time()
         try:
             await session.send(message)
+        except ConfigError:  # out of the run as itself (the task group unwraps it)
+            raise
         except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
             await self.session.push_failure(_channel_error(exc))
         self.sending_since = None
@@ -575,6 +577,8 @@ class _StreamSource:
         self.sending_since = anyio.current_time()
         try:
             await session.send(message)
+        except ConfigError:  # out of the run as itself (the task group unwraps it)
+            raise
         except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
             await self.sink.send(_Failure("channel", exc))
         self.sending_since = None
@@ -586,5 +590,7 @@ async def _pump(session: Session, inbox: MemoryObjectSendStream[_Item]) -> None:
         async for message in session.subscribe():
             await inbox.send(message)
         await inbox.send(_Closed())
+    except ConfigError:  # out of the run as itself (the task group unwraps it)
+        raise
     except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
         await inbox.send(_Failure("channel", exc))
