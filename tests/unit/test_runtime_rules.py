@@ -6,6 +6,7 @@ Real loopback agents (an HTTP server on 127.0.0.1), real threads, a real subproc
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import anyio
 import anyio.lowlevel
@@ -21,6 +23,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+import clientsim
 from clientsim import (
     Conversation,
     FullSimulationRunner,
@@ -308,8 +311,14 @@ HANGING_SCRIPT = textwrap.dedent(
 def test_a_process_whose_sync_agent_never_returns_still_exits(tmp_path):
     script = tmp_path / "hang.py"
     script.write_text(HANGING_SCRIPT, encoding="utf-8")
+    here = str(Path(clientsim.__file__).parents[1])  # the clientsim under test
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]),
+    }
     done = subprocess.run(
         [sys.executable, str(script)],
+        env=env,
         capture_output=True,
         text=True,
         timeout=30,
@@ -667,3 +676,39 @@ async def test_a_config_error_from_a_sessions_background_send_propagates():
     )
     with anyio.fail_after(10), pytest.raises(ConfigError, match="'model' option"):
         await runner.run()
+
+
+def test_the_simulate_fixture_honours_the_markers_timeouts(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+):
+    here = str(Path(clientsim.__file__).parents[1])  # the clientsim under test
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])
+    )
+    pytester.makeini("[pytest]\nanyio_mode = auto\n")
+    pytester.makepyfile(
+        test_hang="""
+        import threading
+
+        import pytest
+
+
+        def agent(message: str) -> str:
+            threading.Event().wait()  # a sync agent that never returns
+
+
+        @pytest.mark.clientsim(timeouts={"conversation": 1.5})
+        async def test_hangs(simulate):
+            results = await simulate(agent, intents=["help"])
+            (result,) = results.results
+            assert result.error is not None
+            assert result.error.type == "TimeoutError"
+            assert result.duration_seconds < 1.5 + 1
+        """
+    )
+    start = time.monotonic()
+    result = pytester.runpytest_subprocess(
+        "-p", "no:langsmith_plugin", "-p", "no:cacheprovider", "-p", "clientsim"
+    )
+    result.assert_outcomes(passed=1)
+    assert time.monotonic() - start < 30  # the stuck thread did not hold the exit
