@@ -278,6 +278,8 @@ async def test_a_batch_timeout_holds_against_a_hanging_sync_agent():
     (record,) = result.records
     assert record.status is RunStatus.TIMEOUT
     assert record.duration_seconds < 2
+    assert record.error is not None
+    assert "an agent call was abandoned after" in record.error.message
 
 
 HANGING_SCRIPT = textwrap.dedent(

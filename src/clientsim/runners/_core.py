@@ -111,6 +111,10 @@ class RunState:
     started: bool = False
     start_monotonic: float = 0.0
     outcome_at: int | None = None
+    call_since: float | None = None
+    """When the call to the agent now in flight started (``anyio.current_time()``)."""
+    abandoned_after: float | None = None
+    """How long a call to the agent ran before it was abandoned, if one was."""
 
 
 class ConversationCore:

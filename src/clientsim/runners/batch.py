@@ -534,7 +534,10 @@ class BatchRunner:
             result = await runner.run()
         if scope.cancelled_caught or result is None:
             return RunStatus.TIMEOUT, _timed_out(
-                runner.conversation, time.perf_counter() - start, self.timeout_seconds
+                runner.conversation,
+                time.perf_counter() - start,
+                self.timeout_seconds,
+                getattr(runner, "pending_call_seconds", None),
             )
         if result.error is not None:
             return RunStatus.FAILED, result
@@ -559,7 +562,10 @@ def _empty(error: ErrorRecord) -> ConversationResult:
 
 
 def _timed_out(
-    conversation: Conversation, elapsed: float, limit: float | None
+    conversation: Conversation,
+    elapsed: float,
+    limit: float | None,
+    pending: float | None = None,
 ) -> ConversationResult:
     last = conversation.last_message
     # Waiting on the agent (the customer spoke last) is the agent's timeout.
@@ -569,6 +575,10 @@ def _timed_out(
         else "customer"
     )
     detail = f"the conversation ran past its {limit:g} s timeout"
+    if pending is not None:
+        detail += (
+            f"; an agent call was abandoned after {pending:.1f}s without returning"
+        )
     return ConversationResult(
         conversation,
         elapsed,

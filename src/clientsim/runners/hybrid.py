@@ -202,7 +202,6 @@ class HybridSimulationRunner(ConversationCore, Runner):
     _silent_turns: int = attrs.field(init=False, default=0)
     _turn_waited: float = attrs.field(init=False, default=0.0)
     _turn_ended_empty: bool = attrs.field(init=False, default=False)
-    _abandoned_after: float | None = attrs.field(init=False, default=None)
     session: Session | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -211,6 +210,13 @@ class HybridSimulationRunner(ConversationCore, Runner):
     @property
     def _hook_seconds(self) -> float:
         return self.customer_timeout_seconds
+
+    @property
+    def pending_call_seconds(self) -> float | None:
+        """How long the call to the agent still in flight has been running (``None``
+        if there is none): once the run is over, a call that was abandoned."""
+        since = self._state.call_since
+        return None if since is None else anyio.current_time() - since
 
     @property
     def silent_turns(self) -> int:
@@ -262,7 +268,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
                         message_count=len(self._state.conversation.messages),
                     )
                 if ending is not None:
-                    ending = self._with_abandoned_call(ending, source)
+                    ending = self._with_abandoned_call(ending)
                 stage = "channel"
                 task_group.cancel_scope.cancel()
         except ConfigError:
@@ -275,13 +281,11 @@ class HybridSimulationRunner(ConversationCore, Runner):
         assert ending is not None  # noqa: S101 - _talk returns one or raises
         return ending
 
-    def _with_abandoned_call(self, ending: Ending, source: _Source) -> Ending:
+    def _with_abandoned_call(self, ending: Ending) -> Ending:
         """``ending``, saying so if an agent call was still running (it is abandoned)."""
-        since = source.sending_since
-        if since is not None:
-            waited: float | None = anyio.current_time() - since
-        else:
-            waited = self._abandoned_after
+        waited = self.pending_call_seconds
+        if waited is None:
+            waited = self._state.abandoned_after
         if waited is None:
             return ending
         return attrs.evolve(
@@ -290,18 +294,17 @@ class HybridSimulationRunner(ConversationCore, Runner):
             "without returning",
         )
 
-    @staticmethod
     async def _source(
-        session: Session, stack: contextlib.AsyncExitStack, task_group: TaskGroup
+        self, session: Session, stack: contextlib.AsyncExitStack, task_group: TaskGroup
     ) -> _Source:
         """Where the agent's events come from: the session's own queue if it has one."""
         if isinstance(session, QueueSession):
-            return _QueueSource(session)
+            return _QueueSource(session, self._state)
         inbox_send, inbox = anyio.create_memory_object_stream[_Item](INBOX_SIZE)
         await stack.enter_async_context(inbox_send)
         await stack.enter_async_context(inbox)
         task_group.start_soon(_pump, session, inbox_send)
-        return _StreamSource(inbox, inbox_send)
+        return _StreamSource(inbox, inbox_send, self._state)
 
     async def _talk(
         self, session: Session, source: _Source, task_group: TaskGroup
@@ -355,6 +358,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
         A failure goes into the session's queue after whatever the agent already
         said, so the conversation keeps those messages and then ends with the error.
         """
+        state = self._state
+        state.call_since = anyio.current_time()
         with anyio.move_on_after(self.reply_timeout_seconds) as scope:
             try:
                 await session.send(message)
@@ -362,8 +367,9 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 raise
             except Exception as exc:  # noqa: BLE001 - reported in order, through the queue
                 await session.push_failure(_channel_error(exc))
+        state.call_since = None
         if scope.cancelled_caught:  # the call is abandoned: say so with the ending
-            self._abandoned_after = self.reply_timeout_seconds
+            state.abandoned_after = self.reply_timeout_seconds
         return scope.cancelled_caught
 
     def _customer_passed(self, conversation: Conversation, *, silent: bool) -> Ending:
@@ -509,9 +515,6 @@ def _channel_error(exc: Exception) -> ChannelError:
 class _Source(Protocol):
     """The agent's events, in order, as the runner reads them."""
 
-    sending_since: float | None
-    """When the send now in flight started (``anyio.current_time()``), if any."""
-
     async def receive(self) -> _Item: ...
 
     def receive_nowait(self) -> _Item: ...
@@ -522,9 +525,9 @@ class _Source(Protocol):
 class _QueueSource:
     """Reads a :class:`QueueSession`'s own queue: no extra task, no extra hop."""
 
-    def __init__(self, session: QueueSession) -> None:
+    def __init__(self, session: QueueSession, state: RunState) -> None:
         self.session = session
-        self.sending_since: float | None = None
+        self.state = state
 
     async def receive(self) -> _Item:
         try:
@@ -544,14 +547,14 @@ class _QueueSource:
 
     async def deliver(self, session: Session, message: Message) -> None:
         """Send in the background; a failure joins the queue after earlier events."""
-        self.sending_since = anyio.current_time()
+        self.state.call_since = anyio.current_time()
         try:
             await session.send(message)
         except ConfigError:  # out of the run as itself (the task group unwraps it)
             raise
         except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
             await self.session.push_failure(_channel_error(exc))
-        self.sending_since = None
+        self.state.call_since = None
 
 
 class _StreamSource:
@@ -561,10 +564,11 @@ class _StreamSource:
         self,
         inbox: MemoryObjectReceiveStream[_Item],
         sink: MemoryObjectSendStream[_Item],
+        state: RunState,
     ) -> None:
         self.inbox = inbox
         self.sink = sink
-        self.sending_since: float | None = None
+        self.state = state
 
     async def receive(self) -> _Item:
         return await self.inbox.receive()
@@ -574,14 +578,14 @@ class _StreamSource:
 
     async def deliver(self, session: Session, message: Message) -> None:
         """Send in the background; a failure is reported to the conversation."""
-        self.sending_since = anyio.current_time()
+        self.state.call_since = anyio.current_time()
         try:
             await session.send(message)
         except ConfigError:  # out of the run as itself (the task group unwraps it)
             raise
         except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
             await self.sink.send(_Failure("channel", exc))
-        self.sending_since = None
+        self.state.call_since = None
 
 
 async def _pump(session: Session, inbox: MemoryObjectSendStream[_Item]) -> None:
