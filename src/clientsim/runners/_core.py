@@ -112,7 +112,7 @@ class RunState:
     start_monotonic: float = 0.0
     outcome_at: int | None = None
     call_since: float | None = None
-    """When the call to the agent now in flight started (``anyio.current_time()``)."""
+    """When the call to the agent now in flight started (``time.monotonic()``)."""
     abandoned_after: float | None = None
     """How long a call to the agent ran before it was abandoned, if one was."""
 

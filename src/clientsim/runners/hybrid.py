@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 
@@ -216,7 +217,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         """How long the call to the agent still in flight has been running (``None``
         if there is none): once the run is over, a call that was abandoned."""
         since = self._state.call_since
-        return None if since is None else anyio.current_time() - since
+        return None if since is None else time.monotonic() - since
 
     @property
     def silent_turns(self) -> int:
@@ -359,7 +360,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         said, so the conversation keeps those messages and then ends with the error.
         """
         state = self._state
-        state.call_since = anyio.current_time()
+        state.call_since = time.monotonic()
         with anyio.move_on_after(self.reply_timeout_seconds) as scope:
             try:
                 await session.send(message)
@@ -547,7 +548,7 @@ class _QueueSource:
 
     async def deliver(self, session: Session, message: Message) -> None:
         """Send in the background; a failure joins the queue after earlier events."""
-        self.state.call_since = anyio.current_time()
+        self.state.call_since = time.monotonic()
         try:
             await session.send(message)
         except ConfigError:  # out of the run as itself (the task group unwraps it)
@@ -578,7 +579,7 @@ class _StreamSource:
 
     async def deliver(self, session: Session, message: Message) -> None:
         """Send in the background; a failure is reported to the conversation."""
-        self.state.call_since = anyio.current_time()
+        self.state.call_since = time.monotonic()
         try:
             await session.send(message)
         except ConfigError:  # out of the run as itself (the task group unwraps it)
