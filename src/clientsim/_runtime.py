@@ -34,6 +34,11 @@ from anyio.abc import TaskGroup
 from clientsim.errors import ConfigError
 
 
+try:
+    from sniffio import current_async_library_cvar as _sniffio_cvar
+except ImportError:  # pragma: no cover - sniffio is optional
+    _sniffio_cvar = None  # type: ignore[assignment]
+
 __all__ = ["leaves", "run_sync", "task_group", "unwrap"]
 
 T = TypeVar("T")
@@ -114,6 +119,8 @@ async def run_sync(
     done = anyio.Event()
     outcome: list[tuple[bool, object]] = []
     context = contextvars.copy_context()
+    if _sniffio_cvar is not None:  # in the thread, no async library runs (as anyio does)
+        context.run(_sniffio_cvar.set, None)
 
     def deliver(result: tuple[bool, object]) -> None:
         outcome.append(result)
