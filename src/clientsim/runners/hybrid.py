@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime
-from typing import Any, Final, Literal, Protocol
+from typing import Final, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -40,6 +40,12 @@ from clientsim.runners._core import (
     check_seconds,
     new_conversation_id,
 )
+from clientsim.runners._hybrid_options import (
+    check_channel,
+    check_customer_opener,
+    check_optional_seconds,
+    check_overlap,
+)
 from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
 
@@ -66,34 +72,6 @@ class _Closed:
 
 
 _Item = Message | TurnEnded | _Failure | _Closed
-
-
-def _channel(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not callable(getattr(value, "create_session", None)):
-        raise ConfigError(
-            f"{attribute.name} must be a Channel (an object with an async "
-            f"create_session() method); got {type(value).__name__}"
-        )
-
-
-def _customer_opener(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if not isinstance(value, MessageDraft) or value.sender is not _CUSTOMER:
-        raise ConfigError(
-            f"{attribute.name} must be None or a MessageDraft from the CUSTOMER: in a "
-            "hybrid run the real agent speaks for itself"
-        )
-
-
-def _optional_seconds(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        check_seconds(_, attribute, value)
-
-
-def _overlap(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value not in {"fold", "queue"}:
-        raise ConfigError(f"{attribute.name} must be 'fold' or 'queue'; got {value!r}")
 
 
 @attrs.define
@@ -157,13 +135,13 @@ class HybridSimulationRunner(ConversationCore, Runner):
     """
 
     customer: Participant = attrs.field(validator=check_participant)
-    channel: Channel = attrs.field(validator=_channel)
+    channel: Channel = attrs.field(validator=check_channel)
     intent: Intent | None = attrs.field(
         validator=attrs.validators.optional(attrs.validators.instance_of(Intent))
     )
     outcomes: Outcomes = attrs.field(validator=attrs.validators.instance_of(Outcomes))
     initial_message: MessageDraft | None = attrs.field(
-        default=None, validator=_customer_opener
+        default=None, validator=check_customer_opener
     )
     max_messages: int = attrs.field(default=100, validator=check_positive_int)
     progress_callback: ProgressCallback | None = attrs.field(default=None, repr=False)
@@ -171,7 +149,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         default=30.0, kw_only=True, validator=check_seconds
     )
     quiet_period_seconds: float | None = attrs.field(
-        default=2.0, kw_only=True, validator=_optional_seconds
+        default=2.0, kw_only=True, validator=check_optional_seconds
     )
     max_turn_seconds: float = attrs.field(
         default=120.0, kw_only=True, validator=check_seconds
@@ -183,7 +161,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         default=120.0, kw_only=True, validator=check_seconds
     )
     overlap: Literal["fold", "queue"] = attrs.field(
-        default="fold", kw_only=True, validator=_overlap
+        default="fold", kw_only=True, validator=check_overlap
     )
     typing_delays: bool = attrs.field(default=False, kw_only=True)
     max_typing_delay_seconds: float = attrs.field(
