@@ -119,7 +119,9 @@ async def run_sync(
     done = anyio.Event()
     outcome: list[tuple[bool, object]] = []
     context = contextvars.copy_context()
-    if _sniffio_cvar is not None:  # in the thread, no async library runs (as anyio does)
+    if (
+        _sniffio_cvar is not None
+    ):  # in the thread, no async library runs (as anyio does)
         context.run(_sniffio_cvar.set, None)
 
     def deliver(result: tuple[bool, object]) -> None:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import attrs
 
 from clientsim import events
 from clientsim._runtime import task_group
@@ -560,8 +561,9 @@ class ContinuousMode:
             )
         check_int("keep_outcomes", keep_outcomes, low=1)
         self.config = config or ContinuousModeConfig()
+        limit = self.config.max_concurrent
         self.runner = runner.copy(
-            config=_with_concurrency(runner.config, self.config.max_concurrent)
+            config=attrs.evolve(runner.config, max_concurrent=limit)
         )
         self.keep_outcomes = keep_outcomes
         self._stop = anyio.Event()
@@ -585,11 +587,3 @@ class ContinuousMode:
                 break
             with anyio.move_on_after(self.config.interval_seconds):
                 await self._stop.wait()
-
-
-def _with_concurrency(
-    config: SimulationRunnerConfig, limit: int
-) -> SimulationRunnerConfig:
-    import attrs  # noqa: PLC0415
-
-    return attrs.evolve(config, max_concurrent=limit)
