@@ -40,6 +40,7 @@ from clientsim import (
 )
 from clientsim._runtime import run_sync, task_group, unwrap
 from clientsim.channels import Channel, HTTPChannel, Session, TargetChannel
+from clientsim.clients.human import ConsoleHuman
 from clientsim.errors import ConfigError, ModelError
 from clientsim.evaluation import LLMOutcomeEvaluator
 from clientsim.experiments import run_experiment
@@ -714,3 +715,18 @@ def test_the_simulate_fixture_honours_the_markers_timeouts(
     )
     result.assert_outcomes(passed=1)
     assert time.monotonic() - start < 30  # the stuck thread did not hold the exit
+
+
+async def test_a_console_read_nobody_answers_is_abandoned_at_the_deadline():
+    nobody = threading.Event()
+
+    def never_answers(prompt: str) -> str:
+        nobody.wait()
+        return ""
+
+    console = ConsoleHuman(input_fn=never_answers, output_fn=lambda text: None)
+    start = time.monotonic()
+    with pytest.raises(TimeoutError), anyio.fail_after(0.3):
+        await console._read("Accept? ")
+    assert time.monotonic() - start < 1.0
+    nobody.set()
