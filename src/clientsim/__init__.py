@@ -132,6 +132,7 @@ if _typing.TYPE_CHECKING:
         TaskSource,
         TaskStatus,
         TaskType,
+        Timeouts,
         TokenUsage,
     )
     from clientsim.participants import (
@@ -352,6 +353,7 @@ __all__ = [
     "TemplateGenerator",
     "TerminationContext",
     "TerminationStrategy",
+    "Timeouts",
     "TokenUsage",
     "TypingModel",
     "UnknownStrategyError",
@@ -480,6 +482,7 @@ _EXPORTS: _typing.Final[dict[str, str]] = {
     "TaskSource": "clientsim.models",
     "TaskStatus": "clientsim.models",
     "TaskType": "clientsim.models",
+    "Timeouts": "clientsim.models",
     "TokenUsage": "clientsim.models",
     "LLMParticipant": "clientsim.participants",
     "Participant": "clientsim.participants",

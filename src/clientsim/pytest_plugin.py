@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     )
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.offline import OfflineChatModel
+    from clientsim.models import Timeouts
 
 
 __all__ = [
@@ -66,7 +67,7 @@ __all__ = [
 
 MARKER: Final = "clientsim"
 RECORD_OPTION: Final = "--clientsim-record"
-_MARKER_KEYS: Final = ("runs", "seed", "threshold")
+_MARKER_KEYS: Final = ("runs", "seed", "threshold", "timeouts")
 _ASSERTIONS: Final = frozenset(
     {
         "SimulatedRun",
@@ -106,8 +107,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the ``clientsim`` marker (so ``--strict-markers`` accepts it)."""
     config.addinivalue_line(
         "markers",
-        "clientsim(runs=1, seed=0, threshold=None): runs per persona and intent, the "
-        "run seed, and the default threshold of clientsim's assertion helpers",
+        "clientsim(runs=1, seed=0, threshold=None, timeouts=None): runs per persona "
+        "and intent, the run seed, the default threshold of clientsim's assertion "
+        "helpers, and the simulate fixture's clientsim.Timeouts (or a mapping of "
+        "model_call, turn and conversation seconds)",
     )
 
 
@@ -116,25 +119,33 @@ class ClientsimSettings:
 
     Example:
         >>> ClientsimSettings.from_marker(None)
-        ClientsimSettings(runs=1, seed=0, threshold=None)
+        ClientsimSettings(runs=1, seed=0, threshold=None, timeouts=None)
 
     Args:
         runs: repetitions of each persona and intent.
         seed: the run seed.
         threshold: the default threshold of the assertion helpers.
+        timeouts: the ``simulate`` fixture's :class:`~clientsim.models.Timeouts`
+            (``None``: the defaults).
     """
 
     def __init__(
-        self, *, runs: int = 1, seed: int = 0, threshold: float | None = None
+        self,
+        *,
+        runs: int = 1,
+        seed: int = 0,
+        threshold: float | None = None,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.runs = runs
         self.seed = seed
         self.threshold = threshold
+        self.timeouts = timeouts
 
     def __repr__(self) -> str:
         return (
             f"ClientsimSettings(runs={self.runs}, seed={self.seed}, "
-            f"threshold={self.threshold})"
+            f"threshold={self.threshold}, timeouts={self.timeouts!r})"
         )
 
     @classmethod
@@ -177,7 +188,30 @@ class ClientsimSettings:
             runs=runs,
             seed=seed,
             threshold=None if threshold is None else float(threshold),
+            timeouts=_timeouts(marker.kwargs.get("timeouts")),
         )
+
+
+def _timeouts(value: object) -> Timeouts | None:
+    """The marker's ``timeouts``: a Timeouts, a mapping of its fields, or ``None``."""
+    from clientsim.errors import ConfigError  # noqa: PLC0415 - keeps the plugin light
+    from clientsim.models import Timeouts  # noqa: PLC0415
+
+    if value is None or isinstance(value, Timeouts):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            "@pytest.mark.clientsim timeouts must be a clientsim.Timeouts or a mapping "
+            f"of model_call, turn and conversation seconds; got {value!r}"
+        )
+    fields = ("model_call", "turn", "conversation")
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"@pytest.mark.clientsim timeouts got unknown key(s) {unknown}; "
+            f"allowed: {', '.join(fields)}"
+        )
+    return Timeouts(**value)
 
 
 def _check_int(name: str, value: object, low: int) -> None:
@@ -292,7 +326,8 @@ class Simulate:
     ) -> SimulationRuns:
         """Run the conversations; the arguments are :func:`clientsim.simulate`'s.
 
-        ``runs`` and ``seed`` default to the marker's (1 and 0).
+        ``runs``, ``seed`` and ``timeouts`` default to the marker's (1, 0 and the
+        default :class:`~clientsim.models.Timeouts`).
 
         Raises:
             ConfigError: a bad argument.
@@ -311,7 +346,7 @@ class Simulate:
                 cassette=self.cassette.open() if self.cassette is not None else None,
                 threshold=self.settings.threshold,
                 run_id=f"pytest-s{self._calls}",
-                **options,
+                **{"timeouts": self.settings.timeouts, **options},
             )
         except CassetteMissError as exc:
             raise CassetteMissError(f"{exc}; re-record with {RECORD_OPTION}") from None

@@ -29,6 +29,7 @@ from clientsim.intake import (
     IntakeStrategy,
     fold_scoping_notes,
 )
+from clientsim.models import Timeouts
 from clientsim.models.client import (
     REQUEST_TRANSITIONS,
     ClientRequest,
@@ -287,15 +288,73 @@ async def test_a_failing_strategy_cancels_the_request_with_the_error():
     assert request.reason == "intake failed: RuntimeError: triage broke"
 
 
-async def test_a_strategy_answering_the_wrong_type_cancels_the_request():
+async def test_a_strategy_answering_the_wrong_type_raises_config_error():
     class Wrong:
         async def process(self, request):
             return True
 
     async with InMemoryTaskEngine(worker) as tasks:
-        request = await IntakeEngine(Wrong(), tasks).submit("c-1", REQUIREMENT)
+        intake = IntakeEngine(Wrong(), tasks)
+        with pytest.raises(ConfigError, match="must return an IntakeDecision"):
+            await intake.submit("c-1", REQUIREMENT, request_id="r-1")
+    request = intake.get("r-1")  # left in a legal, final state, saying why
     assert request.status is R.CANCELLED
     assert "must return an IntakeDecision" in request.reason
+
+
+async def test_a_sync_strategy_that_hangs_is_abandoned_at_the_turn_timeout():
+    import threading
+
+    stuck = threading.Event()
+
+    class Hangs:
+        def process(self, request):
+            stuck.wait()  # never returns; a daemon thread is left behind
+
+    async with InMemoryTaskEngine(worker) as tasks:
+        intake = IntakeEngine(Hangs(), tasks, timeouts=Timeouts(turn=0.3))
+        start = anyio.current_time()
+        request = await intake.submit("c-1", REQUIREMENT)
+        assert anyio.current_time() - start < 1.3
+    stuck.set()
+    assert request.status is R.CANCELLED
+    assert "took longer than 0.3s to decide (timeouts.turn)" in request.reason
+
+
+async def test_a_config_error_creating_the_task_of_an_approval_leaves_async_with():
+    class Misconfigured:
+        async def create_task(self, requirement, **_):
+            raise ConfigError("model spec 'openai:x' needs OPENAI_API_KEY")
+
+    intake = IntakeEngine(DirectIntake(), Misconfigured())
+
+    async def approve_one() -> None:
+        async with intake:
+            request = await intake.file("c-1", REQUIREMENT, request_id="r-1")
+            await intake.approve(request.request_id)
+            await anyio.sleep_forever()  # cancelled by the engine's failure
+
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        await approve_one()
+    final = intake.get("r-1")
+    assert final.status is R.CANCELLED
+    assert "OPENAI_API_KEY" in final.reason
+
+
+async def test_task_creation_that_hangs_is_bounded_by_the_turn_timeout():
+    class Hangs:
+        async def create_task(self, requirement, **_):
+            await anyio.sleep_forever()
+
+    async with IntakeEngine(
+        DirectIntake(), Hangs(), timeouts=Timeouts(turn=0.2)
+    ) as intake:
+        request = await intake.file("c-1", REQUIREMENT)
+        await intake.approve(request.request_id)
+        with anyio.fail_after(2):
+            final = await intake.wait(request.request_id)
+    assert final.status is R.CANCELLED
+    assert "took longer than 0.2s (timeouts.turn)" in final.reason
 
 
 async def test_task_creation_failure_cancels_the_request():

@@ -204,12 +204,12 @@ async def test_cancelling_continuous_mode_leaves_no_half_written_state():
     async with anyio.create_task_group() as group:
         group.start_soon(mode.run)
         with anyio.fail_after(30):
-            while not runner.outcomes:
+            while not mode.runner.outcomes:
                 await anyio.lowlevel.checkpoint()
         group.cancel_scope.cancel()
     assert all(
         outcome.task_status is not None or outcome.declined or outcome.request_status
-        for outcome in runner.outcomes
+        for outcome in mode.runner.outcomes
     )
     for task in engine.tasks():
         assert task.status in {TaskStatus.COMPLETED, TaskStatus.CANCELLED}

@@ -10,6 +10,7 @@ import pytest
 
 from clientsim import LLMParticipant, ParticipantRole, ScriptedParticipant
 from clientsim.errors import ConfigError, SimulationError
+from clientsim.models import Timeouts
 from clientsim.models.client import (
     TASK_TRANSITIONS,
     ReviewStageResult,
@@ -367,3 +368,65 @@ async def test_an_error_in_the_block_propagates_unchanged_and_work_is_cancelled(
             )
             raise ValueError("boom")
     assert (await engine.get_task(task.task_id)).status is S.CANCELLED
+
+
+# ----- one rule for errors and deadlines (issue 10, items 1, 2, 6 and 7) ----------------
+
+
+async def test_a_config_error_in_a_worker_propagates_from_async_with():
+    async def misconfigured(task, feedback):
+        raise ConfigError("model spec 'openai:gpt-4o' needs OPENAI_API_KEY")
+
+    engine = InMemoryTaskEngine(misconfigured)
+
+    async def work_one() -> None:
+        async with engine:
+            task = await engine.create_task(REQUIREMENT)
+            await engine.wait_for(task.task_id, timeout=5)
+
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        await work_one()
+    final = engine.tasks()[0]
+    assert final.status is TaskStatus.CANCELLED
+
+
+async def test_a_sync_worker_that_hangs_fails_its_task_at_the_turn_timeout():
+    import threading
+
+    stuck = threading.Event()
+
+    def hangs(task, feedback):
+        stuck.wait()  # never returns on its own
+
+    async with InMemoryTaskEngine(hangs, timeouts=Timeouts(turn=0.3)) as engine:
+        task = await engine.create_task(REQUIREMENT)
+        start = anyio.current_time()
+        done = await engine.wait_for(task.task_id, timeout=5)
+        assert anyio.current_time() - start < 1.3
+    stuck.set()
+    assert done.status is TaskStatus.FAILED
+    assert "took longer than 0.3s" in repr(done)
+    assert "timeouts.turn" in repr(done)
+
+
+async def test_a_sync_worker_runs_off_the_event_loop():
+    import threading
+
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+
+    def sync_worker(task, feedback):
+        seen.append(threading.get_ident())
+        return "done"
+
+    async with InMemoryTaskEngine(sync_worker) as engine:
+        task = await engine.create_task(REQUIREMENT)
+        done = await engine.wait_for(task.task_id, timeout=5)
+    assert done.status is TaskStatus.COMPLETED
+    assert len(seen) == 1
+    assert seen[0] != loop_thread
+
+
+def test_the_engine_refuses_a_timeouts_that_is_not_one():
+    with pytest.raises(ConfigError, match="timeouts must be a Timeouts"):
+        InMemoryTaskEngine(echo_worker, timeouts=30)  # type: ignore[arg-type]

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import anyio
-import anyio.to_thread
 import attrs
 
+from clientsim._runtime import run_sync
 from clientsim._validators import a_bool
 from clientsim.channels.base import Channel, QueueSession, now
 from clientsim.errors import ChannelError, ConfigError
@@ -204,8 +204,8 @@ class _Agent:
             if self.is_async:
                 result = self.function(text, **keywords)
             else:
-                result = await anyio.to_thread.run_sync(
-                    functools.partial(self.function, text, **keywords)
+                result = await run_sync(  # abandoned, not awaited, past a deadline
+                    functools.partial(self.function, text, **keywords), name=self.name
                 )
             if inspect.isawaitable(result):
                 result = await result
@@ -327,7 +327,7 @@ class TargetSession(QueueSession):
         try:
             while True:
                 try:
-                    item = await anyio.to_thread.run_sync(next, iterator, _DONE)
+                    item = await run_sync(next, iterator, _DONE, name=self._agent.name)
                 except Exception as exc:
                     raise self._agent.failed(exc) from exc
                 if item is _DONE:
@@ -337,8 +337,14 @@ class TargetSession(QueueSession):
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(close)
+                # Bounded: a generator stuck in an abandoned call cannot be closed
+                # ("generator already executing"); its thread runs on.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
+                    try:
+                        await run_sync(close, name=self._agent.name)
+                    except ValueError:
+                        if not getattr(iterator, "gi_running", False):
+                            raise
 
 
 class TargetChannel(Channel):

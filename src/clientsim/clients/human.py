@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import anyio
-import anyio.to_thread
 import attrs
 
 from clientsim import events
+from clientsim._runtime import run_sync
 from clientsim._validators import check_seconds
 from clientsim.clients.base import ReviewContext, SubmitContext
 from clientsim.errors import (
@@ -194,9 +194,9 @@ def _describe_requirement(requirement: TaskRequirement) -> str:
 class ConsoleHuman:
     """Asks a person on the terminal; gives :class:`HumanClient` its two callbacks.
 
-    Prompts are read with ``input`` in a worker thread
-    (``anyio.to_thread.run_sync``), so the event loop keeps running while the person
-    types. An unclear answer is asked again.
+    Prompts are read with ``input`` in a worker thread, so the event loop keeps running
+    while the person types, and a deadline (the simulation's review timeout) is kept
+    even if nobody answers: the read is abandoned. An unclear answer is asked again.
 
     Args:
         input_fn: reads one line after showing a prompt (default: :func:`input`).
@@ -229,7 +229,7 @@ class ConsoleHuman:
 
     async def _read(self, prompt: str) -> str:
         try:
-            line = await anyio.to_thread.run_sync(self._input, prompt)
+            line = await run_sync(self._input, prompt, name="the console's input")
         except EOFError as exc:
             raise SimulationError(
                 f"the console's input ended while asking {prompt.strip()!r}"

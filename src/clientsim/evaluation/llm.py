@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from clientsim._transcript import render
 from clientsim.errors import ConfigError, InvalidModelOutputError
-from clientsim.models import Conversation, Outcome, Outcomes, TokenUsage
+from clientsim.models import (
+    DEFAULT_TIMEOUTS,
+    Conversation,
+    Outcome,
+    Outcomes,
+    Timeouts,
+    TokenUsage,
+)
 
 
 if TYPE_CHECKING:
@@ -39,6 +46,7 @@ class LLMOutcomeEvaluator:
         every_n_messages: judge only when the message count is a multiple of this
             (saves calls on long conversations).
         window: show the judge only the last ``window`` messages (all if ``None``).
+        timeouts: ``timeouts.model_call`` bounds each call of the judge's model.
     """
 
     def __init__(
@@ -48,7 +56,11 @@ class LLMOutcomeEvaluator:
         instructions: str | None = None,
         every_n_messages: int = 1,
         window: int | None = None,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
+        if not isinstance(timeouts, Timeouts):
+            raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
+        self.timeouts = timeouts
         if not isinstance(every_n_messages, int) or every_n_messages < 1:
             raise ConfigError(
                 f"every_n_messages must be an int >= 1; got {every_n_messages!r}"
@@ -95,7 +107,9 @@ class LLMOutcomeEvaluator:
             },
             "required": ["outcome", "reason"],
         }
-        call = StructuredCall(resolve_model(self.model), schema)
+        call = StructuredCall(
+            resolve_model(self.model), schema, timeout=self.timeouts.model_call
+        )
         self._calls[id(outcomes)] = (outcomes, call)
         return call
 

@@ -467,6 +467,7 @@ def make_build(config: ExperimentConfig) -> ExperimentBuild:
             conversation_id=f"{job.run_id}/{job.cell.key}",
             hybrid=hybrid,
             models=job.models,
+            timeouts=job.timeouts,
         )
 
     return ExperimentBuild(build, owned)

@@ -41,6 +41,7 @@ from clientsim.models import (
     Outcomes,
     ParticipantRole,
     RunStatus,
+    Timeouts,
 )
 from clientsim.runners.batch import (
     BatchCell,
@@ -364,7 +365,7 @@ async def run_experiment(
             seed=run.seed,
             parallel_runs=config.parallel_runs,
             run_delay_seconds=config.run_delay_seconds,
-            timeout_seconds=config.runner.timeout_seconds if config.runner else None,
+            timeouts=config.runner.timeouts if config.runner else Timeouts(),
             max_retries=config.runner.max_retries if config.runner else 3,
             retry_base_seconds=retry_base_seconds,
             store=store,

@@ -38,6 +38,7 @@ from clientsim.experiments._config_checks import (
     _optional,
     _text,
 )
+from clientsim.models import Timeouts
 
 
 __all__ = [
@@ -73,7 +74,11 @@ class RunnerConfig:
         function_name: the function (or ``Class.method``) in ``module_path``.
         working_directory: relative to the project root.
         python_path: extra ``PYTHONPATH`` entries (a single string is one entry).
-        timeout_seconds: per-run limit, 10 to 3600.
+        timeout_seconds: per-run limit, 10 to 3600 (``Timeouts.conversation``).
+        turn_timeout_seconds: the longest one turn (the customer writing a message,
+            a simulated agent answering) may take, 1 to 3600 (``Timeouts.turn``).
+        model_timeout_seconds: the longest one model call may take, 1 to 3600
+            (``Timeouts.model_call``).
         max_retries: retries of transient errors, 0 to 10.
 
     Raises:
@@ -94,10 +99,21 @@ class RunnerConfig:
         validator=_PYTHON_PATH,
     )
     timeout_seconds: int = attrs.field(default=120, validator=_int_in(10, 3600))
+    turn_timeout_seconds: int = attrs.field(default=300, validator=_int_in(1, 3600))
+    model_timeout_seconds: int = attrs.field(default=120, validator=_int_in(1, 3600))
     max_retries: int = attrs.field(default=3, validator=_int_in(0, 10))
 
     def __attrs_post_init__(self) -> None:
         _ = self.resolved_target
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """The run's :class:`~clientsim.models.Timeouts` from the three timeout keys."""
+        return Timeouts(
+            model_call=self.model_timeout_seconds,
+            turn=self.turn_timeout_seconds,
+            conversation=self.timeout_seconds,
+        )
 
     @property
     def resolved_target(self) -> str | None:

@@ -23,7 +23,7 @@ from clientsim.feedback.base import (
     threshold,
 )
 from clientsim.llm.specs import check_model
-from clientsim.models import TokenUsage
+from clientsim.models import DEFAULT_TIMEOUTS, Timeouts, TokenUsage
 from clientsim.models.client import ClientFeedback, ClientProfile
 from clientsim.models.contexts import ReviewContext
 
@@ -106,6 +106,9 @@ class JudgeBase(abc.ABC):
     """
 
     name: str = "feedback"
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
+    """``timeouts.model_call`` bounds each call of the judge's model (set it on the
+    instance to change it)."""
 
     def __init__(
         self,
@@ -206,7 +209,11 @@ class JudgeBase(abc.ABC):
 
         assert self.model is not None  # noqa: S101 - evaluate checked it
         criteria = context.requirement.acceptance_criteria
-        call = StructuredCall(resolve_model(self.model), self._schema(criteria))
+        call = StructuredCall(
+            resolve_model(self.model),
+            self._schema(criteria),
+            timeout=self.timeouts.model_call,
+        )
         turns: list[Turn] = [
             Turn("system", persona_prompt(profile, self._instructions())),
             Turn("user", review_prompt(context)),

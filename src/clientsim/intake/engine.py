@@ -9,6 +9,7 @@ work-entry path is :meth:`~IntakeEngine.file`, :meth:`~IntakeEngine.scope` and
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -18,6 +19,7 @@ import anyio.abc
 import attrs
 
 from clientsim import events
+from clientsim._runtime import run_sync, unwrap
 from clientsim.errors import ConfigError, IllegalTransitionError, SimulationError
 from clientsim.intake.base import IntakeDecision, IntakeStrategy
 from clientsim.models.client import (
@@ -26,6 +28,7 @@ from clientsim.models.client import (
     TaskRequirement,
     TaskSource,
 )
+from clientsim.models.timeouts import DEFAULT_TIMEOUTS, Timeouts
 from clientsim.tasks.engine import TaskEngine
 
 
@@ -90,6 +93,15 @@ class IntakeEngine:
         default_project: the project tasks are filed into.
         source: the ``TaskSource`` stamped on the tasks (``CLIENT`` for real clients,
             ``SIMULATION`` for a simulation runner).
+        timeouts: ``timeouts.turn`` bounds the strategy's decision and the task's
+            creation (a request that passes it ends CANCELLED, saying so). A sync
+            ``process`` runs in a worker thread, abandoned past the limit.
+
+    A :class:`~clientsim.errors.ConfigError` (a strategy that returns something other
+    than an :class:`~clientsim.intake.IntakeDecision`, a misconfigured model) cancels
+    the request and then propagates, from :meth:`submit` or, for the background work
+    of :meth:`approve`, from leaving the ``async with`` block; any other error cancels
+    the request with the error as its reason.
 
     Raises:
         ConfigError: a strategy without ``process``, a task engine without
@@ -103,6 +115,7 @@ class IntakeEngine:
         *,
         default_project: str = "default",
         source: TaskSource = TaskSource.CLIENT,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         if not callable(getattr(strategy, "process", None)):
             raise ConfigError(
@@ -123,8 +136,11 @@ class IntakeEngine:
                 f"source must be a TaskSource ({', '.join(s.value for s in TaskSource)}); "
                 f"got {source!r}"
             )
+        if not isinstance(timeouts, Timeouts):
+            raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
         self.strategy = strategy
         self.task_engine = task_engine
+        self.timeouts = timeouts
         self.default_project = default_project
         self.source = source
         self._entries: dict[str, _Entry] = {}
@@ -155,10 +171,16 @@ class IntakeEngine:
         if group is None:
             return
         group.cancel_scope.cancel()
+        raised: BaseException | None = None
         try:
-            # The background work never raises (failures are recorded), so the
-            # body's own exception, if any, propagates unchanged.
+            # The background work raises nothing but a ConfigError (other failures
+            # are recorded), which comes out as itself; otherwise the body's own
+            # exception, if any, propagates unchanged.
             await group.__aexit__(None, None, None)
+        except BaseExceptionGroup as caught:
+            raised = unwrap(caught)
+            if raised is caught:
+                raise
         finally:
             for entry in self._entries.values():
                 if entry.request.status is R.APPROVED:
@@ -166,6 +188,8 @@ class IntakeEngine:
                         entry,
                         "the intake engine closed before the task was created",
                     )
+        if raised is not None:
+            raise raised
 
     async def aclose(self) -> None:
         """Stop: approved requests still waiting for their task end CANCELLED.
@@ -187,6 +211,15 @@ class IntakeEngine:
     def requests(self) -> tuple[ClientRequest, ...]:
         """Every request, in the order they were filed."""
         return tuple(entry.request for entry in self._entries.values())
+
+    def prune(self) -> int:
+        """Forget every final request (TASK_CREATED or CANCELLED), so that a
+        long-running engine holds only the requests in flight; returns how many.
+        A forgotten id is unknown to :meth:`get` and :meth:`wait` afterwards."""
+        final = [key for key, entry in self._entries.items() if entry.request.is_final]
+        for key in final:
+            del self._entries[key]
+        return len(final)
 
     async def wait(
         self,
@@ -236,7 +269,7 @@ class IntakeEngine:
     async def _process(self, entry: _Entry) -> None:
         try:
             self._triage(entry)
-            decision = self._checked(await self.strategy.process(entry.request))
+            decision = self._checked(await self._decide(entry.request))
             if not decision.approve:
                 self._cancel(entry, decision.reason or "rejected by intake")
                 return
@@ -245,10 +278,34 @@ class IntakeEngine:
         except anyio.get_cancelled_exc_class():
             self._cancel(entry, "intake was cancelled")
             raise
+        except ConfigError as exc:  # the setup is wrong: say so to the caller
+            self._cancel(entry, f"intake failed: {type(exc).__name__}: {exc}")
+            raise
         except Exception as exc:  # noqa: BLE001 - kept as the cancelled request's reason
             self._cancel(entry, f"intake failed: {type(exc).__name__}: {exc}")
             return
         await self._create_task(entry)
+
+    async def _decide(self, request: ClientRequest) -> object:
+        """The strategy's decision, within ``timeouts.turn`` (a sync ``process`` in a
+        worker thread, abandoned past it)."""
+        limit = self.timeouts.turn
+        try:
+            with anyio.fail_after(limit):
+                process = self.strategy.process
+                if inspect.iscoroutinefunction(process):
+                    return await process(request)
+                answer: object = await run_sync(
+                    process, request, name=f"intake strategy {self.strategy_name!r}"
+                )
+                if inspect.isawaitable(answer):
+                    answer = await answer
+                return answer
+        except TimeoutError:
+            raise TimeoutError(
+                f"intake strategy {self.strategy_name!r} took longer than {limit:g}s "
+                "to decide (timeouts.turn)"
+            ) from None
 
     def _checked(self, decision: object) -> IntakeDecision:
         if not isinstance(decision, IntakeDecision):
@@ -455,15 +512,30 @@ class IntakeEngine:
     async def _create_task(self, entry: _Entry) -> None:
         request = entry.request
         requirement = fold_scoping_notes(request.requirement, request.scoping_notes)
-        # Shielded: a task the engine created is always recorded on its request.
+        # Shielded, so that a task the engine created is always recorded on its
+        # request, but bounded, so that closing the engine never hangs on it.
+        limit = self.timeouts.turn
         with anyio.CancelScope(shield=True):
             try:
-                task = await self.task_engine.create_task(
-                    requirement,
-                    source=self.source,
-                    project=self.default_project,
-                    request_id=request.request_id,
+                with anyio.fail_after(limit):
+                    task = await self.task_engine.create_task(
+                        requirement,
+                        source=self.source,
+                        project=self.default_project,
+                        request_id=request.request_id,
+                    )
+            except TimeoutError:
+                self._cancel(
+                    entry,
+                    f"the task could not be created: the task engine took longer "
+                    f"than {limit:g}s (timeouts.turn)",
                 )
+                return
+            except ConfigError as exc:
+                self._cancel(
+                    entry, f"the task could not be created: {type(exc).__name__}: {exc}"
+                )
+                raise
             except Exception as exc:  # noqa: BLE001 - kept as the request's reason
                 self._cancel(
                     entry, f"the task could not be created: {type(exc).__name__}: {exc}"

@@ -1,20 +1,25 @@
 """Calling chat models: the one place clientsim turns its turns into LangChain calls.
 
 Errors from a provider become :class:`~clientsim.errors.ModelError`; cancellation always
-propagates.
+propagates. Every call is bounded: a model that does not answer within its timeout
+(``timeouts.model_call`` of :class:`~clientsim.models.Timeouts`, 120 s by default)
+fails with a transient :class:`~clientsim.errors.ModelError` raised from a
+``TimeoutError``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 import attrs
 
 from clientsim.errors import ClientSimError, InvalidModelOutputError, ModelError
 from clientsim.llm.messages import from_conversation, to_langchain
 from clientsim.llm.turns import Turn
 from clientsim.models import Conversation, Message, ParticipantRole, TokenUsage
+from clientsim.models.timeouts import DEFAULT_TIMEOUTS
 
 
 if TYPE_CHECKING:
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "MODEL_CALL_SECONDS",
     "ChatView",
     "Completion",
     "StructuredCall",
@@ -31,6 +37,35 @@ __all__ = [
     "model_name",
     "usage_of",
 ]
+
+
+MODEL_CALL_SECONDS = DEFAULT_TIMEOUTS.model_call
+"""The default limit of one model call, in seconds."""
+
+T = TypeVar("T")
+
+
+async def bounded(
+    model: BaseChatModel, call: Callable[[], Awaitable[T]], seconds: float
+) -> T:
+    """``await call()`` within ``seconds``; a provider error becomes a ModelError.
+
+    Raises:
+        ModelError: the provider failed, or did not answer in time (then raised from
+            a ``TimeoutError``, so it counts as transient).
+    """
+    try:
+        with anyio.fail_after(seconds):
+            return await call()
+    except ClientSimError:
+        raise
+    except TimeoutError as exc:
+        raise ModelError(
+            f"chat model {model_name(model)!r} did not answer within {seconds:g}s "
+            "(timeouts.model_call)"
+        ) from exc
+    except Exception as exc:
+        raise _failure(model, exc) from exc
 
 
 @attrs.frozen
@@ -85,19 +120,20 @@ class ChatView:
         return list(self._messages)
 
     async def complete(
-        self, model: BaseChatModel, conversation: Conversation
+        self,
+        model: BaseChatModel,
+        conversation: Conversation,
+        *,
+        timeout: float = MODEL_CALL_SECONDS,  # noqa: ASYNC109 - a per-call limit
     ) -> Completion:
         """Ask ``model`` for this side's next message in ``conversation``.
 
         Raises:
-            ModelError: the provider failed (after its own retries).
+            ModelError: the provider failed (after its own retries) or did not answer
+                within ``timeout`` seconds.
         """
-        try:
-            message = await model.ainvoke(self.messages(conversation))
-        except ClientSimError:
-            raise
-        except Exception as exc:
-            raise _failure(model, exc) from exc
+        messages = self.messages(conversation)
+        message = await bounded(model, lambda: model.ainvoke(messages), timeout)
         return Completion(text=message.text, usage=usage_of(message))
 
 
@@ -123,18 +159,20 @@ def _failure(model: BaseChatModel, exc: Exception) -> ModelError:
     )
 
 
-async def complete(model: BaseChatModel, turns: Sequence[Turn]) -> Completion:
+async def complete(
+    model: BaseChatModel,
+    turns: Sequence[Turn],
+    *,
+    timeout: float = MODEL_CALL_SECONDS,  # noqa: ASYNC109 - a per-call limit
+) -> Completion:
     """Ask ``model`` for its next message.
 
     Raises:
-        ModelError: the provider failed (after its own retries).
+        ModelError: the provider failed (after its own retries) or did not answer
+            within ``timeout`` seconds.
     """
-    try:
-        message = await model.ainvoke(to_langchain(turns))
-    except ClientSimError:
-        raise
-    except Exception as exc:
-        raise _failure(model, exc) from exc
+    messages = to_langchain(turns)
+    message = await bounded(model, lambda: model.ainvoke(messages), timeout)
     return Completion(text=message.text, usage=usage_of(message))
 
 
@@ -144,11 +182,19 @@ class StructuredCall:
     Args:
         model: the chat model (must support ``with_structured_output``).
         schema: a JSON schema with ``title``, ``description`` and ``properties``.
+        timeout: the longest one call may take, in seconds.
     """
 
-    def __init__(self, model: BaseChatModel, schema: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        model: BaseChatModel,
+        schema: Mapping[str, Any],
+        *,
+        timeout: float = MODEL_CALL_SECONDS,
+    ) -> None:
         self.model = model
         self.schema = dict(schema)
+        self.timeout = timeout
         self._runnable: Runnable[Any, Any] | None = None
 
     def _bound(self) -> Runnable[Any, Any]:
@@ -171,16 +217,14 @@ class StructuredCall:
         """Run the call.
 
         Raises:
-            ModelError: the provider failed.
+            ModelError: the provider failed or did not answer in time.
             InvalidModelOutputError: the answer does not fit the schema.
         """
         runnable = self._bound()
-        try:
-            result = await runnable.ainvoke(to_langchain(turns))
-        except ClientSimError:
-            raise
-        except Exception as exc:
-            raise _failure(self.model, exc) from exc
+        messages = to_langchain(turns)
+        result = await bounded(
+            self.model, lambda: runnable.ainvoke(messages), self.timeout
+        )
         usage = usage_of(result.get("raw"))
         parsed = result.get("parsed")
         if not isinstance(parsed, dict):

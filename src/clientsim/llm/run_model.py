@@ -31,6 +31,7 @@ from pydantic import ConfigDict, Field
 
 from clientsim.errors import ConfigError, is_transient
 from clientsim.models import TokenUsage
+from clientsim.models.timeouts import DEFAULT_TIMEOUTS
 
 
 __all__ = ["RunChatModel", "seeded"]
@@ -102,6 +103,9 @@ class RunChatModel(BaseChatModel):
         limiter: the run's rate limiter (shared by all conversations), or ``None``.
         max_retries: retries of a call that failed with a transient error.
         retry_base_seconds: the first backoff; doubled on each retry.
+        call_timeout_seconds: the longest one attempt may take
+            (``timeouts.model_call``); an attempt that passes it is a transient
+            ``TimeoutError``, retried like the others.
         counters: running totals (input, output, total tokens, calls, live calls),
             mutated in place; read them as :attr:`usage` and :attr:`live_calls`.
     """
@@ -117,6 +121,7 @@ class RunChatModel(BaseChatModel):
     limiter: BaseRateLimiter | None = Field(default=None, exclude=True)
     max_retries: int = 3
     retry_base_seconds: float = 0.05
+    call_timeout_seconds: float = DEFAULT_TIMEOUTS.model_call
     key_state: dict[str, Any] = Field(default_factory=dict, exclude=True)
     counters: list[int] = Field(default_factory=lambda: [0, 0, 0, 0, 0], exclude=True)
 
@@ -276,11 +281,17 @@ class RunChatModel(BaseChatModel):
             if self.limiter is not None:
                 await self.limiter.aacquire(blocking=True)
             try:
-                result = await self.inner._agenerate(  # noqa: SLF001
-                    messages, stop=stop, **kwargs
-                )
+                with anyio.fail_after(self.call_timeout_seconds):
+                    result = await self.inner._agenerate(  # noqa: SLF001
+                        messages, stop=stop, **kwargs
+                    )
             except Exception as exc:
                 if attempt >= self.max_retries or not is_transient(exc):
+                    if type(exc) is TimeoutError:  # fail_after's: say what timed out
+                        raise TimeoutError(
+                            f"chat model {self.spec!r} did not answer within "
+                            f"{self.call_timeout_seconds:g}s (timeouts.model_call)"
+                        ) from exc
                     raise
                 await anyio.sleep(self.retry_base_seconds * 2**attempt)
                 attempt += 1

@@ -45,10 +45,12 @@ from clientsim.models.intent import Intent, Outcome, Outcomes
 from clientsim.models.records import ConversationRecord, GridCell, RunStatus
 from clientsim.models.roles import ParticipantRole
 from clientsim.models.simulated import SimulatedRun, SimulationRuns
+from clientsim.models.timeouts import DEFAULT_TIMEOUTS, Timeouts
 from clientsim.models.timestamps import as_utc
 
 
 __all__ = [
+    "DEFAULT_TIMEOUTS",
     "REQUEST_TRANSITIONS",
     "TASK_TRANSITIONS",
     "ClientFeedback",
@@ -83,6 +85,7 @@ __all__ = [
     "TaskStatus",
     "TaskTimings",
     "TaskType",
+    "Timeouts",
     "TokenUsage",
     "TokenUsageReport",
     "as_utc",

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Final
 from clientsim._coerce import intent_of, role_of
 from clientsim.errors import ConfigError
 from clientsim.llm import ChatView, Turn, resolve_model
-from clientsim.models import Conversation, Intent, Message, ParticipantRole, TokenUsage
+from clientsim.models import (
+    DEFAULT_TIMEOUTS,
+    Conversation,
+    Intent,
+    Message,
+    ParticipantRole,
+    Timeouts,
+    TokenUsage,
+)
 from clientsim.participants.base import Participant
 from clientsim.participants.timing import Pacer, TypingModel, default_typing, landed
 
@@ -77,6 +85,9 @@ class LLMParticipant(Participant):
         seed: seeds the simulated typing time.
         typing: the typing model; the role's default if ``None``.
         double_texting: let it send a message while the last message is its own.
+        timeouts: ``timeouts.model_call`` bounds each call of the model (past it,
+            a transient :class:`~clientsim.errors.ModelError`); see
+            :class:`~clientsim.models.Timeouts`.
     """
 
     def __init__(
@@ -91,8 +102,12 @@ class LLMParticipant(Participant):
         seed: int = 0,
         typing: TypingModel | None = None,
         double_texting: bool = False,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         self.role = role_of(role)
+        if not isinstance(timeouts, Timeouts):
+            raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
+        self.timeouts = timeouts
         if intent is not None and intent.role is not self.role:
             raise ConfigError(
                 f"the {self.role.value} participant may only be given a "
@@ -195,7 +210,9 @@ class LLMParticipant(Participant):
         model = self._model
         if model is None:  # resolved on first use, on the loop that uses it
             model = self._model = resolve_model(self.model)
-        completion = await self._view.complete(model, conversation)
+        completion = await self._view.complete(
+            model, conversation, timeout=self.timeouts.model_call
+        )
         self._usage = self._usage + completion.usage
         text = completion.text.strip()
         ending = END_MARKER in text

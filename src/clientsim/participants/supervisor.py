@@ -40,9 +40,11 @@ import attrs
 
 from clientsim.errors import ConfigError, InvalidModelOutputError
 from clientsim.models import (
+    DEFAULT_TIMEOUTS,
     Conversation,
     Intent,
     ParticipantRole,
+    Timeouts,
     TokenUsage,
 )
 
@@ -238,6 +240,7 @@ class LLMSupervisor:
         intent: the customer's goal: a description, or a customer
             :class:`~clientsim.models.Intent`.
         temperature: sampling temperature (>= 0) for models that support one.
+        timeouts: ``timeouts.model_call`` bounds each decision's model call.
 
     Raises:
         ConfigError: a bad argument (named in the message).
@@ -251,7 +254,11 @@ class LLMSupervisor:
         persona: str = "",
         intent: str | Intent | None = None,
         temperature: float | None = None,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
+        if not isinstance(timeouts, Timeouts):
+            raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
+        self.timeouts = timeouts
         if not isinstance(model, str) and not callable(getattr(model, "ainvoke", None)):
             raise ConfigError(
                 "model must be a model spec string (e.g. 'offline', "
@@ -310,7 +317,9 @@ class LLMSupervisor:
         call = self._call
         if call is None:  # resolved on first use, on the loop that uses it
             model = _with_temperature(resolve_model(self.model), self.temperature)
-            call = self._call = StructuredCall(model, _SCHEMA)
+            call = self._call = StructuredCall(
+                model, _SCHEMA, timeout=self.timeouts.model_call
+            )
         answer, usage = await call(self.turns(conversation))
         self.token_usage = self.token_usage + usage
         return _parse(answer, call.model)

@@ -11,9 +11,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import anyio
 import attrs
 
 from clientsim import events
+from clientsim._runtime import run_sync
 from clientsim.errors import ConfigError, ParticipantError, SimulationError
 from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.models import (
@@ -109,6 +111,10 @@ class RunState:
     started: bool = False
     start_monotonic: float = 0.0
     outcome_at: int | None = None
+    call_since: float | None = None
+    """When the call to the agent now in flight started (``time.monotonic()``)."""
+    abandoned_after: float | None = None
+    """How long a call to the agent ran before it was abandoned, if one was."""
 
 
 class ConversationCore:
@@ -124,6 +130,11 @@ class ConversationCore:
     raise_on_error: bool
     conversation_id: str
     _state: RunState
+
+    @property
+    def _hook_seconds(self) -> float:
+        """The longest a user hook (the progress callback) may take: a turn."""
+        return float(getattr(getattr(self, "timeouts", None), "turn", 300.0))
 
     def _check_options(self) -> None:
         if (
@@ -291,10 +302,7 @@ class ConversationCore:
         if evaluator is not None and conversation.outcome is None:
             conversation = await self._evaluate(evaluator, conversation)
         if self.progress_callback is not None:
-            try:
-                self.progress_callback(conversation, self.get_progress())
-            except Exception as exc:
-                raise Failed("progress_callback", exc) from exc
+            await self._progress(self.progress_callback, conversation)
         termination = self.termination
         if termination is not None and count >= self.min_messages:
             ending = await self._check(termination, conversation)
@@ -307,6 +315,31 @@ class ConversationCore:
                 message_count=count,
             )
         return None
+
+    async def _progress(
+        self, callback: ProgressCallback, conversation: Conversation
+    ) -> None:
+        """Call the progress callback in a worker thread, abandoned past a turn's
+        limit, so that a callback that blocks never stalls the run."""
+        limit = self._hook_seconds
+        try:
+            with anyio.move_on_after(limit) as scope:
+                await run_sync(
+                    callback,
+                    conversation,
+                    self.get_progress(),
+                    name="progress_callback",
+                )
+        except Exception as exc:
+            raise Failed("progress_callback", exc) from exc
+        if scope.cancelled_caught:
+            raise Failed(
+                "progress_callback",
+                TimeoutError(
+                    f"the progress callback took longer than {limit:g}s; it was "
+                    "abandoned"
+                ),
+            )
 
     async def _evaluate(
         self, evaluator: OutcomeEvaluator, conversation: Conversation

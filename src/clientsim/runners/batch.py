@@ -32,9 +32,11 @@ import anyio
 import attrs
 
 from clientsim import events
+from clientsim._runtime import run_sync, task_group
 from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
+    DEFAULT_TIMEOUTS,
     Conversation,
     ConversationRecord,
     ConversationResult,
@@ -43,6 +45,7 @@ from clientsim.models import (
     GridCell,
     ParticipantRole,
     RunStatus,
+    Timeouts,
     TokenUsage,
 )
 from clientsim.runners.base import Runner
@@ -119,8 +122,10 @@ class ConversationModels:
         limiter: BaseRateLimiter | None,
         max_retries: int,
         retry_base_seconds: float,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         self.seed = seed
+        self.timeouts = timeouts
         self.scope = scope
         self._cassette = cassette
         self._cache = cache
@@ -149,6 +154,7 @@ class ConversationModels:
             limiter=self._limiter,
             max_retries=self._max_retries,
             retry_base_seconds=self._retry_base,
+            call_timeout_seconds=self.timeouts.model_call,
         )
         self._wrappers.append(wrapper)
         return wrapper
@@ -188,6 +194,8 @@ class ConversationJob:
         attempt: 1 for the first attempt, 2 for the first retry, ...
         models: per-conversation models and channels (use them, so that seeds,
             cassette, cache and rate limits apply).
+        timeouts: the run's timeouts (give them to the runner you build; the
+            models above already apply ``timeouts.model_call``).
     """
 
     run_id: str
@@ -198,6 +206,7 @@ class ConversationJob:
     item: object
     attempt: int
     models: ConversationModels
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
 
 
 Build = Callable[[ConversationJob], Runner | Awaitable[Runner]]
@@ -272,7 +281,11 @@ class BatchRunner:
         seed: the run seed that conversation seeds derive from.
         parallel_runs: how many conversations run at once.
         run_delay_seconds: the pause between two starts.
-        timeout_seconds: per-conversation timeout (``None``: none).
+        timeout_seconds: per-conversation timeout (``None``: ``timeouts.conversation``).
+        timeouts: the run's :class:`~clientsim.models.Timeouts`: every model call
+            the conversations make through ``job.models`` is bounded by
+            ``timeouts.model_call``, each conversation by ``timeout_seconds`` or else
+            ``timeouts.conversation``; ``job.timeouts`` hands them to the runner.
         max_retries: retries of a conversation (and of a model call) that failed
             with a transient error; logic errors are never retried.
         retry_base_seconds: the first backoff; doubled on each retry, with jitter.
@@ -281,7 +294,8 @@ class BatchRunner:
         cassette: record or replay every model call and agent reply.
         response_cache: the run's response cache.
         rate_limiter: one LangChain rate limiter shared by every model call.
-        on_record: called with each record once it is stored.
+        on_record: called with each record once it is stored (in a worker thread,
+            one call at a time; abandoned past ``timeouts.turn``).
         finish: called with each conversation that ended without an error; what it
             returns is stored (an exception it raises fails the conversation, source
             ``"evaluator"``).
@@ -305,6 +319,7 @@ class BatchRunner:
         rate_limiter: BaseRateLimiter | None = None,
         on_record: OnRecord | None = None,
         finish: Finish | None = None,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         if not callable(build):
             raise ConfigError(
@@ -316,6 +331,8 @@ class BatchRunner:
         check_seconds("timeout_seconds", timeout_seconds, zero=True, optional=True)
         check_seconds("retry_base_seconds", retry_base_seconds, zero=True)
         check_int("seed", seed)
+        if not isinstance(timeouts, Timeouts):
+            raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
         keys = [cell.cell.key for cell in cells]
         if len(set(keys)) != len(keys):
             duplicates = sorted({key for key in keys if keys.count(key) > 1})
@@ -328,7 +345,10 @@ class BatchRunner:
         self.seed = seed
         self.parallel_runs = parallel_runs
         self.run_delay_seconds = float(run_delay_seconds)
-        self.timeout_seconds = timeout_seconds
+        self.timeouts = timeouts
+        self.timeout_seconds: float = (
+            timeouts.conversation if timeout_seconds is None else timeout_seconds
+        )
         self.max_retries = max_retries
         self.retry_base_seconds = float(retry_base_seconds)
         self.store = store
@@ -338,6 +358,7 @@ class BatchRunner:
         self.on_record = on_record
         self.finish = finish
         self._records: list[ConversationRecord] = []
+        self._hook_lock: anyio.Lock | None = None  # made on the loop that runs
         self._live_calls = 0
 
     @property
@@ -367,17 +388,13 @@ class BatchRunner:
         skipped = len(self.cells) - len(todo)
         limiter = anyio.CapacityLimiter(self.parallel_runs)
         try:
-            async with anyio.create_task_group() as group:
+            # A ConfigError from any conversation comes out as itself (no group).
+            async with task_group() as group:
                 for index, cell in enumerate(todo):
                     if index and self.run_delay_seconds:
                         await anyio.sleep(self.run_delay_seconds)
                     await limiter.acquire_on_behalf_of(cell.cell.key)
                     group.start_soon(self._slot, limiter, cell)
-        except BaseExceptionGroup as group:
-            config_error = _first(group, ConfigError)
-            if config_error is None:
-                raise
-            raise config_error from None
         finally:
             if self.response_cache is not None:
                 with anyio.CancelScope(shield=True):
@@ -403,9 +420,25 @@ class BatchRunner:
                 status=record.status.value,
             )
             if self.on_record is not None:
-                self.on_record(record)
+                await self._hook(self.on_record, record)
         finally:
             limiter.release_on_behalf_of(cell.cell.key)
+
+    async def _hook(self, hook: OnRecord, record: ConversationRecord) -> None:
+        """Call ``on_record`` in a worker thread, one call at a time; one that takes
+        longer than ``timeouts.turn`` is abandoned (logged) and the run goes on."""
+        limit = self.timeouts.turn
+        if self._hook_lock is None:
+            self._hook_lock = anyio.Lock()
+        async with self._hook_lock:
+            with anyio.move_on_after(limit) as scope:
+                await run_sync(hook, record, name="on_record")
+        if scope.cancelled_caught:
+            log.warning(
+                "on_record took longer than %gs for %s; it was abandoned",
+                limit,
+                record.key,
+            )
 
     async def _conversation(self, cell: BatchCell) -> ConversationRecord:
         seed = derive_seed(self.seed, cell.cell)
@@ -427,6 +460,7 @@ class BatchRunner:
                 limiter=self.rate_limiter,
                 max_retries=self.max_retries,
                 retry_base_seconds=self.retry_base_seconds,
+                timeouts=self.timeouts,
             )
             job = ConversationJob(
                 run_id=self.run_id,
@@ -437,6 +471,7 @@ class BatchRunner:
                 item=cell.item,
                 attempt=attempt,
                 models=models,
+                timeouts=self.timeouts,
             )
             started_at = datetime.now(UTC)
             start = time.perf_counter()
@@ -499,7 +534,10 @@ class BatchRunner:
             result = await runner.run()
         if scope.cancelled_caught or result is None:
             return RunStatus.TIMEOUT, _timed_out(
-                runner.conversation, time.perf_counter() - start, self.timeout_seconds
+                runner.conversation,
+                time.perf_counter() - start,
+                self.timeout_seconds,
+                getattr(runner, "pending_call_seconds", None),
             )
         if result.error is not None:
             return RunStatus.FAILED, result
@@ -514,17 +552,6 @@ class BatchRunner:
         return RunStatus.DONE, result
 
 
-def _first(group: BaseExceptionGroup, kind: type[ConfigError]) -> ConfigError | None:
-    for error in group.exceptions:
-        if isinstance(error, kind):
-            return error
-        if isinstance(error, BaseExceptionGroup):
-            found = _first(error, kind)
-            if found is not None:
-                return found
-    return None
-
-
 def _empty(error: ErrorRecord) -> ConversationResult:
     return ConversationResult(
         Conversation(()),
@@ -535,7 +562,10 @@ def _empty(error: ErrorRecord) -> ConversationResult:
 
 
 def _timed_out(
-    conversation: Conversation, elapsed: float, limit: float | None
+    conversation: Conversation,
+    elapsed: float,
+    limit: float | None,
+    pending: float | None = None,
 ) -> ConversationResult:
     last = conversation.last_message
     # Waiting on the agent (the customer spoke last) is the agent's timeout.
@@ -545,6 +575,10 @@ def _timed_out(
         else "customer"
     )
     detail = f"the conversation ran past its {limit:g} s timeout"
+    if pending is not None:
+        detail += (
+            f"; an agent call was abandoned after {pending:.1f}s without returning"
+        )
     return ConversationResult(
         conversation,
         elapsed,

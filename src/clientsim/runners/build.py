@@ -27,7 +27,7 @@ from clientsim import factory
 from clientsim.channels.base import Channel
 from clientsim.errors import ConfigError
 from clientsim.evaluation.base import OutcomeEvaluator
-from clientsim.models import Intent, MessageDraft, Outcomes, ParticipantRole
+from clientsim.models import Intent, MessageDraft, Outcomes, ParticipantRole, Timeouts
 from clientsim.participants.base import Participant
 from clientsim.registry import StrategyConfig
 from clientsim.runners.base import Runner
@@ -187,6 +187,7 @@ def fresh_agent(agent: Participant, models: ConversationModels | None) -> Partic
             system_prompt=agent.system_prompt,
             seed=models.seed,
             double_texting=agent.double_texting,
+            timeouts=agent.timeouts,
         )
     return copy.deepcopy(agent)
 
@@ -204,6 +205,7 @@ def build_runner(
     conversation_id: str | None = None,
     hybrid: Mapping[str, float | None] | None = None,
     models: ConversationModels | None = None,
+    timeouts: Timeouts | None = None,
 ) -> Runner:
     """A Full runner for a simulated agent, a Hybrid runner for a channel.
 
@@ -223,6 +225,9 @@ def build_runner(
             ignored for a Full run.
         models: the conversation's models inside a batch (a channel goes through
             its cassette).
+        timeouts: a Full run's ``timeouts`` (each turn, the whole conversation);
+            for a Hybrid run, ``timeouts.turn`` is the customer's
+            ``customer_timeout_seconds``; ``None``: the runners' defaults.
 
     Raises:
         ConfigError: an unknown hybrid setting, or a Full run without an opening.
@@ -233,6 +238,10 @@ def build_runner(
     extra: dict[str, object] = {}
     if conversation_id is not None:
         extra["conversation_id"] = conversation_id
+    if timeouts is not None and isinstance(agent, Participant):
+        extra["timeouts"] = timeouts
+    elif timeouts is not None:  # the conversation's limit is the batch's to keep
+        extra["customer_timeout_seconds"] = timeouts.turn
     if isinstance(agent, Participant):
         if initial_message is None:
             raise ConfigError(
@@ -249,7 +258,7 @@ def build_runner(
             outcome_evaluator=outcome_evaluator,
             **extra,  # type: ignore[arg-type]
         )
-    settings = dict(hybrid or {})
+    settings = {key: value for key, value in (hybrid or {}).items() if key not in extra}
     unknown = sorted(set(settings) - set(HYBRID_OPTIONS))
     if unknown:
         raise ConfigError(

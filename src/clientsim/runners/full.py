@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import anyio
 import attrs
 
 from clientsim.errors import ConfigError, ParticipantError
 from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.models import (
+    DEFAULT_TIMEOUTS,
     Conversation,
     ConversationResult,
     Ending,
@@ -17,6 +19,7 @@ from clientsim.models import (
     MessageDraft,
     Outcomes,
     ParticipantRole,
+    Timeouts,
 )
 from clientsim.models.timestamps import timestamp_field_or_none
 from clientsim.participants.base import Participant
@@ -79,7 +82,9 @@ class FullSimulationRunner(ConversationCore, Runner):
             datetime is read as local time and converted to UTC, as every timestamp
             is, so participants may stamp with ``datetime.now()`` or aware times.
         progress_callback: called as ``callback(conversation, progress)`` after every
-            message, the first included.
+            message, the first included, in a worker thread (so a slow callback never
+            stalls the event loop); one that takes longer than ``timeouts.turn`` is
+            abandoned and fails the run (source ``"progress_callback"``).
         outcome_evaluator: decides the outcome after every message until one is
             reached; without one the outcome stays ``None``.
         termination: a strategy or a list of them (any of them ends the talk).
@@ -88,6 +93,11 @@ class FullSimulationRunner(ConversationCore, Runner):
         raise_on_error: re-raise a failure instead of recording it on the result
             (participant failures as :class:`~clientsim.errors.ParticipantError`
             carrying the conversation so far).
+        timeouts: ``timeouts.turn`` bounds each participant's
+            ``get_next_message`` (past it, the run fails with a ``TimeoutError``
+            from that participant); ``timeouts.conversation`` bounds the whole run
+            (past it, the run ends with the reason ``"max_duration"``). See
+            :class:`~clientsim.models.Timeouts`.
     """
 
     customer: Participant = attrs.field(validator=check_participant)
@@ -110,6 +120,11 @@ class FullSimulationRunner(ConversationCore, Runner):
     )
     min_messages: int = attrs.field(default=0, kw_only=True)
     raise_on_error: bool = attrs.field(default=False, kw_only=True)
+    timeouts: Timeouts = attrs.field(
+        default=DEFAULT_TIMEOUTS,
+        kw_only=True,
+        validator=attrs.validators.instance_of(Timeouts),
+    )
     conversation_id: str = attrs.field(
         factory=new_conversation_id, kw_only=True, repr=False
     )
@@ -146,7 +161,22 @@ class FullSimulationRunner(ConversationCore, Runner):
         )
 
     async def _run(self) -> Ending:
+        limit = self.timeouts.conversation
+        ending: Ending | None = None
+        with anyio.move_on_after(limit):
+            ending = await self._talk()
+        if ending is None:
+            return Ending(
+                reason="max_duration",
+                detail=f"the conversation reached its maximum duration of {limit:g}s "
+                "(timeouts.conversation)",
+                message_count=len(self._state.conversation.messages),
+            )
+        return ending
+
+    async def _talk(self) -> Ending:
         state = self._state
+        turn = self.timeouts.turn
         customer, agent = self.customer, self.agent
         ending = await self._record(state.conversation)
         while ending is None:
@@ -168,13 +198,24 @@ class FullSimulationRunner(ConversationCore, Runner):
                 )
             asking = first_role
             try:
-                proposal = await first.get_next_message(conversation)
-                asking = second_role
-                other = await second.get_next_message(conversation)
+                with anyio.move_on_after(turn) as scope:
+                    proposal = await first.get_next_message(conversation)
+                if not scope.cancelled_caught:
+                    asking = second_role
+                    with anyio.move_on_after(turn) as scope:
+                        other = await second.get_next_message(conversation)
             except ConfigError:
                 raise
             except Exception as exc:
                 raise Failed(asking.value, exc) from exc
+            if scope.cancelled_caught:
+                raise Failed(
+                    asking.value,
+                    TimeoutError(
+                        f"the {asking.value} took longer than {turn:g}s to write a "
+                        "message (timeouts.turn)"
+                    ),
+                )
             if proposal is None:
                 if other is None:
                     return Ending(

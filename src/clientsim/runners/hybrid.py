@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import math
+import time
 from datetime import datetime
-from typing import Any, Final, Literal, Protocol
+from typing import Final, Literal
 
 import anyio
 import anyio.lowlevel
 import attrs
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from clientsim import events
+from clientsim._runtime import task_group as user_task_group
 from clientsim.channels.base import (
     Channel,
     QueueSession,
@@ -22,7 +22,7 @@ from clientsim.channels.base import (
     now,
     silenced,
 )
-from clientsim.errors import ChannelError, ConfigError, SessionClosedError
+from clientsim.errors import ConfigError
 from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.models import (
     Conversation,
@@ -46,6 +46,23 @@ from clientsim.runners._core import (
     check_seconds,
     new_conversation_id,
 )
+from clientsim.runners._hybrid_options import (
+    check_channel,
+    check_customer_opener,
+    check_optional_seconds,
+    check_overlap,
+)
+from clientsim.runners._hybrid_sources import (
+    INBOX_SIZE,
+    Closed,
+    Failure,
+    Item,
+    QueueSource,
+    Source,
+    StreamSource,
+    channel_error,
+    pump,
+)
 from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
 
@@ -56,48 +73,6 @@ _CUSTOMER: Final = ParticipantRole.CUSTOMER
 _AGENT: Final = ParticipantRole.AGENT
 _SILENT_ENDINGS: Final = frozenset({"agent_silent", "max_duration"})
 """Endings that a failing channel explains: then the run records the channel's error."""
-
-
-@attrs.frozen
-class _Failure:
-    source: str
-    error: Exception
-
-
-@attrs.frozen
-class _Closed:
-    """The session's stream of agent events ended: the agent side closed it."""
-
-
-_Item = Message | TurnEnded | _Failure | _Closed
-
-
-def _channel(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not callable(getattr(value, "create_session", None)):
-        raise ConfigError(
-            f"{attribute.name} must be a Channel (an object with an async "
-            f"create_session() method); got {type(value).__name__}"
-        )
-
-
-def _customer_opener(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if not isinstance(value, MessageDraft) or value.sender is not _CUSTOMER:
-        raise ConfigError(
-            f"{attribute.name} must be None or a MessageDraft from the CUSTOMER: in a "
-            "hybrid run the real agent speaks for itself"
-        )
-
-
-def _optional_seconds(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        check_seconds(_, attribute, value)
-
-
-def _overlap(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value not in {"fold", "queue"}:
-        raise ConfigError(f"{attribute.name} must be 'fold' or 'queue'; got {value!r}")
 
 
 @attrs.define
@@ -141,7 +116,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
             participant writes it.
         max_messages: the conversation ends when it has this many messages.
         progress_callback: called as ``callback(conversation, progress)`` after
-            every message.
+            every message, in a worker thread; one that takes longer than
+            ``customer_timeout_seconds`` is abandoned and fails the run.
         reply_timeout_seconds: longest wait for the agent's first message of a turn.
         quiet_period_seconds: silence that ends an agent's burst (``None``: only an
             end-of-turn event or ``max_turn_seconds`` ends it).
@@ -160,13 +136,13 @@ class HybridSimulationRunner(ConversationCore, Runner):
     """
 
     customer: Participant = attrs.field(validator=check_participant)
-    channel: Channel = attrs.field(validator=_channel)
+    channel: Channel = attrs.field(validator=check_channel)
     intent: Intent | None = attrs.field(
         validator=attrs.validators.optional(attrs.validators.instance_of(Intent))
     )
     outcomes: Outcomes = attrs.field(validator=attrs.validators.instance_of(Outcomes))
     initial_message: MessageDraft | None = attrs.field(
-        default=None, validator=_customer_opener
+        default=None, validator=check_customer_opener
     )
     max_messages: int = attrs.field(default=100, validator=check_positive_int)
     progress_callback: ProgressCallback | None = attrs.field(default=None, repr=False)
@@ -174,7 +150,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         default=30.0, kw_only=True, validator=check_seconds
     )
     quiet_period_seconds: float | None = attrs.field(
-        default=2.0, kw_only=True, validator=_optional_seconds
+        default=2.0, kw_only=True, validator=check_optional_seconds
     )
     max_turn_seconds: float = attrs.field(
         default=120.0, kw_only=True, validator=check_seconds
@@ -186,7 +162,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         default=120.0, kw_only=True, validator=check_seconds
     )
     overlap: Literal["fold", "queue"] = attrs.field(
-        default="fold", kw_only=True, validator=_overlap
+        default="fold", kw_only=True, validator=check_overlap
     )
     typing_delays: bool = attrs.field(default=False, kw_only=True)
     max_typing_delay_seconds: float = attrs.field(
@@ -210,6 +186,17 @@ class HybridSimulationRunner(ConversationCore, Runner):
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
+
+    @property
+    def _hook_seconds(self) -> float:
+        return self.customer_timeout_seconds
+
+    @property
+    def pending_call_seconds(self) -> float | None:
+        """How long the call to the agent still in flight has been running (``None``
+        if there is none): once the run is over, a call that was abandoned."""
+        since = self._state.call_since
+        return None if since is None else time.monotonic() - since
 
     @property
     def silent_turns(self) -> int:
@@ -242,12 +229,14 @@ class HybridSimulationRunner(ConversationCore, Runner):
         failure: Failed | None = None
         ending: Ending | None = None
         ends = anyio.current_time() + self.max_duration_seconds
+        stage = "channel"  # who is to blame for an error outside the talk itself
         try:
             async with contextlib.AsyncExitStack() as stack:
                 stack.enter_context(anyio.CancelScope(deadline=ends))  # closing too
                 await stack.enter_async_context(session)
-                task_group = await stack.enter_async_context(anyio.create_task_group())
+                task_group = await stack.enter_async_context(user_task_group())
                 source = await self._source(session, stack, task_group)
+                stage = "simulator"
                 with anyio.CancelScope(deadline=ends) as deadline:
                     try:
                         ending = await self._talk(session, source, task_group)
@@ -255,12 +244,15 @@ class HybridSimulationRunner(ConversationCore, Runner):
                         failure = exc
                 if deadline.cancelled_caught:
                     ending = self._max_duration()
+                if ending is not None:
+                    ending = self._with_abandoned_call(ending)
+                stage = "channel"
                 task_group.cancel_scope.cancel()
         except ConfigError:
             raise
-        except Exception as exc:  # opening or closing the session failed
+        except Exception as exc:  # opening or closing the session failed, or a bug
             if failure is None and ending is None:
-                raise Failed("channel", exc) from exc
+                raise Failed(stage, exc) from exc
         return self._settle(failure, ending, session)
 
     def _max_duration(self) -> Ending:
@@ -286,21 +278,31 @@ class HybridSimulationRunner(ConversationCore, Runner):
         assert ending is not None  # noqa: S101 - set above if nothing else did
         return ending
 
-    @staticmethod
+    def _with_abandoned_call(self, ending: Ending) -> Ending:
+        """``ending``, saying so if an agent call was still running (it is abandoned)."""
+        waited = self.pending_call_seconds or self._state.abandoned_after
+        if waited is None:
+            return ending
+        return attrs.evolve(
+            ending,
+            detail=f"{ending.detail}; an agent call was abandoned after {waited:.1f}s "
+            "without returning",
+        )
+
     async def _source(
-        session: Session, stack: contextlib.AsyncExitStack, task_group: TaskGroup
-    ) -> _Source:
+        self, session: Session, stack: contextlib.AsyncExitStack, task_group: TaskGroup
+    ) -> Source:
         """Where the agent's events come from: the session's own queue if it has one."""
         if isinstance(session, QueueSession):
-            return _QueueSource(session)
-        inbox_send, inbox = anyio.create_memory_object_stream[_Item](math.inf)
+            return QueueSource(session, self._state)
+        inbox_send, inbox = anyio.create_memory_object_stream[Item](INBOX_SIZE)
         await stack.enter_async_context(inbox_send)
         await stack.enter_async_context(inbox)
-        task_group.start_soon(_pump, session, inbox_send)
-        return _StreamSource(inbox, inbox_send)
+        task_group.start_soon(pump, session, inbox_send)
+        return StreamSource(inbox, inbox_send, self._state)
 
     async def _talk(
-        self, session: Session, source: _Source, task_group: TaskGroup
+        self, session: Session, source: Source, task_group: TaskGroup
     ) -> Ending:
         conversation = self._state.conversation
         draft = self.initial_message
@@ -351,13 +353,18 @@ class HybridSimulationRunner(ConversationCore, Runner):
         A failure goes into the session's queue after whatever the agent already
         said, so the conversation keeps those messages and then ends with the error.
         """
+        state = self._state
+        state.call_since = time.monotonic()
         with anyio.move_on_after(self.reply_timeout_seconds) as scope:
             try:
                 await session.send(message)
             except ConfigError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reported in order, through the queue
-                await session.push_failure(_channel_error(exc))
+                await session.push_failure(channel_error(exc))
+        state.call_since = None
+        if scope.cancelled_caught:  # the call is abandoned: say so with the ending
+            state.abandoned_after = self.reply_timeout_seconds
         return scope.cancelled_caught
 
     def _customer_passed(self, conversation: Conversation, *, silent: bool) -> Ending:
@@ -399,7 +406,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         return proposal
 
     async def _compose(
-        self, conversation: Conversation, source: _Source, *, settle: bool
+        self, conversation: Conversation, source: Source, *, settle: bool
     ) -> tuple[Conversation, Message | None] | Ending:
         """The customer's next message, with late agent messages folded in first."""
         while True:
@@ -429,12 +436,12 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 return conversation, proposal
 
     async def _take(
-        self, conversation: Conversation, item: _Item
+        self, conversation: Conversation, item: Item
     ) -> Conversation | Ending:
         """Add one agent event to the conversation; an ending if it calls for one."""
-        if isinstance(item, _Failure):
+        if isinstance(item, Failure):
             raise Failed(item.source, item.error)
-        if isinstance(item, _Closed):
+        if isinstance(item, Closed):
             return Ending(
                 reason="agent_closed",
                 detail="the agent side closed the session",
@@ -452,7 +459,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         return ending if ending is not None else self._state.conversation
 
     async def _agent_turn(
-        self, conversation: Conversation, source: _Source, reply_timeout: float
+        self, conversation: Conversation, source: Source, reply_timeout: float
     ) -> tuple[Conversation, int] | Ending:
         """Collect the agent's burst of messages for this turn."""
         received = 0
@@ -463,7 +470,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         quiet = self.quiet_period_seconds
         while True:
             try:  # what is already queued needs no timer
-                item: _Item | None = source.receive_nowait()
+                item: Item | None = source.receive_nowait()
             except anyio.WouldBlock:
                 remaining = min(wait_until, turn_end) - anyio.current_time()
                 if remaining <= 0:  # silence, the quiet period or the turn limit
@@ -490,86 +497,3 @@ def _after(conversation: Conversation) -> datetime:
     if conversation.messages and stamp < conversation.messages[-1].timestamp:
         return conversation.messages[-1].timestamp
     return stamp
-
-
-def _channel_error(exc: Exception) -> ChannelError:
-    if isinstance(exc, ChannelError):
-        return exc
-    error = ChannelError(f"sending to the agent failed: {type(exc).__name__}: {exc}")
-    error.__cause__ = exc
-    return error
-
-
-class _Source(Protocol):
-    """The agent's events, in order, as the runner reads them."""
-
-    async def receive(self) -> _Item: ...
-
-    def receive_nowait(self) -> _Item: ...
-
-    async def deliver(self, session: Session, message: Message) -> None: ...
-
-
-class _QueueSource:
-    """Reads a :class:`QueueSession`'s own queue: no extra task, no extra hop."""
-
-    def __init__(self, session: QueueSession) -> None:
-        self.session = session
-
-    async def receive(self) -> _Item:
-        try:
-            return await self.session.receive_event()
-        except SessionClosedError:
-            return _Closed()
-        except ChannelError as exc:
-            return _Failure("channel", exc)
-
-    def receive_nowait(self) -> _Item:
-        try:
-            return self.session.receive_event_nowait()
-        except SessionClosedError:
-            return _Closed()
-        except ChannelError as exc:
-            return _Failure("channel", exc)
-
-    async def deliver(self, session: Session, message: Message) -> None:
-        """Send in the background; a failure joins the queue after earlier events."""
-        try:
-            await session.send(message)
-        except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
-            await self.session.push_failure(_channel_error(exc))
-
-
-class _StreamSource:
-    """Reads an inbox that :func:`_pump` fills from a plain :class:`Session`."""
-
-    def __init__(
-        self,
-        inbox: MemoryObjectReceiveStream[_Item],
-        sink: MemoryObjectSendStream[_Item],
-    ) -> None:
-        self.inbox = inbox
-        self.sink = sink
-
-    async def receive(self) -> _Item:
-        return await self.inbox.receive()
-
-    def receive_nowait(self) -> _Item:
-        return self.inbox.receive_nowait()
-
-    async def deliver(self, session: Session, message: Message) -> None:
-        """Send in the background; a failure is reported to the conversation."""
-        try:
-            await session.send(message)
-        except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
-            await self.sink.send(_Failure("channel", exc))
-
-
-async def _pump(session: Session, inbox: MemoryObjectSendStream[_Item]) -> None:
-    """Move a plain session's agent messages into the runner's inbox."""
-    try:
-        async for message in session.subscribe():
-            await inbox.send(message)
-        await inbox.send(_Closed())
-    except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
-        await inbox.send(_Failure("channel", exc))

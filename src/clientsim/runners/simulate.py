@@ -38,6 +38,7 @@ from clientsim.models import (
     ParticipantRole,
     SimulatedRun,
     SimulationRuns,
+    Timeouts,
 )
 from clientsim.participants.base import Participant
 from clientsim.registry import StrategyConfig
@@ -84,6 +85,7 @@ async def simulate(
     cassette: Cassette | None = None,
     threshold: float | None = None,
     run_id: str = "simulate",
+    timeouts: Timeouts | None = None,
 ) -> SimulationRuns:
     """Run simulated customers against ``agent`` and return their conversations.
 
@@ -116,6 +118,9 @@ async def simulate(
         threshold: the default threshold of the assertion helpers.
         run_id: the batch's id; it prefixes the grid cells (and so the cassette
             entries), so calls with different ids never share entries.
+        timeouts: bounds on each model call, turn and conversation
+            (:class:`~clientsim.models.Timeouts`); ``None``: the defaults (a Hybrid
+            run then keeps its own real-time settings).
 
     Returns:
         The conversations in grid order (intent, persona, repetition), each with its
@@ -128,13 +133,7 @@ async def simulate(
     """
     persona_list = _texts("personas", personas)
     intent_list = _texts("intents", intents)
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-        raise ConfigError(f"runs must be an int >= 1; got {runs!r}")
-    if outcomes is not None and not isinstance(outcomes, Mapping):
-        raise ConfigError(
-            "outcomes must be a mapping of outcome name to patterns, e.g. "
-            f"{{'resolved': ['fixed', 'solved']}}; got {outcomes!r}"
-        )
+    _check(runs, outcomes, timeouts)
     resolved = resolve_agent(agent)
     cells: list[BatchCell] = []
     where: dict[str, tuple[str, str, int]] = {}
@@ -185,6 +184,7 @@ async def simulate(
             conversation_id=f"{job.run_id}/{job.cell.key}",
             hybrid=hybrid,
             models=job.models,
+            timeouts=timeouts,
         )
 
     owned = resolved if builds_a_channel(agent) else None
@@ -197,6 +197,7 @@ async def simulate(
             parallel_runs=parallel_runs,
             max_retries=0,
             cassette=cassette,
+            timeouts=timeouts or Timeouts(),
         ).run()
     finally:
         with anyio.CancelScope(shield=True):
@@ -207,6 +208,20 @@ async def simulate(
     records = {record.key: record for record in batch.records}
     _raise_cassette_miss(records, cassette)
     return _collect(records, where, seed, threshold)
+
+
+def _check(runs: object, outcomes: object, timeouts: object) -> None:
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise ConfigError(f"runs must be an int >= 1; got {runs!r}")
+    if outcomes is not None and not isinstance(outcomes, Mapping):
+        raise ConfigError(
+            "outcomes must be a mapping of outcome name to patterns, e.g. "
+            f"{{'resolved': ['fixed', 'solved']}}; got {outcomes!r}"
+        )
+    if timeouts is not None and not isinstance(timeouts, Timeouts):
+        raise ConfigError(
+            f"timeouts must be a clientsim.Timeouts or None; got {timeouts!r}"
+        )
 
 
 def _evaluator(

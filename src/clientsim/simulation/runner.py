@@ -25,8 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import attrs
 
 from clientsim import events
+from clientsim._runtime import task_group
+from clientsim._validators import check_int
 from clientsim.clients.base import ClientInterface, SubmitContext
 from clientsim.clients.pool import ClientSelectionStrategy, RoundRobinStrategy
 from clientsim.errors import ConfigError
@@ -268,6 +271,35 @@ class SimulationRunner:
             simulation_id=simulation_id,
         )
 
+    def copy(self, *, config: SimulationRunnerConfig | None = None) -> SimulationRunner:
+        """A new runner with the same parts (clients, generator, task engine, intake,
+        selection, store, id) and no outcomes yet; ``config`` replaces the config."""
+        return SimulationRunner(
+            clients=self.clients,
+            generator=self.generator,
+            task_engine=self.task_engine,
+            intake=self.intake,
+            selection=self.selection,
+            config=config or self.config,
+            report=self.report_style,
+            store=self.store,
+            default_project=self.default_project,
+            simulation_id=self.simulation_id,
+        )
+
+    def prune(self, keep: int) -> None:
+        """Between rounds: forget what finished requests and tasks left behind, and
+        all but the ``keep`` most recent outcomes (memory stays bounded however long
+        it runs). The engines are pruned too if they can be (``prune()``)."""
+        for key in sorted(self._outcomes)[: max(0, len(self._outcomes) - keep)]:
+            del self._outcomes[key]
+        self._review.client_of.clear()  # every request of the round is final
+        self._review.feedback.clear()  # kept on the outcomes
+        for engine in (self._intake_engine, self.task_engine):
+            prune = getattr(engine, "prune", None)
+            if callable(prune):
+                prune()
+
     async def run(self) -> SimulationResult:
         """Run every round and return the result.
 
@@ -373,6 +405,11 @@ class SimulationRunner:
             return
         stages = list(pipeline.stages) if isinstance(pipeline, ReviewPipeline) else []
         self._engine_reviews = True
+        if any(stage is self._review for stage in stages):
+            return
+        # Another runner's pool review (a ContinuousMode's copy ran this engine
+        # before) gives way to this runner's; a stage of the user's is kept.
+        stages = [stage for stage in stages if not isinstance(stage, _PoolReview)]
         if any(stage.name == self._review.name for stage in stages):
             return
         self.task_engine.review_pipeline = ReviewPipeline([*stages, self._review])
@@ -384,7 +421,7 @@ class SimulationRunner:
             count, seed=self.config.seed * 1_000_003 + round_index
         )
         limiter = anyio.CapacityLimiter(self.config.max_concurrent)
-        async with anyio.create_task_group() as group:
+        async with task_group() as group:  # a ConfigError comes out as itself
             for index, draft in enumerate(drafts):
                 group.start_soon(self._one, limiter, round_index, index, draft)
         events.emit(
@@ -499,21 +536,36 @@ class ContinuousMode:
     mark unfinished tasks cancelled) and keeps only finished outcomes, so nothing is
     half-written.
 
+    It runs a copy of ``runner`` (:meth:`SimulationRunner.copy`, with the mode's
+    concurrency): the runner given is left as it was; :attr:`runner` is the copy.
+    Memory stays bounded however long it runs: after each round, what finished
+    requests and tasks left in the runner and the engines is dropped, and only the
+    ``keep_outcomes`` most recent outcomes are kept (the result covers those).
+
     Args:
         runner: the simulation to repeat (its ``config.rounds`` is ignored).
         config: interval, concurrency and an optional round limit.
+        keep_outcomes: how many of the most recent outcomes to keep.
     """
 
     def __init__(
-        self, runner: SimulationRunner, config: ContinuousModeConfig | None = None
+        self,
+        runner: SimulationRunner,
+        config: ContinuousModeConfig | None = None,
+        *,
+        keep_outcomes: int = 1000,
     ) -> None:
         if not isinstance(runner, SimulationRunner):
             raise ConfigError(
                 f"ContinuousMode repeats a SimulationRunner; got {type(runner).__name__}"
             )
-        self.runner = runner
+        check_int("keep_outcomes", keep_outcomes, low=1)
         self.config = config or ContinuousModeConfig()
-        runner.config = _with_concurrency(runner.config, self.config.max_concurrent)
+        limit = self.config.max_concurrent
+        self.runner = runner.copy(
+            config=attrs.evolve(runner.config, max_concurrent=limit)
+        )
+        self.keep_outcomes = keep_outcomes
         self._stop = anyio.Event()
         self.rounds_done = 0
 
@@ -530,15 +582,8 @@ class ContinuousMode:
         while not self._stop.is_set() and (limit is None or self.rounds_done < limit):
             await self.runner.run_round(self.rounds_done)
             self.rounds_done += 1
+            self.runner.prune(self.keep_outcomes)
             if limit is not None and self.rounds_done >= limit:
                 break
             with anyio.move_on_after(self.config.interval_seconds):
                 await self._stop.wait()
-
-
-def _with_concurrency(
-    config: SimulationRunnerConfig, limit: int
-) -> SimulationRunnerConfig:
-    import attrs  # noqa: PLC0415
-
-    return attrs.evolve(config, max_concurrent=limit)

@@ -18,6 +18,7 @@ import anyio
 import anyio.abc
 import attrs
 
+from clientsim._runtime import run_sync, unwrap
 from clientsim._validators import check_int
 from clientsim.errors import ConfigError, SimulationError
 from clientsim.models import Conversation, Message, ParticipantRole
@@ -32,6 +33,7 @@ from clientsim.models.client import (
     TaskStatus,
     TaskTimings,
 )
+from clientsim.models.timeouts import DEFAULT_TIMEOUTS, Timeouts
 from clientsim.review.pipeline import ReviewPipeline
 
 
@@ -202,6 +204,13 @@ class InMemoryTaskEngine:
         rework_limit: how many times review may send a task back before it fails.
         max_concurrent: how many tasks are worked on at once.
         assignee: the name recorded as the tasks' assignee.
+        timeouts: ``timeouts.turn`` bounds each call of the worker (a task whose
+            worker passes it FAILS with a ``TimeoutError``); a sync worker runs in
+            a worker thread, abandoned past the limit.
+
+    A :class:`~clientsim.errors.ConfigError` raised while working on a task cancels
+    the task and propagates from leaving the ``async with`` block (or
+    :meth:`aclose`); any other error fails the task and is recorded on it.
 
     Raises:
         ConfigError: a bad worker, pipeline, limit or concurrency.
@@ -215,8 +224,12 @@ class InMemoryTaskEngine:
         rework_limit: int = 3,
         max_concurrent: int = 8,
         assignee: str = "worker",
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         self.worker: Worker = _as_worker(worker)
+        if not isinstance(timeouts, Timeouts):
+            raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
+        self.timeouts = timeouts
         if review_pipeline is not None and not isinstance(
             review_pipeline, ReviewPipeline
         ):
@@ -254,12 +267,20 @@ class InMemoryTaskEngine:
         if group is None:
             return
         group.cancel_scope.cancel()
+        raised: BaseException | None = None
         try:
-            # The background work never raises (failures are recorded), so the
-            # body's own exception, if any, propagates unchanged.
+            # The background work raises nothing but a ConfigError (other failures
+            # are recorded), which comes out as itself; otherwise the body's own
+            # exception, if any, propagates unchanged.
             await group.__aexit__(None, None, None)
+        except BaseExceptionGroup as caught:
+            raised = unwrap(caught)
+            if raised is caught:
+                raise
         finally:
             self._cancel_unfinished("the task engine was closed before it finished")
+        if raised is not None:
+            raise raised
 
     async def aclose(self) -> None:
         """Stop: cancel unfinished work (those tasks end CANCELLED).
@@ -340,6 +361,15 @@ class InMemoryTaskEngine:
         """Every task, in the order they were created."""
         return tuple(slot.task for slot in self._slots.values())
 
+    def prune(self) -> int:
+        """Forget every final task (COMPLETED, FAILED or CANCELLED), so that a
+        long-running engine holds only the tasks in flight; returns how many.
+        A forgotten id is unknown to :meth:`get_task` and :meth:`wait_for`."""
+        final = [key for key, slot in self._slots.items() if slot.task.is_final]
+        for key in final:
+            del self._slots[key]
+        return len(final)
+
     # ----- internals ---------------------------------------------------------------
 
     def _slot(self, task_id: str) -> _Slot:
@@ -371,6 +401,9 @@ class InMemoryTaskEngine:
         try:
             async with self._limiter:
                 await self._work(task_id)
+        except ConfigError:  # the setup is wrong: the task stops, the error goes up
+            self._cancel_unfinished_one(task_id)
+            raise
         except Exception as exc:  # noqa: BLE001 - recorded on the task, never lost
             task = self._slots[task_id].task
             if not task.is_final:
@@ -402,9 +435,7 @@ class InMemoryTaskEngine:
         timings = _Timings()
         while True:
             started = anyio.current_time()
-            answer: object = self.worker(task, feedback)
-            if inspect.isawaitable(answer):
-                answer = await answer
+            answer = await self._call_worker(task, feedback)
             timings.work_seconds += anyio.current_time() - started
             if not isinstance(answer, str) or not answer.strip():
                 raise SimulationError(
@@ -444,6 +475,35 @@ class InMemoryTaskEngine:
                 rework_count=task.rework_count + 1,
                 rework_feedback=feedback,
             )
+
+    async def _call_worker(
+        self, task: Task, feedback: tuple[ReviewStageResult, ...]
+    ) -> object:
+        """The worker's answer, within ``timeouts.turn`` (a sync worker runs in a
+        worker thread, abandoned past it)."""
+        limit = self.timeouts.turn
+        try:
+            with anyio.fail_after(limit):
+                if _is_async(self.worker):
+                    answer: object = self.worker(task, feedback)
+                else:
+                    answer = await run_sync(
+                        self.worker, task, feedback, name=f"worker of {task.task_id}"
+                    )
+                if inspect.isawaitable(answer):
+                    answer = await answer
+                return answer
+        except TimeoutError:
+            raise TimeoutError(
+                f"the worker took longer than {limit:g}s on task {task.task_id!r} "
+                "(timeouts.turn); its call was abandoned"
+            ) from None
+
+
+def _is_async(worker: object) -> bool:
+    return inspect.iscoroutinefunction(worker) or inspect.iscoroutinefunction(
+        getattr(worker, "__call__", None)  # noqa: B004 - an object's async __call__
+    )
 
 
 @attrs.define
