@@ -14,6 +14,8 @@ import textwrap
 from pathlib import Path
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import attrs
 import pytest
 
@@ -78,11 +80,13 @@ async def test_an_interrupted_run_returns_nothing_and_its_folder_says_so(tmp_pat
     def on_start(run_id: str, directory: Path) -> None:
         started.update(run_id=run_id, directory=directory)
 
+    token = anyio.lowlevel.current_token()
     with anyio.fail_after(60), anyio.CancelScope() as scope:
 
         def progress(record: ConversationRecord, done: int, total: int) -> None:
             if done == 2:  # the next conversation waits forever: cancel now
-                scope.cancel()
+                # progress runs in a worker thread: reach the event loop by its token
+                anyio.from_thread.run_sync(scope.cancel, token=token)
 
         returned.append(
             await run_experiment(path, progress=progress, on_start=on_start)

@@ -307,7 +307,11 @@ async def run_experiment(
         cassette_mode: ``"record"`` or ``"replay"``.
         strict: see ``cassette``.
         requests_per_second: a rate limit on model calls, shared by the whole run.
-        progress: called as each conversation is stored.
+        progress: called as each conversation is stored, in a worker thread (so a
+            slow callback never stalls the run; one that takes longer than a turn's
+            timeout is abandoned). To act on the event loop from it, use
+            ``anyio.from_thread.run_sync(..., token=anyio.lowlevel.current_token())``
+            with the token taken before the run.
         on_start: called with the run id and folder once the run is registered.
         retry_base_seconds: the first backoff before retrying a conversation.
         allow_large_grid: run a grid of more than
