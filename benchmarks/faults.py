@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/faults.py            # 300 conversations per fault (about 2 minutes)
     python benchmarks/faults.py --quick    # 60 conversations per fault
-    python benchmarks/faults.py --only model http ws laughs gib
+    python benchmarks/faults.py --only model http ws-sessions ws laughs gib
 
 Figures (Markdown tables on stdout, progress on stderr; exits 0 unless ``--strict``):
 
@@ -17,8 +17,10 @@ Figures (Markdown tables on stdout, progress on stderr; exits 0 unless ``--stric
      ``ConnectionError`` on 20% of its calls;
    * **http**: an OpenAI-compatible agent on 127.0.0.1 that answers ``503`` to 20% of
      requests (the channel's defaults: 2 retries, 0.5 s backoff);
+   * **ws-sessions**: a WebSocket agent on 127.0.0.1 that cuts 20% of its
+     connections, each at one of its first four messages;
    * **ws**: a WebSocket agent on 127.0.0.1 that cuts the connection instead of
-     answering on 20% of the customer's messages.
+     answering on 20% of the customer's messages (so about 59% of the sessions).
 
    For each: faults injected, conversations retried (attempts beyond the first),
    conversations lost (stored with a status other than ``done``), the lost ones'
@@ -191,6 +193,16 @@ async def ws_faults(conversations: int, folder: Path) -> dict[str, Any]:
     return figures
 
 
+async def ws_session_faults(conversations: int, folder: Path) -> dict[str, Any]:
+    behaviour = matrix.ws_dropping_sessions(RATE, 17, FAULTS)
+    async with matrix.serve_ws_many(behaviour) as server:
+        data = experiment(server[0], conversations)
+        data["hybrid"] = {"quiet_period_seconds": 0.5}
+        figures = await run(data, folder)
+        figures["requests"] = len(server) - 1
+    return figures
+
+
 # ----- 2 and 3. hostile inputs -------------------------------------------------------------
 
 
@@ -267,6 +279,7 @@ async def main_async(args: argparse.Namespace) -> list[str]:
     runs = [
         ("model", "model: `ConnectionError` on 20% of calls", model_faults),
         ("http", "HTTP: `503` on 20% of requests", http_faults),
+        ("ws-sessions", "WebSocket: 20% of sessions cut", ws_session_faults),
         ("ws", "WebSocket: connection cut on 20% of messages", ws_faults),
     ]
     chosen = [run for run in runs if run[0] in args.only]
@@ -321,8 +334,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        default=["model", "http", "ws", "laughs", "gib"],
-        choices=["model", "http", "ws", "laughs", "gib"],
+        default=["model", "http", "ws-sessions", "ws", "laughs", "gib"],
+        choices=["model", "http", "ws-sessions", "ws", "laughs", "gib"],
     )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 if a target is missed"

@@ -213,6 +213,26 @@ def ws_dropping(rate: float, seed: int, faults: Counter[str]) -> ws.Behaviour:
     return behaviour
 
 
+def ws_dropping_sessions(rate: float, seed: int, faults: Counter[str]) -> ws.Behaviour:
+    """Cut ``rate`` of the connections, each at one of its first four messages; answer
+    every message of the others."""
+    rng = random.Random(seed)
+
+    async def behaviour(connection: ws.Connection) -> None:
+        cut_at = rng.randrange(4) if rng.random() < rate else None
+        count = 0
+        async for content in connection.customer_messages():
+            if count == cut_at:
+                faults["ws-sessions"] += 1
+                connection.drop()
+                return
+            count += 1
+            await connection.say(f"Noted: {content[:40]}")
+            await connection.end_turn()
+
+    return behaviour
+
+
 # ----- callables -----------------------------------------------------------------------
 
 
