@@ -276,14 +276,29 @@ def seconds(*, zero: bool = False) -> Check:
 
 @cache  # checks are immutable: one per rule
 def a_text(*, non_empty: bool = False) -> Check:
-    """A ``str``; with ``non_empty``, one that is not blank."""
+    """A ``str`` that is text (no lone surrogate, see :func:`lone_surrogate`); with
+    ``non_empty``, one that is not blank."""
     words = "a non-empty string" if non_empty else "a string"
     return Check(
         words,
         words,
         lambda value: isinstance(value, str),
-        (lambda value: bool(value.strip())) if non_empty else _always,
+        _is_non_empty_text if non_empty else _is_text,
+        _surrogate_hint,
     )
+
+
+def _is_text(value: str) -> bool:
+    return value.isascii() or lone_surrogate(value) is None
+
+
+def _is_non_empty_text(value: str) -> bool:
+    return bool(value.strip()) and _is_text(value)
+
+
+def _surrogate_hint(value: object) -> str:
+    problem = lone_surrogate(value) if isinstance(value, str) else None
+    return f"; it {problem}" if problem else ""
 
 
 @cache  # checks are immutable: one per rule
@@ -469,3 +484,28 @@ def items_of(value: Iterable[T], cls: type[T], field: str) -> tuple[T, ...]:
                 f"{field} must be {cls.__name__} objects; got {type(item).__name__}"
             )
     return items
+
+
+def lone_surrogate(text: str) -> str | None:
+    """What is wrong with ``text`` if it holds a lone surrogate (half of a UTF-16
+    pair, as an escape such as ``"\\udc80"`` in JSON or YAML makes), else ``None``.
+
+    Such a string is not text: it cannot be encoded as UTF-8, so every conversation
+    that sends it would fail.
+
+    Example:
+        >>> lone_surrogate("caf\\u00e9") is None
+        True
+        >>> lone_surrogate("bad \\udc80")
+        "holds a lone surrogate ('\\\\udc80' at character 4), which is not text; remove it"
+    """
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"holds a lone surrogate ({text[exc.start]!r} at character {exc.start}), "
+            "which is not text; remove it"
+        )
+    return None

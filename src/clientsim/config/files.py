@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from clientsim._validators import lone_surrogate
 from clientsim.errors import ConfigError
 
 
@@ -71,31 +72,6 @@ def parse_text(text: str, suffix: str, what: str) -> object:
 
 
 # ------------------------------------------------------------------------- text
-
-
-def lone_surrogate(text: str) -> str | None:
-    """What is wrong with ``text`` if it holds a lone surrogate (half of a UTF-16
-    pair, as an escape such as ``"\\udc80"`` in JSON or YAML makes), else ``None``.
-
-    Such a string is not text: it cannot be encoded as UTF-8, so every conversation
-    that sends it would fail.
-
-    Example:
-        >>> lone_surrogate("caf\\u00e9") is None
-        True
-        >>> lone_surrogate("bad \\udc80")
-        "holds a lone surrogate ('\\\\udc80' at character 4), which is not text; remove it"
-    """
-    if text.isascii():
-        return None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return (
-            f"holds a lone surrogate ({text[exc.start]!r} at character {exc.start}), "
-            "which is not text; remove it"
-        )
-    return None
 
 
 def check_text_data(data: object, what: str, path: str = "") -> None:

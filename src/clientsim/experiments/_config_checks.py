@@ -79,24 +79,10 @@ def _number_in(low: float, high: float) -> Check:
     return a_number(low, high).in_file()
 
 
-def _is_text(value: str) -> bool:
-    return lone_surrogate(value) is None
-
-
-def _surrogate_hint(value: object) -> str:
-    problem = lone_surrogate(value) if isinstance(value, str) else None
-    return f"; it {problem}" if problem else ""
-
-
 @cache
 def _text(*, non_empty: bool = False) -> Check:
     """A string (with ``non_empty``: not blank) that is text: no lone surrogate."""
-    check = a_text(non_empty=non_empty).in_file()
-    return attrs.evolve(
-        check,
-        holds=lambda value: check.holds(value) and _is_text(value),
-        hint=_surrogate_hint,
-    )
+    return a_text(non_empty=non_empty).in_file()
 
 
 def _choice(*options: str) -> Check:

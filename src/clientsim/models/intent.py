@@ -8,7 +8,7 @@ from typing import Final
 
 import attrs
 
-from clientsim._validators import items_of, typed
+from clientsim._validators import items_of, lone_surrogate, typed
 from clientsim.errors import ConfigError
 from clientsim.models.roles import ParticipantRole
 
@@ -21,6 +21,9 @@ _SLUG: Final = re.compile(r"[a-z0-9]+(?:[_-][a-z0-9]+)*")
 def _non_empty_str(_: object, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{attribute.name} must be a non-empty string; got {value!r}")
+    problem = lone_surrogate(value)
+    if problem is not None:
+        raise ConfigError(f"{attribute.name} {problem}")
 
 
 @attrs.frozen

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from clientsim._coerce import intent_of, role_of
+from clientsim._validators import check_text
 from clientsim.errors import ConfigError
 from clientsim.llm import ChatView, Turn, resolve_model
 from clientsim.models import (
@@ -114,6 +115,12 @@ class LLMParticipant(Participant):
                 f"{self.role.value} intent; got the {intent.role.value}'s intent (the agent "
                 "must never see the customer's goal, nor the customer the agent's)"
             )
+        for name, text in (
+            ("persona", persona),
+            ("instructions", instructions),
+            ("system_prompt", system_prompt),
+        ):
+            check_text(name, text, optional=True)
         self.model = model
         self.persona = persona
         self.intent = intent

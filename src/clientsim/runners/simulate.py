@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 import anyio
 
+from clientsim._validators import check_text
 from clientsim.channels.base import Channel
 from clientsim.errors import CassetteMissError, ConfigError
 from clientsim.models import (
@@ -242,6 +243,8 @@ def _texts(name: str, value: object) -> list[str]:
         raise ConfigError(
             f"{name} must be a non-empty list of non-empty strings; got {value!r}"
         )
+    for index, text in enumerate(texts):
+        check_text(f"{name}[{index}]", text)
     return texts
 
 
