@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, ParamSpec
@@ -35,6 +36,7 @@ P = ParamSpec("P")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
 
 EXPERIMENT = "experiment"
@@ -79,18 +81,28 @@ def _failure_message(exc: BaseException, command: str) -> str | None:
 
 def _exits_cleanly(command: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
     """Any clientsim error or file-system failure of ``command``: exit 2 with one or
-    two lines saying what is wrong and what to do, never a traceback (exit 1 stays
-    "some conversations failed")."""
+    two lines saying what is wrong and what to do, never a traceback. Anything else is
+    a bug in clientsim: its traceback (to report), a line saying so, and exit 3, so
+    that exit 1 keeps meaning "some conversations failed"."""
 
     def decorate(function: Callable[P, None]) -> Callable[P, None]:
         @functools.wraps(function)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
             try:
                 function(*args, **kwargs)
-            except Exception as exc:
+            except (click.ClickException, click.exceptions.Exit, click.Abort):
+                raise  # click's own: usage errors, exits
+            except Exception as exc:  # noqa: BLE001 - each failure gets its exit code
                 message = _failure_message(exc, command)
                 if message is None:
-                    raise
+                    traceback.print_exc()
+                    click.echo(
+                        f"error: clientsim {command} failed on an internal error "
+                        f"({type(_leaf(exc)).__name__}); this is a bug in clientsim: "
+                        "please report it with the traceback above",
+                        err=True,
+                    )
+                    sys.exit(EXIT_INTERNAL)
                 _fail(message)
 
         return wrapper
