@@ -147,9 +147,14 @@ class SupervisorDecision:
     """What a supervisor decided after reading the transcript.
 
     Example:
+        >>> from clientsim.participants.supervisor import SupervisorDecision
         >>> SupervisorDecision(action="continue", reason="asks about refunds",
         ...                    next_message="Do you offer refunds?")
+        SupervisorDecision(action='continue', reason='asks about refunds', \
+next_message='Do you offer refunds?', closing=None)
         >>> SupervisorDecision.terminate("resolved", closing="Thanks, bye!")
+        SupervisorDecision(action='terminate', reason='resolved', next_message=None, \
+closing='Thanks, bye!')
 
     Attributes:
         action: ``"continue"`` (the customer writes again) or ``"terminate"``.
@@ -470,7 +475,12 @@ class MockSupervisor:
         """Build from the seed's ``supervisor.metadata`` mapping.
 
         Example:
-            >>> MockSupervisor.from_metadata({"scripted_questions": ["Hi?"]})
+            >>> from clientsim.participants.supervisor import MockSupervisor
+            >>> supervisor = MockSupervisor.from_metadata(
+            ...     {"scripted_questions": ["Hi?"], "mock_reason": "done"}
+            ... )
+            >>> supervisor.scripted_questions, supervisor.mock_reason
+            (('Hi?',), 'done')
 
         Raises:
             ConfigError: an unknown key (the message lists the known ones) or a bad

@@ -260,6 +260,11 @@ class BatchRunner:
     """Runs many conversations; see the module docstring.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import (BatchCell, BatchRunner, FullSimulationRunner,
+        ...     LLMParticipant, MessageDraft, Outcome, Outcomes, ParticipantRole)
+        >>> from clientsim.models import GridCell
+        >>> outcomes = Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),))
         >>> def build(job):
         ...     customer = LLMParticipant(
         ...         "customer", job.models.model("offline", "customer"), persona="terse"
@@ -268,11 +273,17 @@ class BatchRunner:
         ...         "agent", job.models.model("offline", "agent"), persona="support"
         ...     )
         ...     first = MessageDraft(job.input, ParticipantRole.CUSTOMER)
-        ...     return FullSimulationRunner(customer, agent, first, None, outcomes)
+        ...     return FullSimulationRunner(
+        ...         customer, agent, first, None, outcomes, max_messages=4
+        ...     )
+        >>> inputs = ["I can't log in", "Where is my parcel?"]
         >>> cells = [BatchCell(cell=GridCell(input_id=str(i), persona_id="p",
         ...          iteration=0), input=text) for i, text in enumerate(inputs)]
-        >>> result = await BatchRunner(build, cells, run_id="r1", seed=42).run()
-        ...     # doctest: +SKIP
+        >>> result = anyio.run(BatchRunner(build, cells, run_id="r1", seed=42).run)
+        >>> for record in result.records:
+        ...     print(record.key, record.status.value, record.result.ending.reason)
+        0/p/0 done max_messages
+        1/p/0 done max_messages
 
     Args:
         build: makes each conversation's runner from a :class:`ConversationJob`.
