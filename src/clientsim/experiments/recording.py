@@ -264,7 +264,20 @@ def load_recording(path: str | os.PathLike[str]) -> list[RecordedCall]:
     other keys (ignored).
 
     Example:
-        >>> calls = load_recording("recordings/args_recording.jsonl")  # doctest: +SKIP
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from clientsim.experiments import load_recording
+        >>> path = Path(tempfile.mkdtemp()) / "args_recording.jsonl"  # or where you recorded
+        >>> _ = path.write_text(
+        ...     '{"args": ["ws-1"], "kwargs": {"data": {"content": "hi"}}, '
+        ...     '"timestamp": "2025-01-17T14:30:22Z"}',
+        ...     encoding="utf-8",
+        ... )
+        >>> [call] = load_recording(path)
+        >>> call.args, call.kwargs
+        (('ws-1',), {'data': {'content': 'hi'}})
+        >>> call.timestamp
+        datetime.datetime(2025, 1, 17, 14, 30, 22, tzinfo=datetime.timezone.utc)
 
     Args:
         path: the recording file.
