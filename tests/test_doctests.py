@@ -17,6 +17,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -64,14 +65,22 @@ def _far_time_zone() -> Iterator[None]:
 
 
 @pytest.fixture(name="isolated")
-def _isolated(far_time_zone, tmp_path, monkeypatch) -> None:
+def _isolated(far_time_zone, tmp_path, monkeypatch) -> Iterator[None]:
     monkeypatch.chdir(tmp_path)
+    # An experiment adds its folder to sys.path and imports its agent module: undo
+    # both, so that no later test sees this test's "agent".
+    monkeypatch.setattr(sys, "path", [*sys.path])
     # Examples make their folders with tempfile (so a reader can paste them): keep
     # those folders under this test's tmp_path, so that none outlives the run.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CLIENTSIM_MODEL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CLIENTSIM_DISABLE_PLUGINS", "1")
+    yield
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file is not None and Path(file).is_relative_to(tmp_path):
+            del sys.modules[name]
 
 
 def test_the_docstrings_have_examples_to_check():
