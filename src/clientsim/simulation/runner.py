@@ -7,13 +7,26 @@ failed review sends the task back for rework), collect :class:`SimulationMetrics
 and report.
 
 Example:
-    >>> config = ClientSimulationConfig.from_file("examples/client_simulation/config.yaml")
-    ... # doctest: +SKIP
+    >>> import anyio
+    >>> from clientsim.simulation import ClientSimulationConfig, SimulationRunner
+    >>> from clientsim.tasks import InMemoryTaskEngine
+    >>> async def my_agent(task, feedback):  # the system under test
+    ...     done = [f"- Done: {c}." for c in task.requirement.acceptance_criteria]
+    ...     return " ".join([f"Delivered: {task.requirement.title}.", *done])
+    >>> config = ClientSimulationConfig.from_dict(  # or .from_file("config.yaml")
+    ...     {"runner": {"rounds": 1, "requirements_per_round": 3, "seed": 7}}
+    ... )
     >>> runner = SimulationRunner.from_config(
     ...     config, task_engine=InMemoryTaskEngine(worker=my_agent)
-    ... )  # doctest: +SKIP
-    >>> result = await runner.run()  # doctest: +SKIP
-    >>> print(result.report("summary"))  # doctest: +SKIP
+    ... )
+    >>> result = anyio.run(runner.run)
+    >>> print(result.report("summary"))
+    Client simulation ...: completed in ...s
+      requirements 3: submitted 2, declined 1, cancelled at intake 0
+      tasks created 2: completed 2, failed 0
+      acceptance rate 100.0% of 2 reviewed (95% CI 34.2%-100.0%); first pass 100.0%
+      rework rounds 0 (mean 0.00 per task)
+    ...
 """
 
 from __future__ import annotations
