@@ -322,8 +322,17 @@ def assert_pass_hat_k(
     """Check that pass^``k`` (see :func:`pass_hat_k`) is at least ``at_least``.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import simulate
+        >>> from clientsim.assertions import assert_pass_hat_k
+        >>> async def agent(message):
+        ...     return "I've sent you a reset link."
+        >>> results = anyio.run(lambda: simulate(
+        ...     agent, intents=["reset my password"], outcomes={"resolved": "reset link"},
+        ...     runs=3,
+        ... ))
         >>> assert_pass_hat_k(results, 3, outcome="resolved", at_least=0.8)
-        ...     # doctest: +SKIP
+        1.0
 
     Args:
         results: the runs (each ``(persona, intent)`` repeated at least ``k`` times).
