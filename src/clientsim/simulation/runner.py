@@ -11,21 +11,16 @@ Example:
     >>> from clientsim.simulation import ClientSimulationConfig, SimulationRunner
     >>> from clientsim.tasks import InMemoryTaskEngine
     >>> async def my_agent(task, feedback):  # the system under test
-    ...     done = [f"- Done: {c}." for c in task.requirement.acceptance_criteria]
-    ...     return " ".join([f"Delivered: {task.requirement.title}.", *done])
+    ...     return "Done: " + "; ".join(task.requirement.acceptance_criteria)
     >>> config = ClientSimulationConfig.from_dict(  # or .from_file("config.yaml")
     ...     {"runner": {"rounds": 1, "requirements_per_round": 3, "seed": 7}}
     ... )
-    >>> runner = SimulationRunner.from_config(
-    ...     config, task_engine=InMemoryTaskEngine(worker=my_agent)
-    ... )
-    >>> result = anyio.run(runner.run)
+    >>> engine = InMemoryTaskEngine(worker=my_agent)
+    >>> result = anyio.run(SimulationRunner.from_config(config, task_engine=engine).run)
     >>> print(result.report("summary"))
     Client simulation ...: completed in ...s
       requirements 3: submitted 2, declined 1, cancelled at intake 0
       tasks created 2: completed 2, failed 0
-      acceptance rate 100.0% of 2 reviewed (95% CI 34.2%-100.0%); first pass 100.0%
-      rework rounds 0 (mean 0.00 per task)
     ...
 """
 
