@@ -5,7 +5,7 @@ process by the standard ``doctest`` runner with the module's globals, as ``pytes
 --doctest-modules`` would. So that the outcome does not depend on the machine, each
 module runs in a fresh temporary directory (its working directory, and where
 ``tempfile`` puts what the examples make), in a time zone far from UTC, with no
-model, API key or plugin picked up from the environment. Warnings are errors here as
+model or API key picked up from the environment. Warnings are errors here as
 everywhere in the suite, so an example that uses a deprecated path fails.
 
 An example that needs a network or a real model is marked ``# doctest: +SKIP``;
@@ -75,7 +75,9 @@ def _isolated(far_time_zone, tmp_path, monkeypatch) -> Iterator[None]:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CLIENTSIM_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CLIENTSIM_DISABLE_PLUGINS", "1")
+    # CLIENTSIM_DISABLE_PLUGINS is not set: plugins load once per process, so setting
+    # it here would hide the installed plugins from every later test; no example's
+    # output depends on them (tests/test_docs.py checks the pages without them).
     yield
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
