@@ -87,8 +87,18 @@ async def task_group() -> AsyncIterator[TaskGroup]:
     """``anyio.create_task_group()`` raising the error itself, never a group.
 
     Example:
-        >>> async with task_group() as group:  # doctest: +SKIP
-        ...     group.start_soon(work)
+        >>> import anyio
+        >>> from clientsim._runtime import task_group
+        >>> from clientsim.errors import ConfigError
+        >>> async def work():
+        ...     raise ConfigError("model spec 'openai:x' needs OPENAI_API_KEY")
+        >>> async def main():
+        ...     async with task_group() as group:
+        ...         group.start_soon(work)
+        >>> anyio.run(main)
+        Traceback (most recent call last):
+        ...
+        clientsim.errors.ConfigError: model spec 'openai:x' needs OPENAI_API_KEY
     """
     raised: BaseException | None = None
     try:

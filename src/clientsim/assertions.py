@@ -79,8 +79,21 @@ def describe_run(run: SimulatedRun) -> str:
     """A trimmed transcript of ``run``: its first and last messages, its seed.
 
     Example:
-        >>> describe_run(run)  # doctest: +SKIP
-        'persona=terse intent=refund iteration=0 seed=123 outcome=None ...'
+        >>> import anyio
+        >>> from clientsim import simulate
+        >>> from clientsim.assertions import describe_run
+        >>> async def agent(message):
+        ...     return "I've sent you a reset link."
+        >>> results = anyio.run(lambda: simulate(
+        ...     agent, intents=["reset my password"], outcomes={"resolved": "reset link"}
+        ... ))
+        >>> print(describe_run(results.runs[0]))
+          persona='a typical customer' intent='reset my password' iteration=0 seed=... ...
+            [0] customer: reset my password
+            [1] agent: I've sent you a reset link.
+            ... 2 more messages ...
+            [4] customer: ...
+            [5] agent: I've sent you a reset link.
     """
     result = run.result
     ending = result.ending.reason if result.ending is not None else "-"
@@ -157,7 +170,16 @@ def assert_outcome_rate(
     """Check that at least ``at_least`` of the runs reached ``outcome``.
 
     Example:
-        >>> assert_outcome_rate(results, "resolved", at_least=0.9)  # doctest: +SKIP
+        >>> import anyio
+        >>> from clientsim import simulate
+        >>> from clientsim.assertions import assert_outcome_rate
+        >>> async def agent(message):
+        ...     return "I've sent you a reset link."
+        >>> results = anyio.run(lambda: simulate(
+        ...     agent, intents=["reset my password"], outcomes={"resolved": "reset link"}
+        ... ))
+        >>> assert_outcome_rate(results, "resolved", at_least=0.9)
+        1.0
 
     Args:
         results: the runs.
@@ -195,7 +217,15 @@ def assert_no_outcome(
     """Check that no run reached ``outcome``.
 
     Example:
-        >>> assert_no_outcome(results, "escalated")  # doctest: +SKIP
+        >>> import anyio
+        >>> from clientsim import simulate
+        >>> from clientsim.assertions import assert_no_outcome
+        >>> async def agent(message):
+        ...     return "I've sent you a reset link."
+        >>> results = anyio.run(lambda: simulate(
+        ...     agent, intents=["reset my password"], outcomes={"resolved": "reset link"}
+        ... ))
+        >>> assert_no_outcome(results, "escalated")
 
     Raises:
         AssertionError: some run reached it.
@@ -292,8 +322,17 @@ def assert_pass_hat_k(
     """Check that pass^``k`` (see :func:`pass_hat_k`) is at least ``at_least``.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import simulate
+        >>> from clientsim.assertions import assert_pass_hat_k
+        >>> async def agent(message):
+        ...     return "I've sent you a reset link."
+        >>> results = anyio.run(lambda: simulate(
+        ...     agent, intents=["reset my password"], outcomes={"resolved": "reset link"},
+        ...     runs=3,
+        ... ))
         >>> assert_pass_hat_k(results, 3, outcome="resolved", at_least=0.8)
-        ...     # doctest: +SKIP
+        1.0
 
     Args:
         results: the runs (each ``(persona, intent)`` repeated at least ``k`` times).

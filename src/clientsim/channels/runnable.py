@@ -113,11 +113,13 @@ class RunnableChannel(Channel):
     LangChain runs on asyncio: use this channel under anyio's asyncio backend.
 
     Example:
-        >>> from langgraph.checkpoint.memory import InMemorySaver
+        >>> from langchain_core.language_models import FakeListChatModel
+        >>> from clientsim.channels import RunnableChannel
+        >>> model = FakeListChatModel(responses=["Happy to help."])  # or prompt | model
+        >>> chain = RunnableChannel(model, stateful=False, input_key=None)
+        >>> from langgraph.checkpoint.memory import InMemorySaver  # doctest: +SKIP
         >>> graph = builder.compile(checkpointer=InMemorySaver())  # doctest: +SKIP
         >>> channel = RunnableChannel(graph, stateful=True)  # doctest: +SKIP
-        >>> chain = RunnableChannel(prompt | model, stateful=False, input_key=None)
-        ... # doctest: +SKIP
 
     Args:
         runnable: the agent, anything with an async ``ainvoke(input, config=...)``.

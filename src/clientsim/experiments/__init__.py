@@ -4,11 +4,15 @@ resume, record/replay and the output folder.
 Names load on first use, so ``import clientsim.experiments`` stays light.
 
 Example:
-    >>> from clientsim.experiments import ExperimentConfig, run_experiment
-    >>> config = ExperimentConfig.from_file("my-agent/configs/simulation.yaml")
-    ... # doctest: +SKIP
-    >>> result = await run_experiment(config)  # doctest: +SKIP
-    >>> result.summary["by_status"]  # doctest: +SKIP
+    >>> import anyio
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from clientsim.experiments import ExperimentConfig, run_experiment, scaffold
+    >>> folder = Path(tempfile.mkdtemp()) / "my-agent"
+    >>> _ = scaffold(folder)  # what ``clientsim init my-agent`` writes
+    >>> config = ExperimentConfig.from_file(folder / "configs" / "simulation.yaml")
+    >>> result = anyio.run(lambda: run_experiment(config))
+    >>> result.summary["by_status"]
     {'done': 12, 'failed': 0, 'timeout': 0}
 """
 

@@ -45,11 +45,33 @@ in its own task and moves the live events into its queue (the live agent has not
 seen the replayed turns).
 
 Example:
-    >>> async with Cassette("run.cassette", mode="record") as cassette:
-    ...     scope = await cassette.scope("conversation-1")
-    ...     channel = CassetteChannel(TargetChannel(my_agent), scope)
-    ...     result = await HybridSimulationRunner(customer, channel, intent, outcomes).run()
-    ...     await cassette.commit(scope)  # doctest: +SKIP
+    >>> import anyio
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from clientsim import (HybridSimulationRunner, LLMParticipant, MessageDraft,
+    ...     Outcome, Outcomes, ParticipantRole, TargetChannel)
+    >>> from clientsim.experiments import Cassette, CassetteChannel
+    >>> calls = []
+    >>> async def my_agent(message):
+    ...     calls.append(message)
+    ...     return f"You said: {message}"
+    >>> async def talk(mode, path):
+    ...     customer = LLMParticipant(ParticipantRole.CUSTOMER, "offline")
+    ...     outcomes = Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),))
+    ...     first = MessageDraft("Hi", ParticipantRole.CUSTOMER)
+    ...     async with Cassette(path, mode=mode) as cassette:
+    ...         scope = await cassette.scope("conversation-1")
+    ...         channel = CassetteChannel(TargetChannel(my_agent), scope)
+    ...         result = await HybridSimulationRunner(
+    ...             customer, channel, None, outcomes, first, max_messages=4
+    ...         ).run()
+    ...         await cassette.commit(scope)
+    ...     return len(result.conversation.messages)
+    >>> path = Path(tempfile.mkdtemp()) / "run.cassette"
+    >>> anyio.run(talk, "record", path), len(calls)
+    (4, 2)
+    >>> anyio.run(talk, "replay", path), len(calls)  # the agent is not called again
+    (4, 2)
 """
 
 from __future__ import annotations
@@ -120,9 +142,18 @@ class Cassette:
     committed again replaces its entries.
 
     Example:
-        >>> async with Cassette("run.cassette", mode="replay") as cassette:
-        ...     scope = await cassette.scope("conversation-1")
-        ...     scope.take("agent")  # doctest: +SKIP
+        >>> import anyio
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from clientsim.experiments import Cassette
+        >>> path = Path(tempfile.mkdtemp()) / "cassettes" / "run.cassette"
+        >>> async def record_nothing():
+        ...     async with Cassette(path, mode="record") as cassette:
+        ...         scope = await cassette.scope("conversation-1")
+        ...         await cassette.commit(scope)
+        >>> anyio.run(record_nothing)
+        >>> path.is_file()
+        True
 
     Args:
         path: the cassette file (created with its folder when recording).

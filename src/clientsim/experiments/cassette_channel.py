@@ -422,8 +422,21 @@ class CassetteChannel(Channel):
     timeout ends at once, with the same messages).
 
     Example:
-        >>> scope = await cassette.scope("conversation-1")  # doctest: +SKIP
-        >>> channel = CassetteChannel(TargetChannel(my_agent), scope)  # doctest: +SKIP
+        >>> import anyio
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from clientsim import TargetChannel
+        >>> from clientsim.experiments import Cassette, CassetteChannel
+        >>> async def my_agent(message):
+        ...     return f"You said: {message}"
+        >>> async def main():
+        ...     path = Path(tempfile.mkdtemp()) / "run.cassette"
+        ...     async with Cassette(path, mode="record") as cassette:
+        ...         scope = await cassette.scope("conversation-1")
+        ...         channel = CassetteChannel(TargetChannel(my_agent), scope)
+        ...         ...  # run a conversation on channel, then:
+        ...         await cassette.commit(scope)
+        >>> anyio.run(main)
 
     Args:
         inner: the channel to the real agent.

@@ -241,7 +241,9 @@ class RecordedCall:
     """One recorded call: positional and keyword arguments, and when it happened.
 
     Example:
+        >>> from clientsim.experiments import RecordedCall
         >>> RecordedCall(args=(), kwargs={"data": {"content": "hi"}}, timestamp=None)
+        RecordedCall(args=(), kwargs={'data': {'content': 'hi'}}, timestamp=None)
 
     Attributes:
         args: the positional arguments (JSON values).
@@ -262,7 +264,20 @@ def load_recording(path: str | os.PathLike[str]) -> list[RecordedCall]:
     other keys (ignored).
 
     Example:
-        >>> calls = load_recording("recordings/args_recording.jsonl")  # doctest: +SKIP
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from clientsim.experiments import load_recording
+        >>> path = Path(tempfile.mkdtemp()) / "args_recording.jsonl"  # or where you recorded
+        >>> _ = path.write_text(
+        ...     '{"args": ["ws-1"], "kwargs": {"data": {"content": "hi"}}, '
+        ...     '"timestamp": "2025-01-17T14:30:22Z"}',
+        ...     encoding="utf-8",
+        ... )
+        >>> [call] = load_recording(path)
+        >>> call.args, call.kwargs
+        (('ws-1',), {'data': {'content': 'hi'}})
+        >>> call.timestamp
+        datetime.datetime(2025, 1, 17, 14, 30, 22, tzinfo=datetime.timezone.utc)
 
     Args:
         path: the recording file.
@@ -466,9 +481,19 @@ class ReplayTarget:
     :class:`~clientsim.channels.TargetChannel`.
 
     Example:
-        >>> replay = ReplayTarget(handle, load_recording(path), "data.content")
-        >>> reply = await replay("Where is my order?", index=2)  # doctest: +SKIP
-        >>> channel = TargetChannel(replay.as_agent(0))  # doctest: +SKIP
+        >>> import anyio
+        >>> from clientsim import TargetChannel
+        >>> from clientsim.experiments import RecordedCall, ReplayTarget
+        >>> def handle(websocket, data):
+        ...     return f"{data['user']} asked: {data['content']}"
+        >>> calls = [  # usually load_recording("recordings/args_recording.jsonl")
+        ...     RecordedCall(args=("ws-1",), kwargs={"data": {"content": "hi", "user": "ann"}}),
+        ...     RecordedCall(args=("ws-2",), kwargs={"data": {"content": "yo", "user": "bob"}}),
+        ... ]
+        >>> replay = ReplayTarget(handle, calls, "data.content")
+        >>> anyio.run(lambda: replay("Where is my order?", index=2))
+        'ann asked: Where is my order?'
+        >>> channel = TargetChannel(replay.as_agent(1))
 
     Args:
         func: the recorded function (sync or async).

@@ -290,10 +290,18 @@ async def run_experiment(
     """Run the experiment ``config`` describes and write its folder.
 
     Example:
-        >>> result = await run_experiment("my-agent/configs/simulation.yaml")
-        ...     # doctest: +SKIP
-        >>> result.summary["pass_rate"]["value"]  # doctest: +SKIP
-        0.85
+        >>> import anyio
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from clientsim.experiments import run_experiment, scaffold
+        >>> folder = Path(tempfile.mkdtemp()) / "my-agent"
+        >>> _ = scaffold(folder)  # what ``clientsim init my-agent`` writes
+        >>> path = folder / "configs" / "simulation.yaml"
+        >>> result = anyio.run(lambda: run_experiment(path))
+        >>> result.summary["pass_rate"]["passed"], result.summary["pass_rate"]["total"]
+        (7, 12)
+        >>> result.directory.parent == folder / "experiments"
+        True
 
     Args:
         config: the configuration, or the path of an experiment file.

@@ -43,7 +43,14 @@ def fold_scoping_notes(requirement: TaskRequirement, notes: str) -> TaskRequirem
     ``Scoping notes:`` heading (unchanged when there are no notes).
 
     Example:
-        >>> folded = fold_scoping_notes(requirement, "Only the REST API")  # doctest: +SKIP
+        >>> from clientsim import TaskRequirement
+        >>> from clientsim.intake import fold_scoping_notes
+        >>> requirement = TaskRequirement(title="Export", description="Export orders as CSV")
+        >>> print(fold_scoping_notes(requirement, "Only the REST API").description)
+        Export orders as CSV
+        <BLANKLINE>
+        Scoping notes:
+        Only the REST API
     """
     if not notes.strip():
         return requirement
@@ -81,9 +88,20 @@ class IntakeEngine:
     so every request is left in a legal state.
 
     Example:
-        >>> async with IntakeEngine(DirectIntake(), task_engine) as intake:  # doctest: +SKIP
-        ...     request = await intake.submit("c-1", requirement)
-        ...     request.status
+        >>> import anyio
+        >>> from clientsim import (DirectIntake, InMemoryTaskEngine, IntakeEngine,
+        ...     TaskRequirement)
+        >>> async def worker(task, feedback):
+        ...     return f"Done: {task.requirement.title}"
+        >>> async def main():
+        ...     requirement = TaskRequirement(title="Export", description="Orders as CSV")
+        ...     async with (
+        ...         InMemoryTaskEngine(worker) as task_engine,
+        ...         IntakeEngine(DirectIntake(), task_engine) as intake,
+        ...     ):
+        ...         request = await intake.submit("c-1", requirement)
+        ...         return request.status
+        >>> anyio.run(main)
         <RequestStatus.TASK_CREATED: 'task_created'>
 
     Args:

@@ -40,9 +40,13 @@ class OfflineChatModel(BaseChatModel):
     The same ``seed`` and the same messages always give the same answer.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import OfflineChatModel
         >>> model = OfflineChatModel(seed=7)
         >>> turns = [("system", "You are the agent."), ("user", "I forgot my password")]
-        >>> reply = await model.ainvoke(turns)  # doctest: +SKIP
+        >>> reply = anyio.run(lambda: model.ainvoke(turns))
+        >>> reply.content
+        'Sorry to hear that. Which email address is on the account?'
 
     Args:
         seed: varies the conversation while keeping it reproducible.

@@ -53,7 +53,11 @@ class SupervisorParticipant(Participant):
     ``"supervisor"`` or ``"max_turns"``.
 
     Example:
+        >>> from clientsim.participants.supervised import SupervisorParticipant
+        >>> from clientsim.participants.supervisor import MockSupervisor
         >>> customer = SupervisorParticipant(MockSupervisor(["Any refunds?"]), max_turns=8)
+        >>> customer.max_turns, customer.finished, customer.final_decision
+        (8, False, None)
 
     Args:
         supervisor: decides what the customer does.
@@ -208,8 +212,31 @@ class SupervisorTermination:
     matters (the mock supervisor has one by default).
 
     Example:
+        >>> import anyio
+        >>> from clientsim import (FullSimulationRunner, LLMParticipant, MessageDraft,
+        ...     Outcome, Outcomes, ParticipantRole)
+        >>> from clientsim.participants.supervised import (SupervisorParticipant,
+        ...     SupervisorTermination)
+        >>> from clientsim.participants.supervisor import MockSupervisor
         >>> customer = SupervisorParticipant(MockSupervisor(["Any refunds?"]))
-        >>> termination = SupervisorTermination(customer)
+        >>> runner = FullSimulationRunner(
+        ...     customer=customer,
+        ...     agent=LLMParticipant(ParticipantRole.AGENT, "offline"),
+        ...     initial_message=MessageDraft("Hi, I bought a lamp.", ParticipantRole.CUSTOMER),
+        ...     intent=None,
+        ...     outcomes=Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),)),
+        ...     termination=SupervisorTermination(customer),
+        ... )
+        >>> result = anyio.run(runner.run)
+        >>> for message in result.conversation.messages:
+        ...     print(f"{message.sender.value}: {message.content}")
+        customer: Hi, I bought a lamp.
+        agent: Thanks for reaching out! Could you tell me a bit more about the problem?
+        customer: Any refunds?
+        agent: I'm sorry about that. Could you give me the order number?
+        customer: Thanks for the help. I have no further questions.
+        >>> result.ending.reason, result.ending.detail
+        ('supervisor', 'script_complete')
 
     Args:
         participant: the customer participant to watch.

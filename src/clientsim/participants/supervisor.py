@@ -147,9 +147,14 @@ class SupervisorDecision:
     """What a supervisor decided after reading the transcript.
 
     Example:
+        >>> from clientsim.participants.supervisor import SupervisorDecision
         >>> SupervisorDecision(action="continue", reason="asks about refunds",
         ...                    next_message="Do you offer refunds?")
+        SupervisorDecision(action='continue', reason='asks about refunds', \
+next_message='Do you offer refunds?', closing=None)
         >>> SupervisorDecision.terminate("resolved", closing="Thanks, bye!")
+        SupervisorDecision(action='terminate', reason='resolved', next_message=None, \
+closing='Thanks, bye!')
 
     Attributes:
         action: ``"continue"`` (the customer writes again) or ``"terminate"``.
@@ -222,13 +227,24 @@ class LLMSupervisor:
     model) ignore it.
 
     Example:
+        >>> import anyio
+        >>> from datetime import UTC, datetime
+        >>> from clientsim import Conversation, Message, ParticipantRole
+        >>> from clientsim.participants.supervisor import LLMSupervisor
         >>> supervisor = LLMSupervisor(
-        ...     "openai:gpt-4o-mini",
+        ...     "offline",  # or a real model, e.g. "openai:gpt-4o-mini"
         ...     persona="Sam, a busy nurse who hates long calls.",
         ...     intent="Get a refund for order 48213",
         ...     temperature=0.3,
         ... )
-        >>> decision = await supervisor.decide(conversation)  # doctest: +SKIP
+        >>> at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        >>> conversation = Conversation(messages=(
+        ...     Message("I want a refund for order 48213.", at, ParticipantRole.CUSTOMER),
+        ...     Message("Sure, what is wrong with the order?", at, ParticipantRole.AGENT),
+        ... ))
+        >>> decision = anyio.run(lambda: supervisor.decide(conversation))
+        >>> decision.action, decision.next_message
+        ('continue', 'I need to get a refund for order 48213. Can you help me with that?')
 
     Args:
         model: a LangChain chat model, or a spec such as ``"offline"`` or
@@ -470,7 +486,12 @@ class MockSupervisor:
         """Build from the seed's ``supervisor.metadata`` mapping.
 
         Example:
-            >>> MockSupervisor.from_metadata({"scripted_questions": ["Hi?"]})
+            >>> from clientsim.participants.supervisor import MockSupervisor
+            >>> supervisor = MockSupervisor.from_metadata(
+            ...     {"scripted_questions": ["Hi?"], "mock_reason": "done"}
+            ... )
+            >>> supervisor.scripted_questions, supervisor.mock_reason
+            (('Hi?',), 'done')
 
         Raises:
             ConfigError: an unknown key (the message lists the known ones) or a bad

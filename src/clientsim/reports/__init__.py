@@ -1,8 +1,14 @@
 """Reports of a client simulation run (seed 000): summary, detailed, JSON export and
 metrics only.
 
+A run's :meth:`~clientsim.simulation.SimulationResult.report` renders it with one of
+them by name (``result.report("summary")``; see :mod:`clientsim.simulation.runner`
+for a whole run); :data:`BUILTINS` maps the names to the classes.
+
 Example:
-    >>> text = result.report("summary")  # doctest: +SKIP
+    >>> from clientsim.reports import BUILTINS
+    >>> sorted(BUILTINS)
+    ['detailed', 'json_export', 'metrics_only', 'summary']
 """
 
 from __future__ import annotations

@@ -185,9 +185,11 @@ class DatasetGenerator:
             message names the file and the line.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import DatasetGenerator
         >>> gen = DatasetGenerator()
-        >>> reqs = anyio.run(lambda: gen.generate(5, seed=3))  # doctest: +SKIP
-        >>> len({r.title for r in reqs})  # doctest: +SKIP
+        >>> reqs = anyio.run(lambda: gen.generate(5, seed=3))
+        >>> len({r.title for r in reqs})
         5
     """
 

@@ -125,9 +125,13 @@ class HybridGenerator:
             generator.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import DatasetGenerator, HybridGenerator, TemplateGenerator
         >>> mix = HybridGenerator([(DatasetGenerator(), 3), (TemplateGenerator(), 1)])
-        >>> reqs = anyio.run(lambda: mix.generate(8, seed=0))  # doctest: +SKIP
-        >>> len(reqs)  # doctest: +SKIP
+        >>> mix.split(8, seed=0)
+        (6, 2)
+        >>> reqs = anyio.run(lambda: mix.generate(8, seed=0))
+        >>> len(reqs)
         8
     """
 

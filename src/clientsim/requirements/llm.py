@@ -174,9 +174,11 @@ class LLMGenerator:
         ConfigError: ``domain`` or ``persona`` is blank.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import LLMGenerator
         >>> gen = LLMGenerator("offline", domain="security")
-        >>> reqs = anyio.run(lambda: gen.generate(2, seed=0))  # doctest: +SKIP
-        >>> reqs[0].domain  # doctest: +SKIP
+        >>> reqs = anyio.run(lambda: gen.generate(2, seed=0))
+        >>> reqs[0].domain
         'security'
     """
 

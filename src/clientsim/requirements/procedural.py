@@ -73,9 +73,11 @@ class ProceduralGenerator:
         ConfigError: ``max_dependencies`` is negative or a domain is unknown.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import ProceduralGenerator
         >>> gen = ProceduralGenerator(max_dependencies=1)
-        >>> reqs = anyio.run(lambda: gen.generate(4, seed=2))  # doctest: +SKIP
-        >>> [r.depends_on for r in reqs]  # doctest: +SKIP
+        >>> reqs = anyio.run(lambda: gen.generate(4, seed=2))
+        >>> [r.depends_on for r in reqs]
         [(), (), (), ('proc-2-1',)]
     """
 

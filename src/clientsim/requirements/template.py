@@ -460,9 +460,11 @@ class TemplateGenerator:
             has no template, or a template is malformed.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import TemplateGenerator
         >>> gen = TemplateGenerator(domains=["frontend"])
-        >>> reqs = anyio.run(lambda: gen.generate(3, seed=1))  # doctest: +SKIP
-        >>> {r.domain for r in reqs}  # doctest: +SKIP
+        >>> reqs = anyio.run(lambda: gen.generate(3, seed=1))
+        >>> {r.domain for r in reqs}
         {'frontend'}
     """
 

@@ -22,8 +22,9 @@ a sync or async callable                    a :class:`~clientsim.channels.Target
 =========================================  ==============================================
 
 Example:
+    >>> from clientsim import resolve_agent
     >>> resolve_agent("http://127.0.0.1:8000/v1")
-    HTTPChannel(base_url='http://127.0.0.1:8000/v1', mode='openai')
+    HTTPChannel(base_url='http://127.0.0.1:8000/v1', mode='openai', model=None, stream=False)
 """
 
 from __future__ import annotations

@@ -260,19 +260,20 @@ class BatchRunner:
     """Runs many conversations; see the module docstring.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import BatchCell, BatchRunner, FullSimulationRunner, LLMParticipant
+        >>> from clientsim.models import GridCell, MessageDraft, Outcome, Outcomes, ParticipantRole
+        >>> outcomes = Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),))
         >>> def build(job):
-        ...     customer = LLMParticipant(
-        ...         "customer", job.models.model("offline", "customer"), persona="terse"
-        ...     )
-        ...     agent = LLMParticipant(
-        ...         "agent", job.models.model("offline", "agent"), persona="support"
-        ...     )
+        ...     customer = LLMParticipant("customer", job.models.model("offline", "customer"))
+        ...     agent = LLMParticipant("agent", job.models.model("offline", "agent"))
         ...     first = MessageDraft(job.input, ParticipantRole.CUSTOMER)
-        ...     return FullSimulationRunner(customer, agent, first, None, outcomes)
-        >>> cells = [BatchCell(cell=GridCell(input_id=str(i), persona_id="p",
-        ...          iteration=0), input=text) for i, text in enumerate(inputs)]
-        >>> result = await BatchRunner(build, cells, run_id="r1", seed=42).run()
-        ...     # doctest: +SKIP
+        ...     return FullSimulationRunner(customer, agent, first, None, outcomes, max_messages=4)
+        >>> cells = [BatchCell(cell=GridCell(input_id=str(i), persona_id="p", iteration=0),
+        ...          input=text) for i, text in enumerate(["I can't log in", "Where is it?"])]
+        >>> result = anyio.run(BatchRunner(build, cells, run_id="r1", seed=42).run)
+        >>> [(record.key, record.status.value) for record in result.records]
+        [('0/p/0', 'done'), ('1/p/0', 'done')]
 
     Args:
         build: makes each conversation's runner from a :class:`ConversationJob`.

@@ -61,15 +61,32 @@ class FullSimulationRunner(ConversationCore, Runner):
     Single-use: a second :meth:`run` raises :class:`~clientsim.errors.SimulationError`.
 
     Example:
+        >>> import anyio
+        >>> from datetime import UTC, datetime
+        >>> from clientsim import (FullSimulationRunner, Intent, LLMParticipant,
+        ...     MessageDraft, Outcome, Outcomes, ParticipantRole)
+        >>> intent = Intent(role=ParticipantRole.CUSTOMER, description="Reset my password")
+        >>> outcomes = Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),))
+        >>> customer = LLMParticipant(ParticipantRole.CUSTOMER, "offline", intent=intent)
+        >>> agent = LLMParticipant(ParticipantRole.AGENT, "offline:1")
         >>> runner = FullSimulationRunner(
         ...     customer=customer,
         ...     agent=agent,
         ...     initial_message=MessageDraft("Hello, I need help", ParticipantRole.CUSTOMER),
         ...     intent=intent,
         ...     outcomes=outcomes,
-        ...     max_messages=50,
+        ...     max_messages=4,
+        ...     base_timestamp=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
         ... )
-        >>> result = await runner.run()  # doctest: +SKIP
+        >>> result = anyio.run(runner.run)
+        >>> for message in result.conversation.messages:
+        ...     print(f"{message.timestamp:%H:%M:%S} {message.sender.value}: {message.content}")
+        09:00:00 customer: Hello, I need help
+        09:00:07 agent: I'd be glad to help. What exactly is going wrong?
+        09:00:24 customer: I need to reset my password. Can you help me with that?
+        09:00:32 agent: Sorry to hear that. Which email address is on the account?
+        >>> result.ending.reason
+        'max_messages'
 
     Args:
         customer: the simulated customer.

@@ -99,13 +99,32 @@ class HybridSimulationRunner(ConversationCore, Runner):
     "channel"`` (``result.error.side == "agent"``) and the transcript so far kept.
 
     Example:
+        >>> import anyio
+        >>> from clientsim import (HybridSimulationRunner, Intent, LLMParticipant,
+        ...     MessageDraft, Outcome, Outcomes, ParticipantRole, TargetChannel)
+        >>> intent = Intent(role=ParticipantRole.CUSTOMER, description="Reset my password")
+        >>> outcomes = Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),))
+        >>> customer = LLMParticipant(ParticipantRole.CUSTOMER, "offline", intent=intent)
+        >>> async def support_bot(message):
+        ...     return f"You said: {message}"
         >>> runner = HybridSimulationRunner(
         ...     customer=customer,
-        ...     channel=HTTPChannel(base_url="http://127.0.0.1:8000/v1", model="bot"),
+        ...     # or e.g. HTTPChannel(base_url="http://127.0.0.1:8000/v1", model="bot")
+        ...     channel=TargetChannel(support_bot),
         ...     intent=intent,
         ...     outcomes=outcomes,
+        ...     initial_message=MessageDraft("Hello, I need help", ParticipantRole.CUSTOMER),
+        ...     max_messages=4,
         ... )
-        >>> result = await runner.run()  # doctest: +SKIP
+        >>> result = anyio.run(runner.run)
+        >>> for message in result.conversation.messages:
+        ...     print(f"{message.sender.value}: {message.content}")
+        customer: Hello, I need help
+        agent: You said: Hello, I need help
+        customer: I need to reset my password. Can you help me with that?
+        agent: You said: I need to reset my password. Can you help me with that?
+        >>> result.ending.reason
+        'max_messages'
 
     Args:
         customer: the simulated customer.

@@ -7,14 +7,19 @@ through the :class:`~clientsim.runners.batch.BatchRunner`. The pytest plugin's
 settings and the test's cassette).
 
 Example:
-    >>> results = await simulate(
-    ...     "my_app.agent:reply",
+    >>> import anyio
+    >>> from clientsim import simulate
+    >>> async def reply(message):  # or "my_app.agent:reply", a URL, a graph, ...
+    ...     return "I've sent you a reset link."
+    >>> results = anyio.run(lambda: simulate(
+    ...     reply,
     ...     personas=["terse"],
     ...     intents=["reset my password"],
     ...     outcomes={"resolved": "reset link"},
     ...     runs=3,
-    ... )  # doctest: +SKIP
-    >>> results.results[0].outcome  # doctest: +SKIP
+    ... ))
+    >>> [result.outcome.name for result in results.results]
+    ['resolved', 'resolved', 'resolved']
 """
 
 from __future__ import annotations

@@ -7,13 +7,21 @@ failed review sends the task back for rework), collect :class:`SimulationMetrics
 and report.
 
 Example:
-    >>> config = ClientSimulationConfig.from_file("examples/client_simulation/config.yaml")
-    ... # doctest: +SKIP
-    >>> runner = SimulationRunner.from_config(
-    ...     config, task_engine=InMemoryTaskEngine(worker=my_agent)
-    ... )  # doctest: +SKIP
-    >>> result = await runner.run()  # doctest: +SKIP
-    >>> print(result.report("summary"))  # doctest: +SKIP
+    >>> import anyio
+    >>> from clientsim.simulation import ClientSimulationConfig, SimulationRunner
+    >>> from clientsim.tasks import InMemoryTaskEngine
+    >>> async def my_agent(task, feedback):  # the system under test
+    ...     return "Done: " + "; ".join(task.requirement.acceptance_criteria)
+    >>> config = ClientSimulationConfig.from_dict(  # or .from_file("config.yaml")
+    ...     {"runner": {"rounds": 1, "requirements_per_round": 3, "seed": 7}}
+    ... )
+    >>> engine = InMemoryTaskEngine(worker=my_agent)
+    >>> result = anyio.run(SimulationRunner.from_config(config, task_engine=engine).run)
+    >>> print(result.report("summary"))
+    Client simulation ...: completed in ...s
+      requirements 3: submitted 2, declined 1, cancelled at intake 0
+      tasks created 2: completed 2, failed 0
+    ...
 """
 
 from __future__ import annotations
