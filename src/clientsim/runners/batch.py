@@ -41,16 +41,18 @@ from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
     DEFAULT_TIMEOUTS,
-    Conversation,
     ConversationRecord,
     ConversationResult,
-    Ending,
     ErrorRecord,
     GridCell,
-    ParticipantRole,
     RunStatus,
     Timeouts,
     TokenUsage,
+)
+from clientsim.runners._batch_parts import (
+    check_distinct,
+    empty_result,
+    timed_out_result,
 )
 from clientsim.runners.base import Runner
 
@@ -359,7 +361,7 @@ class BatchRunner:
         if not isinstance(cells, Sequence):  # a generator, say: read it once
             cells = tuple(cells)
         if not isinstance(cells, DistinctCells):
-            _check_distinct(cells)
+            check_distinct(cells)
         self.build = build
         self.cells: Sequence[BatchCell] = cells
         self.run_id = run_id
@@ -556,7 +558,7 @@ class BatchRunner:
             raise
         except Exception as exc:  # noqa: BLE001 - the factory failed: a simulator error
             record = ErrorRecord.from_exception("simulator", exc)
-            return RunStatus.FAILED, _empty(record)
+            return RunStatus.FAILED, empty_result(record)
         if not isinstance(runner, Runner):
             raise ConfigError(
                 "build(job) must return a Runner (e.g. a FullSimulationRunner or a "
@@ -567,7 +569,7 @@ class BatchRunner:
         with anyio.move_on_after(self.timeout_seconds) as scope:
             result = await runner.run()
         if scope.cancelled_caught or result is None:
-            return RunStatus.TIMEOUT, _timed_out(
+            return RunStatus.TIMEOUT, timed_out_result(
                 runner.conversation,
                 time.perf_counter() - start,
                 self.timeout_seconds,
@@ -584,55 +586,3 @@ class BatchRunner:
                 error = ErrorRecord.from_exception("evaluator", exc)
                 return RunStatus.FAILED, attrs.evolve(result, error=error)
         return RunStatus.DONE, result
-
-
-def _check_distinct(cells: Sequence[BatchCell]) -> None:
-    """Refuse repeated cell keys (one walk, one set of keys)."""
-    seen: set[str] = set()
-    repeated: set[str] = set()
-    for cell in cells:
-        key = cell.cell.key
-        if key in seen:
-            repeated.add(key)
-        seen.add(key)
-    if repeated:
-        raise ConfigError(
-            f"every cell of a batch needs its own key; repeated: {sorted(repeated)[:5]}"
-        )
-
-
-def _empty(error: ErrorRecord) -> ConversationResult:
-    return ConversationResult(
-        Conversation(()),
-        0.0,
-        ending=Ending(reason="error", detail=error.message),
-        error=error,
-    )
-
-
-def _timed_out(
-    conversation: Conversation,
-    elapsed: float,
-    limit: float | None,
-    pending: float | None = None,
-) -> ConversationResult:
-    last = conversation.last_message
-    # Waiting on the agent (the customer spoke last) is the agent's timeout.
-    source = (
-        "agent"
-        if last is None or last.sender is ParticipantRole.CUSTOMER
-        else "customer"
-    )
-    detail = f"the conversation ran past its {limit:g} s timeout"
-    if pending is not None:
-        detail += (
-            f"; an agent call was abandoned after {pending:.1f}s without returning"
-        )
-    return ConversationResult(
-        conversation,
-        elapsed,
-        ending=Ending(
-            reason="timeout", detail=detail, message_count=len(conversation.messages)
-        ),
-        error=ErrorRecord(source=source, type="TimeoutError", message=detail),
-    )
