@@ -20,7 +20,7 @@ from clientsim._runtime import run_sync
 from clientsim.channels.base import Channel, QueueSession
 from clientsim.channels.target import import_target
 from clientsim.errors import ChannelError, ConfigError
-from clientsim.llm.messages import from_conversation, reply_texts
+from clientsim.llm.messages import from_conversation, has_no_async_path, reply_texts
 from clientsim.models import Message, ParticipantRole
 
 
@@ -38,25 +38,6 @@ def _name_of(runnable: object) -> str:
     get_name = getattr(runnable, "get_name", None)
     name = get_name() if callable(get_name) else None
     return name if isinstance(name, str) and name else type(runnable).__name__
-
-
-def _sync_only(runnable: object) -> bool:
-    """Whether ``runnable``'s ``ainvoke`` would only run its ``invoke`` in asyncio's
-    default executor: a ``RunnableLambda`` of a sync function, or a ``Runnable`` that
-    does not override ``ainvoke`` (seen through ``with_config``/``bind`` wrappers)."""
-    from langchain_core.runnables import (  # noqa: PLC0415 - LangChain on first use
-        Runnable,
-        RunnableBinding,
-        RunnableLambda,
-    )
-
-    while isinstance(runnable, RunnableBinding) and type(runnable).ainvoke is (
-        RunnableBinding.ainvoke
-    ):
-        runnable = runnable.bound
-    if isinstance(runnable, RunnableLambda):
-        return not hasattr(runnable, "afunc")
-    return isinstance(runnable, Runnable) and type(runnable).ainvoke is Runnable.ainvoke
 
 
 def _has_memory(runnable: object) -> bool | None:
@@ -227,7 +208,7 @@ class RunnableChannel(Channel):
         """Whether the runnable is called with ``invoke`` in an abandonable daemon
         thread (it has no async path of its own) rather than with ``ainvoke``."""
         if self._sync_only is None:
-            self._sync_only = _sync_only(self.runnable)
+            self._sync_only = has_no_async_path(self.runnable)
         return self._sync_only
 
     def _check_memory(self, has_thread_id: bool) -> None:
