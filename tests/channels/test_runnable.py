@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +17,7 @@ from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 
+import clientsim
 from clientsim.channels.runnable import RunnableChannel, RunnableSession
 from clientsim.errors import ChannelError, ConfigError
 from clientsim.llm.offline import OfflineChatModel
@@ -402,3 +410,100 @@ def test_from_config_through_a_registry_infers_stateful():
     )
     assert channel.stateful is False
     assert channel.input_key is None
+
+
+# ----- sync runnables: abandonable daemon threads, not asyncio's executor ------------
+
+
+async def test_a_sync_runnable_runs_in_a_daemon_thread_an_async_one_on_the_loop():
+    seen: list[tuple[str, bool]] = []
+
+    def sync_agent(messages: list[BaseMessage]) -> str:
+        here = threading.current_thread()
+        seen.append((here.name, here.daemon))
+        return f"sync: {messages[-1].text}"
+
+    async def async_agent(messages: list[BaseMessage]) -> str:
+        here = threading.current_thread()
+        seen.append((here.name, here.daemon))
+        return f"async: {messages[-1].text}"
+
+    sync = RunnableChannel(RunnableLambda(sync_agent), input_key=None)
+    wrapped = RunnableChannel(
+        RunnableLambda(sync_agent).with_config(tags=["t"]), input_key=None
+    )
+    both = RunnableChannel(
+        RunnableLambda(sync_agent, afunc=async_agent), input_key=None
+    )
+    for channel, expected in [(sync, True), (wrapped, True), (both, False)]:
+        assert channel.sync_only is expected
+    async with await sync.create_session() as session:
+        assert await texts(session, "hello") == ["sync: hello"]
+    async with await both.create_session() as session:
+        assert await texts(session, "hello") == ["async: hello"]
+    (sync_name, sync_daemon), (async_name, async_daemon) = seen
+    assert sync_name.startswith("clientsim: runnable")
+    assert sync_daemon
+    assert async_name == threading.main_thread().name
+    assert not async_daemon
+    # A graph has its own ainvoke: it is awaited as before.
+    assert RunnableChannel(SupportBot(memory=False).graph).sync_only is False
+
+
+SYNC_HANG_SCRIPT = textwrap.dedent(
+    """
+    import threading, time
+    import anyio
+    from langchain_core.runnables import RunnableLambda
+    from clientsim import Intent, Outcome, Outcomes, ParticipantRole, ScriptedParticipant
+    from clientsim.channels.runnable import RunnableChannel
+    from clientsim.runners import HybridSimulationRunner
+
+    def agent(messages):
+        threading.Event().wait()  # blocks forever
+
+    async def main():
+        runner = HybridSimulationRunner(
+            customer=ScriptedParticipant(ParticipantRole.CUSTOMER, ["Hi"]),
+            channel=RunnableChannel(RunnableLambda(agent), input_key=None),
+            intent=Intent(ParticipantRole.CUSTOMER, "help"),
+            outcomes=Outcomes((Outcome("done", "done"),)),
+            reply_timeout_seconds=1,
+            max_duration_seconds=2,
+        )
+        start = time.monotonic()
+        result = await runner.run()
+        print(time.monotonic() - start, flush=True)
+        print(result.ending.reason, flush=True)
+        print(result.ending.detail, flush=True)
+        print(time.monotonic(), flush=True)
+
+    anyio.run(main)
+    """
+)
+
+
+def test_a_sync_runnable_that_never_returns_ends_at_the_deadline_and_exits(tmp_path):
+    script = tmp_path / "hang.py"
+    script.write_text(SYNC_HANG_SCRIPT, encoding="utf-8")
+    here = str(Path(clientsim.__file__).parents[1])  # the clientsim under test
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    exited = time.monotonic()
+    assert done.returncode == 0, done.stderr
+    took, reason, detail, returned = done.stdout.strip().splitlines()
+    assert float(took) < 2 + 1  # max_duration_seconds + 1 s at most
+    assert reason in {"agent_silent", "max_duration"}
+    assert "an agent call was abandoned after" in detail
+    assert "abandoned the call to runnable" in done.stderr  # logged, by name
+    assert exited - float(returned) < 3  # no stuck thread held the exit

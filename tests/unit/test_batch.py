@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from typing import Any
+from typing import Any, overload
 
 import anyio
 import pytest
@@ -27,6 +27,7 @@ from clientsim.runners.batch import (
     BatchCell,
     BatchRunner,
     ConversationJob,
+    DistinctCells,
     derive_seed,
 )
 from clientsim.store import InMemoryStore, SQLiteStore
@@ -447,3 +448,107 @@ async def test_a_shared_rate_limiter_paces_every_call(outcomes):
     assert calls >= 9
     # 200 calls/s with a bucket of one: the calls cannot all happen at once.
     assert anyio.current_time() - start >= (calls - 1) / 200 * 0.8
+
+
+class CountedCells(DistinctCells):
+    """``size`` cells, each made from its index when asked for, and counted."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.made = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> BatchCell: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[BatchCell]: ...
+
+    def __getitem__(self, index: int | slice) -> BatchCell | list[BatchCell]:
+        if isinstance(index, slice):
+            return [self[at] for at in range(*index.indices(self.size))]
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        self.made += 1
+        return BatchCell(
+            cell=GridCell(input_id=str(index), persona_id="calm", iteration=0),
+            input=INPUTS[index % len(INPUTS)],
+            persona="calm",
+        )
+
+
+async def run_until_stored(batch: BatchRunner, count: int) -> list[str]:
+    """Run ``batch`` until ``count`` conversations are stored, then cancel it."""
+    stored: list[str] = []
+    enough = anyio.Event()
+
+    def on_record(record: Any) -> None:
+        stored.append(record.key)
+        if len(stored) >= count:
+            enough.set()
+
+    batch.on_record = on_record
+    async with anyio.create_task_group() as group:
+        group.start_soon(batch.run)
+        with anyio.fail_after(30):
+            await enough.wait()
+        group.cancel_scope.cancel()
+    return stored
+
+
+async def test_a_million_cell_grid_is_read_one_cell_per_conversation(outcomes):
+    grid = CountedCells(10**6)
+    store = InMemoryStore()
+    built: list[str] = []
+    inner = full_build(outcomes, max_messages=4)
+
+    def build(job: ConversationJob) -> FullSimulationRunner:
+        built.append(job.cell.key)
+        return inner(job)
+
+    def batch() -> BatchRunner:
+        return BatchRunner(
+            build, grid, run_id="big", seed=5, store=store, parallel_runs=2
+        )
+
+    first = await run_until_stored(batch(), 3)
+    # Nothing walked the grid up front: one cell per conversation started, and
+    # at most the next one, waiting for a free slot.
+    assert 3 <= len(built) < 50
+    assert len(built) <= grid.made <= len(built) + 1
+    # A resume skips what is stored (reading each of those cells once, keeping
+    # none) and goes on from there.
+    grid.made = 0
+    started_before = len(built)
+    stored = {record.key for record in await store.conversations("big")}
+    assert set(first) <= stored
+    await run_until_stored(batch(), 3)
+    again = built[started_before:]
+    assert not stored & set(again)
+    assert grid.made <= len(stored) + len(again) + 1 + 2  # + the 2 then in flight
+    assert grid.made < 100
+
+
+async def test_a_lazy_grid_gives_the_same_results_as_a_list(outcomes):
+    lazy = CountedCells(12)
+    listed = list(CountedCells(12))
+    store = InMemoryStore()
+    await BatchRunner(
+        full_build(outcomes), listed[:4], run_id="a", seed=9, store=store
+    ).run()
+    await BatchRunner(
+        full_build(outcomes), lazy[:4], run_id="b", seed=9, store=store
+    ).run()
+    one = await BatchRunner(
+        full_build(outcomes), listed, run_id="a", seed=9, store=store
+    ).run()
+    lazy.made = 0
+    two = await BatchRunner(
+        full_build(outcomes), lazy, run_id="b", seed=9, store=store, parallel_runs=3
+    ).run()
+    assert lazy.made == 12  # each cell made once, none kept
+    assert one.skipped == two.skipped == 4
+    assert transcripts(one.records) == transcripts(two.records)
+    assert {r.key: r.seed for r in one.records} == {r.key: r.seed for r in two.records}

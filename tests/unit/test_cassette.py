@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from clientsim import Message, MessageDraft, ParticipantRole, ScriptedParticipant
 from clientsim.channels import AgentHandle, InMemoryChannel, InMemorySession
 from clientsim.channels.base import Channel, QueueSession, Session, TurnEnded, now
+from clientsim.channels.http import HTTPChannel
 from clientsim.channels.target import TargetChannel
 from clientsim.errors import (
+    AgentTimeoutError,
     CassetteMissError,
     ChannelError,
     ClientSimError,
@@ -34,6 +36,7 @@ from clientsim.experiments.cassette import (
 )
 from clientsim.models import Conversation, ConversationResult, Intent, Outcomes
 from clientsim.runners import HybridSimulationRunner
+from tests.channels import http_servers as http
 
 
 CUSTOMER = ParticipantRole.CUSTOMER
@@ -1008,3 +1011,113 @@ async def test_a_live_session_that_cannot_open_is_a_channel_failure(
     assert result.error.type == "clientsim.errors.ChannelError"
     assert "opening a live session after a cassette miss failed" in result.error.message
     assert "OSError: connection refused" in result.error.message
+
+
+# ----- a channel failure keeps its status and transient flag ----------------------------
+
+
+async def first_failure(session: Session, text: str) -> ChannelError:
+    """The channel error ``session`` raises for a turn sending ``text``."""
+    try:
+        await session.send(Message(text, now(), CUSTOMER))
+        async for event in session.events():
+            if isinstance(event, TurnEnded):
+                break
+    except ChannelError as exc:
+        return exc
+    raise AssertionError("the turn did not fail")
+
+
+async def test_a_recorded_503_replays_with_its_status_and_transient_flag(
+    tmp_path, intent, outcomes
+):
+    path = tmp_path / "run.cassette"
+    async with http.serve(
+        http.status(503, body="busy"), http.completion("ok")
+    ) as agent:
+        live = HTTPChannel(base_url=agent.url, max_retries=0, backoff_seconds=0)
+        async with Cassette(path, mode="record") as cassette:
+            scope = await cassette.scope("direct")
+            async with (
+                live,
+                await CassetteChannel(live, scope).create_session() as session,
+            ):
+                recorded = await first_failure(session, "hi")
+            await cassette.commit(scope)
+        assert len(agent.requests) == 1  # answered 503 once, not retried
+    assert (recorded.status, recorded.transient) == (503, True)
+    failure = scope.payloads(AGENT_KIND)[1]["send_error"]  # turn 1 (0: no greeting)
+    assert (failure["status"], failure["transient"]) == (503, True)
+
+    async with Cassette(path, mode="replay") as cassette:
+        scope = await cassette.scope("direct")
+        channel = CassetteChannel(TargetChannel(never_called), scope)
+        async with channel, await channel.create_session() as session:
+            replayed = await first_failure(session, "hi")
+    assert type(replayed) is type(recorded)
+    assert str(replayed) == str(recorded)
+    assert (replayed.status, replayed.transient) == (503, True)
+
+
+async def test_a_run_ended_by_a_503_replays_as_a_transient_error(
+    tmp_path, intent, outcomes
+):
+    path = tmp_path / "run.cassette"
+    async with (
+        http.serve(http.status(503), http.completion("ok")) as agent,
+        HTTPChannel(base_url=agent.url, max_retries=0, backoff_seconds=0) as live,
+    ):
+        _, recorded, _ = await record_run(path, "c", live, ["hi"], intent, outcomes)
+    assert recorded.error is not None
+    assert recorded.error.transient  # so a batch would retry the conversation
+    _, replayed, _ = await replay_run(
+        path, "c", TargetChannel(never_called), ["hi"], intent, outcomes
+    )
+    assert replayed.error == recorded.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "transient"),
+    [
+        ("clientsim.errors.ChannelError", None, False),  # no cause to classify by
+        ("clientsim.errors.AgentTimeoutError", None, True),  # its class says so
+        ("builtins.OSError", None, False),  # worded as the runner words it
+    ],
+)
+async def test_a_failure_recorded_without_status_or_transient_replays_as_before(
+    error, status, transient
+):
+    old = {"error": error, "message": "it broke", "channel": error.startswith("c")}
+    turns = [
+        {"turn": 0, "sent": None, "events": [], "closed": False},
+        {"turn": 1, "sent": "hi", "events": [], "closed": False, "send_error": old},
+    ]
+    scope = CassetteScope("c", mode="replay", entries={"agent": turns})
+    channel = CassetteChannel(TargetChannel(never_called), scope)
+    async with channel, await channel.create_session() as session:
+        replayed = await first_failure(session, "hi")
+    assert (replayed.status, replayed.transient) == (status, transient)
+    assert isinstance(replayed, AgentTimeoutError) is error.endswith("TimeoutError")
+
+
+@pytest.mark.parametrize(
+    "bad", [{"status": "503"}, {"status": True}, {"transient": "yes"}]
+)
+async def test_a_malformed_status_or_transient_is_a_config_error(bad):
+    failure = {
+        "error": "clientsim.errors.ChannelError",
+        "message": "x",
+        "channel": True,
+    }
+    turns = [
+        {
+            "turn": 0,
+            "sent": None,
+            "events": [],
+            "closed": False,
+            "open_error": {**failure, **bad},
+        }
+    ]
+    scope = CassetteScope("c", mode="replay", entries={"agent": turns})
+    with pytest.raises(ConfigError, match=r"malformed.*re-record"):
+        await CassetteChannel(TargetChannel(never_called), scope).create_session()

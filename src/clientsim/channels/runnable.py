@@ -2,6 +2,13 @@
 
 LangChain is imported only when a session talks to the runnable, so importing this
 module stays light.
+
+A runnable with no async path of its own (a ``RunnableLambda`` of a sync function, a
+``Runnable`` that only implements ``invoke``) would have LangChain run it in asyncio's
+default executor, whose threads the interpreter waits for at exit. Such a runnable is
+called with ``invoke`` through :func:`clientsim._runtime.run_sync` instead, in an
+abandonable daemon thread, like any sync agent: a deadline holds even if it never
+returns, and it never keeps the process from exiting.
 """
 
 from __future__ import annotations
@@ -9,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
+from clientsim._runtime import run_sync
 from clientsim.channels.base import Channel, QueueSession
 from clientsim.channels.target import import_target
 from clientsim.errors import ChannelError, ConfigError
-from clientsim.llm.messages import from_conversation, reply_texts
+from clientsim.llm.messages import from_conversation, has_no_async_path, reply_texts
 from clientsim.models import Message, ParticipantRole
 
 
@@ -60,7 +68,15 @@ class RunnableSession(QueueSession):
             messages if channel.input_key is None else {channel.input_key: messages}
         )
         try:
-            result = await channel.runnable.ainvoke(payload, config=self._config())
+            if channel.sync_only:  # abandoned, not awaited, past a deadline
+                result = await run_sync(
+                    channel.runnable.invoke,
+                    payload,
+                    self._config(),
+                    name=f"runnable {channel.name!r}",
+                )
+            else:
+                result = await channel.runnable.ainvoke(payload, config=self._config())
         except ChannelError:
             raise
         except Exception as exc:
@@ -94,8 +110,10 @@ class RunnableSession(QueueSession):
 class RunnableChannel(Channel):
     """A channel to any LangChain ``Runnable``, a compiled LangGraph graph included.
 
-    Each customer message is one ``await runnable.ainvoke(...)``. How much it sends is
-    an explicit choice:
+    Each customer message is one ``await runnable.ainvoke(...)``; a runnable with no
+    async path of its own (a ``RunnableLambda`` of a sync function) is called with
+    ``invoke`` in a daemon worker thread instead, abandoned at the run's deadline like
+    any sync agent. How much it sends is an explicit choice:
 
     * ``stateful=True``: only the new message, with ``thread_id`` set to the session's
       id in ``config["configurable"]``; the runnable remembers the conversation (a
@@ -184,7 +202,16 @@ class RunnableChannel(Channel):
         self.input_key = input_key
         self.output = output
         self.config: Mapping[str, Any] = config
+        self._sync_only: bool | None = None  # found on first use (imports LangChain)
         self._check_memory("thread_id" in configurable)
+
+    @property
+    def sync_only(self) -> bool:
+        """Whether the runnable is called with ``invoke`` in an abandonable daemon
+        thread (it has no async path of its own) rather than with ``ainvoke``."""
+        if self._sync_only is None:
+            self._sync_only = has_no_async_path(self.runnable)
+        return self._sync_only
 
     def _check_memory(self, has_thread_id: bool) -> None:
         if self.stateful and has_thread_id:

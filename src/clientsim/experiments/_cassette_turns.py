@@ -17,6 +17,7 @@ from clientsim.errors import (
     AgentTimeoutError,
     ChannelError,
     SessionClosedError,
+    is_transient,
 )
 
 
@@ -29,19 +30,29 @@ _CHANNEL_ERRORS: Final[Mapping[str, type[ChannelError]]] = {
 
 @attrs.frozen
 class _ErrorData:
-    """A failure as a cassette keeps it: the class's qualified name and the message."""
+    """A failure as a cassette keeps it: the class's qualified name, the message, the
+    HTTP status it came with and whether it was transient.
+
+    ``status`` and ``transient`` are ``None`` when read from a cassette recorded before
+    they were kept: the replayed error is then classified as it always was.
+    """
 
     name: str
     message: str
     channel: bool
+    status: int | None = None
+    transient: bool | None = None
 
     @classmethod
     def of(cls, exc: BaseException) -> _ErrorData:
         kind = type(exc)
+        status = exc.status if isinstance(exc, ChannelError) else None
         return cls(
             name=f"{kind.__module__}.{kind.__qualname__}",
             message=str(exc),
             channel=isinstance(exc, ChannelError),
+            status=status,
+            transient=is_transient(exc),
         )
 
     @classmethod
@@ -61,20 +72,44 @@ class _ErrorData:
             raise TypeError(
                 "an error needs 'error' and 'message' strings and 'channel'"
             )
-        return cls(name=name, message=message, channel=channel)
+        status, transient = data.get("status"), data.get("transient")
+        if status is not None and (
+            not isinstance(status, int) or isinstance(status, bool)
+        ):
+            raise TypeError("an error's 'status' must be an int or null")
+        if transient is not None and not isinstance(transient, bool):
+            raise TypeError("an error's 'transient' must be a bool or null")
+        return cls(
+            name=name,
+            message=message,
+            channel=channel,
+            status=status,
+            transient=transient,
+        )
 
     def to_json(self) -> dict[str, object]:
-        return {"error": self.name, "message": self.message, "channel": self.channel}
+        return {
+            "error": self.name,
+            "message": self.message,
+            "channel": self.channel,
+            "status": self.status,
+            "transient": self.transient,
+        }
 
     def rebuild(self, prefix: str) -> ChannelError:
         """The error to raise in replay: clientsim's channel errors keep their class;
-        others become a ChannelError worded as the runner words them."""
+        others become a ChannelError worded as the runner words them. The status and
+        the transient flag are the recorded ones."""
         kind = _CHANNEL_ERRORS.get(self.name)
+        if kind is None and self.channel:
+            kind = ChannelError
         if kind is not None:
-            return kind(self.message)
-        if self.channel:
-            return ChannelError(self.message)
-        return ChannelError(f"{prefix}{self.name.rpartition('.')[2]}: {self.message}")
+            return kind(self.message, status=self.status, transient=self.transient)
+        return ChannelError(
+            f"{prefix}{self.name.rpartition('.')[2]}: {self.message}",
+            status=self.status,
+            transient=self.transient,
+        )
 
 
 _Event = str | TurnEnded | _ErrorData

@@ -21,7 +21,7 @@ well as a built-in's, is built through :mod:`clientsim.factory`:
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final, overload
 
 import attrs
@@ -44,7 +44,13 @@ from clientsim.models import (
 )
 from clientsim.participants.base import Participant
 from clientsim.runners.agents import builds_a_channel, resolve_agent
-from clientsim.runners.batch import BatchCell, Build, ConversationJob, Finish
+from clientsim.runners.batch import (
+    BatchCell,
+    Build,
+    ConversationJob,
+    DistinctCells,
+    Finish,
+)
 from clientsim.runners.build import (
     build_agent_participant,
     build_customer,
@@ -106,10 +112,13 @@ def check_grid_size(config: ExperimentConfig, *, allowed: bool) -> int:
 
 
 @attrs.frozen
-class Grid(Sequence[BatchCell]):
+class Grid(DistinctCells):
     """The experiment's cells, every input x persona x iteration in that nesting,
     made one at a time as they are asked for: its length is a multiplication, and a
-    cell is made from its index, so a grid of millions costs nothing until it runs.
+    cell is made from its index, so a grid of millions costs nothing until it runs,
+    and :class:`~clientsim.runners.batch.BatchRunner` makes each cell only as its
+    conversation starts (its keys are distinct by construction, so nothing walks it
+    up front).
 
     Attributes:
         inputs: the inputs, each with its id.

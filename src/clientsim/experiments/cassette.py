@@ -34,8 +34,9 @@ Replay opens no session on the real agent while the cassette has a fitting turn.
 replaying session is a ``QueueSession`` with ``send_completes_turn = True`` that plays
 turn 0 when it is created and turn *k* on the *k*-th ``send``: the messages (stamped
 now), end-of-turn events, failures (clientsim's channel errors keep their class; the
-message is kept) and the agent closing the session, then an end of turn if a turn
-after the first did not end with one. Replay checks that the customer says what was
+message, the HTTP status and whether the failure is transient are kept, so a replayed
+503 is retried as the live one was) and the agent closing the session, then an end of
+turn if a turn after the first did not end with one. Replay checks that the customer says what was
 recorded. If not, or if the cassette has no turn left, a strict replay raises
 :class:`AgentCassetteMissError` (from ``create_session`` when the conversation has
 no turn at all, else from ``send``; a runner ends the run with it as a channel

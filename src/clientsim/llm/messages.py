@@ -2,7 +2,9 @@
 
 Out: :class:`~clientsim.llm.Turn` lists and conversation messages become LangChain
 messages. Back: what a LangChain ``Runnable`` (a chain, a chat model, a LangGraph graph)
-returned becomes the texts of the agent's reply. LangChain loads on first use.
+returned becomes the texts of the agent's reply; :func:`has_no_async_path` tells a
+runnable that LangChain would only run in asyncio's executor. LangChain loads on first
+use.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
     from clientsim.llm.turns import Turn, TurnRole
 
-__all__ = ["from_conversation", "reply_texts", "to_langchain"]
+__all__ = ["from_conversation", "has_no_async_path", "reply_texts", "to_langchain"]
 
 _KINDS: dict[str, type[BaseMessage]] = {}
 
@@ -115,3 +117,22 @@ def reply_texts(result: object, *, input_key: str | None, name: str) -> list[str
         )
         texts = [item.text for item in result[start:] if isinstance(item, ai)]
     return [text for text in texts if text]
+
+
+def has_no_async_path(runnable: object) -> bool:
+    """Whether ``runnable``'s ``ainvoke`` would only run its ``invoke`` in asyncio's
+    default executor: a ``RunnableLambda`` of a sync function, or a ``Runnable`` that
+    does not override ``ainvoke`` (seen through ``with_config``/``bind`` wrappers)."""
+    from langchain_core.runnables import (  # noqa: PLC0415 - LangChain on first use
+        Runnable,
+        RunnableBinding,
+        RunnableLambda,
+    )
+
+    while isinstance(runnable, RunnableBinding) and type(runnable).ainvoke is (
+        RunnableBinding.ainvoke
+    ):
+        runnable = runnable.bound
+    if isinstance(runnable, RunnableLambda):
+        return not hasattr(runnable, "afunc")
+    return isinstance(runnable, Runnable) and type(runnable).ainvoke is Runnable.ainvoke

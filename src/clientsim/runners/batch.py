@@ -13,6 +13,8 @@ agents, all go through the same machinery:
   model calls are also retried one by one (see :class:`ConversationModels`);
 - every finished conversation written to the store as it finishes; cells already
   stored are skipped, so rerunning with the same run id resumes;
+- cells taken from their sequence one at a time, as each conversation starts, so a
+  lazy grid of millions (see :class:`DistinctCells`) is never held in memory;
 - an optional two-sided cassette and the run's response cache and rate limiter,
   reached through :class:`ConversationModels`.
 """
@@ -24,11 +26,13 @@ import inspect
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from abc import ABC
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import anyio
+import anyio.lowlevel
 import attrs
 
 from clientsim import events
@@ -37,16 +41,18 @@ from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
     DEFAULT_TIMEOUTS,
-    Conversation,
     ConversationRecord,
     ConversationResult,
-    Ending,
     ErrorRecord,
     GridCell,
-    ParticipantRole,
     RunStatus,
     Timeouts,
     TokenUsage,
+)
+from clientsim.runners._batch_parts import (
+    check_distinct,
+    empty_result,
+    timed_out_result,
 )
 from clientsim.runners.base import Runner
 
@@ -68,11 +74,13 @@ __all__ = [
     "BatchRunner",
     "ConversationJob",
     "ConversationModels",
+    "DistinctCells",
     "derive_seed",
 ]
 
 log = logging.getLogger("clientsim.experiments")
 
+_SKIPS_PER_CHECKPOINT = 1024
 _SEED_SPACE = 2**31 - 1  # OpenAI's seed parameter is a signed 32-bit int
 
 
@@ -101,6 +109,20 @@ class BatchCell:
     input: str
     persona: object = None
     item: object = None
+
+
+class DistinctCells(Sequence[BatchCell], ABC):
+    """A sequence of cells whose keys are distinct by construction, such as the
+    experiment grid (:class:`~clientsim.experiments.build.Grid`).
+
+    :class:`BatchRunner` checks that the cells of any other sequence have distinct
+    keys, which walks them all before the run; it trusts a ``DistinctCells`` and only
+    walks it as the run goes, one cell per conversation started (and one per cell
+    skipped on a resume), so a sequence that makes each cell from its index costs
+    next to no memory however long it is.
+    """
+
+    __slots__ = ()
 
 
 class ConversationModels:
@@ -277,7 +299,10 @@ class BatchRunner:
 
     Args:
         build: makes each conversation's runner from a :class:`ConversationJob`.
-        cells: the conversations to run (unique cell keys).
+        cells: the conversations to run (unique cell keys). A sequence is kept as
+            it is and read one cell at a time as the run goes (a
+            :class:`DistinctCells` is not walked up front to check its keys); any
+            other iterable is read into a tuple first.
         run_id: the run's id (the store's simulation id).
         seed: the run seed that conversation seeds derive from.
         parallel_runs: how many conversations run at once.
@@ -305,7 +330,7 @@ class BatchRunner:
     def __init__(
         self,
         build: Build,
-        cells: Sequence[BatchCell],
+        cells: Iterable[BatchCell],
         *,
         run_id: str,
         seed: int,
@@ -334,14 +359,12 @@ class BatchRunner:
         check_int("seed", seed)
         if not isinstance(timeouts, Timeouts):
             raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
-        keys = [cell.cell.key for cell in cells]
-        if len(set(keys)) != len(keys):
-            duplicates = sorted({key for key in keys if keys.count(key) > 1})
-            raise ConfigError(
-                f"every cell of a batch needs its own key; repeated: {duplicates[:5]}"
-            )
+        if not isinstance(cells, Sequence):  # a generator, say: read it once
+            cells = tuple(cells)
+        if not isinstance(cells, DistinctCells):
+            check_distinct(cells)
         self.build = build
-        self.cells = tuple(cells)
+        self.cells: Sequence[BatchCell] = cells
         self.run_id = run_id
         self.seed = seed
         self.parallel_runs = parallel_runs
@@ -367,12 +390,16 @@ class BatchRunner:
         """The records this runner stored so far, in the order they finished."""
         return tuple(self._records)
 
-    async def pending(self) -> list[BatchCell]:
-        """The cells not yet stored for this run."""
+    async def pending(self) -> Iterator[BatchCell]:
+        """The cells not yet stored for this run, in order, taken from :attr:`cells`
+        one at a time as the iterator is read."""
+        done = await self._stored()
+        return (cell for cell in self.cells if cell.cell.key not in done)
+
+    async def _stored(self) -> frozenset[str]:
         if self.store is None:
-            return list(self.cells)
-        done = await self.store.stored_keys(self.run_id)
-        return [cell for cell in self.cells if cell.cell.key not in done]
+            return frozenset()
+        return await self.store.stored_keys(self.run_id)
 
     async def run(self) -> BatchResult:
         """Run every pending cell; return what ran.
@@ -385,15 +412,24 @@ class BatchRunner:
             ConfigError: the factory rejected its configuration (raised from the
                 first conversation that hit it; nothing else is started after).
         """
-        todo = await self.pending()
-        skipped = len(self.cells) - len(todo)
+        done = await self._stored()
+        skipped = started = 0
         limiter = anyio.CapacityLimiter(self.parallel_runs)
         try:
             # A ConfigError from any conversation comes out as itself (no group).
             async with task_group() as group:
-                for index, cell in enumerate(todo):
-                    if index and self.run_delay_seconds:
+                # One cell at a time: a cell exists only while its conversation
+                # runs (at most parallel_runs of them, plus the next one waiting).
+                for cell in self.cells:
+                    if cell.cell.key in done:
+                        skipped += 1
+                        if skipped % _SKIPS_PER_CHECKPOINT == 0:
+                            # A resume may skip millions: stay cancellable.
+                            await anyio.lowlevel.checkpoint()
+                        continue
+                    if started and self.run_delay_seconds:
                         await anyio.sleep(self.run_delay_seconds)
+                    started += 1
                     await limiter.acquire_on_behalf_of(cell.cell.key)
                     group.start_soon(self._slot, limiter, cell)
         finally:
@@ -523,7 +559,7 @@ class BatchRunner:
             raise
         except Exception as exc:  # noqa: BLE001 - the factory failed: a simulator error
             record = ErrorRecord.from_exception("simulator", exc)
-            return RunStatus.FAILED, _empty(record)
+            return RunStatus.FAILED, empty_result(record)
         if not isinstance(runner, Runner):
             raise ConfigError(
                 "build(job) must return a Runner (e.g. a FullSimulationRunner or a "
@@ -534,7 +570,7 @@ class BatchRunner:
         with anyio.move_on_after(self.timeout_seconds) as scope:
             result = await runner.run()
         if scope.cancelled_caught or result is None:
-            return RunStatus.TIMEOUT, _timed_out(
+            return RunStatus.TIMEOUT, timed_out_result(
                 runner.conversation,
                 time.perf_counter() - start,
                 self.timeout_seconds,
@@ -551,40 +587,3 @@ class BatchRunner:
                 error = ErrorRecord.from_exception("evaluator", exc)
                 return RunStatus.FAILED, attrs.evolve(result, error=error)
         return RunStatus.DONE, result
-
-
-def _empty(error: ErrorRecord) -> ConversationResult:
-    return ConversationResult(
-        Conversation(()),
-        0.0,
-        ending=Ending(reason="error", detail=error.message),
-        error=error,
-    )
-
-
-def _timed_out(
-    conversation: Conversation,
-    elapsed: float,
-    limit: float | None,
-    pending: float | None = None,
-) -> ConversationResult:
-    last = conversation.last_message
-    # Waiting on the agent (the customer spoke last) is the agent's timeout.
-    source = (
-        "agent"
-        if last is None or last.sender is ParticipantRole.CUSTOMER
-        else "customer"
-    )
-    detail = f"the conversation ran past its {limit:g} s timeout"
-    if pending is not None:
-        detail += (
-            f"; an agent call was abandoned after {pending:.1f}s without returning"
-        )
-    return ConversationResult(
-        conversation,
-        elapsed,
-        ending=Ending(
-            reason="timeout", detail=detail, message_count=len(conversation.messages)
-        ),
-        error=ErrorRecord(source=source, type="TimeoutError", message=detail),
-    )
