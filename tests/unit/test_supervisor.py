@@ -293,6 +293,9 @@ async def test_max_turns_caps_customer_messages(outcomes, base_time):
     assert "3 turns" in result.ending.detail
     assert supervisor.remaining == 2  # asked twice: after turns 1 and 2
     assert len(customer.decisions) == 2
+    # the termination strategy ended it on the cap: the participant's record says so
+    assert customer.capped
+    assert customer.final_decision == SupervisorDecision.terminate("max_turns")
 
 
 async def test_max_turns_without_the_termination_strategy(outcomes, base_time):

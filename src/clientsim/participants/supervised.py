@@ -160,10 +160,16 @@ class SupervisorParticipant(Participant):
         if self._pending is not None:  # discarded by the runner: offer it again
             return self._propose(conversation, self._pending.content)
         if self.turn_cap_reached(conversation):
-            self.final_decision = SupervisorDecision.terminate("max_turns")
-            self._capped = self._done = True
+            self.cap()
             return None
         return await self._ask(conversation)
+
+    def cap(self) -> SupervisorDecision:
+        """End the talk on the ``max_turns`` cap: :attr:`final_decision` becomes
+        ``terminate`` with the reason ``"max_turns"`` and :attr:`capped` is true."""
+        self.final_decision = SupervisorDecision.terminate("max_turns")
+        self._capped = self._done = True
+        return self.final_decision
 
     async def _ask(self, conversation: Conversation) -> Message | None:
         decision = await self.supervisor.decide(conversation)
@@ -265,7 +271,9 @@ class SupervisorTermination:
                 detail=decision.reason or "the supervisor ended the conversation",
                 message_count=count,
             )
-        if decision is not None or participant.turn_cap_reached(conversation):
+        if decision is None and participant.turn_cap_reached(conversation):
+            decision = participant.cap()  # the participant's record says so too
+        if decision is not None:
             return Ending(
                 reason="max_turns",
                 detail=f"reached the limit of {participant.max_turns} turns (a customer "
