@@ -6,7 +6,7 @@ module stays light.
 A runnable with no async path of its own (a ``RunnableLambda`` of a sync function, a
 ``Runnable`` that only implements ``invoke``) would have LangChain run it in asyncio's
 default executor, whose threads the interpreter waits for at exit. Such a runnable is
-called with ``invoke`` through :func:`clientsim._runtime.run_sync` instead, in an
+called with ``invoke`` through ``clientsim._runtime.run_sync`` instead, in an
 abandonable daemon thread, like any sync agent: a deadline holds even if it never
 returns, and it never keeps the process from exiting.
 """

@@ -2,7 +2,7 @@
 metrics only.
 
 A run's :meth:`~clientsim.simulation.SimulationResult.report` renders it with one of
-them by name (``result.report("summary")``; see :mod:`clientsim.simulation.runner`
+them by name (``result.report("summary")``; see :class:`~clientsim.simulation.SimulationRunner`
 for a whole run); :data:`BUILTINS` maps the names to the classes.
 
 Example:
