@@ -288,6 +288,7 @@ class HTTPChannel(Channel):
         self._session_id_header = session_id_header
         self._redactor = Redactor(base_url, self._headers)
         self._http: aiohttp.ClientSession | None = None
+        self._full_timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
         self._closed = False
         try:  # a dry run, so that a session_id_field that cannot be set fails now
             sample = Message(
@@ -344,7 +345,7 @@ class HTTPChannel(Channel):
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+                timeout=self._full_timeout,
             )
         return self._http
 
@@ -432,8 +433,11 @@ class HTTPChannel(Channel):
     async def _attempt(
         self, tries: _Tries, body: dict[str, object], headers: dict[str, str]
     ) -> list[str] | _Retry:
-        remaining = max(tries.deadline - anyio.current_time(), 0.001)
-        timeout = aiohttp.ClientTimeout(total=remaining)
+        if tries.count == 1:  # the deadline was set just now: all of it is left
+            timeout = self._full_timeout
+        else:
+            remaining = max(tries.deadline - anyio.current_time(), 0.001)
+            timeout = aiohttp.ClientTimeout(total=remaining)
         try:
             async with self._client().post(
                 tries.url, json=body, headers=headers, timeout=timeout
