@@ -34,6 +34,7 @@ from clientsim.models import (
     Outcomes,
     ParticipantRole,
 )
+from clientsim.models.conversation import stamped
 from clientsim.participants.base import Participant
 from clientsim.runners._core import (
     ConversationCore,
@@ -327,7 +328,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 conversation, proposal = composed
             if proposal is None:
                 return self._customer_passed(conversation, silent=silent)
-            message = Message(proposal.content, _after(conversation), _CUSTOMER)
+            message = stamped(proposal.content, _after(conversation), _CUSTOMER)
             ending = await self._record(conversation.with_message(message))
             if ending is not None:
                 return ending
