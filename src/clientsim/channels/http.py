@@ -287,6 +287,7 @@ class HTTPChannel(Channel):
         self._system_prompt = system_prompt
         self._session_id_header = session_id_header
         self._redactor = Redactor(base_url, self._headers)
+        self._shown_url = self._redactor.url(self._url)
         self._http: aiohttp.ClientSession | None = None
         self._full_timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
         self._closed = False
@@ -351,11 +352,15 @@ class HTTPChannel(Channel):
 
     def _address(self, session_id: str) -> tuple[str, str, dict[str, str]]:
         """A session's URL, its display form and its extra headers (built once)."""
-        url = self._url.replace("{session_id}", quote(session_id, safe=""))
+        if "{session_id}" in self._url:
+            url = self._url.replace("{session_id}", quote(session_id, safe=""))
+            shown = self._redactor.url(url)
+        else:  # the same for every session: redacted once
+            url, shown = self._url, self._shown_url
         headers = {"Accept": "text/event-stream"} if self.stream else {}
         if self._session_id_header is not None:
             headers[self._session_id_header] = session_id
-        return url, self._redactor.url(url), headers
+        return url, shown, headers
 
     async def _exchange(self, session: HTTPSession, message: Message) -> list[str]:
         """POST the request for ``message``, with retries; return the reply texts.
