@@ -169,8 +169,10 @@ class QueueSession(Session):
     close_deadline: float = math.inf
     """When the transport's cleanup must be over (``anyio.current_time()`` clock): set
     by :meth:`aclose` from its caller's deadline (a runner's ``max_duration_seconds``),
-    plus a moment to say goodbye. :meth:`close_transport` runs shielded but no longer;
-    a transport that cleans up in another task (a listener) should keep it too."""
+    plus a moment to say goodbye, for a session with a transport to close or a
+    listener (for others it stays ``math.inf``: nothing reads it).
+    :meth:`close_transport` runs shielded but no longer; a transport that cleans up
+    in another task (a listener) should keep it too."""
 
     def __init__(
         self, session_id: str | None = None, *, max_buffer: int = 1024
