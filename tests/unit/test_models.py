@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta, timezone
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clientsim.errors import ClientSimError, ConfigError
 from clientsim.models import (
@@ -27,6 +30,7 @@ from clientsim.models import (
     to_dict,
     to_json,
 )
+from clientsim.models.conversation import stamped
 
 
 CUSTOMER = ParticipantRole.CUSTOMER
@@ -370,3 +374,45 @@ def test_from_dict_does_not_truncate_fractional_token_counts():
 def test_config_errors_from_models_are_clientsim_errors():
     with pytest.raises(ClientSimError):
         from_json("not json", Outcomes)
+
+
+# ----- stamped: Message's fast path gives what Message gives --------------------------
+
+_LOW = datetime(1000, 1, 1)  # noqa: DTZ001 - hypothesis takes naive bounds
+_HIGH = datetime(9000, 1, 1)  # noqa: DTZ001 - hypothesis takes naive bounds
+_ANY_TIMESTAMP = st.one_of(
+    st.datetimes(timezones=st.just(UTC)),
+    st.datetimes(min_value=_LOW, max_value=_HIGH),
+    st.datetimes(
+        min_value=_LOW,
+        max_value=_HIGH,
+        timezones=st.builds(
+            timezone, st.timedeltas(timedelta(hours=-23), timedelta(hours=23))
+        ),
+    ),
+    st.just("2026-01-05"),
+    st.none(),
+)
+
+
+@given(
+    content=st.one_of(st.text(), st.integers(), st.none()),
+    timestamp=_ANY_TIMESTAMP,
+    sender=st.one_of(st.sampled_from(list(ParticipantRole)), st.just("customer")),
+)
+def test_stamped_is_message_built_faster(
+    content: object, timestamp: object, sender: object
+) -> None:
+    try:
+        expected = Message(content, timestamp, sender)  # type: ignore[arg-type]
+    except ClientSimError as exc:
+        with pytest.raises(type(exc), match=re.escape(str(exc))):
+            stamped(content, timestamp, sender)  # type: ignore[arg-type]
+        return
+    got = stamped(content, timestamp, sender)  # type: ignore[arg-type]
+    assert got == expected
+    assert type(got) is Message
+    assert got.timestamp.tzinfo is UTC
+    assert hash(got) == hash(expected)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        got.content = "changed"  # type: ignore[misc]

@@ -46,15 +46,16 @@ async def read_replies(
         MalformedError: the reply is not what was expected.
         TooLargeError: the reply is longer than ``limit`` bytes.
     """
-    kind = response.content_type
-    if stream and kind == "text/event-stream":
+    # The Content-Type header is parsed only where it matters: a stream, or a message.
+    if stream and response.content_type == "text/event-stream":
         return await read_events(response, limit)
     raw = await read_body(response, limit)
     try:
         document = json.loads(raw)
     except ValueError:
         raise MalformedError(
-            f"a JSON body; got {kind} {trim(raw.decode(errors='replace'))!r}"
+            f"a JSON body; got {response.content_type} "
+            f"{trim(raw.decode(errors='replace'))!r}"
         ) from None
     if reply_path is None:
         return openai_replies(document)

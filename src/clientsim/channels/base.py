@@ -12,7 +12,6 @@ in-memory stream of :data:`SessionEvent` objects that the transport feeds.
 from __future__ import annotations
 
 import abc
-import contextlib
 import math
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -27,6 +26,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from clientsim.errors import ChannelError, ConfigError, SessionClosedError
 from clientsim.models import Conversation, Message, ParticipantRole
+from clientsim.models.conversation import stamped
 
 
 __all__ = [
@@ -169,8 +169,10 @@ class QueueSession(Session):
     close_deadline: float = math.inf
     """When the transport's cleanup must be over (``anyio.current_time()`` clock): set
     by :meth:`aclose` from its caller's deadline (a runner's ``max_duration_seconds``),
-    plus a moment to say goodbye. :meth:`close_transport` runs shielded but no longer;
-    a transport that cleans up in another task (a listener) should keep it too."""
+    plus a moment to say goodbye, for a session with a transport to close or a
+    listener (for others it stays ``math.inf``: nothing reads it).
+    :meth:`close_transport` runs shielded but no longer; a transport that cleans up
+    in another task (a listener) should keep it too."""
 
     def __init__(
         self, session_id: str | None = None, *, max_buffer: int = 1024
@@ -201,7 +203,7 @@ class QueueSession(Session):
 
     async def push_text(self, content: str) -> Message:
         """Record and hand over an agent message with ``content``, stamped now."""
-        message = Message(content=content, timestamp=now(), sender=_AGENT)
+        message = stamped(content, now(), _AGENT)
         await self.push_message(message)
         return message
 
@@ -231,11 +233,13 @@ class QueueSession(Session):
     async def _put(self, item: SessionEvent | ChannelError) -> None:
         if self._closed:
             return
-        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+        try:  # a try costs nothing when nothing is raised (twice per agent turn)
             try:
                 self._send_events.send_nowait(item)
             except anyio.WouldBlock:  # the buffer is full: wait for the reader
                 await self._send_events.send(item)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass
 
     # ----- the runner's side ---------------------------------------------------------
 
@@ -351,17 +355,22 @@ class QueueSession(Session):
         if self._closed:
             return
         self._closed = True
-        # Read before any shield: the cleanup is shielded from cancellation, but keeps
-        # what is left of the caller's deadline (and so the run's).
-        self.close_deadline = (
-            max(anyio.current_effective_deadline(), anyio.current_time())
-            + _CLEANUP_GRACE
-        )
+        cleans_up = type(self).close_transport is not QueueSession.close_transport
+        if cleans_up or self._task_group is not None:
+            # Read before any shield: the cleanup is shielded from cancellation, but
+            # keeps what is left of the caller's deadline (and so the run's). A
+            # session with neither a transport to close nor a listener (HTTP) skips
+            # it: nobody would read it.
+            self.close_deadline = (
+                max(anyio.current_effective_deadline(), anyio.current_time())
+                + _CLEANUP_GRACE
+            )
         self._send_events.close()
         self._receive_events.close()
         try:
-            with anyio.CancelScope(shield=True, deadline=self.close_deadline):
-                await self.close_transport()
+            if cleans_up:
+                with anyio.CancelScope(shield=True, deadline=self.close_deadline):
+                    await self.close_transport()
         finally:
             if self._task_group is not None:
                 task_group, self._task_group = self._task_group, None

@@ -287,7 +287,9 @@ class HTTPChannel(Channel):
         self._system_prompt = system_prompt
         self._session_id_header = session_id_header
         self._redactor = Redactor(base_url, self._headers)
+        self._shown_url = self._redactor.url(self._url)
         self._http: aiohttp.ClientSession | None = None
+        self._full_timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
         self._closed = False
         try:  # a dry run, so that a session_id_field that cannot be set fails now
             sample = Message(
@@ -344,17 +346,21 @@ class HTTPChannel(Channel):
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._max_connections),
                 headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+                timeout=self._full_timeout,
             )
         return self._http
 
     def _address(self, session_id: str) -> tuple[str, str, dict[str, str]]:
         """A session's URL, its display form and its extra headers (built once)."""
-        url = self._url.replace("{session_id}", quote(session_id, safe=""))
+        if "{session_id}" in self._url:
+            url = self._url.replace("{session_id}", quote(session_id, safe=""))
+            shown = self._redactor.url(url)
+        else:  # the same for every session: redacted once
+            url, shown = self._url, self._shown_url
         headers = {"Accept": "text/event-stream"} if self.stream else {}
         if self._session_id_header is not None:
             headers[self._session_id_header] = session_id
-        return url, self._redactor.url(url), headers
+        return url, shown, headers
 
     async def _exchange(self, session: HTTPSession, message: Message) -> list[str]:
         """POST the request for ``message``, with retries; return the reply texts.
@@ -432,8 +438,11 @@ class HTTPChannel(Channel):
     async def _attempt(
         self, tries: _Tries, body: dict[str, object], headers: dict[str, str]
     ) -> list[str] | _Retry:
-        remaining = max(tries.deadline - anyio.current_time(), 0.001)
-        timeout = aiohttp.ClientTimeout(total=remaining)
+        if tries.count == 1:  # the deadline was set just now: all of it is left
+            timeout = self._full_timeout
+        else:
+            remaining = max(tries.deadline - anyio.current_time(), 0.001)
+            timeout = aiohttp.ClientTimeout(total=remaining)
         try:
             async with self._client().post(
                 tries.url, json=body, headers=headers, timeout=timeout

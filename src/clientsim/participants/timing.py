@@ -16,6 +16,7 @@ import attrs
 
 from clientsim.errors import ConfigError
 from clientsim.models import Conversation, Message, ParticipantRole
+from clientsim.models.conversation import stamped
 
 
 __all__ = ["Pacer", "TypingModel"]
@@ -108,7 +109,7 @@ class Pacer:
         delay = self.typing.delay(read=" ".join(unread), write=content, rng=self._rng)
         # An empty conversation (the participant opens it) starts now.
         last = messages[-1].timestamp if messages else datetime.now(UTC)
-        return Message(content=content, timestamp=last + delay, sender=self.role)
+        return stamped(content, last + delay, self.role)
 
 
 def landed(proposal: Message, conversation: Conversation, since: int) -> bool:

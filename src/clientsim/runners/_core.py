@@ -115,6 +115,12 @@ class RunState:
     """When the call to the agent now in flight started (``time.monotonic()``)."""
     abandoned_after: float | None = None
     """How long a call to the agent ran before it was abandoned, if one was."""
+    silent_turns: int = 0
+    """Hybrid runs: how many agent turns so far brought no message."""
+    turn_waited: float = 0.0
+    """Hybrid runs: how long the last agent turn was waited for."""
+    turn_ended_empty: bool = False
+    """Hybrid runs: whether the last agent turn ended (an end of turn) with no message."""
 
 
 class ConversationCore:

@@ -34,6 +34,7 @@ from clientsim.models import (
     Outcomes,
     ParticipantRole,
 )
+from clientsim.models.conversation import stamped
 from clientsim.participants.base import Participant
 from clientsim.runners._core import (
     ConversationCore,
@@ -198,9 +199,6 @@ class HybridSimulationRunner(ConversationCore, Runner):
     )
 
     _state: RunState = attrs.field(init=False, factory=RunState)
-    _silent_turns: int = attrs.field(init=False, default=0)
-    _turn_waited: float = attrs.field(init=False, default=0.0)
-    _turn_ended_empty: bool = attrs.field(init=False, default=False)
     session: Session | None = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -220,7 +218,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
     @property
     def silent_turns(self) -> int:
         """How many agent turns so far brought no message."""
-        return self._silent_turns
+        return self._state.silent_turns
 
     async def run(self) -> ConversationResult:
         """Run the conversation against the real agent.
@@ -253,7 +251,13 @@ class HybridSimulationRunner(ConversationCore, Runner):
             async with contextlib.AsyncExitStack() as stack:
                 stack.enter_context(anyio.CancelScope(deadline=ends))  # closing too
                 await stack.enter_async_context(session)
-                task_group = await stack.enter_async_context(user_task_group())
+                # A session whose send is the whole turn runs nothing beside the talk:
+                # no task group to open and cancel for it.
+                task_group = (
+                    None
+                    if isinstance(session, QueueSession) and session.send_completes_turn
+                    else await stack.enter_async_context(user_task_group())
+                )
                 source = await self._source(session, stack, task_group)
                 stage = "simulator"
                 with anyio.CancelScope(deadline=ends) as deadline:
@@ -266,7 +270,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 if ending is not None:
                     ending = self._with_abandoned_call(ending)
                 stage = "channel"
-                task_group.cancel_scope.cancel()
+                if task_group is not None:
+                    task_group.cancel_scope.cancel()
         except ConfigError:
             raise
         except Exception as exc:  # opening or closing the session failed, or a bug
@@ -309,11 +314,15 @@ class HybridSimulationRunner(ConversationCore, Runner):
         )
 
     async def _source(
-        self, session: Session, stack: contextlib.AsyncExitStack, task_group: TaskGroup
+        self,
+        session: Session,
+        stack: contextlib.AsyncExitStack,
+        task_group: TaskGroup | None,
     ) -> Source:
         """Where the agent's events come from: the session's own queue if it has one."""
         if isinstance(session, QueueSession):
             return QueueSource(session, self._state)
+        assert task_group is not None  # noqa: S101 - only an inline session has none
         inbox_send, inbox = anyio.create_memory_object_stream[Item](INBOX_SIZE)
         await stack.enter_async_context(inbox_send)
         await stack.enter_async_context(inbox)
@@ -321,11 +330,11 @@ class HybridSimulationRunner(ConversationCore, Runner):
         return StreamSource(inbox, inbox_send, self._state)
 
     async def _talk(
-        self, session: Session, source: Source, task_group: TaskGroup
+        self, session: Session, source: Source, task_group: TaskGroup | None
     ) -> Ending:
         conversation = self._state.conversation
         draft = self.initial_message
-        inline = isinstance(session, QueueSession) and session.send_completes_turn
+        inline = task_group is None  # a QueueSession whose send is the whole turn
         silent = False
         while True:
             if draft is not None:
@@ -338,7 +347,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 conversation, proposal = composed
             if proposal is None:
                 return self._customer_passed(conversation, silent=silent)
-            message = Message(proposal.content, _after(conversation), _CUSTOMER)
+            message = stamped(proposal.content, _after(conversation), _CUSTOMER)
             ending = await self._record(conversation.with_message(message))
             if ending is not None:
                 return ending
@@ -350,6 +359,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 if await self._send_inline(session, message):
                     reply_timeout = 0.0  # timed out: take what came, wait no more
             else:
+                assert task_group is not None  # noqa: S101 - not inline
                 task_group.start_soon(source.deliver, session, message)
             turn = await self._agent_turn(conversation, source, reply_timeout)
             if isinstance(turn, Ending):
@@ -357,12 +367,13 @@ class HybridSimulationRunner(ConversationCore, Runner):
             conversation, received = turn
             silent = received == 0
             if silent:
-                self._silent_turns += 1
+                state = self._state
+                state.silent_turns += 1
                 events.emit(
                     events.AGENT_SILENT,
                     conversation_id=self.conversation_id,
-                    waited_seconds=self._turn_waited,
-                    ended_turn=self._turn_ended_empty,
+                    waited_seconds=state.turn_waited,
+                    ended_turn=state.turn_ended_empty,
                     message_count=len(conversation.messages),
                 )
 
@@ -374,7 +385,11 @@ class HybridSimulationRunner(ConversationCore, Runner):
         """
         state = self._state
         state.call_since = time.monotonic()
-        with anyio.move_on_after(self.reply_timeout_seconds) as scope:
+        # A scope with a deadline: what anyio.move_on_after builds, without its
+        # lookups of the async backend (once per message).
+        with anyio.CancelScope(
+            deadline=anyio.current_time() + self.reply_timeout_seconds
+        ) as scope:
             try:
                 await session.send(message)
             except ConfigError:
@@ -391,7 +406,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
         if silent:
             what = (
                 "the agent ended its turn without a message"
-                if self._turn_ended_empty
+                if self._state.turn_ended_empty
                 else f"the agent sent nothing within {self.reply_timeout_seconds:g}s"
             )
             return Ending(
@@ -408,7 +423,9 @@ class HybridSimulationRunner(ConversationCore, Runner):
     async def _ask_customer(self, conversation: Conversation) -> Message | None:
         proposal: Message | None = None
         try:
-            with anyio.move_on_after(self.customer_timeout_seconds) as scope:
+            with anyio.CancelScope(
+                deadline=anyio.current_time() + self.customer_timeout_seconds
+            ) as scope:
                 proposal = await self.customer.get_next_message(conversation)
         except ConfigError:
             raise
@@ -483,7 +500,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
         """Collect the agent's burst of messages for this turn."""
         received = 0
         start = anyio.current_time()
-        self._turn_ended_empty = False
+        state = self._state  # no attrs hooks on its updates (see RunState)
+        state.turn_ended_empty = False
         turn_end = start + self.max_turn_seconds
         wait_until = start + reply_timeout
         quiet = self.quiet_period_seconds
@@ -493,14 +511,14 @@ class HybridSimulationRunner(ConversationCore, Runner):
             except anyio.WouldBlock:
                 remaining = min(wait_until, turn_end) - anyio.current_time()
                 if remaining <= 0:  # silence, the quiet period or the turn limit
-                    self._turn_waited = anyio.current_time() - start
+                    state.turn_waited = anyio.current_time() - start
                     return conversation, received
                 item = None
                 with anyio.move_on_after(remaining):
                     item = await source.receive()
             if item is None or isinstance(item, TurnEnded):
-                self._turn_waited = anyio.current_time() - start
-                self._turn_ended_empty = item is not None and received == 0
+                state.turn_waited = anyio.current_time() - start
+                state.turn_ended_empty = item is not None and received == 0
                 return conversation, received
             result = await self._take(conversation, item)
             if isinstance(result, Ending):
