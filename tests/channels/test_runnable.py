@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import threading
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +12,12 @@ from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-import clientsim
 from clientsim.channels.runnable import RunnableChannel, RunnableSession
 from clientsim.errors import ChannelError, ConfigError
 from clientsim.llm.offline import OfflineChatModel
 from clientsim.registry import Registry
 from tests.channels.targets_agents import turn
+from tests.processes import run_script
 
 
 AGENTS = "tests.channels.targets_agents"
@@ -484,22 +479,7 @@ SYNC_HANG_SCRIPT = textwrap.dedent(
 
 
 def test_a_sync_runnable_that_never_returns_ends_at_the_deadline_and_exits(tmp_path):
-    script = tmp_path / "hang.py"
-    script.write_text(SYNC_HANG_SCRIPT, encoding="utf-8")
-    here = str(Path(clientsim.__file__).parents[1])  # the clientsim under test
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]),
-    }
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    exited = time.monotonic()
+    done, exited = run_script(SYNC_HANG_SCRIPT, tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
     took, reason, detail, returned = done.stdout.strip().splitlines()
     assert float(took) < 2 + 1  # max_duration_seconds + 1 s at most

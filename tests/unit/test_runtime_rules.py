@@ -7,7 +7,6 @@ Real loopback agents (an HTTP server on 127.0.0.1), real threads, a real subproc
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
 import threading
@@ -55,6 +54,7 @@ from clientsim.simulation.config import ClientSimulationConfig, ContinuousModeCo
 from clientsim.simulation.runner import ContinuousMode, SimulationRunner
 from clientsim.tasks import InMemoryTaskEngine
 from tests.channels.http_servers import Agent, completion, serve
+from tests.processes import run_script
 
 
 CUSTOMER = ParticipantRole.CUSTOMER
@@ -312,22 +312,7 @@ HANGING_SCRIPT = textwrap.dedent(
 
 
 def test_a_process_whose_sync_agent_never_returns_still_exits(tmp_path):
-    script = tmp_path / "hang.py"
-    script.write_text(HANGING_SCRIPT, encoding="utf-8")
-    here = str(Path(clientsim.__file__).parents[1])  # the clientsim under test
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]),
-    }
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    exited = time.monotonic()
+    done, exited = run_script(HANGING_SCRIPT, tmp_path, timeout=30)
     assert done.returncode == 0, done.stderr
     word, reason, returned = done.stdout.split()
     assert word == "RETURNED"

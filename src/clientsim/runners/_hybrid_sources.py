@@ -8,6 +8,7 @@ A :class:`~clientsim.channels.base.QueueSession` is read from its own queue; any
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
 import attrs
@@ -82,14 +83,10 @@ class QueueSource:
 
     async def deliver(self, session: Session, message: Message) -> None:
         """Send in the background; a failure joins the queue after earlier events."""
-        self.state.call_since = time.monotonic()
-        try:
-            await session.send(message)
-        except ConfigError:  # out of the run as itself (the task group unwraps it)
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
-            await self.session.push_failure(channel_error(exc))
-        self.state.call_since = None
+        await send(session, message, self.state, self._report)
+
+    async def _report(self, exc: Exception) -> None:
+        await self.session.push_failure(channel_error(exc))
 
 
 class StreamSource:
@@ -113,14 +110,28 @@ class StreamSource:
 
     async def deliver(self, session: Session, message: Message) -> None:
         """Send in the background; a failure is reported to the conversation."""
-        self.state.call_since = time.monotonic()
-        try:
-            await session.send(message)
-        except ConfigError:  # out of the run as itself (the task group unwraps it)
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
-            await self.sink.send(Failure("channel", exc))
-        self.state.call_since = None
+        await send(session, message, self.state, self._report)
+
+    async def _report(self, exc: Exception) -> None:
+        await self.sink.send(Failure("channel", exc))
+
+
+async def send(
+    session: Session,
+    message: Message,
+    state: RunState,
+    report: Callable[[Exception], Awaitable[None]],
+) -> None:
+    """Send ``message``, timing the call in flight on ``state``; a failure goes to
+    ``report`` (in order with the agent's events), a ConfigError out as itself."""
+    state.call_since = time.monotonic()
+    try:
+        await session.send(message)
+    except ConfigError:  # out of the run as itself (the task group unwraps it)
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported to the conversation, in order
+        await report(exc)
+    state.call_since = None
 
 
 async def pump(session: Session, inbox: MemoryObjectSendStream[Item]) -> None:
