@@ -162,6 +162,21 @@ def push_on_connect(count: int, *, end_turn: bool = True) -> Behaviour:
     return behaviour
 
 
+def greet_first(*greeting: str, end_turn: bool = True) -> Behaviour:
+    """Push ``greeting`` as soon as the customer connects, then answer each customer
+    message with ``Noted: <message>`` and an end of turn."""
+
+    async def behaviour(connection: Connection) -> None:
+        await connection.say(*greeting)
+        if end_turn:
+            await connection.end_turn()
+        async for content in connection.customer_messages():
+            await connection.say(f"Noted: {content}")
+            await connection.end_turn()
+
+    return behaviour
+
+
 async def drop_mid_talk(connection: Connection) -> None:
     """Answer the first message twice, then cut the connection."""
     async for _ in connection.customer_messages():

@@ -77,6 +77,13 @@ class Session(abc.ABC):
 
     session_id: str
 
+    speaks_unprompted: bool = True
+    """Whether the agent may send a message that answers nothing (a greeting on
+    connect); ``False`` for request/response transports, whose agent speaks only when
+    sent a message. A runner waiting for the agent to open the conversation
+    (``first="agent"``) then takes what the session queued when it opened (a
+    replayed cassette's turn 0), without waiting."""
+
     last_error: ChannelError | None = None
     """The last failed attempt of the exchange under way, or of the last exchange if
     it failed; ``None`` once an exchange succeeds. A channel that retries by itself

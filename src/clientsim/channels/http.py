@@ -572,6 +572,7 @@ class HTTPSession(QueueSession):
     """
 
     send_completes_turn = True  # each message is one POST; the reply ends the turn
+    speaks_unprompted = False
 
     def __init__(self, channel: HTTPChannel, session_id: str | None = None) -> None:
         super().__init__(session_id)

@@ -56,6 +56,7 @@ class RunnableSession(QueueSession):
     """
 
     send_completes_turn = True  # one ainvoke per message; its result is the turn
+    speaks_unprompted = False
 
     def __init__(self, channel: RunnableChannel, session_id: str | None = None) -> None:
         super().__init__(session_id)

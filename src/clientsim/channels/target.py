@@ -268,6 +268,8 @@ def _keywords(
 class TargetSession(QueueSession):
     """A session of :class:`TargetChannel`: each customer message is one agent call."""
 
+    speaks_unprompted = False
+
     def __init__(self, agent: _Agent, session_id: str | None = None) -> None:
         super().__init__(session_id)
         self._agent = agent

@@ -439,8 +439,9 @@ def make_build(config: ExperimentConfig) -> ExperimentBuild:
     agent_for = _agent_source(config, owned)
     multi = config.multi_turn
     conversational = multi.enabled or config.customer is not None
-    full_limit = 4 * multi.max_turns + 2 if conversational else 2
-    hybrid_limit = 4 * multi.max_turns + 2 if conversational else 100
+    opening = int(config.first == "agent")  # the agent's opening comes on top
+    full_limit = (4 * multi.max_turns + 2 if conversational else 2) + opening
+    hybrid_limit = 4 * multi.max_turns + 2 + opening if conversational else 100
     termination = [spec.to_config() for spec in config.termination]
     hybrid = config.hybrid.settings()
 
@@ -477,6 +478,7 @@ def make_build(config: ExperimentConfig) -> ExperimentBuild:
             hybrid=hybrid,
             models=job.models,
             timeouts=job.timeouts,
+            first=config.first,
         )
 
     return ExperimentBuild(build, owned)

@@ -109,6 +109,7 @@ class _RecordingQueueSession(QueueSession):
     def __init__(self, inner: QueueSession, scope: CassetteScope) -> None:
         super().__init__(inner.session_id, max_buffer=1)
         self.send_completes_turn = inner.send_completes_turn
+        self.speaks_unprompted = inner.speaks_unprompted
         self.inner = inner
         self._recorder = _TurnRecorder(scope)
         self._pushed: list[ChannelError] = []  # failures the reader reported itself
@@ -259,6 +260,7 @@ class _ReplaySession(QueueSession):
     """Plays the recorded turns; opens a live session only after a non-strict miss."""
 
     send_completes_turn = True  # each send pushes its whole recorded turn
+    speaks_unprompted = False
 
     def __init__(self, inner: Channel, scope: CassetteScope) -> None:
         super().__init__()

@@ -54,6 +54,7 @@ from clientsim.experiments._config_checks import (
     _Check,
     _check_experiment,
     _check_inputs_file,
+    _choice,
     _instance,
     _int_in,
     _is_int,
@@ -115,6 +116,10 @@ __all__ = [
 ]
 
 
+def _as_optional_float(value: object) -> Any:
+    return None if value is None else _as_float(value)
+
+
 def _as_inputs(value: object) -> Any:
     value = _as_tuple(value)
     if isinstance(value, tuple):
@@ -131,7 +136,8 @@ class ExperimentConfig:
     and network-bound agents are I/O-bound, not CPU-bound.
 
     clientsim's own keys, beyond the seed: ``inputs``, ``inputs_file``, ``personas``,
-    ``model``, ``agent``, ``outcomes``, ``pass_outcomes``, ``cache`` and ``store``.
+    ``model``, ``agent``, ``outcomes``, ``pass_outcomes``, ``cache``, ``store``,
+    ``first`` and ``fail_under``.
 
     Attributes:
         name: experiment name (required).
@@ -157,6 +163,10 @@ class ExperimentConfig:
         pass_outcomes: names in ``outcomes`` that count as a pass.
         cache: keep a persistent cache of LLM responses.
         store: SQLite run store path; ``None`` for ``<output_directory>/runs.sqlite``.
+        first: who opens each conversation: ``"customer"`` (the input) or
+            ``"agent"`` (its opening first; the input then answers it).
+        fail_under: ``clientsim run`` exits 1 when the pass rate is below this
+            fraction, 0 to 1; ``None``: no threshold.
         base_dir: the project root that relative paths are resolved against; set by
             the loader, never read from the file.
 
@@ -242,6 +252,12 @@ class ExperimentConfig:
     cache: bool = attrs.field(default=True, validator=_BOOL)
     store: str | None = attrs.field(
         default=None, validator=_optional(_text(non_empty=True))
+    )
+    first: str = attrs.field(default="customer", validator=_choice("customer", "agent"))
+    fail_under: float | None = attrs.field(
+        default=None,
+        converter=_as_optional_float,
+        validator=_optional(_number_in(0, 1)),
     )
     base_dir: Path = attrs.field(factory=Path.cwd, converter=Path)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import anyio
 import attrs
@@ -79,6 +79,32 @@ def check_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> 
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(
             f"{attribute.name} must be a positive number of seconds; got {value!r}"
+        )
+
+
+FIRST_SPEAKERS: Final = ("customer", "agent")
+"""Who may open a conversation (a runner's ``first``)."""
+
+
+def check_first(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """attrs validator: ``"customer"`` or ``"agent"``."""
+    check_first_value(attribute.name, value)
+
+
+def check_first_value(name: str, value: object) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of :data:`FIRST_SPEAKERS`.
+
+    Example:
+        >>> check_first_value("first", "bot")
+        Traceback (most recent call last):
+        ...
+        clientsim.errors.ConfigError: first must be one of 'customer', 'agent' (who ...
+    """
+    if not isinstance(value, str) or value not in FIRST_SPEAKERS:
+        allowed = ", ".join(repr(speaker) for speaker in FIRST_SPEAKERS)
+        raise ConfigError(
+            f"{name} must be one of {allowed} (who opens the conversation); "
+            f"got {value!r}"
         )
 
 

@@ -30,6 +30,7 @@ from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.models import Intent, MessageDraft, Outcomes, ParticipantRole, Timeouts
 from clientsim.participants.base import Participant
 from clientsim.registry import StrategyConfig
+from clientsim.runners._core import check_first_value
 from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
 
@@ -206,6 +207,7 @@ def build_runner(
     hybrid: Mapping[str, float | None] | None = None,
     models: ConversationModels | None = None,
     timeouts: Timeouts | None = None,
+    first: str = "customer",
 ) -> Runner:
     """A Full runner for a simulated agent, a Hybrid runner for a channel.
 
@@ -215,8 +217,9 @@ def build_runner(
             :func:`fresh_agent`) or a channel (real time).
         intent: the customer's intent.
         outcomes: the legal outcomes.
-        initial_message: the customer's first message; a Full run needs one (with
-            ``None`` the customer is asked for it, which only a Hybrid run does).
+        initial_message: the customer's first message; a Full run needs one unless
+            the agent speaks first (with ``None`` the customer participant writes it).
+            With ``first="agent"`` it answers the agent's opening.
         max_messages: the longest the conversation may get.
         termination: strategies of which any ends the conversation.
         outcome_evaluator: decides the outcome after every message.
@@ -228,14 +231,18 @@ def build_runner(
         timeouts: a Full run's ``timeouts`` (each turn, the whole conversation);
             for a Hybrid run, ``timeouts.turn`` is the customer's
             ``customer_timeout_seconds``; ``None``: the runners' defaults.
+        first: who opens the conversation, ``"customer"`` or ``"agent"`` (see the
+            runners' ``first``).
 
     Raises:
-        ConfigError: an unknown hybrid setting, or a Full run without an opening.
+        ConfigError: an unknown hybrid setting, a Full run without an opening, or
+            ``first`` not one of ``"customer"``, ``"agent"``.
     """
     from clientsim.runners.full import FullSimulationRunner  # noqa: PLC0415
     from clientsim.runners.hybrid import HybridSimulationRunner  # noqa: PLC0415
 
-    extra: dict[str, object] = {}
+    check_first_value("first", first)
+    extra: dict[str, object] = {"first": first}
     if conversation_id is not None:
         extra["conversation_id"] = conversation_id
     if timeouts is not None and isinstance(agent, Participant):
@@ -243,7 +250,7 @@ def build_runner(
     elif timeouts is not None:  # the conversation's limit is the batch's to keep
         extra["customer_timeout_seconds"] = timeouts.turn
     if isinstance(agent, Participant):
-        if initial_message is None:
+        if initial_message is None and first == "customer":
             raise ConfigError(
                 "a simulated agent needs the customer's first message (an input)"
             )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
+from typing import Literal
 
 import anyio
 import attrs
@@ -21,14 +23,17 @@ from clientsim.models import (
     ParticipantRole,
     Timeouts,
 )
+from clientsim.models.conversation import stamped
 from clientsim.models.timestamps import timestamp_field_or_none
 from clientsim.participants.base import Participant
+from clientsim.participants.timing import CUSTOMER_TYPING
 from clientsim.runners._core import (
     ConversationCore,
     Failed,
     ProgressCallback,
     RunState,
     as_termination,
+    check_first,
     check_participant,
     check_positive_int,
     new_conversation_id,
@@ -41,6 +46,7 @@ __all__ = ["FullSimulationRunner", "ProgressCallback"]
 
 _CUSTOMER = ParticipantRole.CUSTOMER
 _AGENT = ParticipantRole.AGENT
+EMPTY_CONVERSATION = Conversation(())
 
 
 @attrs.define
@@ -91,7 +97,10 @@ class FullSimulationRunner(ConversationCore, Runner):
     Args:
         customer: the simulated customer.
         agent: the simulated agent.
-        initial_message: the first message; the runner stamps it.
+        initial_message: the first message; the runner stamps it. With
+            ``first="agent"`` it is the customer's fixed answer to the agent's
+            opening, or ``None`` to let the customer participant write that answer
+            from its intent.
         intent: the customer's intent (used by goal judges; never shown to the agent).
         outcomes: the legal outcomes of the run.
         max_messages: the conversation ends when it has this many messages.
@@ -110,6 +119,10 @@ class FullSimulationRunner(ConversationCore, Runner):
         raise_on_error: re-raise a failure instead of recording it on the result
             (participant failures as :class:`~clientsim.errors.ParticipantError`
             carrying the conversation so far).
+        first: who opens the conversation: ``"customer"`` (the default: the
+            ``initial_message``) or ``"agent"`` (the agent participant is asked for
+            the first message, stamped ``base_timestamp``; if it passes, the run
+            ends with the reason ``"agent_silent"``).
         timeouts: ``timeouts.turn`` bounds each participant's
             ``get_next_message`` (past it, the run fails with a ``TimeoutError``
             from that participant); ``timeouts.conversation`` bounds the whole run
@@ -119,8 +132,8 @@ class FullSimulationRunner(ConversationCore, Runner):
 
     customer: Participant = attrs.field(validator=check_participant)
     agent: Participant = attrs.field(validator=check_participant)
-    initial_message: MessageDraft = attrs.field(
-        validator=attrs.validators.instance_of(MessageDraft)
+    initial_message: MessageDraft | None = attrs.field(
+        validator=attrs.validators.optional(attrs.validators.instance_of(MessageDraft))
     )
     intent: Intent | None = attrs.field(
         validator=attrs.validators.optional(attrs.validators.instance_of(Intent))
@@ -137,6 +150,9 @@ class FullSimulationRunner(ConversationCore, Runner):
     )
     min_messages: int = attrs.field(default=0, kw_only=True)
     raise_on_error: bool = attrs.field(default=False, kw_only=True)
+    first: Literal["customer", "agent"] = attrs.field(
+        default="customer", kw_only=True, validator=check_first
+    )
     timeouts: Timeouts = attrs.field(
         default=DEFAULT_TIMEOUTS,
         kw_only=True,
@@ -150,15 +166,19 @@ class FullSimulationRunner(ConversationCore, Runner):
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
-        self._state.conversation = Conversation((self._first_message(),))
+        if self.first == "customer":
+            if self.initial_message is None:
+                raise ConfigError(
+                    "initial_message is required when the customer speaks first "
+                    "(first='customer'); give a MessageDraft, or set first='agent'"
+                )
+            self._state.conversation = Conversation((self._first_message(),))
 
     def _first_message(self) -> Message:
+        draft = self.initial_message
+        assert draft is not None  # noqa: S101 - checked when the runner was built
         timestamp = self.base_timestamp or datetime.now(UTC)
-        return Message(
-            content=self.initial_message.content,
-            timestamp=timestamp,
-            sender=self.initial_message.sender,
-        )
+        return Message(content=draft.content, timestamp=timestamp, sender=draft.sender)
 
     async def run(self) -> ConversationResult:
         """Execute the full simulation conversation.
@@ -171,7 +191,11 @@ class FullSimulationRunner(ConversationCore, Runner):
             SimulationError: the runner was already run.
             ConfigError: a strategy is misconfigured for this run.
         """
-        if self.base_timestamp is None and not self._state.started:
+        if (
+            self.base_timestamp is None
+            and not self._state.started
+            and self.first == "customer"
+        ):
             self._state.conversation = Conversation((self._first_message(),))
         return await self._execute(
             self._run, runner="full", customer=self.customer, agent=self.agent
@@ -191,11 +215,56 @@ class FullSimulationRunner(ConversationCore, Runner):
             )
         return ending
 
+    async def _begin(self) -> Ending | None:
+        """Record the opening: the customer's first message, or the agent's."""
+        if self.first == "agent":
+            return await self._open()
+        return await self._record(self._state.conversation)
+
+    async def _open(self) -> Ending | None:
+        """``first="agent"``: record the agent's opening (and the customer's fixed
+        answer, if ``initial_message`` is given); the ending it calls for, if any."""
+        turn = self.timeouts.turn
+        try:
+            with anyio.move_on_after(turn) as scope:
+                opening = await self.agent.get_next_message(EMPTY_CONVERSATION)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise Failed("agent", exc) from exc
+        if scope.cancelled_caught:
+            raise Failed(
+                "agent",
+                TimeoutError(
+                    f"the agent took longer than {turn:g}s to write its opening "
+                    "message (timeouts.turn)"
+                ),
+            )
+        if opening is None:
+            return Ending(
+                reason="agent_silent",
+                detail="the agent had no opening message (first='agent')",
+                message_count=0,
+            )
+        self._validate_sender(opening, _AGENT)
+        stamp = self.base_timestamp or datetime.now(UTC)
+        opening = stamped(opening.content, stamp, _AGENT)
+        ending = await self._record(Conversation((opening,)))
+        draft = self.initial_message
+        if ending is not None or draft is None:
+            return ending
+        # The customer's fixed answer, after its reading and typing time.
+        delay = CUSTOMER_TYPING.delay(
+            read=opening.content, write=draft.content, rng=random.Random(0)
+        )
+        answer = stamped(draft.content, stamp + delay, draft.sender)
+        return await self._record(self._state.conversation.with_message(answer))
+
     async def _talk(self) -> Ending:
         state = self._state
         turn = self.timeouts.turn
         customer, agent = self.customer, self.agent
-        ending = await self._record(state.conversation)
+        ending = await self._begin()
         while ending is None:
             conversation = state.conversation
             last = conversation.messages[-1]
@@ -249,6 +318,21 @@ class FullSimulationRunner(ConversationCore, Runner):
         return ending
 
     def _validate(self, message: Message, role: ParticipantRole, last: Message) -> None:
+        self._validate_sender(message, role)
+        # Every Message holds an aware UTC timestamp (a naive one was read as local
+        # time when the message was built), so any two compare.
+        if message.timestamp < last.timestamp:
+            raise Failed(
+                role.value,
+                ParticipantError(
+                    f"the {role.value} participant proposed a message at "
+                    f"{message.timestamp.isoformat()}, earlier than the last message "
+                    f"({last.timestamp.isoformat()}); timestamps must not go back"
+                ),
+            )
+
+    @staticmethod
+    def _validate_sender(message: Message, role: ParticipantRole) -> None:
         if not isinstance(message, Message):
             raise Failed(
                 role.value,
@@ -263,17 +347,6 @@ class FullSimulationRunner(ConversationCore, Runner):
                 ParticipantError(
                     f"the {role.value} participant returned a message with sender "
                     f"{message.sender.name}; its messages must have sender {role.name}"
-                ),
-            )
-        # Every Message holds an aware UTC timestamp (a naive one was read as local
-        # time when the message was built), so any two compare.
-        if message.timestamp < last.timestamp:
-            raise Failed(
-                role.value,
-                ParticipantError(
-                    f"the {role.value} participant proposed a message at "
-                    f"{message.timestamp.isoformat()}, earlier than the last message "
-                    f"({last.timestamp.isoformat()}); timestamps must not go back"
                 ),
             )
 

@@ -42,11 +42,13 @@ from clientsim.runners._core import (
     ProgressCallback,
     RunState,
     as_termination,
+    check_first,
     check_participant,
     check_positive_int,
     check_seconds,
     new_conversation_id,
 )
+from clientsim.runners._hybrid_opening import read_opening
 from clientsim.runners._hybrid_options import (
     check_channel,
     check_customer_opener,
@@ -133,7 +135,8 @@ class HybridSimulationRunner(ConversationCore, Runner):
         intent: the customer's intent (for goal judges; never sent to the agent).
         outcomes: the legal outcomes of the run.
         initial_message: the customer's first message; if ``None`` the customer
-            participant writes it.
+            participant writes it. With ``first="agent"`` it is sent in answer to the
+            agent's opening.
         max_messages: the conversation ends when it has this many messages.
         progress_callback: called as ``callback(conversation, progress)`` after
             every message, in a worker thread; one that takes longer than
@@ -153,6 +156,14 @@ class HybridSimulationRunner(ConversationCore, Runner):
         termination: a strategy or a list of them (any of them ends the talk).
         min_messages: no strategy but ``max_messages`` may end the talk earlier.
         raise_on_error: re-raise a failure instead of recording it on the result.
+        first: who opens the conversation: ``"customer"`` (the default) or
+            ``"agent"``: the runner first waits up to ``reply_timeout_seconds`` for the
+            agent's opening burst (a greeting a WebSocket agent pushes on connect, or
+            one a session has queued when it opens, as a replayed cassette's turn 0)
+            and records it, then the customer speaks. A request/response session
+            (HTTP, a callable, a runnable) can only have queued its opening when it
+            opened, so it is not waited for. No opening ends the run with the reason
+            ``"agent_silent"`` (the customer never speaks).
     """
 
     customer: Participant = attrs.field(validator=check_participant)
@@ -194,6 +205,9 @@ class HybridSimulationRunner(ConversationCore, Runner):
     )
     min_messages: int = attrs.field(default=0, kw_only=True)
     raise_on_error: bool = attrs.field(default=False, kw_only=True)
+    first: Literal["customer", "agent"] = attrs.field(
+        default="customer", kw_only=True, validator=check_first
+    )
     conversation_id: str = attrs.field(
         factory=new_conversation_id, kw_only=True, repr=False
     )
@@ -262,7 +276,7 @@ class HybridSimulationRunner(ConversationCore, Runner):
                 stage = "simulator"
                 with anyio.CancelScope(deadline=ends) as deadline:
                     try:
-                        ending = await self._talk(session, source, task_group)
+                        ending = await self._converse(session, source, task_group)
                     except Failed as exc:
                         failure = exc
                 if deadline.cancelled_caught:
@@ -328,6 +342,26 @@ class HybridSimulationRunner(ConversationCore, Runner):
         await stack.enter_async_context(inbox)
         task_group.start_soon(pump, session, inbox_send)
         return StreamSource(inbox, inbox_send, self._state)
+
+    async def _converse(
+        self, session: Session, source: Source, task_group: TaskGroup | None
+    ) -> Ending:
+        """The talk, after the agent's opening burst if it speaks first
+        (``agent_silent`` if it has none)."""
+        if self.first == "agent":
+            opened = await read_opening(
+                self._state.conversation,
+                source,
+                waits=session.speaks_unprompted,
+                reply_timeout=self.reply_timeout_seconds,
+                take=self._take,
+                agent_turn=self._agent_turn,
+                state=self._state,
+                conversation_id=self.conversation_id,
+            )
+            if isinstance(opened, Ending):
+                return opened
+        return await self._talk(session, source, task_group)
 
     async def _talk(
         self, session: Session, source: Source, task_group: TaskGroup | None

@@ -25,7 +25,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 import anyio
 
@@ -48,6 +48,7 @@ from clientsim.models import (
 )
 from clientsim.participants.base import Participant
 from clientsim.registry import StrategyConfig
+from clientsim.runners._core import check_first_value
 from clientsim.runners.agents import builds_a_channel, resolve_agent
 from clientsim.runners.batch import BatchCell, BatchRunner, ConversationJob
 from clientsim.runners.build import (
@@ -92,6 +93,7 @@ async def simulate(
     threshold: float | None = None,
     run_id: str = "simulate",
     timeouts: Timeouts | None = None,
+    first: Literal["customer", "agent"] = "customer",
 ) -> SimulationRuns:
     """Run simulated customers against ``agent`` and return their conversations.
 
@@ -127,6 +129,10 @@ async def simulate(
         timeouts: bounds on each model call, turn and conversation
             (:class:`~clientsim.models.Timeouts`); ``None``: the defaults (a Hybrid
             run then keeps its own real-time settings).
+        first: who opens each conversation: ``"customer"`` (its intent is its
+            first message) or ``"agent"`` (the agent's opening, e.g. a greeting,
+            comes first; the customer then writes its first message from its
+            intent; a Hybrid run waits ``reply_timeout_seconds`` for the opening).
 
     Returns:
         The conversations in grid order (intent, persona, repetition), each with its
@@ -140,6 +146,7 @@ async def simulate(
     persona_list = _texts("personas", personas)
     intent_list = _texts("intents", intents)
     _check(runs, outcomes, timeouts)
+    check_first_value("first", first)
     resolved = resolve_agent(agent)
     cells: list[BatchCell] = []
     where: dict[str, tuple[str, str, int]] = {}
@@ -183,7 +190,9 @@ async def simulate(
             else resolved,
             intent=intent,
             outcomes=legal,
-            initial_message=MessageDraft(str(job.item), _CUSTOMER),
+            initial_message=None
+            if first == "agent"
+            else MessageDraft(str(job.item), _CUSTOMER),
             max_messages=max_messages,
             termination=build_termination(terminations, models=job.models),
             outcome_evaluator=_evaluator(evaluator, job),
@@ -191,6 +200,7 @@ async def simulate(
             hybrid=hybrid,
             models=job.models,
             timeouts=timeouts,
+            first=first,
         )
 
     owned = resolved if builds_a_channel(agent) else None
