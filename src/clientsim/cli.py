@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import shlex
 import sys
@@ -21,13 +22,13 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, ParamSpec
 import attrs
 import click
 
+from clientsim._cli_output import Reporter, finish
 from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError
 
 
 if TYPE_CHECKING:
     from clientsim.experiments.config import ExperimentConfig
     from clientsim.experiments.run import ExperimentResult
-    from clientsim.models import ConversationRecord
 
 __all__ = ["main"]
 
@@ -170,7 +171,19 @@ def main() -> None:
 @click.option(
     "--rate-limit", type=float, help="Model calls per second, for the whole run."
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--fail-under",
+    metavar="RATE",
+    help="Exit 1 if the pass rate is below RATE, 0 to 1 (overrides fail_under).",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write one JUnit test case per conversation to this file.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress output; the pass rate still."
+)
 @click.option(
     "--yes",
     "-y",
@@ -197,16 +210,20 @@ def run(config: Path, **options: Any) -> None:
         _run_client_simulation(config, options)
     if options["worker"] is not None:
         _fail("--worker applies to client simulation configs only")
-    loaded = _load(config, options)
+    loaded = _with_threshold(_load(config, options), options["fail_under"])
     # Absolute before a chdir below, so a cassette path means what it meant.
-    record, replay = (
+    record, replay, junit = (
         None if path is None else path.resolve()
-        for path in (options["record_cassette"], options["replay_cassette"])
+        for path in (
+            options["record_cassette"],
+            options["replay_cassette"],
+            options["junit_xml"],
+        )
     )
     if loaded.runner is not None and loaded.agent is None:
         # The seed's working_directory: the agent runs where its project expects.
         os.chdir(loaded.resolve_path(loaded.runner.working_directory))
-    reporter = _Reporter(quiet=options["quiet"], total=loaded.grid_size)
+    reporter = Reporter(quiet=options["quiet"], total=loaded.grid_size)
     started: dict[str, str] = {}
 
     def on_start(run_id: str, directory: Path) -> None:
@@ -250,7 +267,7 @@ def run(config: Path, **options: Any) -> None:
         reporter.stop()
         _fail(str(exc))
     reporter.stop()
-    _print_result(result, quiet=options["quiet"])
+    finish(result, junit=junit, quiet=options["quiet"])
     sys.exit(result.exit_code)
 
 
@@ -321,93 +338,25 @@ def _load(config: Path, options: dict[str, Any]) -> ExperimentConfig:
     return loaded
 
 
+def _with_threshold(loaded: ExperimentConfig, text: str | None) -> ExperimentConfig:
+    """``loaded`` with ``--fail-under`` (which wins over the file's ``fail_under``)."""
+    if text is None:
+        return loaded
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = math.nan
+    if not 0 <= rate <= 1:
+        _fail(
+            "--fail-under must be a number from 0 to 1 (the lowest pass rate that "
+            f"exits 0, e.g. 0.8 for 80%); got {text!r}"
+        )
+    return attrs.evolve(loaded, fail_under=rate)
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_CONFIG)
-
-
-class _Reporter:
-    """A rich progress bar on a terminal; one plain line per conversation otherwise."""
-
-    def __init__(self, *, quiet: bool, total: int) -> None:
-        self.quiet = quiet
-        self.total = total
-        self.tty = sys.stdout.isatty()
-        self._progress: Any = None
-        self._task: Any = None
-
-    def start(self, run_id: str, directory: Path) -> None:
-        if self.quiet:
-            return
-        click.echo(f"run {run_id} -> {directory}")
-        if self.tty:
-            from rich.progress import (  # noqa: PLC0415
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]conversations"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-            )
-            self._progress.start()
-            self._task = self._progress.add_task("run", total=self.total)
-
-    def progress(self, record: ConversationRecord, finished: int, total: int) -> None:
-        if self.quiet:
-            return
-        if self._progress is not None:
-            self._progress.update(self._task, completed=finished, total=total)
-            return
-        outcome = (
-            record.result.outcome.name
-            if record.result and record.result.outcome
-            else "-"
-        )
-        try:
-            click.echo(
-                f"[{finished}/{total}] {record.key} {record.status.value} "
-                f"outcome={outcome}"
-            )
-        except BrokenPipeError:  # piped into `head`: keep running, stop printing
-            self.quiet = True
-
-    def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
-
-
-def _print_result(result: ExperimentResult, *, quiet: bool) -> None:
-    summary = result.summary
-    by_status = summary.get("by_status", {})
-    pass_rate = summary.get("pass_rate", {})
-    line = ", ".join(f"{name} {count}" for name, count in by_status.items())
-    click.echo(
-        f"{result.run_id}: {len(result.records)} of {result.total} stored ({line})"
-    )
-    if not quiet:
-        value = pass_rate.get("value")
-        if isinstance(value, float):
-            click.echo(
-                f"pass rate {value:.1%} (95% CI {pass_rate.get('ci95_low', 0):.1%}"
-                f"-{pass_rate.get('ci95_high', 0):.1%})"
-            )
-        click.echo(f"results: {result.directory}")
-        click.echo(f"report:  clientsim report {result.directory}")
-    if result.failed:
-        click.echo(
-            f"{result.failed} conversation(s) failed or timed out; see "
-            f"{result.directory / 'artifacts' / 'traces.jsonl'}",
-            err=True,
-        )
 
 
 @main.command()

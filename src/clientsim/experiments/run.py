@@ -108,11 +108,23 @@ class ExperimentResult:
         return self.config.grid_size
 
     @property
+    def below_threshold(self) -> bool:
+        """Whether the pass rate (``summary["pass_rate"]["value"]``, the rate the
+        CLI prints) is below the config's ``fail_under``; ``False`` without one."""
+        threshold = self.config.fail_under
+        rate = self.summary.get("pass_rate", {}).get("value")
+        return threshold is not None and (rate is None or rate < threshold)
+
+    @property
     def exit_code(self) -> int:
-        """The CLI's exit code: 0 all done, 1 some failed.
+        """The CLI's exit code. With ``fail_under``: 1 if the pass rate is below
+        it, else 0 (failed conversations count as not passed). Without: 1 if some
+        conversation failed or timed out, else 0.
 
         (An interrupted run has no result; the CLI exits 130 for it.)
         """
+        if self.config.fail_under is not None:
+            return 1 if self.below_threshold else 0
         return 1 if self.failed else 0
 
     def to_pandas(self) -> DataFrame:
