@@ -310,3 +310,41 @@ async def test_a_recorded_greeting_replays_without_the_agent(tmp_path):
     replayed = await simulate(url, cassette=Cassette(path, mode="replay"), **options)
     assert said(replayed.runs[0].result) == said(recorded.runs[0].result)
     assert said(replayed.runs[0].result)[0] == (AGENT, GREETING)
+
+
+# ------------------------------------------------------------------ the pytest fixture
+
+
+def test_the_simulate_fixture_forwards_first(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nanyio_mode = auto\n")
+    pytester.makepyfile(
+        test_greeting="""
+        from clientsim import LLMParticipant, ParticipantRole
+
+        AGENT = ParticipantRole.AGENT
+
+
+        async def test_agent_opens(simulate):
+            results = await simulate(
+                LLMParticipant(AGENT, "offline:1"),
+                intents=["reset my password"],
+                max_messages=2,
+                first="agent",
+            )
+            messages = results.runs[0].result.conversation.messages
+            assert [m.sender for m in messages] == [AGENT, ParticipantRole.CUSTOMER]
+            assert messages[0].content.startswith("Hi, thanks for contacting")
+
+
+        async def test_a_bad_first_is_refused(simulate):
+            import pytest
+            from clientsim.errors import ConfigError
+
+            with pytest.raises(ConfigError, match="'customer', 'agent'"):
+                await simulate("ws://127.0.0.1:9/x", intents=["x"], first="user")
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:langsmith_plugin", "-p", "no:cacheprovider", "-p", "clientsim"
+    )
+    result.assert_outcomes(passed=2)

@@ -15,7 +15,8 @@ from Python. One ``<testcase>`` per conversation of the grid:
   messages kept).
 
 Text that XML 1.0 cannot hold (control characters, lone surrogates from a
-misbehaving agent) is written as a ``\\uXXXX`` escape, so the file always parses.
+misbehaving agent) and carriage returns (a parser would read them as line feeds)
+are written as ``\\uXXXX`` escapes, so the file always parses and shows what was said.
 The file is written beside its target and then renamed into place: a reader sees
 the old file or the new one, never half of one.
 
@@ -58,8 +59,9 @@ TRANSCRIPT_MESSAGES: Final = 40
 NAME_CHARS: Final = 80
 """The longest the input shown in a test case's name may be."""
 
-# Every character XML 1.0 allows; anything else is written as an escape.
-_NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Every character XML 1.0 keeps as it is; anything else is written as an escape
+# (a carriage return too: a parser would turn it into a line feed).
+_NOT_XML: Final = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _xml_safe(text: str) -> str:
