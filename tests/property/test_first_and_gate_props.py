@@ -57,38 +57,39 @@ AGENT = ParticipantRole.AGENT
 @settings(deadline=None, max_examples=200)
 @given(value=ANY_VALUE)
 def test_first_in_a_file_loads_exactly_the_two_speakers(value):
-    try:
-        config = ExperimentConfig.from_dict({**BASE, "first": value})
-    except ConfigError as exc:
-        assert value not in ("customer", "agent")
-        assert "first: expected one of 'customer', 'agent'" in str(exc)
+    if value not in ("customer", "agent"):
+        with pytest.raises(
+            ConfigError, match=r"first: expected one of 'customer', 'agent'"
+        ):
+            ExperimentConfig.from_dict({**BASE, "first": value})
         return
-    assert value in ("customer", "agent")
+    config = ExperimentConfig.from_dict({**BASE, "first": value})
     assert config.first == value
-    assert ExperimentConfig.from_dict(config.to_dict(), base_dir=config.base_dir) == config
+    assert (
+        ExperimentConfig.from_dict(config.to_dict(), base_dir=config.base_dir) == config
+    )
 
 
 @settings(deadline=None, max_examples=200)
 @given(value=ANY_VALUE | st.floats(0, 1) | st.integers(-1, 2))
 def test_fail_under_in_a_file_loads_exactly_the_numbers_from_0_to_1(value):
-    fits = (
-        value is None
-        or (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and 0 <= value <= 1
-        )
+    fits = value is None or (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= 1
     )
-    try:
-        config = ExperimentConfig.from_dict({**BASE, "fail_under": value})
-    except ConfigError as exc:
-        assert not fits
-        assert "fail_under: expected a number from 0 to 1 or null" in str(exc)
+    if not fits:
+        with pytest.raises(
+            ConfigError, match=r"fail_under: expected a number from 0 to 1 or null"
+        ):
+            ExperimentConfig.from_dict({**BASE, "fail_under": value})
         return
-    assert fits
+    config = ExperimentConfig.from_dict({**BASE, "fail_under": value})
     assert config.fail_under == (None if value is None else float(value))
-    assert ExperimentConfig.from_dict(config.to_dict(), base_dir=config.base_dir) == config
+    assert (
+        ExperimentConfig.from_dict(config.to_dict(), base_dir=config.base_dir) == config
+    )
 
 
 @settings(deadline=None, max_examples=100)
@@ -116,7 +117,9 @@ def escaped(text: str) -> str:
     they are (no carriage return), anything else as a ``\\uXXXX`` escape."""
     return "".join(
         ch
-        if ch in "\t\n" or "\x20" <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd"
+        if ch in "\t\n"
+        or "\x20" <= ch <= "\ud7ff"
+        or "\ue000" <= ch <= "\ufffd"
         or ch >= "\U00010000"
         else f"\\u{ord(ch):04x}"
         for ch in text
