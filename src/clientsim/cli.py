@@ -1,9 +1,10 @@
 """The ``clientsim`` command: ``run``, ``init`` and ``report``.
 
 The only place in clientsim that starts an event loop. Exit codes: 0 every
-conversation done, 1 some conversations failed or timed out, 2 bad configuration or
-usage, 130 interrupted (Ctrl-C; what finished is stored and the command to resume is
-printed).
+conversation done (with ``--fail-under`` / ``fail_under``: the pass rate at or above
+it), 1 some conversations failed or timed out (with a threshold: the pass rate below
+it), 2 bad configuration or usage, 3 a bug in clientsim, 130 interrupted (Ctrl-C; what
+finished is stored and the command to resume is printed).
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         SupervisorConfig,
         SupervisorMetadata,
     )
+    from clientsim.experiments.junit import write_junit_xml
     from clientsim.experiments.output import (
         ExperimentWriter,
         load_experiment,
@@ -89,6 +90,7 @@ _WHERE = {
     "load_experiment": "clientsim.experiments.output",
     "new_experiment_dir": "clientsim.experiments.output",
     "summarize": "clientsim.experiments.output",
+    "write_junit_xml": "clientsim.experiments.junit",
     "RecordedCall": "clientsim.experiments.recording",
     "ReplayTarget": "clientsim.experiments.recording",
     "load_recording": "clientsim.experiments.recording",
@@ -137,6 +139,7 @@ __all__ = [
     "run_experiment",
     "scaffold",
     "summarize",
+    "write_junit_xml",
 ]
 
 
