@@ -348,3 +348,29 @@ def test_the_simulate_fixture_forwards_first(pytester: pytest.Pytester) -> None:
         "-p", "no:langsmith_plugin", "-p", "no:cacheprovider", "-p", "clientsim"
     )
     result.assert_outcomes(passed=2)
+
+
+# ------------------------------------------------------------------ experiment files
+
+
+async def test_an_experiment_with_a_simulated_agent_speaking_first(tmp_path):
+    from clientsim.experiments import ExperimentConfig, run_experiment
+
+    config = ExperimentConfig.from_dict(
+        {
+            "name": "greet",
+            "description": "the simulated agent opens",
+            "agent": {"system_prompt": "You help with passwords."},
+            "inputs": ["I forgot my password"],
+            "first": "agent",
+        },
+        base_dir=tmp_path,
+    )
+    result = await run_experiment(config)
+    (record,) = result.records
+    messages = record.result.conversation.messages
+    assert [(m.sender, m.content) for m in messages][:2] == [
+        (AGENT, "Hi, thanks for contacting support! How can I help you today?"),
+        (CUSTOMER, "I forgot my password"),  # the input answers the opening
+    ]
+    assert [m.sender for m in messages] == [AGENT, CUSTOMER, AGENT]  # one turn
