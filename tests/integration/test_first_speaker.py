@@ -374,3 +374,15 @@ async def test_an_experiment_with_a_simulated_agent_speaking_first(tmp_path):
         (CUSTOMER, "I forgot my password"),  # the input answers the opening
     ]
     assert [m.sender for m in messages] == [AGENT, CUSTOMER, AGENT]  # one turn
+
+
+def test_with_the_agent_first_the_opener_must_be_the_customer_s(intent, outcomes):
+    with pytest.raises(ConfigError, match=r"its sender must be CUSTOMER; got AGENT"):
+        FullSimulationRunner(
+            ScriptedParticipant(CUSTOMER, []),
+            ScriptedParticipant(AGENT, []),
+            MessageDraft("Hello from the agent", AGENT),
+            intent,
+            outcomes,
+            first="agent",
+        )

@@ -46,7 +46,7 @@ __all__ = ["FullSimulationRunner", "ProgressCallback"]
 
 _CUSTOMER = ParticipantRole.CUSTOMER
 _AGENT = ParticipantRole.AGENT
-EMPTY_CONVERSATION = Conversation(())
+_EMPTY = Conversation(())
 
 
 @attrs.define
@@ -173,6 +173,15 @@ class FullSimulationRunner(ConversationCore, Runner):
                     "(first='customer'); give a MessageDraft, or set first='agent'"
                 )
             self._state.conversation = Conversation((self._first_message(),))
+        elif (
+            self.initial_message is not None
+            and self.initial_message.sender is not _CUSTOMER
+        ):
+            raise ConfigError(
+                "with first='agent', initial_message is the customer's answer to "
+                "the agent's opening: its sender must be CUSTOMER; got "
+                f"{self.initial_message.sender.name}"
+            )
 
     def _first_message(self) -> Message:
         draft = self.initial_message
@@ -227,7 +236,7 @@ class FullSimulationRunner(ConversationCore, Runner):
         turn = self.timeouts.turn
         try:
             with anyio.move_on_after(turn) as scope:
-                opening = await self.agent.get_next_message(EMPTY_CONVERSATION)
+                opening = await self.agent.get_next_message(_EMPTY)
         except ConfigError:
             raise
         except Exception as exc:
