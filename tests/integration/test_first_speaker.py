@@ -19,10 +19,11 @@ from clientsim import (
     ScriptedParticipant,
     simulate,
 )
-from clientsim.channels import TargetChannel, WebSocketChannel
+from clientsim.channels import HTTPChannel, TargetChannel, WebSocketChannel
 from clientsim.errors import ConfigError
 from clientsim.experiments import Cassette
 from clientsim.runners.build import build_runner
+from tests.channels import http_servers as http
 from tests.channels import ws_server as ws
 
 
@@ -144,6 +145,26 @@ async def test_a_callable_agent_cannot_open_and_is_not_waited_for(intent, outcom
     assert result.ending.reason == "agent_silent"
     assert "when the session opened" in result.ending.detail
     assert calls == []
+
+
+async def test_an_http_agent_has_no_opening_and_gets_no_request(intent, outcomes):
+    async with (
+        http.serve(http.completion("Hello!")) as agent,
+        HTTPChannel(base_url=f"{agent.url}/v1", model="bot") as channel,
+    ):
+        runner = HybridSimulationRunner(
+            LLMParticipant(CUSTOMER, "offline", intent=intent),
+            channel,
+            intent,
+            outcomes,
+            reply_timeout_seconds=30,
+            first="agent",
+        )
+        with anyio.fail_after(5):
+            result = await runner.run()
+    assert result.ending.reason == "agent_silent"
+    assert result.conversation.messages == ()
+    assert agent.requests == []  # an OpenAI-style endpoint speaks only when asked
 
 
 # ------------------------------------------------------------------ Full, simulated
