@@ -55,6 +55,7 @@ from clientsim.runners.build import (
     build_evaluator,
     build_runner,
     build_termination,
+    criteria_finish,
     fresh_agent,
 )
 
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from clientsim.evaluation.base import OutcomeEvaluator
+    from clientsim.evaluation.criteria import CriteriaJudge
     from clientsim.experiments.cassette import Cassette
     from clientsim.runners.base import Runner
 
@@ -92,6 +94,7 @@ async def simulate(
     threshold: float | None = None,
     run_id: str = "simulate",
     timeouts: Timeouts | None = None,
+    criteria: Sequence[str] | CriteriaJudge | None = None,
 ) -> SimulationRuns:
     """Run simulated customers against ``agent`` and return their conversations.
 
@@ -127,6 +130,10 @@ async def simulate(
         timeouts: bounds on each model call, turn and conversation
             (:class:`~clientsim.models.Timeouts`); ``None``: the defaults (a Hybrid
             run then keeps its own real-time settings).
+        criteria: written criteria to judge each finished conversation on (a list of
+            strings, judged on ``customer_model``; or a
+            :class:`~clientsim.evaluation.criteria.CriteriaJudge` for another model);
+            each result then carries its verdict as ``result.criteria``.
 
     Returns:
         The conversations in grid order (intent, persona, repetition), each with its
@@ -193,6 +200,11 @@ async def simulate(
             timeouts=timeouts,
         )
 
+    finish = (
+        None
+        if criteria is None
+        else criteria_finish(criteria, default_model=customer_model)
+    )
     owned = resolved if builds_a_channel(agent) else None
     try:
         batch = await BatchRunner(
@@ -204,6 +216,7 @@ async def simulate(
             max_retries=0,
             cassette=cassette,
             timeouts=timeouts or Timeouts(),
+            finish=finish,
         ).run()
     finally:
         with anyio.CancelScope(shield=True):
