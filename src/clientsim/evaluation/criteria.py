@@ -135,7 +135,11 @@ def tuned(model: BaseChatModel, seed: int) -> BaseChatModel:
     from clientsim.llm.run_model import RunChatModel  # noqa: PLC0415
 
     if isinstance(model, RunChatModel):
-        return model.model_copy(update={"inner": _settings(model.inner, None)})
+        inner = _settings(model.inner, None)
+        # A shallow copy: it shares the wrapper's counters, so usage is still counted.
+        return (
+            model if inner is model.inner else model.model_copy(update={"inner": inner})
+        )
     return _settings(model, seed)
 
 
