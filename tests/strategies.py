@@ -16,6 +16,8 @@ from clientsim.models import (
     ClientFeedback,
     Conversation,
     ConversationResult,
+    CriteriaVerdict,
+    CriterionVerdict,
     Ending,
     ErrorRecord,
     Intent,
@@ -153,6 +155,20 @@ error_records = st.builds(
     ErrorRecord, source=st.text(), type=st.text(), message=st.text()
 )
 
+criteria_verdicts = st.builds(
+    CriteriaVerdict,
+    verdicts=st.lists(
+        st.builds(
+            CriterionVerdict,
+            criterion=st.text(),
+            passed=st.booleans(),
+            reason=st.text(),
+            messages=st.lists(st.integers(min_value=0, max_value=100), max_size=4),
+        ),
+        max_size=3,
+    ),
+)
+
 conversation_results = st.builds(
     ConversationResult,
     conversation=conversations,
@@ -160,6 +176,7 @@ conversation_results = st.builds(
     ending=st.none() | endings,
     token_usage=token_usage_reports,
     error=st.none() | error_records,
+    criteria=st.none() | criteria_verdicts,
 )
 
 

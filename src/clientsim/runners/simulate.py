@@ -56,6 +56,7 @@ from clientsim.runners.build import (
     build_evaluator,
     build_runner,
     build_termination,
+    criteria_finish,
     fresh_agent,
 )
 
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from clientsim.evaluation.base import OutcomeEvaluator
+    from clientsim.evaluation.criteria import CriteriaJudge
     from clientsim.experiments.cassette import Cassette
     from clientsim.runners.base import Runner
 
@@ -94,6 +96,7 @@ async def simulate(
     run_id: str = "simulate",
     timeouts: Timeouts | None = None,
     first: Literal["customer", "agent"] = "customer",
+    criteria: Sequence[str] | CriteriaJudge | None = None,
 ) -> SimulationRuns:
     """Run simulated customers against ``agent`` and return their conversations.
 
@@ -133,6 +136,10 @@ async def simulate(
             first message) or ``"agent"`` (the agent's opening, e.g. a greeting,
             comes first; the customer then writes its first message from its
             intent; a Hybrid run waits ``reply_timeout_seconds`` for the opening).
+        criteria: written criteria to judge each finished conversation on (a list of
+            strings, judged on ``customer_model``; or a
+            :class:`~clientsim.evaluation.criteria.CriteriaJudge` for another model);
+            each result then carries its verdict as ``result.criteria``.
 
     Returns:
         The conversations in grid order (intent, persona, repetition), each with its
@@ -203,6 +210,11 @@ async def simulate(
             first=first,
         )
 
+    finish = (
+        None
+        if criteria is None
+        else criteria_finish(criteria, default_model=customer_model)
+    )
     owned = resolved if builds_a_channel(agent) else None
     try:
         batch = await BatchRunner(
@@ -214,6 +226,7 @@ async def simulate(
             max_retries=0,
             cassette=cassette,
             timeouts=timeouts or Timeouts(),
+            finish=finish,
         ).run()
     finally:
         with anyio.CancelScope(shield=True):
