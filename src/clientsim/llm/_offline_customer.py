@@ -220,7 +220,8 @@ def customer(  # noqa: C901, PLR0911, PLR0912 - one branch per kind of agent mes
                 )
             )
         )
-    if len(mine) >= _MAX_MESSAGES or theirs.count(last) >= 3:
+    looping = kind is not Kind.NONSENSE and theirs.count(last) >= 3
+    if len(mine) >= _MAX_MESSAGES or looping:
         return _end("We're going round in circles. I'll try again later. Goodbye.")
     if kind is Kind.REFUSAL:
         if kinds.count(Kind.REFUSAL) >= 2:
