@@ -236,7 +236,10 @@ async def test_an_openai_compatible_agent_on_loopback():
     assert lines[1][0] == "agent"
     assert lines[2][1].startswith("It's ")
     assert lines[2][1].endswith("@example.com.")
-    assert lines[4] == ("customer", "No, that's all. Thank you so much! Bye!")
+    assert lines[4] == (
+        "customer",
+        "No, that's all, it worked out. Thank you so much! Bye!",
+    )
     assert len(lines) == 6
     assert run.result.ending.reason == "both_passed"
     assert len(server.requests) == 3

@@ -210,13 +210,13 @@ def customer(  # noqa: C901, PLR0911, PLR0912 - one branch per kind of agent mes
             return _end("Okay, I'll wait to hear from them. Goodbye.")
         return rng.choice(("Okay, I'll wait.", "Sure, I'll hold."))
     if kind is Kind.RESOLUTION:
-        if kind is Kind.RESOLUTION and _ANYTHING_ELSE.search(last):
-            return _end("No, that's all. Thank you so much! Bye!")
+        if _ANYTHING_ELSE.search(last):
+            return _end("No, that's all, it worked out. Thank you so much! Bye!")
         return _end(
             rng.choice(
                 (
-                    "Great, thank you so much! Bye!",
-                    "Perfect, that's all I needed. Thanks, bye!",
+                    "Great, that worked. Thank you so much! Bye!",
+                    "Perfect, that's worked out. Thanks, bye!",
                 )
             )
         )
@@ -230,7 +230,8 @@ def customer(  # noqa: C901, PLR0911, PLR0912 - one branch per kind of agent mes
             return "That's not good enough. Can I talk to a manager, please?"
         return "I see. Is there another option, or someone else I could talk to?"
     if not _stated(intent, phrased, mine):
-        return request
+        fact = _fact_asked(last, known) if kind is Kind.QUESTION else None
+        return f"{phrased.text} {fact}" if fact else request
     if kind is Kind.QUESTION:
         return _answer(last, phrased, known)
     if kind is Kind.ANYTHING_ELSE:
@@ -336,6 +337,10 @@ _DESCRIBE: Final = (
     "what is the issue",
     "what exactly",
     "tell me more",
+    "a bit more",
+    "a little more",
+    "say that again",
+    "rephrase",
     "more about",
     "more detail",
     "describe",
@@ -429,6 +434,15 @@ def _answer(question: str, phrased: Phrased, known: Facts) -> str:  # noqa: PLR0
     if _CONFIRM.search(asked):
         return "Yes, that's right."
     return f"I'm not sure. {phrased.text}"
+
+
+def _fact_asked(question: str, known: Facts) -> str | None:
+    """The fact ``question`` asks for, if it asks for one."""
+    asked = question.lower()
+    for cues, fact in _FACT_CUES:
+        if fact != "reason" and cues.search(asked):
+            return _fact(fact, known, asked)
+    return None
 
 
 def _fact(fact: str, known: Facts, asked: str) -> str:  # noqa: PLR0911 - one per fact
