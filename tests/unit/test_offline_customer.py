@@ -243,3 +243,18 @@ async def test_an_openai_compatible_agent_on_loopback():
     assert len(lines) == 6
     assert run.result.ending.reason == "both_passed"
     assert len(server.requests) == 3
+
+
+async def test_an_impatient_customer_asks_for_a_manager_when_refused():
+    customer = customer_for("Cancel my subscription", persona="Jo, impatient and busy.")
+    said = await talk(customer, "Unfortunately that's not possible.")
+    assert said[1] == "That's not good enough. Can I talk to a manager, please?"
+
+
+async def test_an_agent_that_asks_the_same_thing_three_times_is_left_politely():
+    said = await talk(
+        customer_for("reset my password"), *["Hmm, can you rephrase?"] * 4
+    )
+    assert said[3] == "We're going round in circles. I'll try again later. Goodbye."
+    assert said[4] is None
+    assert not any("thank" in line.lower() for line in said[1:] if line)

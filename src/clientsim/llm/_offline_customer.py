@@ -262,13 +262,22 @@ def customer(  # noqa: C901, PLR0911, PLR0912 - one branch per kind of agent mes
 _CLARIFY: Final = "Sorry, I don't understand. Could you clarify?"
 _RESTATE: Final = "Let me put it another way."
 _NUDGE: Final = "Okay, but I still need help."
-_FAILED: Final = ("didn't work", "doesn't work", "still", "not working", "no luck")
+_FAILURES: Final = (
+    "I tried that, but it still doesn't work.",
+    "Hmm, no luck, it's still not working.",
+    "Not really, I'm still confused about it.",
+    (
+        "This still doesn't work and I'm running out of patience. "
+        "Can I talk to a human, please?"
+    ),
+)
+"""What the customer says when an attempt failed (the offline agent reads "still")."""
 
 
 def _after_attempt(
     last: str, mine: Sequence[str], rng: random.Random, *, impatient: bool
 ) -> str:
-    failures = sum(has(m, _FAILED) for m in mine)
+    failures = sum(m in _FAILURES for m in mine)
     if rng.random() < (0.5 if impatient else 0.75) - 0.2 * failures:
         return _end(
             rng.choice(
@@ -279,20 +288,12 @@ def _after_attempt(
             )
         )
     if failures >= 1 and impatient:
-        return (
-            "This still doesn't work and I'm running out of patience. "
-            "Can I talk to a human, please?"
-        )
+        return _FAILURES[3]
     if failures >= 3:
         return _end("It still doesn't work, so I'll try again later. Goodbye.")
     if has(last, ("answer", "clear", "explain", "make sense")):
-        return "Not really, I'm still confused about it."
-    return rng.choice(
-        (
-            "I tried that, but it still doesn't work.",
-            "Hmm, no luck, it's still not working.",
-        )
-    )
+        return _FAILURES[2]
+    return rng.choice(_FAILURES[:2])
 
 
 def _end(text: str) -> str:
