@@ -5,6 +5,7 @@ function and an OpenAI-compatible server on 127.0.0.1) that end politely, withou
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from clientsim import (
     ParticipantRole,
 )
 from clientsim.runners.simulate import simulate
+from clientsim.termination import DEFAULT_CLOSING_PHRASES
 from tests.channels import http_servers as http
 
 
@@ -91,6 +93,27 @@ def opening_body(text: str) -> str:
 async def test_the_opening_says_the_intent_grammatically(intent, said):
     (opening,) = await talk(customer_for(intent))
     assert opening_body(opening) == said
+
+
+@pytest.mark.parametrize(
+    "agent_line",
+    [
+        "Your refund has been issued.",
+        "A specialist will contact you within 24 hours.",
+        "Have a great day!",
+    ],
+)
+async def test_every_closing_says_a_default_closing_phrase(agent_line):
+    customer = customer_for("reset my password")
+    said = await talk(customer, agent_line, "Hello?")
+    assert said[2] is None
+    assert customer.finished
+    words = re.findall(r"[a-z']+", said[1].lower())
+    assert any(
+        phrase.split() == words[i : i + len(phrase.split())]
+        for phrase in DEFAULT_CLOSING_PHRASES
+        for i in range(len(words))
+    ), said[1]
 
 
 async def test_a_resolution_ends_the_talk_and_the_request_is_not_repeated():
@@ -168,8 +191,8 @@ async def test_a_transfer_is_waited_for_once_and_a_hand_off_ends_the_talk():
         "Anything else?",
     )
     assert handed_off[1] in {
-        "Okay, thank you. I'll wait to hear from them.",
-        "Fine, thanks.",
+        "Okay, thank you. I'll wait to hear from them. Bye!",
+        "Fine, thanks. Goodbye.",
     }
     assert handed_off[2] is None
 

@@ -15,7 +15,10 @@ that it answers the agent's last message:
 - a transfer: waits; a second transfer closes, and so does a hand-off (an escalated
   case, or someone who will email or call later);
 - nonsense: asks once to clarify, then restates its request once, then closes;
-- a goodbye: says goodbye. It ends every closing message with ``[END]``.
+- a goodbye: says goodbye.
+
+Every closing message says goodbye (so :class:`~clientsim.termination.ClosingPhrases`
+sees it) and ends with ``[END]`` (so the participant passes from then on).
 """
 
 from __future__ import annotations
@@ -202,7 +205,10 @@ def customer(  # noqa: C901, PLR0911, PLR0912 - one branch per kind of agent mes
     if kind is Kind.HANDOFF:
         return _end(
             rng.choice(
-                ("Okay, thank you. I'll wait to hear from them.", "Fine, thanks.")
+                (
+                    "Okay, thank you. I'll wait to hear from them. Bye!",
+                    "Fine, thanks. Goodbye.",
+                )
             )
         )
     if kind is Kind.TRANSFER:
