@@ -311,7 +311,7 @@ async def run_experiment(
         >>> path = folder / "configs" / "simulation.yaml"
         >>> result = anyio.run(lambda: run_experiment(path))
         >>> result.summary["pass_rate"]["passed"], result.summary["pass_rate"]["total"]
-        (7, 12)
+        (8, 12)
         >>> result.directory.parent == folder / "experiments"
         True
 

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import random
 import re
-import zlib
 from collections.abc import Mapping, Sequence
 from typing import Final
 
 import attrs
 
+from clientsim.llm._offline_customer import END_MARKER, customer
+from clientsim.llm._offline_phrasing import stable_rng
 from clientsim.llm.turns import Turn
 
 
-END_MARKER: Final = "[END]"
+__all__ = ["END_MARKER", "judge", "respond", "stable_rng"]
 
 _ROLE: Final = re.compile(
     r"\byou are (?:role-playing |playing )?(?:the |a )?(customer|agent)\b",
     re.IGNORECASE,
 )
-_GOAL: Final = re.compile(r"your goal[^:\n]*:\s*(.+)", re.IGNORECASE)
 
 
 @attrs.frozen
@@ -37,7 +37,6 @@ class Topic:
     question: str
     answer: str
     fallback: str
-    detail: str
 
 
 FAQ: Final = (
@@ -53,7 +52,6 @@ FAQ: Final = (
             "Let's try another way: clear your browser's cookies for our site, then use "
             "'Forgot password' on the sign-in page. Does that get you in?"
         ),
-        detail="It's jordan.lee@example.com.",
     ),
     Topic(
         name="two_factor",
@@ -67,7 +65,6 @@ FAQ: Final = (
             "If the code is rejected, check that your phone's clock is set automatically, "
             "then scan the code again. Does it work now?"
         ),
-        detail="An authenticator app, please.",
     ),
     Topic(
         name="cancel",
@@ -81,7 +78,6 @@ FAQ: Final = (
             "You can also cancel under Account > Subscription > Cancel plan. I've "
             "confirmed the cancellation on our side. Is that all sorted?"
         ),
-        detail="It's too expensive for me at the moment.",
     ),
     Topic(
         name="refund",
@@ -95,7 +91,6 @@ FAQ: Final = (
             "I've added a note to speed the refund up and emailed you a confirmation. "
             "Is there anything else about it?"
         ),
-        detail="The order number is 48213.",
     ),
     Topic(
         name="billing",
@@ -109,7 +104,6 @@ FAQ: Final = (
             "You can see every charge under Account > Billing history, with a PDF for "
             "each. Does that clear it up?"
         ),
-        detail="The one from last Tuesday, for $49.",
     ),
     Topic(
         name="delivery",
@@ -123,7 +117,6 @@ FAQ: Final = (
             "I've asked the carrier to prioritise it and sent you an updated tracking "
             "link. Is that okay?"
         ),
-        detail="It's order 77120.",
     ),
 )
 
@@ -141,20 +134,6 @@ _FAILED: Final = ("didn't work", "doesn't work", "still", "not working", "no luc
 _HUMAN: Final = ("human", "real person", "supervisor", "manager", "escalate")
 _ESCALATED: Final = ("escalat", "specialist", "supervisor", "transfer")
 _CLOSING: Final = ("have a great day", "have a nice day", "goodbye", "bye")
-_IMPATIENT: Final = (
-    "impatient",
-    "angry",
-    "frustrated",
-    "rude",
-    "in a hurry",
-    "annoyed",
-)
-
-
-def stable_rng(seed: int, *parts: str) -> random.Random:
-    """A generator seeded from ``seed`` and the text of ``parts``, the same in every process."""
-    digest = zlib.crc32("\x1f".join(parts).encode("utf-8"), seed & 0xFFFFFFFF)
-    return random.Random(digest)
 
 
 def _has(text: str, cues: Sequence[str]) -> bool:
@@ -173,81 +152,8 @@ def respond(turns: Sequence[Turn], seed: int) -> str:
     dialogue = [t for t in turns if t.role != "system"]
     rng = stable_rng(seed, *(t.content for t in turns))
     if _role(system) == "customer":
-        return _customer(system, dialogue, rng)
+        return customer(system, dialogue, rng, seed)
     return _agent(dialogue, rng)
-
-
-def _goal(system: str) -> str:
-    match = _GOAL.search(system)
-    goal = (
-        match.group(1).strip().rstrip(".") if match else "get some help with my account"
-    )
-    return goal[0].lower() + goal[1:] if goal else goal
-
-
-def _customer(system: str, dialogue: Sequence[Turn], rng: random.Random) -> str:
-    mine = [t.content for t in dialogue if t.role == "assistant"]
-    theirs = [t.content for t in dialogue if t.role == "user"]
-    last = theirs[-1] if theirs else ""
-    goal = _goal(system)
-    impatient = _has(system, _IMPATIENT)
-    stated = any(goal[:24].lower() in m.lower() for m in mine)
-    failures = sum(_has(m, _FAILED) for m in mine)
-    if _has(last, _ESCALATED):
-        return (
-            rng.choice(
-                ("Okay, thank you. I'll wait to hear from them.", "Fine, thanks.")
-            )
-            + f" {END_MARKER}"
-        )
-    if _has(last, _CLOSING) or (
-        mine and _has(mine[-1], _THANKS) and "anything else" in last.lower()
-    ):
-        return (
-            rng.choice(("No, that's all. Bye!", "That's everything, thanks. Bye!"))
-            + f" {END_MARKER}"
-        )
-    if not stated:
-        opener = rng.choice(("Hi! ", "Hello. ", "")) if not mine else ""
-        return f"{opener}I need to {goal}. Can you help me with that?"
-    topic = _topic_of(" ".join(mine))
-    if last.rstrip().endswith("?") and not _is_answer(last):
-        if topic is not None and topic.detail not in mine:
-            return topic.detail
-        return rng.choice(
-            ("I'm not sure what you mean. I just want to " + goal + ".", "Yes, please.")
-        )
-    if _is_answer(last):
-        success = rng.random() < (0.5 if impatient else 0.75) - 0.2 * failures
-        if success:
-            return (
-                rng.choice(
-                    (
-                        "That worked, thank you so much! Bye!",
-                        "Perfect, that fixed it. Thanks, bye!",
-                    )
-                )
-                + f" {END_MARKER}"
-            )
-        if failures >= 1 and impatient:
-            return (
-                "This still doesn't work and I'm running out of patience. "
-                "Can I talk to a human, please?"
-            )
-        return rng.choice(
-            (
-                "I tried that, but it still doesn't work.",
-                "Hmm, no luck, it's still not working.",
-            )
-        )
-    return f"Could you help me {goal}, please?"
-
-
-def _is_answer(text: str) -> bool:
-    """An FAQ answer, or any longer message that is not just a question for details."""
-    if any(text.startswith((topic.answer[:30], topic.fallback[:30])) for topic in FAQ):
-        return True
-    return len(text) > 60 and not any(topic.question == text for topic in FAQ)
 
 
 def _topic_of(text: str) -> Topic | None:
@@ -329,7 +235,9 @@ def _supervise(turns: Sequence[Turn], seed: int) -> dict[str, object]:
     """A multi-turn supervisor's decision: the customer's next message, or the end."""
     system = "\n".join(t.content for t in turns if t.role == "system")
     dialogue = [t for t in turns if t.role != "system"]
-    reply = _customer(system, dialogue, stable_rng(seed, *(t.content for t in turns)))
+    reply = customer(
+        system, dialogue, stable_rng(seed, *(t.content for t in turns)), seed
+    )
     if END_MARKER in reply:
         return {
             "action": "terminate",
