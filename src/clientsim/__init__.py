@@ -134,6 +134,7 @@ if _typing.TYPE_CHECKING:
         TaskType,
         Timeouts,
         TokenUsage,
+        ToolCall,
     )
     from clientsim.participants import (
         LLMParticipant,
@@ -355,6 +356,7 @@ __all__ = [
     "TerminationStrategy",
     "Timeouts",
     "TokenUsage",
+    "ToolCall",
     "TypingModel",
     "UnknownStrategyError",
     "WebSocketChannel",
@@ -484,6 +486,7 @@ _EXPORTS: _typing.Final[dict[str, str]] = {
     "TaskType": "clientsim.models",
     "Timeouts": "clientsim.models",
     "TokenUsage": "clientsim.models",
+    "ToolCall": "clientsim.models",
     "LLMParticipant": "clientsim.participants",
     "Participant": "clientsim.participants",
     "ScriptedParticipant": "clientsim.participants",

@@ -30,6 +30,7 @@ from clientsim.models.conversation import stamped
 
 
 __all__ = [
+    "AgentInterrupted",
     "Channel",
     "QueueSession",
     "Session",
@@ -117,7 +118,22 @@ class TurnEnded:
     """The agent said it has finished its turn (e.g. its HTTP reply is complete)."""
 
 
-SessionEvent = Message | TurnEnded
+@attrs.frozen
+class AgentInterrupted:
+    """The agent stopped to ask (a LangGraph ``interrupt()``), and nobody answered.
+
+    A runner ends the conversation with the reason ``"agent_interrupted"``; the
+    ending's detail is :attr:`payload` as JSON.
+
+    Attributes:
+        payload: what the agent asked with, as JSON data (the interrupt's value; a
+            list of values when several interrupts came at once).
+    """
+
+    payload: object
+
+
+SessionEvent = Message | TurnEnded | AgentInterrupted
 """What a :class:`QueueSession` yields from :meth:`QueueSession.events`."""
 
 
@@ -220,6 +236,11 @@ class QueueSession(Session):
     async def push_end_of_turn(self) -> None:
         """Tell the reader that the agent has finished its turn."""
         await self._put(TurnEnded())
+
+    async def push_interrupt(self, payload: object) -> None:
+        """Tell the reader that the agent stopped to ask and waits for an answer
+        (a runner ends the conversation with ``"agent_interrupted"``)."""
+        await self._put(AgentInterrupted(payload))
 
     async def push_end_of_session(self) -> None:
         """The agent ended the session normally: the reader's events stop after what
