@@ -395,8 +395,10 @@ def _conversations(
         return [(None, source)]
     if isinstance(source, SimulatedRun):
         return [(source, source.result)]
-    if isinstance(source, SimulationRuns | Sequence):
-        return [(run, run.result) for run in _runs(source)]
+    if isinstance(source, SimulationRuns | Sequence) and all(
+        isinstance(run, SimulatedRun) for run in source
+    ):
+        return [(run, run.result) for run in source]
     raise ConfigError(
         "result must be a ConversationResult, a Conversation, a SimulatedRun or a "
         f"SimulationRuns (what simulate() returns); got {type(source).__name__}"

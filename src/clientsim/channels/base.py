@@ -25,7 +25,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from clientsim.errors import ChannelError, ConfigError, SessionClosedError
-from clientsim.models import Conversation, Message, ParticipantRole
+from clientsim.models import Conversation, Message, ParticipantRole, ToolCall
 from clientsim.models.conversation import stamped
 
 
@@ -204,6 +204,7 @@ class QueueSession(Session):
         ](max_buffer)
         self._closed = False
         self._task_group: TaskGroup | None = None
+        self._carried: tuple[ToolCall, ...] = ()  # tool calls of a turn with no text
 
     # ----- the transport's side ------------------------------------------------------
 
@@ -222,6 +223,22 @@ class QueueSession(Session):
         message = stamped(content, now(), _AGENT)
         await self.push_message(message)
         return message
+
+    async def push_reply(
+        self, text: str, tool_calls: tuple[ToolCall, ...] = (), *, last: bool = False
+    ) -> None:
+        """Record and hand over an agent message with ``text`` and the tool calls
+        that led to it, stamped now. Tool calls that come with no text (a turn that
+        only called tools) ride on the session's next message, or, if this is the
+        ``last`` turn (an interrupt ends the conversation), on a message with an
+        empty text; an empty text with no tool calls is nothing."""
+        if not text and not last:
+            self._carried = (*self._carried, *tool_calls)
+            return
+        if self._carried:
+            tool_calls, self._carried = (*self._carried, *tool_calls), ()
+        if text or tool_calls:
+            await self.push_message(stamped(text, now(), _AGENT, tool_calls))
 
     async def push_message(self, message: Message) -> None:
         """Record and hand over an agent message."""

@@ -19,12 +19,17 @@ from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from clientsim import events
 from clientsim._runtime import run_sync
-from clientsim.channels.base import Channel, QueueSession, now
+from clientsim.channels.base import Channel, QueueSession
 from clientsim.channels.target import import_target
 from clientsim.errors import ChannelError, ConfigError
-from clientsim.llm.messages import Reply, from_conversation, has_no_async_path, replies
+from clientsim.llm.messages import (
+    Reply,
+    from_conversation,
+    has_no_async_path,
+    replies,
+    resume_command,
+)
 from clientsim.models import Message, ParticipantRole, ToolCall
-from clientsim.models.conversation import stamped
 
 
 if TYPE_CHECKING:
@@ -68,7 +73,6 @@ class RunnableSession(QueueSession):
     def __init__(self, channel: RunnableChannel, session_id: str | None = None) -> None:
         super().__init__(session_id)
         self.channel = channel
-        self._carried: tuple[ToolCall, ...] = ()  # calls of a turn with no text
 
     async def deliver(self, message: Message) -> None:
         channel = self.channel
@@ -93,17 +97,8 @@ class RunnableSession(QueueSession):
         await self.push_end_of_turn()
 
     async def _push(self, found: list[Reply], *, last: bool) -> None:
-        """Push the turn's messages. Tool calls of a turn with no text ride on the
-        session's next message; on the ``last`` turn (an interrupt ends the
-        conversation) they get a message with an empty text instead."""
-        for text, calls in found:
-            if not text and not last:
-                self._carried = (*self._carried, *calls)
-                continue
-            carried, self._carried = self._carried, ()
-            await self.push_message(
-                stamped(text, now(), _AGENT, (*carried, *calls) if carried else calls)
-            )
+        for index, (text, calls) in enumerate(found):
+            await self.push_reply(text, calls, last=last and index == len(found) - 1)
 
     async def _call(self, payload: object) -> object:
         channel = self.channel
@@ -131,8 +126,6 @@ class RunnableSession(QueueSession):
     ) -> object:
         """Resume the graph with an approval of each interrupt; note each approval
         among the turn's tool calls, after the calls made before it."""
-        from langgraph.types import Command  # noqa: PLC0415 - only a graph interrupts
-
         made = sum(len(calls) for _, calls in self._replies(result, ()))
         answers: dict[str, object] = {}
         for interrupt in interrupts:
@@ -156,7 +149,7 @@ class RunnableSession(QueueSession):
                 resume=answer,
             )
         resume = next(iter(answers.values())) if len(answers) == 1 else answers
-        return await self._call(Command(resume=resume))
+        return await self._call(resume_command(resume))
 
     async def _input_messages(self, message: Message) -> list[BaseMessage]:
         if self.channel.stateful:

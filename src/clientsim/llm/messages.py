@@ -27,6 +27,7 @@ __all__ = [
     "has_no_async_path",
     "replies",
     "reply_texts",
+    "resume_command",
     "to_langchain",
 ]
 
@@ -194,6 +195,13 @@ def _tool_call(call: object, answers: Mapping[str | None, str], name: str) -> To
         raise ChannelError(
             f"runnable {name!r} returned a malformed tool call: {exc}"
         ) from exc
+
+
+def resume_command(value: object) -> object:
+    """LangGraph's ``Command(resume=value)``, which resumes an interrupted graph."""
+    from langgraph.types import Command  # noqa: PLC0415 - only a graph interrupts
+
+    return Command(resume=value)
 
 
 def has_no_async_path(runnable: object) -> bool:
