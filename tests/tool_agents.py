@@ -113,3 +113,14 @@ def build_graph(
 def asking_graph() -> Any:
     """The graph whose refunds stop to ask for approval."""
     return build_graph(ask=True)
+
+
+def markup_graph() -> Any:
+    """The graph with an order id holding markup, for the escaping tests."""
+    return build_graph(order_id="<b>123</b>")
+
+
+# Graph objects for target strings that name an agent (an experiment's runner.target):
+# each serves one conversation at a time (its fake model plays one script).
+MARKUP_GRAPH = markup_graph()
+ASKING_GRAPH = asking_graph()

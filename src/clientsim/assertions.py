@@ -410,6 +410,7 @@ def _check_each(
 ) -> None:
     """Run ``check`` (a problem, or ``""``) on each conversation's calls; raise
     AssertionError naming the failing runs and their seeds."""
+    __tracebackhide__ = True
     conversations = _conversations(source)
     failing = [
         (run, problem)
