@@ -9,6 +9,7 @@ from typing import Final
 import attrs
 
 from clientsim._validators import an_int, items_of, typed
+from clientsim.config.converter import OMIT_IF_DEFAULT
 from clientsim.errors import InvalidTypeError, is_transient
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
@@ -87,7 +88,10 @@ class Message:
     )
     sender: ParticipantRole = attrs.field(validator=_instance_of_role)
     tool_calls: tuple[ToolCall, ...] = attrs.field(
-        default=(), converter=_to_tool_calls, kw_only=True
+        default=(),
+        converter=_to_tool_calls,
+        kw_only=True,
+        metadata={OMIT_IF_DEFAULT: True},  # plain data without calls stays as it was
     )
 
     def __attrs_post_init__(self) -> None:
