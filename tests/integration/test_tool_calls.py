@@ -295,3 +295,46 @@ def test_customer_messages_cannot_carry_tool_calls() -> None:
             ParticipantRole.CUSTOMER,
             tool_calls=[ToolCall("lookup_order")],
         )
+
+
+async def test_a_cassette_replays_tool_calls_and_the_interrupt(tmp_path: Any) -> None:
+    from clientsim.experiments.cassette import Cassette
+
+    path = tmp_path / "tools.sqlite"
+    results = {}
+    # replay is given another agent: it must never be called, the turns come back
+    for mode, agent in (("record", asking_graph()), ("replay", build_graph())):
+        async with Cassette(path, mode=mode) as cassette:
+            results[mode] = await _one(agent, cassette=cassette)
+    recorded, replayed = (results[mode].runs[0].result for mode in ("record", "replay"))
+    assert replayed.ending == recorded.ending
+    assert replayed.ending.reason == "agent_interrupted"
+    assert [m.tool_calls for m in replayed.conversation.messages] == [
+        m.tool_calls for m in recorded.conversation.messages
+    ]
+    assert replayed.conversation.messages[-1].tool_calls[0].name == "lookup_order"
+
+
+async def test_a_human_in_the_loop_request_is_approved_per_action() -> None:
+    from langchain_core.messages import AIMessage
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, MessagesState, StateGraph
+    from langgraph.types import interrupt
+
+    def review(state: MessagesState) -> dict[str, Any]:
+        request = {"action_requests": [{"name": "refund_order"}, {"name": "email"}]}
+        return {"messages": [AIMessage(json.dumps(interrupt(request)))]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("review", review)
+    builder.add_edge(START, "review")
+    builder.add_edge("review", END)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    channel = RunnableChannel(graph, auto_approve_tools=True)
+    async with await channel.create_session() as session:
+        (answer,) = await turn(session, "refund order 123")
+    decisions = {"decisions": [{"type": "approve"}, {"type": "approve"}]}
+    assert json.loads(answer.content) == decisions
+    (approval,) = answer.tool_calls
+    assert approval.name == "interrupt"
+    assert json.loads(approval.result or "") == decisions
