@@ -37,12 +37,25 @@ _instance_of_str: Final = typed(str)
 _instance_of_role: Final = typed(ParticipantRole)
 
 
+_NO_CALLS: Final[tuple[ToolCall, ...]] = ()
+
+
 def _to_tool_calls(value: object) -> tuple[ToolCall, ...]:
+    if value is _NO_CALLS:  # the default: nothing to check
+        return _NO_CALLS
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
         raise InvalidTypeError(
             f"tool_calls must be a sequence of ToolCall; got {type(value).__name__}"
         )
     return items_of(value, ToolCall, "tool_calls")
+
+
+def _agent_only(message: Message, _: object, calls: tuple[ToolCall, ...]) -> None:
+    if calls and message.sender is not ParticipantRole.AGENT:
+        raise InvalidTypeError(
+            f"only the agent's messages carry tool calls; got {len(calls)} on a "
+            f"{message.sender.value} message"
+        )
 
 
 @attrs.frozen
@@ -88,25 +101,19 @@ class Message:
     )
     sender: ParticipantRole = attrs.field(validator=_instance_of_role)
     tool_calls: tuple[ToolCall, ...] = attrs.field(
-        default=(),
+        default=_NO_CALLS,
         converter=_to_tool_calls,
+        validator=_agent_only,
         kw_only=True,
         metadata={OMIT_IF_DEFAULT: True},  # plain data without calls stays as it was
     )
-
-    def __attrs_post_init__(self) -> None:
-        if self.tool_calls and self.sender is not ParticipantRole.AGENT:
-            raise InvalidTypeError(
-                f"only the agent's messages carry tool calls; got "
-                f"{len(self.tool_calls)} on a {self.sender.value} message"
-            )
 
 
 def stamped(
     content: str,
     timestamp: datetime,
     sender: ParticipantRole,
-    tool_calls: tuple[ToolCall, ...] = (),
+    tool_calls: tuple[ToolCall, ...] = _NO_CALLS,
 ) -> Message:
     """``Message(content, timestamp, sender, tool_calls=tool_calls)``, built at a
     third of the cost when the values are already what its converter and validators
@@ -118,13 +125,13 @@ def stamped(
         and type(timestamp) is datetime
         and timestamp.tzinfo is UTC
         and type(sender) is ParticipantRole
-        and tool_calls == ()
+        and tool_calls is _NO_CALLS
     ):
         message = _new(Message)
         _set(message, "content", content)
         _set(message, "timestamp", timestamp)
         _set(message, "sender", sender)
-        _set(message, "tool_calls", ())
+        _set(message, "tool_calls", _NO_CALLS)
         return message
     return Message(content, timestamp, sender, tool_calls=tool_calls)
 
