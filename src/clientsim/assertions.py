@@ -24,13 +24,16 @@ from clientsim._validators import check_int, check_number
 from clientsim.errors import ConfigError
 from clientsim.evaluation.trajectory import (
     ExpectedTool,
+    ToolCallSource,
     TrajectoryMode,
     expected_calls,
     find_calls,
+    made_calls,
     match_trajectory,
+    runs_of,
     tool_calls_of,
 )
-from clientsim.models import Conversation, ConversationResult, ToolCall
+from clientsim.models import ToolCall
 from clientsim.models.simulated import SimulatedRun, SimulationRuns
 
 
@@ -377,33 +380,6 @@ def assert_pass_hat_k(
 
 # ----- tool calls: thin wrappers over clientsim.evaluation.trajectory ------------------
 
-ToolCallSource = (
-    ConversationResult
-    | Conversation
-    | SimulatedRun
-    | SimulationRuns
-    | Sequence[SimulatedRun]
-)
-"""What the tool-call assertions read: one conversation (a result, a conversation,
-one run) or many (every run must pass; the message names the failing ones)."""
-
-
-def _conversations(
-    source: ToolCallSource,
-) -> list[tuple[SimulatedRun | None, ConversationResult | Conversation]]:
-    if isinstance(source, ConversationResult | Conversation):
-        return [(None, source)]
-    if isinstance(source, SimulatedRun):
-        return [(source, source.result)]
-    if isinstance(source, SimulationRuns | Sequence) and all(
-        isinstance(run, SimulatedRun) for run in source
-    ):
-        return [(run, run.result) for run in source]
-    raise ConfigError(
-        "result must be a ConversationResult, a Conversation, a SimulatedRun or a "
-        f"SimulationRuns (what simulate() returns); got {type(source).__name__}"
-    )
-
 
 def _check_each(
     source: ToolCallSource, what: str, check: Callable[[tuple[ToolCall, ...]], str]
@@ -411,7 +387,7 @@ def _check_each(
     """Run ``check`` (a problem, or ``""``) on each conversation's calls; raise
     AssertionError naming the failing runs and their seeds."""
     __tracebackhide__ = True
-    conversations = _conversations(source)
+    conversations = runs_of(source)
     failing = [
         (run, problem)
         for run, conversation in conversations
@@ -434,12 +410,6 @@ def _check_each(
     raise AssertionError("\n".join(parts))
 
 
-def _made(calls: Sequence[ToolCall]) -> str:
-    if not calls:
-        return "the agent made no tool calls"
-    return "calls made: " + ", ".join(call.describe() for call in calls)
-
-
 def assert_tool_called(
     result: ToolCallSource, name: str, /, **arguments: object
 ) -> tuple[ToolCall, ...]:
@@ -447,7 +417,7 @@ def assert_tool_called(
 
     Example:
         >>> from datetime import UTC, datetime
-        >>> from clientsim.models import Message, ParticipantRole, ToolCall
+        >>> from clientsim.models import Conversation, Message, ParticipantRole, ToolCall
         >>> reply = Message("Refunded.", datetime.now(UTC), ParticipantRole.AGENT,
         ...     tool_calls=[ToolCall("refund_order", {"order_id": "123"})])
         >>> found = assert_tool_called(Conversation([reply]), "refund_order",
@@ -482,7 +452,7 @@ def assert_tool_called(
     def check(calls: tuple[ToolCall, ...]) -> str:
         matched = find_calls(calls, name, arguments)
         found.extend(matched)
-        return "" if matched else _made(calls)
+        return "" if matched else made_calls(calls)
 
     wanted = ToolCall(name, arguments).describe() if arguments else name
     _check_each(result, f"expected a call to {wanted}", check)
@@ -500,9 +470,7 @@ def assert_tool_not_called(result: ToolCallSource, name: str, /) -> None:
 
     def check(calls: tuple[ToolCall, ...]) -> str:
         made = [call for call in calls if call.name == name]
-        return (
-            "calls made: " + ", ".join(call.describe() for call in made) if made else ""
-        )
+        return made_calls(made) if made else ""
 
     _check_each(result, f"expected no call to {name}", check)
 
@@ -523,7 +491,7 @@ def assert_trajectory(
 
     Example:
         >>> from datetime import UTC, datetime
-        >>> from clientsim.models import Message, ParticipantRole, ToolCall
+        >>> from clientsim.models import Conversation, Message, ParticipantRole, ToolCall
         >>> reply = Message("Refunded.", datetime.now(UTC), ParticipantRole.AGENT,
         ...     tool_calls=[ToolCall("refund_order", {"order_id": "123"})])
         >>> assert_trajectory(Conversation([reply]), ["lookup_order", "refund_order"],

@@ -50,6 +50,7 @@ import attrs
 
 from clientsim.errors import ConfigError
 from clientsim.models import Conversation, ConversationResult, ToolCall
+from clientsim.models.simulated import SimulatedRun, SimulationRuns
 from clientsim.models.tool_calls import json_arguments
 
 
@@ -57,11 +58,14 @@ __all__ = [
     "MODES",
     "ExpectedCall",
     "ExpectedTool",
+    "ToolCallSource",
     "TrajectoryMatch",
     "TrajectoryMode",
     "expected_calls",
     "find_calls",
+    "made_calls",
     "match_trajectory",
+    "runs_of",
     "tool_calls_of",
 ]
 
@@ -164,6 +168,43 @@ def tool_calls_of(source: ConversationResult | Conversation) -> tuple[ToolCall, 
             f"{type(source).__name__}"
         )
     return tuple(call for message in source.messages for call in message.tool_calls)
+
+
+ToolCallSource: TypeAlias = (
+    "ConversationResult | Conversation | SimulatedRun | SimulationRuns | "
+    "Sequence[SimulatedRun]"
+)
+"""What the tool-call assertions read: one conversation (a result, a conversation,
+one run) or many runs (every run must pass)."""
+
+
+def runs_of(
+    source: ToolCallSource,
+) -> list[tuple[SimulatedRun | None, ConversationResult | Conversation]]:
+    """Each conversation of ``source`` with its run (``None`` for a lone one).
+
+    Raises:
+        ConfigError: ``source`` is none of :data:`ToolCallSource`'s forms.
+    """
+    if isinstance(source, ConversationResult | Conversation):
+        return [(None, source)]
+    if isinstance(source, SimulatedRun):
+        return [(source, source.result)]
+    if isinstance(source, SimulationRuns | Sequence) and all(
+        isinstance(run, SimulatedRun) for run in source
+    ):
+        return [(run, run.result) for run in source]
+    raise ConfigError(
+        "result must be a ConversationResult, a Conversation, a SimulatedRun or a "
+        f"SimulationRuns (what simulate() returns); got {type(source).__name__}"
+    )
+
+
+def made_calls(calls: Sequence[ToolCall]) -> str:
+    """``calls made: a(...), b(...)``, or that there were none."""
+    if not calls:
+        return "the agent made no tool calls"
+    return "calls made: " + ", ".join(call.describe() for call in calls)
 
 
 def find_calls(
