@@ -37,6 +37,7 @@ from clientsim.models import (
     TaskType,
     TokenUsage,
     TokenUsageReport,
+    ToolCall,
 )
 
 
@@ -112,7 +113,43 @@ aware_datetimes = st.datetimes(
 )
 datetimes = st.one_of(naive_datetimes, aware_datetimes)
 
-messages = st.builds(Message, content=st.text(), timestamp=datetimes, sender=roles)
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53), max_value=2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+tool_arguments = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+tool_calls = st.builds(
+    ToolCall,
+    name=st.text(min_size=1, max_size=12).filter(str.strip),
+    arguments=tool_arguments,
+    id=st.none() | st.text(max_size=12),
+    result=st.none() | st.text(max_size=30),
+)
+
+
+@st.composite
+def _message(draw: st.DrawFn) -> Message:
+    sender = draw(roles)
+    calls = (
+        draw(st.lists(tool_calls, max_size=3))
+        if sender is ParticipantRole.AGENT
+        else []
+    )
+    return Message(draw(st.text()), draw(datetimes), sender, tool_calls=calls)
+
+
+messages = _message()
 
 
 @st.composite
@@ -120,7 +157,7 @@ def message_lists(draw: st.DrawFn, max_size: int = 8) -> list[Message]:
     """Messages with naive, aware or mixed timestamps (all kept in UTC)."""
     return draw(
         st.lists(
-            st.builds(Message, content=st.text(), timestamp=datetimes, sender=roles),
+            messages,
             max_size=max_size,
         )
     )

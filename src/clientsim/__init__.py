@@ -139,6 +139,7 @@ if _typing.TYPE_CHECKING:
         TaskType,
         Timeouts,
         TokenUsage,
+        ToolCall,
     )
     from clientsim.participants import (
         LLMParticipant,
@@ -365,6 +366,7 @@ __all__ = [
     "TerminationStrategy",
     "Timeouts",
     "TokenUsage",
+    "ToolCall",
     "TypingModel",
     "UnknownStrategyError",
     "WebSocketChannel",
@@ -499,6 +501,7 @@ _EXPORTS: _typing.Final[dict[str, str]] = {
     "TaskType": "clientsim.models",
     "Timeouts": "clientsim.models",
     "TokenUsage": "clientsim.models",
+    "ToolCall": "clientsim.models",
     "LLMParticipant": "clientsim.participants",
     "Participant": "clientsim.participants",
     "ScriptedParticipant": "clientsim.participants",

@@ -24,6 +24,8 @@ from clientsim import plugins
 
 
 __all__ = [
+    "AGENT_INTERRUPTED",
+    "AGENT_INTERRUPT_APPROVED",
     "AGENT_SILENT",
     "BATCH_CONVERSATION_STORED",
     "BATCH_FINISHED",
@@ -71,6 +73,16 @@ AGENT_SILENT: Final = "conversation.agent_silent"
 it ended its turn empty. Fields: ``conversation_id``, ``waited_seconds`` (how long the
 runner waited), ``ended_turn`` (the agent ended its turn explicitly),
 ``message_count``."""
+AGENT_INTERRUPTED: Final = "conversation.agent_interrupted"
+"""A real agent stopped to ask (a LangGraph ``interrupt()``) and nobody answered: the
+conversation ends with the reason ``"agent_interrupted"``. Fields:
+``conversation_id``, ``payload`` (the interrupt's value, JSON data),
+``message_count``."""
+AGENT_INTERRUPT_APPROVED: Final = "conversation.interrupt_approved"
+"""A :class:`~clientsim.channels.RunnableChannel` with ``auto_approve_tools`` resumed
+a LangGraph interrupt with an approval. Fields: ``session_id`` (the graph's thread
+id), ``interrupt_id``, ``payload`` (the interrupt's value), ``resume`` (what the
+graph was resumed with)."""
 CONVERSATION_FAILED: Final = "conversation.failed"
 """An error ended a conversation. Fields: ``conversation_id``, ``source``, ``side``
 (``"agent"`` or ``"simulator"``), ``error``."""

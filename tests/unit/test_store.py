@@ -31,6 +31,7 @@ from clientsim.models import (
     RunStatus,
     TokenUsage,
     TokenUsageReport,
+    ToolCall,
 )
 from clientsim.store import InMemoryStore, SimulationStore, SQLiteStore
 
@@ -52,6 +53,10 @@ def make_record(
             "Sorry! It ships today.",
             START + timedelta(seconds=9),
             ParticipantRole.AGENT,
+            # kept by both stores: nested JSON arguments, an id and a result
+            tool_calls=[
+                ToolCall("ship_status", {"order": ["A1", {"n": 2}]}, "c1", result="ok")
+            ],
         ),
     ]
     error = (

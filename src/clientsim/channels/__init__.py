@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from clientsim.channels.base import (
+    AgentInterrupted,
     Channel,
     QueueSession,
     Session,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentHandle",
+    "AgentInterrupted",
     "Channel",
     "HTTPChannel",
     "InMemoryChannel",

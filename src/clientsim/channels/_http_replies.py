@@ -14,9 +14,18 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
+
+from clientsim.errors import ClientSimError
+from clientsim.models import ToolCall
+
+
+Reply = tuple[str, tuple[ToolCall, ...]]
+"""One reply message: its text and the tool calls it reports."""
+RAW_ARGUMENTS: Final = "_raw"
+"""The key a tool call's arguments are kept under when they are not a JSON object."""
 
 
 _PLACEHOLDER: Final = re.compile(r"\{(message|session_id)\}")
@@ -38,7 +47,7 @@ async def read_replies(
     stream: bool,
     limit: int,
     reply_path: tuple[str, ...] | None,
-) -> list[str]:
+) -> list[Reply]:
     """The reply texts of a successful response: a server-sent-event stream (if
     ``stream``), else a JSON document, a chat completion if ``reply_path`` is ``None``.
 
@@ -48,7 +57,7 @@ async def read_replies(
     """
     # The Content-Type header is parsed only where it matters: a stream, or a message.
     if stream and response.content_type == "text/event-stream":
-        return await read_events(response, limit)
+        return [(text, ()) for text in await read_events(response, limit)]
     raw = await read_body(response, limit)
     try:
         document = json.loads(raw)
@@ -59,7 +68,7 @@ async def read_replies(
         ) from None
     if reply_path is None:
         return openai_replies(document)
-    return replies_at(document, reply_path)
+    return [(text, ()) for text in replies_at(document, reply_path)]
 
 
 async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -147,7 +156,7 @@ def replies_at(document: object, segments: tuple[str, ...]) -> list[str]:
     )
 
 
-def openai_replies(document: object) -> list[str]:
+def openai_replies(document: object) -> list[Reply]:
     choices = document.get("choices") if isinstance(document, dict) else None
     first = choices[0] if isinstance(choices, list) and choices else None
     message = first.get("message") if isinstance(first, dict) else None
@@ -157,7 +166,49 @@ def openai_replies(document: object) -> list[str]:
             f"got {trim(json.dumps(document))}"
         )
     text = _content_text(message.get("content"))
-    return [text] if text else []
+    calls = _tool_calls(message.get("tool_calls"))
+    return [(text, calls)] if text or calls else []
+
+
+def _tool_calls(found: object) -> tuple[ToolCall, ...]:
+    """The ``tool_calls`` of a chat completion's message. Arguments are a JSON string
+    there: one that is not a JSON object is kept whole as ``{"_raw": text}``."""
+    if found is None:
+        return ()
+    if not isinstance(found, list) or not all(isinstance(c, dict) for c in found):
+        raise MalformedError(
+            f"tool_calls as a list of objects; got {trim(json.dumps(found))}"
+        )
+    calls = []
+    for call in found:
+        function = call.get("function")
+        if not isinstance(function, dict):
+            raise MalformedError(
+                f"a tool call with a 'function' object; got {trim(json.dumps(call))}"
+            )
+        raw = function.get("arguments")
+        try:
+            arguments = json.loads(raw) if isinstance(raw, str) and raw else {}
+        except ValueError:
+            arguments = None
+        if not isinstance(arguments, dict):
+            arguments = {RAW_ARGUMENTS: raw}
+        call_id = call.get("id")
+        name: Any = function.get("name")  # checked by ToolCall
+        try:
+            calls.append(
+                ToolCall(
+                    name,
+                    arguments,
+                    call_id if isinstance(call_id, str) else None,
+                )
+            )
+        except ClientSimError as exc:
+            raise MalformedError(
+                f"a tool call with a name and JSON arguments ({exc}); got "
+                f"{trim(json.dumps(call))}"
+            ) from None
+    return tuple(calls)
 
 
 def _content_text(content: object) -> str:

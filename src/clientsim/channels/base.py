@@ -25,11 +25,12 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from clientsim.errors import ChannelError, ConfigError, SessionClosedError
-from clientsim.models import Conversation, Message, ParticipantRole
+from clientsim.models import Conversation, Message, ParticipantRole, ToolCall
 from clientsim.models.conversation import stamped
 
 
 __all__ = [
+    "AgentInterrupted",
     "Channel",
     "QueueSession",
     "Session",
@@ -124,7 +125,22 @@ class TurnEnded:
     """The agent said it has finished its turn (e.g. its HTTP reply is complete)."""
 
 
-SessionEvent = Message | TurnEnded
+@attrs.frozen
+class AgentInterrupted:
+    """The agent stopped to ask (a LangGraph ``interrupt()``), and nobody answered.
+
+    A runner ends the conversation with the reason ``"agent_interrupted"``; the
+    ending's detail is :attr:`payload` as JSON.
+
+    Attributes:
+        payload: what the agent asked with, as JSON data (the interrupt's value; a
+            list of values when several interrupts came at once).
+    """
+
+    payload: object
+
+
+SessionEvent = Message | TurnEnded | AgentInterrupted
 """What a :class:`QueueSession` yields from :meth:`QueueSession.events`."""
 
 
@@ -195,6 +211,7 @@ class QueueSession(Session):
         ](max_buffer)
         self._closed = False
         self._task_group: TaskGroup | None = None
+        self._carried: tuple[ToolCall, ...] = ()  # tool calls of a turn with no text
 
     # ----- the transport's side ------------------------------------------------------
 
@@ -214,6 +231,22 @@ class QueueSession(Session):
         await self.push_message(message)
         return message
 
+    async def push_reply(
+        self, text: str, tool_calls: tuple[ToolCall, ...] = (), *, last: bool = False
+    ) -> None:
+        """Record and hand over an agent message with ``text`` and the tool calls
+        that led to it, stamped now. Tool calls that come with no text (a turn that
+        only called tools) ride on the session's next message, or, if this is the
+        ``last`` turn (an interrupt ends the conversation), on a message with an
+        empty text; an empty text with no tool calls is nothing."""
+        if not text and not last:
+            self._carried = (*self._carried, *tool_calls)
+            return
+        if self._carried:
+            tool_calls, self._carried = (*self._carried, *tool_calls), ()
+        if text or tool_calls:
+            await self.push_message(stamped(text, now(), _AGENT, tool_calls))
+
     async def push_message(self, message: Message) -> None:
         """Record and hand over an agent message."""
         if message.sender is not _AGENT:
@@ -227,6 +260,11 @@ class QueueSession(Session):
     async def push_end_of_turn(self) -> None:
         """Tell the reader that the agent has finished its turn."""
         await self._put(TurnEnded())
+
+    async def push_interrupt(self, payload: object) -> None:
+        """Tell the reader that the agent stopped to ask and waits for an answer
+        (a runner ends the conversation with ``"agent_interrupted"``)."""
+        await self._put(AgentInterrupted(payload))
 
     async def push_end_of_session(self) -> None:
         """The agent ended the session normally: the reader's events stop after what

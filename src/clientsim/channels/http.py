@@ -46,6 +46,7 @@ from clientsim.channels._http_options import (
 )
 from clientsim.channels._http_replies import (
     MalformedError,
+    Reply,
     TooLargeError,
     parse_retry_after,
     peek,
@@ -362,7 +363,7 @@ class HTTPChannel(Channel):
             headers[self._session_id_header] = session_id
         return url, shown, headers
 
-    async def _exchange(self, session: HTTPSession, message: Message) -> list[str]:
+    async def _exchange(self, session: HTTPSession, message: Message) -> list[Reply]:
         """POST the request for ``message``, with retries; return the reply texts.
 
         ``session.last_error`` follows the exchange: each failed attempt, ``None``
@@ -403,7 +404,7 @@ class HTTPChannel(Channel):
         tries: _Tries,
         body: dict[str, object],
         headers: dict[str, str],
-    ) -> list[str]:
+    ) -> list[Reply]:
         while True:
             tries.count += 1
             outcome = await self._attempt(tries, body, headers)
@@ -437,7 +438,7 @@ class HTTPChannel(Channel):
 
     async def _attempt(
         self, tries: _Tries, body: dict[str, object], headers: dict[str, str]
-    ) -> list[str] | _Retry:
+    ) -> list[Reply] | _Retry:
         if tries.count == 1:  # the deadline was set just now: all of it is left
             timeout = self._full_timeout
         else:
@@ -464,7 +465,7 @@ class HTTPChannel(Channel):
 
     async def _read(
         self, response: aiohttp.ClientResponse, shown: str
-    ) -> list[str] | _Retry:
+    ) -> list[Reply] | _Retry:
         status = response.status
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -589,7 +590,6 @@ class HTTPSession(QueueSession):
         """
         async with self._lock:
             replies = await self.channel._exchange(self, message)  # noqa: SLF001
-            for reply in replies:
-                if reply:
-                    await self.push_text(reply)
+            for text, calls in replies:
+                await self.push_reply(text, calls)
             await self.push_end_of_turn()

@@ -13,15 +13,23 @@ returns, and it never keeps the process from exiting.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
+from clientsim import events
 from clientsim._runtime import run_sync
 from clientsim.channels.base import Channel, QueueSession
 from clientsim.channels.target import import_target
 from clientsim.errors import ChannelError, ConfigError
-from clientsim.llm.messages import from_conversation, has_no_async_path, reply_texts
-from clientsim.models import Message, ParticipantRole
+from clientsim.llm.messages import (
+    Reply,
+    from_conversation,
+    has_no_async_path,
+    replies,
+    resume_command,
+)
+from clientsim.models import Message, ParticipantRole, ToolCall
 
 
 if TYPE_CHECKING:
@@ -32,6 +40,11 @@ __all__ = ["RunnableChannel", "RunnableSession"]
 
 _AGENT: Final = ParticipantRole.AGENT  # the runnable is the agent
 _OUTPUTS: Final = ("new", "last")
+_MAX_APPROVALS: Final = 20
+"""Interrupts approved in one turn before the channel gives up on a graph that keeps
+stopping to ask."""
+INTERRUPT_TOOL: Final = "interrupt"
+"""The name an approved interrupt has among the turn's tool calls."""
 
 
 def _name_of(runnable: object) -> str:
@@ -68,25 +81,76 @@ class RunnableSession(QueueSession):
         payload: object = (
             messages if channel.input_key is None else {channel.input_key: messages}
         )
+        result = await self._call(payload)
+        approved: list[tuple[int, ToolCall]] = []
+        while interrupts := _interrupts(result):
+            if not (channel.auto_approve_tools and channel.stateful):
+                await self._push(self._replies(result, approved), last=True)
+                await self.push_interrupt(_payload(interrupts))
+                return
+            if len(approved) >= _MAX_APPROVALS:
+                raise ChannelError(
+                    f"runnable {channel.name!r} stopped to ask again after "
+                    f"{_MAX_APPROVALS} approvals in one turn"
+                )
+            result = await self._approve(result, interrupts, approved)
+        await self._push(self._replies(result, approved), last=False)
+        await self.push_end_of_turn()
+
+    async def _push(self, found: list[Reply], *, last: bool) -> None:
+        for index, (text, calls) in enumerate(found):
+            await self.push_reply(text, calls, last=last and index == len(found) - 1)
+
+    async def _call(self, payload: object) -> object:
+        channel = self.channel
         try:
             if channel.sync_only:  # abandoned, not awaited, past a deadline
-                result = await run_sync(
+                return await run_sync(
                     channel.runnable.invoke,
                     payload,
                     self._config(),
                     name=f"runnable {channel.name!r}",
                 )
-            else:
-                result = await channel.runnable.ainvoke(payload, config=self._config())
+            return await channel.runnable.ainvoke(payload, config=self._config())
         except ChannelError:
             raise
         except Exception as exc:
             raise ChannelError(
                 f"runnable {channel.name!r} failed: {type(exc).__name__}: {exc}"
             ) from exc
-        for text in self._replies(result):
-            await self.push_text(text)
-        await self.push_end_of_turn()
+
+    async def _approve(
+        self,
+        result: object,
+        interrupts: Sequence[object],
+        approved: list[tuple[int, ToolCall]],
+    ) -> object:
+        """Resume the graph with an approval of each interrupt; note each approval
+        among the turn's tool calls, after the calls made before it."""
+        made = sum(len(calls) for _, calls in self._replies(result, ()))
+        answers: dict[str, object] = {}
+        for interrupt in interrupts:
+            value = _json_data(getattr(interrupt, "value", None))
+            answer = _approval(value)
+            interrupt_id = getattr(interrupt, "id", None)
+            key = interrupt_id if isinstance(interrupt_id, str) else str(len(answers))
+            answers[key] = answer
+            call = ToolCall(
+                INTERRUPT_TOOL,
+                {"value": value},
+                id=interrupt_id if isinstance(interrupt_id, str) else None,
+                result=json.dumps(answer),
+            )
+            approved.append((made, call))
+            events.emit(
+                events.AGENT_INTERRUPT_APPROVED,
+                session_id=self.session_id,
+                interrupt_id=call.id,
+                payload=value,
+                resume=answer,
+            )
+        resume = next(iter(answers.values())) if len(answers) == 1 else answers
+        return await self._call(resume_command(resume))
 
     async def _input_messages(self, message: Message) -> list[BaseMessage]:
         if self.channel.stateful:
@@ -102,10 +166,78 @@ class RunnableSession(QueueSession):
             config["configurable"] = configurable
         return cast("RunnableConfig", config)
 
-    def _replies(self, result: object) -> list[str]:
+    def _replies(
+        self, result: object, approved: Sequence[tuple[int, ToolCall]]
+    ) -> list[Reply]:
         channel = self.channel
-        texts = reply_texts(result, input_key=channel.input_key, name=channel.name)
-        return texts[-1:] if channel.output == "last" else texts
+        found = _inserted(
+            replies(result, input_key=channel.input_key, name=channel.name), approved
+        )
+        if channel.output == "last" and len(found) > 1:
+            calls = tuple(call for _, made in found for call in made)
+            return [(found[-1][0], calls)]
+        return found
+
+
+def _interrupts(result: object) -> Sequence[object]:
+    """The interrupts a LangGraph graph stopped at (its output's ``__interrupt__``)."""
+    if not isinstance(result, Mapping):
+        return ()
+    found = result.get("__interrupt__")
+    if isinstance(found, Sequence) and not isinstance(found, str | bytes):
+        return found
+    return ()
+
+
+def _json_data(value: object) -> object:
+    """``value`` as JSON data; what JSON cannot hold becomes its ``repr``."""
+    try:
+        return json.loads(json.dumps(value, default=repr))
+    except ValueError:  # NaN and such: not JSON
+        return repr(value)
+
+
+def _payload(interrupts: Sequence[object]) -> object:
+    values = [_json_data(getattr(item, "value", None)) for item in interrupts]
+    return values[0] if len(values) == 1 else values
+
+
+def _approval(value: object) -> object:
+    """What approves an interrupt: ``{"decisions": [{"type": "approve"}, ...]}`` for
+    LangChain's human-in-the-loop requests (``action_requests``), else ``True``."""
+    if isinstance(value, Mapping):
+        requests = value.get("action_requests")
+        if isinstance(requests, list):
+            return {"decisions": [{"type": "approve"} for _ in requests]}
+    return True
+
+
+def _inserted(
+    found: list[Reply], approved: Sequence[tuple[int, ToolCall]]
+) -> list[Reply]:
+    """``found`` with each approval put among the tool calls after the ``n`` calls
+    made before it."""
+    if not approved:
+        return found
+    pending = list(approved)
+    seen = 0
+    out: list[Reply] = []
+    for text, calls in found:
+        merged: list[ToolCall] = []
+        for call in calls:
+            while pending and pending[0][0] <= seen:
+                merged.append(pending.pop(0)[1])
+            merged.append(call)
+            seen += 1
+        out.append((text, tuple(merged)))
+    if pending:
+        rest = tuple(call for _, call in pending)
+        if out:
+            text, calls = out[-1]
+            out[-1] = (text, (*calls, *rest))
+        else:
+            out.append(("", rest))
+    return out
 
 
 class RunnableChannel(Channel):
@@ -126,8 +258,24 @@ class RunnableChannel(Channel):
     ``input_key`` is ``None`` (a chat model, or a runnable that takes messages). The
     agent's reply is read from the result: a ``str``; a message's text; or, from a
     list of messages (or a dict holding one under ``input_key``), the texts of the
-    ``AIMessage`` objects after the last ``HumanMessage``. Tool messages and AI
-    messages with no text (tool calls only) are skipped.
+    ``AIMessage`` objects after the last ``HumanMessage``. The turn's tool calls
+    (``AIMessage.tool_calls``, each with the content of the ``ToolMessage`` that
+    answered it, matched by ``tool_call_id``) ride on the reply message they led to
+    (:attr:`Message.tool_calls <clientsim.models.Message.tool_calls>`); the calls of
+    a turn with no text (a silent turn) ride on the session's next message.
+
+    A LangGraph graph that calls ``interrupt()`` (to ask a human, e.g. before a
+    refund) stops with ``__interrupt__`` in its output. By default the session hands
+    the turn's messages over, then the interrupt: the runner ends the conversation
+    with the reason ``"agent_interrupted"``, the payload as JSON in the ending's
+    detail. With ``auto_approve_tools=True`` (and ``stateful``: resuming needs the
+    session's thread) the session resumes the graph with ``Command(resume=...)``
+    instead: ``{"decisions": [{"type": "approve"}, ...]}`` for LangChain's
+    human-in-the-loop requests (a payload with ``action_requests``), ``True``
+    otherwise; each approval is emitted as the event
+    ``conversation.interrupt_approved`` and shows among the turn's tool calls as a
+    call named ``"interrupt"`` (arguments ``{"value": payload}``, result the resume
+    value as JSON).
 
     LangChain runs on asyncio: use this channel under anyio's asyncio backend.
 
@@ -151,6 +299,10 @@ class RunnableChannel(Channel):
         config: a ``RunnableConfig`` passed on each call (callbacks, tags,
             ``recursion_limit``...); in stateful mode its ``configurable`` gets the
             session's ``thread_id``.
+        auto_approve_tools: resume a LangGraph ``interrupt()`` with an approval
+            (``True``) or end the conversation with ``"agent_interrupted"``
+            (``False``, the default). Experiment files set it with
+            ``multi_turn.auto_approve_tools``.
 
     Raises:
         ConfigError: an option is not one of the allowed values, or a LangGraph graph
@@ -166,7 +318,14 @@ class RunnableChannel(Channel):
         input_key: str | None = "messages",
         output: Literal["new", "last"] = "new",
         config: Mapping[str, Any] | None = None,
+        auto_approve_tools: bool = False,
     ) -> None:
+        if not isinstance(auto_approve_tools, bool):
+            raise ConfigError(
+                "auto_approve_tools must be True (resume a LangGraph interrupt with an "
+                "approval) or False (end the conversation with 'agent_interrupted'); "
+                f"got {auto_approve_tools!r}"
+            )
         if not callable(getattr(runnable, "ainvoke", None)):
             raise ConfigError(
                 "runnable must be a LangChain Runnable (anything with an async "
@@ -203,6 +362,7 @@ class RunnableChannel(Channel):
         self.input_key = input_key
         self.output = output
         self.config: Mapping[str, Any] = config
+        self.auto_approve_tools = auto_approve_tools
         self._sync_only: bool | None = None  # found on first use (imports LangChain)
         self._check_memory("thread_id" in configurable)
 
@@ -243,6 +403,7 @@ class RunnableChannel(Channel):
         input_key: str | None = "messages",
         output: Literal["new", "last"] = "new",
         config: Mapping[str, Any] | None = None,
+        auto_approve_tools: bool = False,
     ) -> RunnableChannel:
         """Build from config values; ``runnable`` may be a target string.
 
@@ -275,6 +436,7 @@ class RunnableChannel(Channel):
             input_key=input_key,
             output=output,
             config=config,
+            auto_approve_tools=auto_approve_tools,
         )
 
     async def create_session(self) -> RunnableSession:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import cattrs
 
 __all__ = [
+    "OMIT_IF_DEFAULT",
     "WrongType",
     "converter",
     "expected_words",
@@ -160,6 +161,9 @@ def converter() -> cattrs.Converter:
     conv.register_unstructure_hook_func(
         _is_tuple, lambda value: [conv.unstructure(item) for item in value]
     )
+    conv.register_unstructure_hook_factory(
+        _omits_defaults, lambda cls: _unstructure_omitting_defaults(conv, cls)
+    )
     conv.register_structure_hook_factory(
         attrs.has, lambda cls: _attrs_structure(conv, cls)
     )
@@ -167,6 +171,31 @@ def converter() -> cattrs.Converter:
 
 
 # ------------------------------------------------------------------ hooks
+
+
+OMIT_IF_DEFAULT: Final = "clientsim_omit_if_default"
+"""``attrs.field(metadata={OMIT_IF_DEFAULT: True})``: the field is left out of the
+plain data while it holds its default (a field added later keeps older data, and
+the data of values that do not use it, as they were)."""
+
+
+def _omits_defaults(cls: Any) -> bool:
+    return attrs.has(cls) and any(
+        field.metadata.get(OMIT_IF_DEFAULT) for field in attrs.fields(cls)
+    )
+
+
+def _unstructure_omitting_defaults(
+    conv: cattrs.Converter, cls: type
+) -> Callable[[Any], Any]:
+    from cattrs.gen import make_dict_unstructure_fn, override  # noqa: PLC0415
+
+    fields: dict[str, Any] = {
+        field.name: override(omit_if_default=True)
+        for field in attrs.fields(cls)
+        if field.metadata.get(OMIT_IF_DEFAULT)
+    }
+    return make_dict_unstructure_fn(cls, conv, **fields)
 
 
 def _strict_int(value: object, _: type) -> int:

@@ -10,6 +10,7 @@ from typing import Final
 import attrs
 
 from clientsim.channels.base import (
+    AgentInterrupted,
     SessionEvent,
     TurnEnded,
 )
@@ -19,6 +20,7 @@ from clientsim.errors import (
     SessionClosedError,
     is_transient,
 )
+from clientsim.models.tool_calls import tool_call_json
 
 
 _SEND_FAILED: Final = "sending to the agent failed: "
@@ -112,8 +114,17 @@ class _ErrorData:
         )
 
 
-_Event = str | TurnEnded | _ErrorData
-"""A replayed event: a message's content, an end of turn, a failure."""
+@attrs.frozen
+class _Reply:
+    """A replayed agent message that carried tool calls (kept as their JSON)."""
+
+    content: str
+    tool_calls: tuple[dict[str, object], ...]
+
+
+_Event = str | _Reply | TurnEnded | AgentInterrupted | _ErrorData
+"""A replayed event: a message's content (with its tool calls, if it had any), an
+end of turn, an interrupt, a failure."""
 
 
 @attrs.frozen
@@ -164,16 +175,30 @@ def _parse_event(data: object) -> _Event:
         return TurnEnded()
     if kind == "failure":
         return _ErrorData.parse(data)
-    content = data.get("content")
+    if kind == "interrupt":
+        return AgentInterrupted(data.get("payload"))
+    content, calls = data.get("content"), data.get("tool_calls")
     if kind == "message" and isinstance(content, str):
-        return content
+        if calls is None:
+            return content
+        if isinstance(calls, list) and all(isinstance(c, Mapping) for c in calls):
+            return _Reply(content, tuple(dict(call) for call in calls))
+        raise TypeError("a message's 'tool_calls' must be a list of objects")
     raise TypeError(
-        "an event must be a 'message' with a 'content' string, an 'end_of_turn' or a "
-        "'failure'"
+        "an event must be a 'message' with a 'content' string, an 'end_of_turn', an "
+        "'interrupt' or a 'failure'"
     )
 
 
 def _event_json(event: SessionEvent) -> dict[str, object]:
     if isinstance(event, TurnEnded):
         return {"type": "end_of_turn"}
+    if isinstance(event, AgentInterrupted):
+        return {"type": "interrupt", "payload": event.payload}
+    if event.tool_calls:
+        return {
+            "type": "message",
+            "content": event.content,
+            "tool_calls": [tool_call_json(call) for call in event.tool_calls],
+        }
     return {"type": "message", "content": event.content}

@@ -26,6 +26,7 @@ from clientsim.models.criteria import CriteriaVerdict
 from clientsim.models.intent import Outcome
 from clientsim.models.records import ConversationRecord, GridCell, RunStatus
 from clientsim.models.roles import ParticipantRole
+from clientsim.models.tool_calls import tool_call_from_json, tool_call_json
 
 
 __all__ = ["observation_lines", "record_from_trace", "trace_line"]
@@ -68,8 +69,10 @@ def trace_line(record: ConversationRecord) -> dict[str, Any]:
     (ISO 8601), ``duration_seconds``, ``conversation_seconds`` (the result's own
     duration), ``token_usage`` (``customer``, ``agent``, ``judge``, ``total``; ``None``
     if nothing ran), ``models`` (token usage per model spec) and ``transcript``: a
-    list of ``{role, content, timestamp}``; ``criteria`` (a criteria judge's verdicts,
-    each ``{criterion, passed, reason, messages}``, or ``None`` if none was asked for).
+    list of ``{role, content, timestamp}``, with ``tool_calls`` (a list of ``{name,
+    arguments, id, result}``) on an agent message that made any; ``criteria`` (a
+    criteria judge's verdicts, each ``{criterion, passed, reason, messages}``, or
+    ``None`` if none was asked for).
 
     :func:`record_from_trace` turns the line back into a record.
 
@@ -121,26 +124,34 @@ def trace_line(record: ConversationRecord) -> dict[str, Any]:
         },
         "transcript": []
         if result is None
-        else [
-            {
-                "role": message.sender.value,
-                "content": message.content,
-                "timestamp": message.timestamp.isoformat(),
-            }
-            for message in result.conversation.messages
-        ],
+        else [_message_dict(message) for message in result.conversation.messages],
         "criteria": None
         if result is None or result.criteria is None
         else to_dict(result.criteria)["verdicts"],
     }
 
 
+def _message_dict(message: Message) -> dict[str, Any]:
+    """A transcript entry: ``role``, ``content``, ``timestamp`` and, for an agent
+    message that carries any, ``tool_calls`` (``name``, ``arguments``, ``id``,
+    ``result`` each)."""
+    entry: dict[str, Any] = {
+        "role": message.sender.value,
+        "content": message.content,
+        "timestamp": message.timestamp.isoformat(),
+    }
+    if message.tool_calls:
+        entry["tool_calls"] = [tool_call_json(call) for call in message.tool_calls]
+    return entry
+
+
 def observation_lines(record: ConversationRecord) -> Iterator[dict[str, Any]]:
     """The lines ``artifacts/observations.jsonl`` holds for one conversation.
 
     One observation per message (``type`` ``"message"``: ``role``, ``content``,
-    ``timestamp``), then one for the ending (``"ending"``: ``reason``, ``detail``,
-    ``message_count``, ``outcome``) if there is one, then one for the error
+    ``timestamp``, and ``tool_calls`` when it carries any), then one for the ending
+    (``"ending"``: ``reason``, ``detail``, ``message_count``, ``outcome``) if there is
+    one, then one for the error
     (``"error"``: ``source``, ``side``, ``error_type``, ``message``, ``transient``) if
     there is one. Every observation carries ``trace_id`` (matching
     :func:`trace_line`) and ``index``, its position in the conversation's stream.
@@ -162,9 +173,7 @@ def observation_lines(record: ConversationRecord) -> Iterator[dict[str, Any]]:
                 "trace_id": trace_id,
                 "index": index,
                 "type": "message",
-                "role": message.sender.value,
-                "content": message.content,
-                "timestamp": message.timestamp.isoformat(),
+                **_message_dict(message),
             }
             index += 1
         if result.ending is not None:
@@ -231,6 +240,9 @@ def _result_from_trace(data: Mapping[str, Any]) -> ConversationResult | None:
                     content=item["content"],
                     timestamp=datetime.fromisoformat(item["timestamp"]),
                     sender=ParticipantRole(item["role"]),
+                    tool_calls=[
+                        tool_call_from_json(call) for call in item.get("tool_calls", [])
+                    ],
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:

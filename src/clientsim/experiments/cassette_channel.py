@@ -13,15 +13,18 @@ from typing import Self, final
 import anyio
 
 from clientsim.channels.base import (
+    AgentInterrupted,
     Channel,
     QueueSession,
     Session,
     SessionEvent,
     TurnEnded,
+    now,
 )
 from clientsim.errors import (
     CassetteMissError,
     ChannelError,
+    ClientSimError,
     ConfigError,
     InvalidTypeError,
     SessionClosedError,
@@ -30,6 +33,7 @@ from clientsim.experiments._cassette_turns import (
     _SEND_FAILED,
     _ErrorData,
     _event_json,
+    _Reply,
     _Turn,
 )
 from clientsim.experiments.cassette_scope import (
@@ -38,7 +42,9 @@ from clientsim.experiments.cassette_scope import (
     CassetteScope,
     _where,
 )
-from clientsim.models import Conversation, Message
+from clientsim.models import Conversation, Message, ParticipantRole
+from clientsim.models.conversation import stamped
+from clientsim.models.tool_calls import tool_call_from_json
 
 
 __all__ = ["CassetteChannel"]
@@ -338,6 +344,10 @@ class _ReplaySession(QueueSession):
         for event in turn.events:
             if isinstance(event, str):
                 await self.push_text(event)
+            elif isinstance(event, _Reply):
+                await self.push_message(_replayed(event))
+            elif isinstance(event, AgentInterrupted):
+                await self.push_interrupt(event.payload)
             elif isinstance(event, TurnEnded):
                 await self.push_end_of_turn()
             else:
@@ -383,6 +393,15 @@ class _ReplaySession(QueueSession):
             self._live_ready.set()
 
 
+def _replayed(reply: _Reply) -> Message:
+    """A recorded message with tool calls, stamped now."""
+    try:
+        calls = tuple(tool_call_from_json(call) for call in reply.tool_calls)
+    except ClientSimError as exc:
+        raise ChannelError(f"a recorded tool call is malformed: {exc}") from exc
+    return stamped(reply.content, now(), ParticipantRole.AGENT, calls)
+
+
 async def _forward(live: Session, sink: QueueSession) -> None:
     """Move a live session's agent events into ``sink`` until the live one ends."""
     if isinstance(live, QueueSession):
@@ -396,6 +415,8 @@ async def _forward(live: Session, sink: QueueSession) -> None:
                 continue
             if isinstance(event, TurnEnded):
                 await sink.push_end_of_turn()
+            elif isinstance(event, AgentInterrupted):
+                await sink.push_interrupt(event.payload)
             else:
                 await sink.push_message(event)
     else:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from clientsim.errors import ChannelError
-from clientsim.models import Message, ParticipantRole
+from clientsim.errors import ChannelError, ClientSimError
+from clientsim.models import Message, ParticipantRole, ToolCall
 
 
 if TYPE_CHECKING:
@@ -21,7 +21,18 @@ if TYPE_CHECKING:
 
     from clientsim.llm.turns import Turn, TurnRole
 
-__all__ = ["from_conversation", "has_no_async_path", "reply_texts", "to_langchain"]
+__all__ = [
+    "Reply",
+    "from_conversation",
+    "has_no_async_path",
+    "replies",
+    "reply_texts",
+    "resume_command",
+    "to_langchain",
+]
+
+Reply = tuple[str, tuple[ToolCall, ...]]
+"""One message of the agent's reply: its text and the tool calls it carries."""
 
 _KINDS: dict[str, type[BaseMessage]] = {}
 
@@ -34,9 +45,11 @@ def _kinds() -> dict[str, type[BaseMessage]]:
             BaseMessage,
             HumanMessage,
             SystemMessage,
+            ToolMessage,
         )
 
         _KINDS.update(
+            tool=ToolMessage,
             system=SystemMessage,
             user=HumanMessage,
             assistant=AIMessage,
@@ -84,12 +97,29 @@ def reply_texts(result: object, *, input_key: str | None, name: str) -> list[str
     Raises:
         ChannelError: the result is none of these.
     """
+    return [text for text, _ in replies(result, input_key=input_key, name=name)]
+
+
+def replies(result: object, *, input_key: str | None, name: str) -> list[Reply]:
+    """The agent's reply in what runnable ``name`` returned, with its tool calls.
+
+    As :func:`reply_texts`, each text paired with the tool calls made since the
+    previous text of the turn (those of its own ``AIMessage`` included), each with
+    the content of the ``ToolMessage`` that answered it (matched by
+    ``tool_call_id``). Calls made after the last text go with the last text; a turn
+    with calls but no text gives one reply with an empty text that carries them.
+
+    Raises:
+        ChannelError: the result is none of these, or a tool call is malformed.
+    """
     kinds = _kinds()
     base, ai, human = kinds["base"], kinds["assistant"], kinds["user"]
     if isinstance(result, str):
-        texts = [result]
-    elif isinstance(result, base):
-        texts = [result.text]
+        return [(result, ())] if result else []
+    if isinstance(result, base) and not isinstance(result, ai):
+        return [(result.text, ())] if result.text else []
+    if isinstance(result, base):
+        items: Sequence[BaseMessage] = [result]
     else:
         if isinstance(result, Mapping):
             if input_key is None or input_key not in result:
@@ -115,8 +145,63 @@ def reply_texts(result: object, *, input_key: str | None, name: str) -> list[str
             (i + 1 for i, item in enumerate(result) if isinstance(item, human)),
             default=0,
         )
-        texts = [item.text for item in result[start:] if isinstance(item, ai)]
-    return [text for text in texts if text]
+        items = result[start:]
+    return _grouped(items, name)
+
+
+def _grouped(items: Sequence[BaseMessage], name: str) -> list[Reply]:
+    kinds = _kinds()
+    ai, tool = kinds["assistant"], kinds["tool"]
+    answers = {
+        getattr(item, "tool_call_id", None): item.text
+        for item in items
+        if isinstance(item, tool)
+    }
+    texts: list[Reply] = []
+    pending: list[ToolCall] = []
+    for item in items:
+        if not isinstance(item, ai):
+            continue
+        pending.extend(
+            _tool_call(call, answers, name)
+            for call in getattr(item, "tool_calls", None) or ()
+        )
+        if item.text:
+            texts.append((item.text, tuple(pending)))
+            pending = []
+    if pending:
+        if texts:
+            text, calls = texts[-1]
+            texts[-1] = (text, (*calls, *pending))
+        else:
+            texts.append(("", tuple(pending)))
+    return texts
+
+
+def _tool_call(call: object, answers: Mapping[str | None, str], name: str) -> ToolCall:
+    if not isinstance(call, Mapping):
+        raise ChannelError(
+            f"runnable {name!r} returned a tool call that is not a mapping: {call!r}"
+        )
+    call_id = call.get("id")
+    try:
+        return ToolCall(
+            call.get("name"),  # type: ignore[arg-type]  # checked by ToolCall
+            call.get("args") or {},
+            id=call_id if isinstance(call_id, str) else None,
+            result=answers.get(call_id) if isinstance(call_id, str) else None,
+        )
+    except ClientSimError as exc:
+        raise ChannelError(
+            f"runnable {name!r} returned a malformed tool call: {exc}"
+        ) from exc
+
+
+def resume_command(value: object) -> object:
+    """LangGraph's ``Command(resume=value)``, which resumes an interrupted graph."""
+    from langgraph.types import Command  # noqa: PLC0415 - only a graph interrupts
+
+    return Command(resume=value)
 
 
 def has_no_async_path(runnable: object) -> bool:

@@ -53,6 +53,7 @@ from clientsim.models.roles import ParticipantRole
 from clientsim.models.simulated import SimulatedRun, SimulationRuns
 from clientsim.models.timeouts import DEFAULT_TIMEOUTS, Timeouts
 from clientsim.models.timestamps import as_utc
+from clientsim.models.tool_calls import ToolCall
 
 
 __all__ = [
@@ -98,6 +99,7 @@ __all__ = [
     "Timeouts",
     "TokenUsage",
     "TokenUsageReport",
+    "ToolCall",
     "as_utc",
     "from_dict",
     "from_json",

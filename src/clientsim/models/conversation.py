@@ -9,11 +9,13 @@ from typing import Final
 import attrs
 
 from clientsim._validators import an_int, items_of, typed
+from clientsim.config.converter import OMIT_IF_DEFAULT
 from clientsim.errors import InvalidTypeError, is_transient
 from clientsim.models.criteria import CriteriaVerdict
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
 from clientsim.models.timestamps import timestamp_field
+from clientsim.models.tool_calls import ToolCall
 
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "ParticipantRole",
     "TokenUsage",
     "TokenUsageReport",
+    "ToolCall",
 ]
 
 
@@ -33,6 +36,27 @@ _new: Final = object.__new__
 _set: Final = object.__setattr__  # builds frozen values the class has already checked
 _instance_of_str: Final = typed(str)
 _instance_of_role: Final = typed(ParticipantRole)
+
+
+_NO_CALLS: Final[tuple[ToolCall, ...]] = ()
+
+
+def _to_tool_calls(value: object) -> tuple[ToolCall, ...]:
+    if value is _NO_CALLS:  # the default: nothing to check
+        return _NO_CALLS
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"tool_calls must be a sequence of ToolCall; got {type(value).__name__}"
+        )
+    return items_of(value, ToolCall, "tool_calls")
+
+
+def _agent_only(message: Message, _: object, calls: tuple[ToolCall, ...]) -> None:
+    if calls and message.sender is not ParticipantRole.AGENT:
+        raise InvalidTypeError(
+            f"only the agent's messages carry tool calls; got {len(calls)} on a "
+            f"{message.sender.value} message"
+        )
 
 
 @attrs.frozen
@@ -59,6 +83,10 @@ class Message:
             an aware one in another zone is converted to the same instant in UTC
             (see :func:`clientsim.models.timestamps.as_utc`).
         sender: who sent it.
+        tool_calls: the tool calls the agent made during the turn this message
+            ends, in order, with their results (:class:`ToolCall`); empty for the
+            customer's messages, which never carry any. The simulated customer never
+            sees them.
 
     Example:
         >>> from datetime import datetime, timedelta, timezone
@@ -73,25 +101,40 @@ class Message:
         converter=timestamp_field, validator=typed(datetime)
     )
     sender: ParticipantRole = attrs.field(validator=_instance_of_role)
+    tool_calls: tuple[ToolCall, ...] = attrs.field(
+        default=_NO_CALLS,
+        converter=_to_tool_calls,
+        validator=_agent_only,
+        kw_only=True,
+        metadata={OMIT_IF_DEFAULT: True},  # plain data without calls stays as it was
+    )
 
 
-def stamped(content: str, timestamp: datetime, sender: ParticipantRole) -> Message:
-    """``Message(content, timestamp, sender)``, built at a third of the cost when the
-    values are already what its converter and validators would leave (a ``str``, a UTC
-    ``datetime``, a role): the runners and channels build one or more per message.
-    Anything else goes through ``Message`` itself, with its conversion and errors."""
+def stamped(
+    content: str,
+    timestamp: datetime,
+    sender: ParticipantRole,
+    tool_calls: tuple[ToolCall, ...] = _NO_CALLS,
+) -> Message:
+    """``Message(content, timestamp, sender, tool_calls=tool_calls)``, built at a
+    third of the cost when the values are already what its converter and validators
+    would leave (a ``str``, a UTC ``datetime``, a role, no tool calls): the runners
+    and channels build one or more per message. Anything else goes through
+    ``Message`` itself, with its conversion and errors."""
     if (
         type(content) is str
         and type(timestamp) is datetime
         and timestamp.tzinfo is UTC
         and type(sender) is ParticipantRole
+        and tool_calls is _NO_CALLS
     ):
         message = _new(Message)
         _set(message, "content", content)
         _set(message, "timestamp", timestamp)
         _set(message, "sender", sender)
+        _set(message, "tool_calls", _NO_CALLS)
         return message
-    return Message(content, timestamp, sender)
+    return Message(content, timestamp, sender, tool_calls=tool_calls)
 
 
 def _to_messages(value: Iterable[Message]) -> tuple[Message, ...]:
@@ -306,8 +349,12 @@ class ConversationResult:
 
     @property
     def ok(self) -> bool:
-        """``True`` unless an error ended the conversation."""
-        return self.error is None
+        """``True`` unless an error ended the conversation, or the agent stopped to
+        ask and nobody answered (the ending ``"agent_interrupted"``: a test that
+        expects the interrupt checks ``result.ending.reason`` instead)."""
+        return self.error is None and (
+            self.ending is None or self.ending.reason != "agent_interrupted"
+        )
 
     def _repr_html_(self) -> str:
         """The transcript, ending, duration, tokens and error, for Jupyter."""

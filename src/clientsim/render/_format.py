@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from clientsim.experiments.output import LoadedExperiment
+    from clientsim.models import Message
 
 __all__ = [
     "RUN_FACTS",
@@ -26,6 +27,7 @@ __all__ = [
     "fmt_number",
     "fmt_percent",
     "pass_outcomes_of",
+    "shown_calls",
     "unfinished_note",
 ]
 
@@ -141,3 +143,21 @@ def pass_outcomes_of(loaded: LoadedExperiment) -> list[str]:
         if isinstance(source, list) and all(isinstance(name, str) for name in source):
             return source
     return []
+
+
+_RESULT_CHARS: Final = 80
+
+
+def shown_calls(message: Message) -> list[str]:
+    """A message's tool calls, one line each: ``name(arguments) -> result``, the
+    result trimmed (not escaped: the caller escapes)."""
+    lines = []
+    for call in message.tool_calls:
+        line = call.describe()
+        if call.result is not None:
+            result = " ".join(call.result.split())
+            if len(result) > _RESULT_CHARS:
+                result = result[: _RESULT_CHARS - 3] + "..."
+            line += f" -> {result}"
+        lines.append(line)
+    return lines

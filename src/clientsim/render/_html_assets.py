@@ -63,6 +63,7 @@ overflow-wrap:anywhere}
 .msg.customer{background:var(--customer);margin-right:15%}
 .msg.agent{background:var(--agent);margin-left:15%}
 .msg .role{display:block;font-size:12px;color:var(--muted);font-weight:600}
+.msg .tool{display:block;font-size:12px;color:var(--muted);font-family:monospace}
 """
 
 # Renders the conversations from the JSON block with textContent only (no innerHTML
@@ -123,6 +124,9 @@ JS: Final = """
     c.messages.forEach(function (m) {
       var box = el("div", "msg " + m[0]);
       box.appendChild(el("span", "role", m[0]));
+      (m[2] || []).forEach(function (call) {
+        box.appendChild(el("span", "tool", "tool: " + call));
+      });
       box.appendChild(document.createTextNode(m[1]));
       transcript.appendChild(box);
     });
@@ -131,7 +135,7 @@ JS: Final = """
     var text = [c.id, c.status, c.passed ? "pass passed" : "fail failing",
       c.outcome || "none", c.persona, c.input_id, c.intent || "", c.input,
       c.reason || "", c.detail || "", c.error || "", String(c.seed)];
-    c.messages.forEach(function (m) { text.push(m[1]); });
+    c.messages.forEach(function (m) { text.push(m[1]); text.push((m[2] || []).join("\\n")); });
     entries.push({node: details, text: text.join("\\n").toLowerCase()});
   });
   list.appendChild(fragment);

@@ -37,6 +37,7 @@ from clientsim.render._format import (
     fmt_number,
     fmt_percent,
     pass_outcomes_of,
+    shown_calls,
     unfinished_note,
 )
 from clientsim.render._html_assets import CSS, JS
@@ -241,7 +242,9 @@ def _conversations(
                     "attempts": record.attempts,
                     "seconds": round(record.duration_seconds, 3),
                     "messages": [
-                        [message.sender.value, message.content]
+                        [message.sender.value, message.content, shown_calls(message)]
+                        if message.tool_calls
+                        else [message.sender.value, message.content]
                         for message in record.result.conversation.messages
                     ]
                     if record.result is not None

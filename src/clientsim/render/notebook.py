@@ -28,7 +28,7 @@ from clientsim.models.conversation import (
 from clientsim.models.records import ConversationRecord, RunStatus
 from clientsim.models.roles import ParticipantRole
 from clientsim.notebook import ordered
-from clientsim.render._format import cut, escape, fmt_percent
+from clientsim.render._format import cut, escape, fmt_percent, shown_calls
 from clientsim.render.chart import outcome_chart
 
 
@@ -117,7 +117,16 @@ def _message(message: Message, start: datetime) -> str:
         f'style="display: flex; justify-content: {side}; margin: 4px 0">'
         f'<div style="{_BUBBLE}; {background}">'
         f'<div style="{_MUTED}">{escape(message.sender.value)} \u00b7 {stamp}</div>'
-        f"<div>{escape(message.content)}</div></div></div>"
+        f"{_tool_lines(message)}<div>{escape(message.content)}</div></div></div>"
+    )
+
+
+def _tool_lines(message: Message) -> str:
+    """The message's tool calls, one compact line each (escaped)."""
+    return "".join(
+        f'<div class="clientsim-tool" style="{_MUTED}; font-family: monospace">'
+        f"tool: {escape(line)}</div>"
+        for line in shown_calls(message)
     )
 
 

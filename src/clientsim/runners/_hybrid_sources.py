@@ -7,6 +7,7 @@ A :class:`~clientsim.channels.base.QueueSession` is read from its own queue; any
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
@@ -14,9 +15,10 @@ from typing import Final, Protocol
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from clientsim.channels.base import QueueSession, Session, TurnEnded
+from clientsim import events
+from clientsim.channels.base import AgentInterrupted, QueueSession, Session, TurnEnded
 from clientsim.errors import ChannelError, ConfigError, SessionClosedError
-from clientsim.models import Message
+from clientsim.models import Conversation, Ending, Message
 from clientsim.runners._core import RunState
 
 
@@ -37,7 +39,26 @@ class Closed:
     """The session's stream of agent events ended: the agent side closed it."""
 
 
-Item = Message | TurnEnded | Failure | Closed
+Item = Message | TurnEnded | AgentInterrupted | Failure | Closed
+
+
+def interrupted(
+    item: AgentInterrupted, conversation: Conversation, conversation_id: str
+) -> Ending:
+    """The ending for an agent that stopped to ask: ``"agent_interrupted"``, its
+    detail the interrupt's payload as JSON (``json.loads(ending.detail)``)."""
+    count = len(conversation.messages)
+    events.emit(
+        events.AGENT_INTERRUPTED,
+        conversation_id=conversation_id,
+        payload=item.payload,
+        message_count=count,
+    )
+    return Ending(
+        reason="agent_interrupted",
+        detail=json.dumps(item.payload, default=repr),
+        message_count=count,
+    )
 
 
 def channel_error(exc: Exception) -> ChannelError:

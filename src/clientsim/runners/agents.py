@@ -73,9 +73,12 @@ def resolve_agent(
         stateful: for a LangChain runnable: send only the new message (``True``) or
             the whole history (``False``); ``None`` infers it from whether a LangGraph
             graph has a checkpointer.
-        auto_approve_tools: passed to a callable target that declares an
-            ``auto_approve_tools`` parameter (seed 003's ``multi_turn`` setting);
-            ``None`` leaves it to the target's default.
+        auto_approve_tools: seed 003's ``multi_turn`` setting: passed to a
+            LangChain runnable's :class:`~clientsim.channels.RunnableChannel`
+            (resume a LangGraph ``interrupt()`` with an approval), to a strategy
+            mapping's channel that takes it (unless the mapping sets it), and to a
+            callable target that declares an ``auto_approve_tools`` parameter;
+            ``None`` leaves it to their defaults.
         where: how error messages name the value (e.g. ``"runner.target"``).
 
     Returns:
@@ -92,13 +95,17 @@ def resolve_agent(
     if isinstance(agent, str):
         return _from_string(agent, stateful, auto_approve_tools, where)
     if isinstance(agent, Mapping):
-        return _from_mapping(agent, where)
+        return _from_mapping(agent, where, auto_approve_tools)
     if _is_runnable(agent):
         from clientsim.channels.runnable import RunnableChannel  # noqa: PLC0415
 
         if _is_chat_model(agent):  # takes the messages themselves, remembers nothing
             return RunnableChannel(agent, stateful=False, input_key=None)  # type: ignore[arg-type]
-        return RunnableChannel(agent, stateful=stateful)  # type: ignore[arg-type]
+        return RunnableChannel(
+            agent,  # type: ignore[arg-type]
+            stateful=stateful,
+            auto_approve_tools=bool(auto_approve_tools),
+        )
     if callable(agent):
         from clientsim.channels.target import TargetChannel  # noqa: PLC0415
 
@@ -145,7 +152,9 @@ def _from_string(
     )
 
 
-def _from_mapping(config: Mapping[str, object], where: str) -> Participant | Channel:
+def _from_mapping(
+    config: Mapping[str, object], where: str, auto_approve: bool | None
+) -> Participant | Channel:
     name = config.get("strategy")
     if not isinstance(name, str):
         raise ConfigError(
@@ -154,7 +163,13 @@ def _from_mapping(config: Mapping[str, object], where: str) -> Participant | Cha
             f"strategy; got {name!r}"
         )
     if name in factory.channels:
-        return factory.build_channel(config)
+        # Offered to a channel factory that takes it; the mapping's own value wins.
+        offered = (
+            {}
+            if auto_approve is None or "auto_approve_tools" in config
+            else {"auto_approve_tools": auto_approve}
+        )
+        return factory.build_channel(config, **offered)
     if name in factory.participants:
         from clientsim.models import ParticipantRole  # noqa: PLC0415
 

@@ -15,6 +15,7 @@ from anyio.abc import TaskGroup
 from clientsim import events
 from clientsim._runtime import task_group as user_task_group
 from clientsim.channels.base import (
+    AgentInterrupted,
     Channel,
     QueueSession,
     Session,
@@ -64,6 +65,7 @@ from clientsim.runners._hybrid_sources import (
     Source,
     StreamSource,
     channel_error,
+    interrupted,
     pump,
 )
 from clientsim.runners.base import Runner
@@ -96,7 +98,9 @@ class HybridSimulationRunner(ConversationCore, Runner):
 
     Endings, outcomes, progress and failures work as in
     :class:`~clientsim.runners.FullSimulationRunner`, plus: ``"agent_silent"``,
-    ``"agent_closed"`` (the agent side ended the session) and ``"max_duration"``
+    ``"agent_closed"`` (the agent side ended the session), ``"agent_interrupted"``
+    (the agent stopped to ask, e.g. a LangGraph ``interrupt()``; the detail is the
+    payload as JSON and ``result.ok`` is false) and ``"max_duration"``
     (``max_duration_seconds`` passed). A channel failure (a dropped connection, 5xx
     after retries, a malformed reply) ends the run with ``result.error.source ==
     "channel"`` (``result.error.side == "agent"``) and the transcript so far kept.
@@ -519,12 +523,19 @@ class HybridSimulationRunner(ConversationCore, Runner):
             )
         if isinstance(item, TurnEnded):
             return conversation
+        if isinstance(item, AgentInterrupted):
+            return interrupted(item, conversation, self.conversation_id)
         message = item
         if (
             conversation.messages
             and message.timestamp < conversation.messages[-1].timestamp
         ):
-            message = Message(message.content, _after(conversation), _AGENT)
+            message = Message(
+                message.content,
+                _after(conversation),
+                _AGENT,
+                tool_calls=message.tool_calls,
+            )
         ending = await self._record(conversation.with_message(message))
         return ending if ending is not None else self._state.conversation
 
