@@ -188,6 +188,12 @@ def main() -> None:
     help="Client simulation: the agent doing the work, 'module:function' (an async "
     "worker(task, feedback) -> str or a participant); default: a simulated agent.",
 )
+@click.option(
+    "--otel",
+    type=click.Choice(("console", "otlp")),
+    help="Export the run as OpenTelemetry spans: to stdout, or over OTLP as the "
+    "OTEL_EXPORTER_OTLP_* variables say (needs clientsim[otel]).",
+)
 @_exits_cleanly("run")
 def run(config: Path, **options: Any) -> None:
     """Run what CONFIG describes: an experiment (a simulation.yaml) or a client
@@ -206,6 +212,8 @@ def run(config: Path, **options: Any) -> None:
     if loaded.runner is not None and loaded.agent is None:
         # The seed's working_directory: the agent runs where its project expects.
         os.chdir(loaded.resolve_path(loaded.runner.working_directory))
+    if options["otel"] is not None:
+        _export_traces(options["otel"])
     reporter = _Reporter(quiet=options["quiet"], total=loaded.grid_size)
     started: dict[str, str] = {}
 
@@ -252,6 +260,17 @@ def run(config: Path, **options: Any) -> None:
     reporter.stop()
     _print_result(result, quiet=options["quiet"])
     sys.exit(result.exit_code)
+
+
+def _export_traces(target: str) -> None:
+    """Export the run's spans to ``target`` until the command ends (flushed then)."""
+    from clientsim.observability.otel import export_to  # noqa: PLC0415
+
+    try:
+        stop = export_to(target)
+    except ConfigError as exc:
+        _fail(str(exc))
+    click.get_current_context().call_on_close(stop)
 
 
 def _resume_command(run_id: str) -> str:

@@ -3,9 +3,13 @@ in-memory exporter."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +25,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 )
 from opentelemetry.trace import SpanKind, StatusCode
 
+import clientsim
 from clientsim import simulate
 from clientsim.errors import ConfigError
 from clientsim.observability import otel
@@ -277,3 +282,46 @@ def test_tracer_provider_for_rejects_an_unknown_target() -> None:
     with pytest.raises(ConfigError, match="allowed: console, otlp"):
         otel.tracer_provider_for("jaeger")
     otel.tracer_provider_for("console").shutdown()
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "OPENAI_API_KEY"}
+    env["OPENAI_BASE_URL"] = "http://127.0.0.1:9/unreachable"
+    env["PYTHONPATH"] = str(Path(clientsim.__file__).parents[1])
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "clientsim", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_cli_exports_a_run_to_the_console_when_asked(tmp_path: Path) -> None:
+    assert _cli("init", "my-agent", cwd=tmp_path).returncode == 0
+    config = "my-agent/configs/simulation.yaml"
+    plain = _cli("run", config, "-q", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert '"name": "clientsim.run"' not in plain.stdout
+    done = _cli("run", config, "-q", "--otel", "console", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    names = re.findall(r'^\s*"name": "([^"]+)",$', done.stdout, re.MULTILINE)
+    assert names.count("clientsim.run") == 1
+    assert names.count("clientsim.conversation") >= 1
+    assert "chat offline" in names
+    assert "turn agent" in names
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("opentelemetry.exporter") is not None,
+    reason="the OTLP exporter is installed here",
+)
+def test_the_cli_says_what_the_otlp_target_needs(tmp_path: Path) -> None:
+    assert _cli("init", "my-agent", cwd=tmp_path).returncode == 0
+    done = _cli(
+        "run", "my-agent/configs/simulation.yaml", "--otel", "otlp", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert "pip install opentelemetry-exporter-otlp-proto-http" in done.stderr

@@ -63,10 +63,17 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
 
-__all__ = ["INSTALL_HINT", "OTelExporter", "instrument", "tracer_provider_for"]
+__all__ = [
+    "INSTALL_HINT",
+    "OTelExporter",
+    "export_to",
+    "instrument",
+    "tracer_provider_for",
+]
 
 INSTALL_HINT: Final = "pip install clientsim[otel]"
 _SCOPE: Final = "clientsim"
@@ -431,7 +438,7 @@ def instrument(tracer_provider: TracerProvider | None = None) -> OTelExporter:
     return exporter
 
 
-def tracer_provider_for(target: str) -> TracerProvider:
+def tracer_provider_for(target: str) -> SDKTracerProvider:
     """A tracer provider that sends spans to ``target``: ``"console"`` (stdout) or
     ``"otlp"`` (the OTLP exporter, configured by the standard ``OTEL_EXPORTER_OTLP_*``
     environment variables; needs ``opentelemetry-exporter-otlp``).
@@ -473,3 +480,21 @@ def tracer_provider_for(target: str) -> TracerProvider:
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
+
+
+def export_to(target: str) -> Callable[[], None]:
+    """Export every run from now on to ``target`` (see :func:`tracer_provider_for`);
+    returns the function that stops and flushes the spans. ``clientsim run --otel``
+    uses it.
+
+    Raises:
+        ConfigError: an unknown target, or a missing package.
+    """
+    provider = tracer_provider_for(target)
+    exporter = instrument(provider)
+
+    def stop() -> None:
+        exporter.close()
+        provider.shutdown()
+
+    return stop
