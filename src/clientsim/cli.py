@@ -22,6 +22,7 @@ import attrs
 import click
 
 from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError
+from clientsim.observability.otel import OTEL_HELP, OTEL_TARGETS, otel_option
 
 
 if TYPE_CHECKING:
@@ -189,10 +190,7 @@ def main() -> None:
     "worker(task, feedback) -> str or a participant); default: a simulated agent.",
 )
 @click.option(
-    "--otel",
-    type=click.Choice(("console", "otlp")),
-    help="Export the run as OpenTelemetry spans: to stdout, or over OTLP as the "
-    "OTEL_EXPORTER_OTLP_* variables say (needs clientsim[otel]).",
+    "--otel", type=click.Choice(OTEL_TARGETS), callback=otel_option, help=OTEL_HELP
 )
 @_exits_cleanly("run")
 def run(config: Path, **options: Any) -> None:
@@ -212,8 +210,6 @@ def run(config: Path, **options: Any) -> None:
     if loaded.runner is not None and loaded.agent is None:
         # The seed's working_directory: the agent runs where its project expects.
         os.chdir(loaded.resolve_path(loaded.runner.working_directory))
-    if options["otel"] is not None:
-        _export_traces(options["otel"])
     reporter = _Reporter(quiet=options["quiet"], total=loaded.grid_size)
     started: dict[str, str] = {}
 
@@ -260,17 +256,6 @@ def run(config: Path, **options: Any) -> None:
     reporter.stop()
     _print_result(result, quiet=options["quiet"])
     sys.exit(result.exit_code)
-
-
-def _export_traces(target: str) -> None:
-    """Export the run's spans to ``target`` until the command ends (flushed then)."""
-    from clientsim.observability.otel import export_to  # noqa: PLC0415
-
-    try:
-        stop = export_to(target)
-    except ConfigError as exc:
-        _fail(str(exc))
-    click.get_current_context().call_on_close(stop)
 
 
 def _resume_command(run_id: str) -> str:

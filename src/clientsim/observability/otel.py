@@ -62,6 +62,7 @@ from clientsim.errors import ConfigError
 if TYPE_CHECKING:
     from types import TracebackType
 
+    import click
     from opentelemetry.context import Context
     from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
     from opentelemetry.trace import Span, Tracer, TracerProvider
@@ -69,9 +70,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INSTALL_HINT",
+    "OTEL_HELP",
+    "OTEL_TARGETS",
     "OTelExporter",
     "export_to",
     "instrument",
+    "otel_option",
     "tracer_provider_for",
 ]
 
@@ -79,7 +83,12 @@ INSTALL_HINT: Final = "pip install clientsim[otel]"
 _SCOPE: Final = "clientsim"
 _URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _KEY: Final = re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_-]{8,}")
-_TRACE_TARGETS: Final = ("console", "otlp")
+OTEL_TARGETS: Final = ("console", "otlp")
+"""Where ``clientsim run --otel`` can send spans."""
+OTEL_HELP: Final = (
+    "Export the run as OpenTelemetry spans: to stdout, or over OTLP as the "
+    "OTEL_EXPORTER_OTLP_* variables say (needs clientsim[otel])."
+)
 
 
 def _require() -> None:
@@ -474,7 +483,7 @@ def tracer_provider_for(target: str) -> SDKTracerProvider:
     else:
         raise ConfigError(
             f"unknown OpenTelemetry target {target!r}; allowed: "
-            f"{', '.join(_TRACE_TARGETS)}"
+            f"{', '.join(OTEL_TARGETS)}"
         )
     name = os.environ.get("OTEL_SERVICE_NAME") or "clientsim"
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
@@ -498,3 +507,24 @@ def export_to(target: str) -> Callable[[], None]:
         provider.shutdown()
 
     return stop
+
+
+def otel_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    """The ``--otel`` option's callback: start exporting to ``value`` until the command
+    ends (the spans are flushed then).
+
+    Raises:
+        click.BadParameter: the target cannot be used (a missing package).
+    """
+    import click  # noqa: PLC0415 - only the command line needs it
+
+    if value is None:
+        return None
+    try:
+        stop = export_to(value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+    ctx.call_on_close(stop)
+    return value
