@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -325,3 +326,33 @@ def test_the_cli_says_what_the_otlp_target_needs(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "pip install opentelemetry-exporter-otlp-proto-http" in done.stderr
+
+
+async def test_concurrent_runs_keep_their_own_conversations(
+    spans: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = spans
+
+    async def agent(message: str) -> str:
+        return "I've sent you a reset link."
+
+    async def run(run_id: str) -> None:
+        await simulate(agent, intents=["reset", "refund"], run_id=run_id)
+
+    with otel.instrument(tracer_provider=provider):
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, "first")
+            group.start_soon(run, "second")
+    finished = exporter.get_finished_spans()
+    index = _by_id(finished)
+    runs = {
+        (span.attributes or {})["clientsim.run_id"]: span
+        for span in finished
+        if span.name == "clientsim.run"
+    }
+    assert set(runs) == {"first", "second"}
+    conversations = [s for s in finished if s.name == "clientsim.conversation"]
+    assert len(conversations) == 4
+    for span in conversations:
+        run_id = str((span.attributes or {})["gen_ai.conversation.id"]).split("/")[0]
+        assert _parent(span, index) is runs[run_id]

@@ -156,7 +156,7 @@ class OTelExporter:
 
         provider = tracer_provider or trace.get_tracer_provider()
         self._tracer: Tracer = provider.get_tracer(_SCOPE, __version__)
-        self._runs: dict[str, Span] = {}
+        self._runs: dict[str, list[Span]] = {}  # a stack per id: calls may overlap
         self._conversations: dict[str, _Conversation] = {}
         self._handlers: dict[str, Callable[[Mapping[str, object]], None]] = {
             "batch.started": self._run_started,
@@ -200,8 +200,9 @@ class OTelExporter:
         for state in self._conversations.values():
             self._flush(state, state.context)
             state.span.end()
-        for span in self._runs.values():
-            span.end()
+        for spans in self._runs.values():
+            for span in spans:
+                span.end()
         self._conversations.clear()
         self._runs.clear()
 
@@ -216,22 +217,27 @@ class OTelExporter:
 
     def _run_started(self, fields: Mapping[str, object]) -> None:
         run_id = str(fields.get("run_id"))
-        self._runs[run_id] = self._tracer.start_span(
-            "clientsim.run",
-            attributes=_attributes(
-                {
-                    "clientsim.run_id": run_id,
-                    "clientsim.run.total": fields.get("total"),
-                    "clientsim.run.pending": fields.get("pending"),
-                    "clientsim.run.parallel_runs": fields.get("parallel_runs"),
-                }
-            ),
+        self._runs.setdefault(run_id, []).append(
+            self._tracer.start_span(
+                "clientsim.run",
+                attributes=_attributes(
+                    {
+                        "clientsim.run_id": run_id,
+                        "clientsim.run.total": fields.get("total"),
+                        "clientsim.run.pending": fields.get("pending"),
+                        "clientsim.run.parallel_runs": fields.get("parallel_runs"),
+                    }
+                ),
+            )
         )
 
     def _run_finished(self, fields: Mapping[str, object]) -> None:
-        span = self._runs.pop(str(fields.get("run_id")), None)
-        if span is None:
+        spans = self._runs.get(str(fields.get("run_id")))
+        if not spans:
             return
+        span = spans.pop()
+        if not spans:
+            del self._runs[str(fields.get("run_id"))]
         status = fields.get("status")
         span.set_attributes(
             _attributes(
@@ -251,9 +257,9 @@ class OTelExporter:
     def _parent_of(self, conversation_id: str) -> Context | None:
         from opentelemetry import trace  # noqa: PLC0415
 
-        for run_id, span in self._runs.items():
+        for run_id, spans in self._runs.items():
             if conversation_id.startswith(f"{run_id}/"):
-                return trace.set_span_in_context(span)
+                return trace.set_span_in_context(spans[-1])
         return None  # the current context: the application's span, if any
 
     def _conversation_started(self, fields: Mapping[str, object]) -> None:
