@@ -365,6 +365,13 @@ class _TrackedSimulate(Simulate):
         super().__init__(settings=settings, cassette=cassette)
         self._handed_out: list[Coroutine[Any, Any, SimulationRuns]] = []
 
+    def __repr__(self) -> str:
+        settings = self.settings
+        return (
+            f"<simulate fixture: runs={settings.runs} seed={settings.seed} "
+            f"threshold={settings.threshold}>"
+        )
+
     def __call__(
         self, agent: object, **options: Any
     ) -> Coroutine[Any, Any, SimulationRuns]:
