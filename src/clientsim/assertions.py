@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final
@@ -59,7 +60,37 @@ _MAX_CHARS: Final = 120
 _EDGE_MESSAGES: Final = 2
 
 
+def _not_awaited(results: object) -> None:
+    """Raise the "did you forget ``await``?" error if ``results`` is an awaitable.
+
+    The common mistake: ``results = simulate(...)`` without ``await`` (or in a test
+    that is not ``async def``) hands a coroutine to an assertion helper. The
+    coroutine is closed, so Python does not also warn that it was never awaited.
+
+    Raises:
+        ConfigError: ``results`` is a coroutine or another awaitable.
+    """
+    __tracebackhide__ = True
+    if not inspect.isawaitable(results):
+        return
+    if inspect.iscoroutine(results):
+        results.close()
+    raise ConfigError(
+        f"did you forget `await`? got a {type(results).__name__} where the results "
+        "of simulate() belong: write `results = await simulate(...)` inside an "
+        "`async def` test or function"
+    )
+
+
 def _runs(results: SimulationRuns | Sequence[SimulatedRun]) -> tuple[SimulatedRun, ...]:
+    """The runs of ``results``; the common entry of every helper that takes results.
+
+    Raises:
+        ConfigError: ``results`` is not awaited yet (see :func:`_not_awaited`) or is
+            not runs.
+    """
+    __tracebackhide__ = True
+    _not_awaited(results)
     if isinstance(results, SimulationRuns):
         return results.runs
     if isinstance(results, Sequence) and all(
@@ -73,12 +104,15 @@ def _runs(results: SimulationRuns | Sequence[SimulatedRun]) -> tuple[SimulatedRu
 
 
 def _check_rate(name: str, value: object) -> float:
+    __tracebackhide__ = True
     return check_number(name, value, low=0, high=1)
 
 
 def _threshold(
     results: SimulationRuns | Sequence[SimulatedRun], given: float | None, name: str
 ) -> float:
+    __tracebackhide__ = True
+    _not_awaited(results)
     if given is not None:
         return _check_rate(name, given)
     if isinstance(results, SimulationRuns) and results.threshold is not None:
@@ -113,6 +147,8 @@ def describe_run(run: SimulatedRun) -> str:
             [4] customer: ...
             [5] agent: I've sent you a reset link.
     """
+    __tracebackhide__ = True
+    _not_awaited(run)
     result = run.result
     ending = result.ending.reason if result.ending is not None else "-"
     header = (
@@ -144,9 +180,13 @@ def describe_run(run: SimulatedRun) -> str:
 
 
 def _failure(summary: str, failing: Sequence[SimulatedRun], seed: int | None) -> str:
+    __tracebackhide__ = True
     parts = [summary]
     if seed is not None:
-        parts.append(f"run seed: {seed} (set @pytest.mark.clientsim(seed={seed}))")
+        parts.append(
+            f"run seed: {seed} (@pytest.mark.clientsim(seed={seed}) or "
+            f"simulate(seed={seed}, ...) re-runs these same conversations)"
+        )
     if failing:
         shown = failing[:_MAX_SHOWN]
         parts.append(
@@ -173,6 +213,7 @@ def outcome_rate(
     Raises:
         ConfigError: ``results`` is not a sequence of runs.
     """
+    __tracebackhide__ = True
     runs = _runs(results)
     if not runs:
         return 0.0
@@ -212,6 +253,7 @@ def assert_outcome_rate(
         AssertionError: the rate is below the threshold, or there are no runs.
         ConfigError: no threshold, or one outside 0..1.
     """
+    __tracebackhide__ = True
     threshold = _threshold(results, at_least, "at_least")
     runs = _runs(results)
     rate = outcome_rate(runs, outcome)
@@ -248,6 +290,7 @@ def assert_no_outcome(
     Raises:
         AssertionError: some run reached it.
     """
+    __tracebackhide__ = True
     runs = _runs(results)
     failing = [run for run in runs if run.outcome == outcome]
     if failing:
@@ -264,6 +307,8 @@ def assert_no_outcome(
 def _trials(
     results: SimulationRuns | Mapping[str, Sequence[bool]], outcome: str | None
 ) -> dict[str, list[bool]]:
+    __tracebackhide__ = True
+    _not_awaited(results)
     if isinstance(results, SimulationRuns):
         if outcome is None:
             raise ConfigError(
@@ -314,6 +359,7 @@ def pass_hat_k(
     Raises:
         ConfigError: bad ``k``, no tasks, or a task with fewer than ``k`` trials.
     """
+    __tracebackhide__ = True
     trials = _trials(results, outcome)
     check_int("k", k, low=1)
     if not trials:
@@ -365,6 +411,7 @@ def assert_pass_hat_k(
         AssertionError: pass^k is below the threshold.
         ConfigError: see :func:`pass_hat_k`; no threshold.
     """
+    __tracebackhide__ = True
     threshold = _threshold(results, at_least, "at_least")
     value = pass_hat_k(results, k, outcome=outcome)
     if value < threshold:

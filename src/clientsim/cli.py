@@ -25,6 +25,7 @@ import click
 
 from clientsim._cli_output import Reporter, finish
 from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError
+from clientsim.observability.otel import OTEL_HELP, OTEL_TARGETS, otel_option
 
 
 if TYPE_CHECKING:
@@ -201,6 +202,9 @@ def main() -> None:
     metavar="TARGET",
     help="Client simulation: the agent doing the work, 'module:function' (an async "
     "worker(task, feedback) -> str or a participant); default: a simulated agent.",
+)
+@click.option(
+    "--otel", type=click.Choice(OTEL_TARGETS), callback=otel_option, help=OTEL_HELP
 )
 @_exits_cleanly("run")
 def run(config: Path, **options: Any) -> None:

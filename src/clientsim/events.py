@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Final
 
 from clientsim import plugins
@@ -41,6 +42,7 @@ __all__ = [
     "INTAKE_ACCEPTED",
     "INTAKE_RECEIVED",
     "INTAKE_REJECTED",
+    "MODEL_CALLED",
     "REQUEST_APPROVED",
     "REQUEST_REJECTED",
     "REQUEST_SCOPED",
@@ -54,6 +56,7 @@ __all__ = [
     "SIMULATION_COMPLETED",
     "SIMULATION_ROUND_COMPLETED",
     "SIMULATION_STARTED",
+    "current_conversation",
     "emit",
     "enabled",
     "logger",
@@ -86,6 +89,12 @@ graph was resumed with)."""
 CONVERSATION_FAILED: Final = "conversation.failed"
 """An error ended a conversation. Fields: ``conversation_id``, ``source``, ``side``
 (``"agent"`` or ``"simulator"``), ``error``."""
+MODEL_CALLED: Final = "model.called"
+"""A chat model call of clientsim's (a customer's, a judge's, a full run's agent's)
+finished. Fields: ``conversation_id`` (``None`` outside a conversation), ``role``
+(``"customer"``, ``"agent"``, ``"judge"``, ... when known, else ``None``), ``model``,
+``provider``, ``duration_seconds``, ``input_tokens``, ``output_tokens``, ``error``
+(``None``, or the error's type and message). Logged at ``DEBUG``."""
 
 BATCH_STARTED: Final = "batch.started"
 """A batch run started. Fields: ``run_id``, ``total`` (cells in the grid), ``pending``
@@ -138,7 +147,15 @@ INTAKE_ACCEPTED: Final = "intake.accepted"
 INTAKE_REJECTED: Final = "intake.rejected"
 """Intake rejected a request. Fields: ``request_id``, ``reason``."""
 
-_DEBUG_EVENTS: Final = frozenset({CONVERSATION_MESSAGE, BATCH_CONVERSATION_STORED})
+_DEBUG_EVENTS: Final = frozenset(
+    {CONVERSATION_MESSAGE, BATCH_CONVERSATION_STORED, MODEL_CALLED}
+)
+
+current_conversation: Final[ContextVar[str | None]] = ContextVar(
+    "clientsim_current_conversation", default=None
+)
+"""The id of the conversation the current task runs (set by the runners), so that an
+event emitted deeper down (a model call) can say which conversation it belongs to."""
 
 logger: Final = logging.getLogger("clientsim.events")
 """The logger every event is logged on."""

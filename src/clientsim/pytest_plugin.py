@@ -27,8 +27,9 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -295,7 +296,7 @@ def _simulate(request: pytest.FixtureRequest) -> Simulate:
         if "clientsim_cassette" in request.fixturenames
         else None
     )
-    return Simulate(settings=_settings(request), cassette=cassette)
+    return _TrackedSimulate(settings=_settings(request), cassette=cassette)
 
 
 class Simulate:
@@ -343,6 +344,7 @@ class Simulate:
             ConfigError: a bad argument.
             CassetteMissError: a strict replay needed a call the cassette lacks.
         """
+        __tracebackhide__ = True
         from clientsim.errors import CassetteMissError  # noqa: PLC0415
         from clientsim.runners.simulate import simulate  # noqa: PLC0415
 
@@ -360,3 +362,69 @@ class Simulate:
             )
         except CassetteMissError as exc:
             raise CassetteMissError(f"{exc}; re-record with {RECORD_OPTION}") from None
+
+
+class _TrackedSimulate(Simulate):
+    """The fixture's :class:`Simulate`: it keeps the coroutines it hands out, so that
+    a test that never awaited one fails with a hint (see
+    :func:`pytest_runtest_call`) instead of passing with a "never awaited" warning."""
+
+    def __init__(
+        self, *, settings: ClientsimSettings, cassette: ClientsimCassette | None
+    ) -> None:
+        super().__init__(settings=settings, cassette=cassette)
+        self._handed_out: list[Coroutine[Any, Any, SimulationRuns]] = []
+
+    def __repr__(self) -> str:
+        settings = self.settings
+        return (
+            f"<simulate fixture: runs={settings.runs} seed={settings.seed} "
+            f"threshold={settings.threshold}>"
+        )
+
+    def __call__(
+        self, agent: object, **options: Any
+    ) -> Coroutine[Any, Any, SimulationRuns]:
+        call = super().__call__(agent, **options)
+        self._handed_out.append(call)
+        return call
+
+    def close_unawaited(self) -> int:
+        """Close the calls never awaited (so Python does not warn); how many there were."""
+        unawaited = [
+            call
+            for call in self._handed_out
+            if inspect.getcoroutinestate(call) == inspect.CORO_CREATED
+        ]
+        for call in unawaited:
+            call.close()
+        self._handed_out.clear()
+        return len(unawaited)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail a test that called the ``simulate`` fixture but never awaited the call."""
+    funcargs: Mapping[str, object] = getattr(item, "funcargs", None) or {}
+    simulate = funcargs.get("simulate")
+    if not isinstance(simulate, _TrackedSimulate):
+        return (yield)
+    try:
+        result = yield
+    except BaseException:
+        simulate.close_unawaited()  # the test failed already, with its own error
+        raise
+    unawaited = simulate.close_unawaited()
+    if unawaited:
+        is_async = inspect.iscoroutinefunction(getattr(item, "obj", None))
+        fix = (
+            "write `results = await simulate(...)`"
+            if is_async
+            else "make the test `async def` and write `results = await simulate(...)`"
+        )
+        pytest.fail(
+            f"{item.name} called the simulate fixture {unawaited} time(s) without "
+            f"awaiting it, so no conversation ran: did you forget `await`? {fix}",
+            pytrace=False,
+        )
+    return result

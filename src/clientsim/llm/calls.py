@@ -9,12 +9,14 @@ fails with a transient :class:`~clientsim.errors.ModelError` raised from a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import attrs
 
+from clientsim import events
 from clientsim.errors import ClientSimError, InvalidModelOutputError, ModelError
 from clientsim.llm.messages import from_conversation, to_langchain
 from clientsim.llm.turns import Turn
@@ -50,10 +52,68 @@ async def bounded(
 ) -> T:
     """``await call()`` within ``seconds``; a provider error becomes a ModelError.
 
+    Every model call of clientsim goes through here, so this is where the
+    ``model.called`` event is emitted (only when something listens).
+
     Raises:
         ModelError: the provider failed, or did not answer in time (then raised from
             a ``TimeoutError``, so it counts as transient).
     """
+    if not events.enabled(events.MODEL_CALLED):
+        return await _bounded(model, call, seconds)
+    start = time.perf_counter()
+    try:
+        result = await _bounded(model, call, seconds)
+    except Exception as exc:
+        _called(model, start, None, exc)
+        raise
+    _called(model, start, result, None)
+    return result
+
+
+def _called(
+    model: BaseChatModel, start: float, result: object, error: Exception | None
+) -> None:
+    """Emit ``model.called`` for a call that began at ``start``."""
+    provider, short = _provider_and_model(model)
+    label = getattr(model, "label", None)
+    raw = result.get("raw") if isinstance(result, Mapping) else result
+    usage = usage_of(raw) if error is None else TokenUsage(calls=1)
+    events.emit(
+        events.MODEL_CALLED,
+        conversation_id=events.current_conversation.get(),
+        role=label.split("#")[0] if isinstance(label, str) else None,
+        model=short,
+        provider=provider,
+        duration_seconds=time.perf_counter() - start,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        error=None if error is None else f"{type(error).__name__}: {error}",
+    )
+
+
+def _provider_and_model(model: BaseChatModel) -> tuple[str, str]:
+    """The provider and model names of ``model`` (a run's wrapper or the model itself):
+    from its spec (``"openai:gpt-4o-mini"``), else from LangChain's own tracing
+    parameters, else its LangChain type and name."""
+    spec = getattr(model, "spec", None)
+    name = spec if isinstance(spec, str) and spec else model_name(model)
+    provider, colon, short = name.partition(":")
+    if colon:
+        return provider, short
+    inner = getattr(model, "inner", model)
+    try:
+        params = inner._get_ls_params()  # noqa: SLF001 - LangChain's tracing metadata
+    except Exception:  # noqa: BLE001 - a model's own metadata must never fail a call
+        params = {}
+    if params.get("ls_model_name") and params.get("ls_provider"):
+        return str(params["ls_provider"]), str(params["ls_model_name"])
+    return str(getattr(model, "_llm_type", "") or "unknown"), name
+
+
+async def _bounded(
+    model: BaseChatModel, call: Callable[[], Awaitable[T]], seconds: float
+) -> T:
     try:
         with anyio.fail_after(seconds):
             return await call()

@@ -250,6 +250,7 @@ class ConversationCore:
                 runner=runner,
             )
         error: ErrorRecord | None = None
+        token = events.current_conversation.set(self.conversation_id)
         try:
             ending = await body()
         except Failed as failure:
@@ -269,6 +270,8 @@ class ConversationCore:
             if self.raise_on_error:
                 state.is_complete = True
                 self._raise(failure)
+        finally:
+            events.current_conversation.reset(token)
         state.is_complete = True
         conversation = state.conversation
         duration = time.perf_counter() - start

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import anyio
 
+from clientsim import events
 from clientsim._validators import check_text
 from clientsim.channels.base import Channel
 from clientsim.errors import CassetteMissError, ConfigError
@@ -216,6 +217,14 @@ async def simulate(
         else criteria_finish(criteria, default_model=customer_model)
     )
     owned = resolved if builds_a_channel(agent) else None
+    status, stored = "interrupted", 0
+    events.emit(
+        events.BATCH_STARTED,
+        run_id=run_id,
+        total=len(cells),
+        pending=len(cells),
+        parallel_runs=parallel_runs,
+    )
     try:
         batch = await BatchRunner(
             build,
@@ -228,12 +237,23 @@ async def simulate(
             timeouts=timeouts or Timeouts(),
             finish=finish,
         ).run()
+        status, stored = "done", len(batch.records)
+    except Exception:
+        status = "failed"
+        raise
     finally:
         with anyio.CancelScope(shield=True):
             if cassette is not None:
                 await cassette.aclose()
             if isinstance(owned, Channel):
                 await owned.aclose()
+        events.emit(
+            events.BATCH_FINISHED,
+            run_id=run_id,
+            status=status,
+            stored=stored,
+            skipped=0,
+        )
     records = {record.key: record for record in batch.records}
     _raise_cassette_miss(records, cassette)
     return _collect(records, where, seed, threshold)
