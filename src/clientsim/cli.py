@@ -166,7 +166,21 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Answer every model call and agent reply from this file; call nothing live.",
 )
-@click.option("--strict/--no-strict", default=True, help="A cassette miss is an error.")
+@click.option(
+    "--cassette-replay",
+    type=click.Choice(["all", "simulator"]),
+    default="all",
+    show_default=True,
+    help="What --replay-cassette replays: 'all' (the agent's replies too) or "
+    "'simulator' (the simulated side; your agent is called live and a conversation "
+    "where it answers otherwise fails).",
+)
+@click.option(
+    "--strict/--no-strict",
+    default=True,
+    help="A cassette miss is an error (--no-strict: call live; with "
+    "--cassette-replay simulator, also record the new run into the cassette).",
+)
 @click.option(
     "--rate-limit", type=float, help="Model calls per second, for the whole run."
 )
@@ -222,6 +236,7 @@ def run(config: Path, **options: Any) -> None:
                 resume=options["resume"],
                 cassette=record or replay,
                 cassette_mode="replay" if replay is not None else "record",
+                cassette_replay=options["cassette_replay"],
                 strict=options["strict"],
                 requests_per_second=options["rate_limit"],
                 progress=reporter.progress,
@@ -288,6 +303,8 @@ def _load(config: Path, options: dict[str, Any]) -> ExperimentConfig:
     ):
         _fail("use --record-cassette or --replay-cassette, not both")
     replay = options["replay_cassette"]
+    if replay is None and options.get("cassette_replay", "all") != "all":
+        _fail("--cassette-replay applies to a replay: give --replay-cassette FILE too")
     if replay is not None and not replay.is_file():
         _fail(
             f"--replay-cassette {replay}: no such file; record one first with "
@@ -495,6 +512,7 @@ _EXPERIMENT_ONLY = {
     "resume": None,
     "record_cassette": None,
     "replay_cassette": None,
+    "cassette_replay": "all",
     "rate_limit": None,
     "yes": False,
 }

@@ -263,9 +263,9 @@ def _raise_cassette_miss(
     for record in records.values():
         error = record.error or (record.result.error if record.result else None)
         if error is not None and error.type.endswith("CassetteDivergenceError"):
+            named = f"conversation {record.key!r}"
             raise CassetteDivergenceError(
-                f"conversation {record.key!r} (seed {record.seed}) went another way "
-                f"than its recording: {error.message}"
+                error.message.replace(named, f"{named} (seed {record.seed})", 1)
             )
         if error is not None and error.type.endswith("CassetteMissError"):
             file = "" if cassette is None else f" {str(cassette.path)!r}"
