@@ -157,30 +157,22 @@ def main() -> None:
 @click.option("--model", help="Model spec for every simulated part, e.g. 'offline'.")
 @click.option("--resume", "resume", metavar="RUN_ID", help="Finish an earlier run.")
 @click.option(
-    "--record-cassette",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "--record-cassette",  # absolute: a later chdir does not change what it means
+    type=click.Path(dir_okay=False, path_type=Path, resolve_path=True),
     help="Record every model call and agent reply to this file.",
 )
 @click.option(
     "--replay-cassette",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path, resolve_path=True),
     help="Answer every model call and agent reply from this file; call nothing live.",
 )
 @click.option(
     "--cassette-replay",
     type=click.Choice(["all", "simulator"]),
     default="all",
-    show_default=True,
-    help="What --replay-cassette replays: 'all' (the agent's replies too) or "
-    "'simulator' (the simulated side; your agent is called live and a conversation "
-    "where it answers otherwise fails).",
+    help="What a replay answers: 'all', or 'simulator' (your agent is called live).",
 )
-@click.option(
-    "--strict/--no-strict",
-    default=True,
-    help="A cassette miss is an error (--no-strict: call live; with "
-    "--cassette-replay simulator, also record the new run into the cassette).",
-)
+@click.option("--strict/--no-strict", default=True, help="A cassette miss is an error.")
 @click.option(
     "--rate-limit", type=float, help="Model calls per second, for the whole run."
 )
@@ -212,11 +204,7 @@ def run(config: Path, **options: Any) -> None:
     if options["worker"] is not None:
         _fail("--worker applies to client simulation configs only")
     loaded = _load(config, options)
-    # Absolute before a chdir below, so a cassette path means what it meant.
-    record, replay = (
-        None if path is None else path.resolve()
-        for path in (options["record_cassette"], options["replay_cassette"])
-    )
+    record, replay = options["record_cassette"], options["replay_cassette"]
     if loaded.runner is not None and loaded.agent is None:
         # The seed's working_directory: the agent runs where its project expects.
         os.chdir(loaded.resolve_path(loaded.runner.working_directory))
@@ -297,14 +285,9 @@ def _load(config: Path, options: dict[str, Any]) -> ExperimentConfig:
     """The experiment file with the command line's overrides applied (exit 2 if bad)."""
     from clientsim.experiments.config import ExperimentConfig  # noqa: PLC0415
 
-    if (
-        options["record_cassette"] is not None
-        and options["replay_cassette"] is not None
-    ):
+    record, replay = options["record_cassette"], options["replay_cassette"]
+    if record is not None and replay is not None:
         _fail("use --record-cassette or --replay-cassette, not both")
-    replay = options["replay_cassette"]
-    if replay is None and options.get("cassette_replay", "all") != "all":
-        _fail("--cassette-replay applies to a replay: give --replay-cassette FILE too")
     if replay is not None and not replay.is_file():
         _fail(
             f"--replay-cassette {replay}: no such file; record one first with "

@@ -184,7 +184,9 @@ def assert_names_the_divergence(result: pytest.RunResult) -> None:
     assert "turn 1" in out, out
     assert "I forgot my password" in out, out
     side_by_side = [
-        line for line in out.splitlines() if "I have sent you" in line and BROKEN in line
+        line
+        for line in out.splitlines()
+        if "I have sent you" in line and BROKEN in line
     ]
     assert side_by_side, out
     assert "--clientsim-record" in out, out
