@@ -252,8 +252,9 @@ class ClientsimCassette:
     the agent answers otherwise than recorded (``on_miss="fail"``).
 
     Example:
-        >>> ClientsimCassette(Path("cassettes/test_x.sqlite"), mode="replay")
-        ClientsimCassette('cassettes/test_x.sqlite', mode='replay', replay='simulator', on_miss='fail')
+        >>> cassette = ClientsimCassette(Path("cassettes/test_x.sqlite"), mode="replay")
+        >>> cassette.replay, cassette.on_miss
+        ('simulator', 'fail')
 
     Args:
         path: the cassette file.

@@ -112,7 +112,8 @@ def test_a_diverging_agent_fails_naming_the_turn_with_both_replies() -> None:
     assert "turn 1 (its reply to 'I forgot my password')" in message
     assert "'model:customer' call #0" in message
     rows = [line for line in message.splitlines() if RESET[:20] in line]
-    assert len(rows) == 1 and BROKEN in rows[0]  # side by side
+    assert len(rows) == 1
+    assert BROKEN in rows[0]
     assert "on_miss='live'" in message
     assert isinstance(caught.value, CassetteMissError)
 
@@ -164,7 +165,8 @@ def test_on_miss_live_goes_live_from_the_divergence_on() -> None:
     )
     play_agent(scope, turn(0, None), turn(1, "I forgot my password", BROKEN))
     assert scope.take("model:customer", seen="changed") is None
-    assert scope.changed and scope.misses == 1
+    assert scope.changed
+    assert scope.misses == 1
     # from there on every model call is live, even one whose digest would match
     assert scope.take("model:customer", seen="digest-2") is None
     assert scope.take("model:judge") is None
@@ -176,7 +178,9 @@ def test_the_agent_side_is_live_in_a_simulator_replay() -> None:
     scope = simulator_scope(**{"model:agent": [answer("recorded agent")]})
     assert scope.take("model:agent", seen="x") is None
     assert scope.take("model:agent#2", seen="x") is None
-    assert scope.agent_live and scope.misses == 0 and not scope.changed
+    assert scope.agent_live
+    assert scope.misses == 0
+    assert not scope.changed
 
 
 def test_running_past_the_recording() -> None:
@@ -201,7 +205,8 @@ def test_a_replay_all_scope_ignores_digests_and_keeps_nothing() -> None:
     scope = CassetteScope("c1", mode="replay", entries=RECORDED)
     assert scope.take("model:customer", seen="anything") == answer("It did, thanks")
     scope.put("model:customer", answer("x"), seen="y")
-    assert scope.rows() == [] and not scope.agent_live
+    assert scope.rows() == []
+    assert not scope.agent_live
 
 
 # ----- the divergence report ------------------------------------------------------------
@@ -402,12 +407,14 @@ async def test_a_simulated_agent_is_live_and_its_answers_are_compared(
     await run(agent, customer, path, "record")
     customer_calls[:], agent_calls[:] = [], []
     await run(agent, customer, path, "replay", replay="simulator")
-    assert customer_calls == [] and len(agent_calls) == 6
+    assert customer_calls == []
+    assert len(agent_calls) == 6
 
     changed = LLMParticipant("agent", CountingModel(calls=[], prefix=BROKEN))
     with pytest.raises(CassetteDivergenceError) as caught:
         await run(changed, customer, path, "replay", replay="simulator")
-    assert BROKEN in str(caught.value) and "Sure (" in str(caught.value)
+    assert BROKEN in str(caught.value)
+    assert "Sure (" in str(caught.value)
 
 
 def test_the_input_digest_sees_content_and_roles() -> None:

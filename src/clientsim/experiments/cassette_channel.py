@@ -416,11 +416,11 @@ class CassetteChannel(Channel):
     ``replay="simulator"`` replay: the agent is called live, and its turns are
     recorded so that the scope can tell where they differ from the recorded ones.
     A ``replay="all"`` replay never opens a session on ``inner`` while the cassette
-    has a fitting turn: the agent is not contacted. A strict miss raises :class:`AgentCassetteMissError`
-    from ``create_session`` (no turn recorded at all) or from ``send``; after a
-    non-strict miss the session opens a live session on ``inner`` and sends the rest
-    of the conversation to it (the live agent has not seen the replayed turns; the
-    session must be used as ``async with``).
+    has a fitting turn: the agent is not contacted. A strict miss raises
+    :class:`AgentCassetteMissError` from ``create_session`` (no turn recorded at
+    all) or from ``send``; after a non-strict miss the session opens a live session
+    on ``inner`` and sends the rest of the conversation to it (the live agent has not
+    seen the replayed turns; the session must be used as ``async with``).
 
     A scope records or replays its sessions one after another (e.g. the attempts of
     a run): do not interleave two sessions of one scope. Replay reproduces what was

@@ -373,9 +373,7 @@ async def run_experiment(
             on_start(run.run_id, run.directory)
         undo.append(_log_to(run.directory))
         cache = await _response_cache(config)
-        tape = _cassette(
-            cassette, cassette_mode, replay=cassette_replay, strict=strict
-        )
+        tape = _cassette(cassette, cassette_mode, replay=cassette_replay, strict=strict)
         stored_before = len(await store.stored_keys(run.run_id))
         finished = stored_before
 
