@@ -413,8 +413,14 @@ class Simulate:
         Raises:
             ConfigError: a bad argument.
             CassetteMissError: a strict replay needed a call the cassette lacks.
+            CassetteDivergenceError: the agent answered otherwise than recorded
+                (the message names the turn, shows both replies and how to
+                re-record).
         """
-        from clientsim.errors import CassetteMissError  # noqa: PLC0415
+        from clientsim.errors import (  # noqa: PLC0415
+            CassetteDivergenceError,
+            CassetteMissError,
+        )
         from clientsim.runners.simulate import simulate  # noqa: PLC0415
 
         self._calls += 1
@@ -429,12 +435,15 @@ class Simulate:
                 run_id=f"pytest-s{self._calls}",
                 **{"timeouts": self.settings.timeouts, **options},
             )
+        except CassetteDivergenceError as exc:
+            raise CassetteDivergenceError(f"{exc}.\n{_HOW_TO_FIX}") from None
         except CassetteMissError as exc:
-            raise type(exc)(f"{exc}.\n{_HOW_TO_FIX}") from None
+            raise CassetteMissError(f"{exc}; re-record with {RECORD_OPTION}") from None
 
 
 _HOW_TO_FIX: Final = (
-    f"To re-record the test's cassette, run pytest with {RECORD_OPTION}; to record "
-    f"the new replies from where they diverge, run it with {ON_MISS_OPTION}=live (or "
-    "mark the test @pytest.mark.clientsim(on_miss='live'))."
+    f"If the agent's new replies are right, re-record the test's cassette: run pytest "
+    f"with {RECORD_OPTION}, or with {ON_MISS_OPTION}=live to keep the recording up to "
+    "the divergence and record the rest (or mark the test "
+    "@pytest.mark.clientsim(on_miss='live'))."
 )
