@@ -421,3 +421,12 @@ def test_the_input_digest_sees_content_and_roles() -> None:
     human, ai = [HumanMessage("hi")], [AIMessage("hi")]
     assert input_digest(human) != input_digest(ai)
     assert input_digest(human) == input_digest([HumanMessage("hi", id="other")])
+
+
+def test_a_conversation_the_cassette_lacks_is_a_miss_not_a_divergence() -> None:
+    scope = CassetteScope("c2", mode="replay", replay="simulator", entries={})
+    play_agent(scope, turn(0, None), turn(1, "I forgot my password", RESET))
+    with pytest.raises(CassetteMissError) as caught:
+        scope.take("model:customer", seen="d")
+    assert not isinstance(caught.value, CassetteDivergenceError)
+    assert "no recorded 'model:customer' entry #0 (it holds 0)" in str(caught.value)

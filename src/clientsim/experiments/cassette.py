@@ -11,9 +11,19 @@ and everything the conversation needs from outside goes through it:
   writes the scope in one transaction, replacing what that conversation had before
   (a retried or re-run conversation never leaves a mix of two runs).
 * ``mode="replay"``: every call :meth:`CassetteScope.take`\\ s the next recorded result
-  instead, and nothing is called live. A call the cassette has no entry for raises
-  :class:`~clientsim.errors.CassetteMissError` (``strict=True``) or is made live
-  (``strict=False``, counted in :attr:`CassetteScope.misses`).
+  instead. With ``replay="all"`` (the default) nothing is called live, the agent
+  included. With ``replay="simulator"`` the simulated side (the customer's, the
+  judges', the supervisor's model calls) is replayed and the agent is called live;
+  each model call hands in a digest of what it is asked
+  (:func:`~clientsim.llm.run_model.input_digest`, recorded in the stream
+  ``"input:" + kind``), and a call asked something else than in the recording means
+  the agent answered otherwise. A
+  call the cassette has no (fitting) entry for raises
+  :class:`~clientsim.errors.CassetteMissError` (``on_miss="fail"``; a simulator
+  replay raises :class:`~clientsim.errors.CassetteDivergenceError`, naming the
+  first diverging agent turn and showing both replies) or is made live
+  (``on_miss="live"``, counted in :attr:`CassetteScope.misses`; a simulator replay
+  then records the rest of the run and :meth:`Cassette.commit` writes it back).
 
 The agent's side (:class:`CassetteChannel`) records by *forwarding*: the recording
 session passes every call straight to the real session (no extra task, no extra hop),
@@ -56,11 +66,11 @@ Example:
     >>> async def my_agent(message):
     ...     calls.append(message)
     ...     return f"You said: {message}"
-    >>> async def talk(mode, path):
+    >>> async def talk(mode, path, replay="all"):
     ...     customer = LLMParticipant(ParticipantRole.CUSTOMER, "offline")
     ...     outcomes = Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),))
     ...     first = MessageDraft("Hi", ParticipantRole.CUSTOMER)
-    ...     async with Cassette(path, mode=mode) as cassette:
+    ...     async with Cassette(path, mode=mode, replay=replay) as cassette:
     ...         scope = await cassette.scope("conversation-1")
     ...         channel = CassetteChannel(TargetChannel(my_agent), scope)
     ...         result = await HybridSimulationRunner(
@@ -73,6 +83,8 @@ Example:
     (4, 2)
     >>> anyio.run(talk, "replay", path), len(calls)  # the agent is not called again
     (4, 2)
+    >>> anyio.run(talk, "replay", path, "simulator"), len(calls)  # the agent is live
+    (4, 4)
 """
 
 from __future__ import annotations

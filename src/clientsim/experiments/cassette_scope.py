@@ -314,14 +314,12 @@ class CassetteScope:
             if pending is not None:
                 return list(recorded), [*live, pending], True
             return list(recorded), live, False
-        kinds = sorted(kind for kind in self._entries if _agent_side(kind))
+        kinds = sorted(
+            kind for kind in self._entries if _agent_side(kind) and kind != AGENT_KIND
+        )
         return (
             [entry for kind in kinds for entry in self._entries[kind]],
-            [
-                entry
-                for kind in sorted(k for k in self._recorded if _agent_side(k))
-                for entry in self.payloads(kind, recorded=True)
-            ],
+            [entry for kind in kinds for entry in self.payloads(kind, recorded=True)],
             False,
         )
 
