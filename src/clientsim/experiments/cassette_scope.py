@@ -124,7 +124,8 @@ class CassetteScope:
     Args:
         conversation: the conversation the entries belong to.
         mode: ``"record"`` or ``"replay"``.
-        replay: in replay, ``"all"`` or ``"simulator"`` (see :data:`ReplayMode`).
+        replay: in replay, ``"all"`` (every stream) or ``"simulator"`` (the
+            simulated side; the agent's streams are live and recorded).
         on_miss: in replay, ``"fail"`` (a missing or diverging entry raises) or
             ``"live"`` (the caller calls live); default ``"fail"``.
         strict: the older spelling of ``on_miss``: ``True`` is ``"fail"``, ``False``
