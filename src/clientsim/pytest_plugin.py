@@ -344,7 +344,12 @@ def _clientsim_offline_model(request: pytest.FixtureRequest) -> OfflineChatModel
 
 @pytest.fixture(name="clientsim_cassette")
 def _clientsim_cassette(request: pytest.FixtureRequest) -> ClientsimCassette:
-    """The test's cassette, ``<test dir>/cassettes/<test name>.sqlite``."""
+    """The test's cassette, ``<test dir>/cassettes/<test name>.sqlite``.
+
+    Its replay mode is the marker's ``replay`` and ``on_miss``, else
+    ``--clientsim-replay`` and ``--clientsim-on-miss``, else ``"simulator"`` and
+    ``"fail"``.
+    """
     name = _UNSAFE.sub("_", request.node.name).strip("_") or "test"
     path = Path(request.node.path).parent / "cassettes" / f"{name}.sqlite"
     record = bool(request.config.getoption(RECORD_OPTION)) or not path.exists()
