@@ -42,6 +42,7 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.errors import (
         AgentTimeoutError,
+        CassetteDivergenceError,
         CassetteMissError,
         ChannelError,
         ClientSimDeprecationWarning,
@@ -232,6 +233,7 @@ __all__ = [
     "BatchRunner",
     "BinaryFeedback",
     "Cassette",
+    "CassetteDivergenceError",
     "CassetteMissError",
     "Channel",
     "ChannelError",
@@ -419,6 +421,7 @@ _EXPORTS: _typing.Final[dict[str, str]] = {
     "RoundRobinStrategy": "clientsim.clients.pool",
     "WeightedRandomStrategy": "clientsim.clients.pool",
     "AgentTimeoutError": "clientsim.errors",
+    "CassetteDivergenceError": "clientsim.errors",
     "CassetteMissError": "clientsim.errors",
     "ChannelError": "clientsim.errors",
     "ClientSimDeprecationWarning": "clientsim.errors",

@@ -160,14 +160,20 @@ def main() -> None:
 @click.option("--model", help="Model spec for every simulated part, e.g. 'offline'.")
 @click.option("--resume", "resume", metavar="RUN_ID", help="Finish an earlier run.")
 @click.option(
-    "--record-cassette",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "--record-cassette",  # absolute: a later chdir does not change what it means
+    type=click.Path(dir_okay=False, path_type=Path, resolve_path=True),
     help="Record every model call and agent reply to this file.",
 )
 @click.option(
     "--replay-cassette",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path, resolve_path=True),
     help="Answer every model call and agent reply from this file; call nothing live.",
+)
+@click.option(
+    "--cassette-replay",
+    type=click.Choice(["all", "simulator"]),
+    default="all",
+    help="What a replay answers: 'all', or 'simulator' (your agent is called live).",
 )
 @click.option("--strict/--no-strict", default=True, help="A cassette miss is an error.")
 @click.option(
@@ -216,15 +222,9 @@ def run(config: Path, **options: Any) -> None:
     if options["worker"] is not None:
         _fail("--worker applies to client simulation configs only")
     loaded = _with_threshold(_load(config, options), options["fail_under"])
-    # Absolute before a chdir below, so a cassette path means what it meant.
-    record, replay, junit = (
-        None if path is None else path.resolve()
-        for path in (
-            options["record_cassette"],
-            options["replay_cassette"],
-            options["junit_xml"],
-        )
-    )
+    record, replay = options["record_cassette"], options["replay_cassette"]
+    # Absolute before a chdir below, so the path means what it meant.
+    junit = None if options["junit_xml"] is None else options["junit_xml"].resolve()
     if loaded.runner is not None and loaded.agent is None:
         # The seed's working_directory: the agent runs where its project expects.
         os.chdir(loaded.resolve_path(loaded.runner.working_directory))
@@ -244,6 +244,7 @@ def run(config: Path, **options: Any) -> None:
                 resume=options["resume"],
                 cassette=record or replay,
                 cassette_mode="replay" if replay is not None else "record",
+                cassette_replay=options["cassette_replay"],
                 strict=options["strict"],
                 requests_per_second=options["rate_limit"],
                 progress=reporter.progress,
@@ -304,12 +305,9 @@ def _load(config: Path, options: dict[str, Any]) -> ExperimentConfig:
     """The experiment file with the command line's overrides applied (exit 2 if bad)."""
     from clientsim.experiments.config import ExperimentConfig  # noqa: PLC0415
 
-    if (
-        options["record_cassette"] is not None
-        and options["replay_cassette"] is not None
-    ):
+    record, replay = options["record_cassette"], options["replay_cassette"]
+    if record is not None and replay is not None:
         _fail("use --record-cassette or --replay-cassette, not both")
-    replay = options["replay_cassette"]
     if replay is not None and not replay.is_file():
         _fail(
             f"--replay-cassette {replay}: no such file; record one first with "
@@ -449,6 +447,7 @@ _EXPERIMENT_ONLY = {
     "resume": None,
     "record_cassette": None,
     "replay_cassette": None,
+    "cassette_replay": "all",
     "rate_limit": None,
     "yes": False,
 }

@@ -17,6 +17,7 @@ ClientSimError(Exception)
  +-- ModelError(ClientSimError)
  |    +-- InvalidModelOutputError
  +-- CassetteMissError(ClientSimError, LookupError)
+ |    +-- CassetteDivergenceError
  +-- SimulationError(ClientSimError)
       +-- ParticipantError
       +-- HumanTimeoutError(SimulationError, TimeoutError)
@@ -37,6 +38,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "AgentTimeoutError",
+    "CassetteDivergenceError",
     "CassetteMissError",
     "ChannelError",
     "ClientSimDeprecationWarning",
@@ -194,6 +196,17 @@ class CassetteMissError(ClientSimError, LookupError):
     """A strict replay needed a recorded call the cassette does not hold.
 
     Nothing is called live instead: re-record the cassette (or replay non-strictly).
+    """
+
+
+class CassetteDivergenceError(CassetteMissError):
+    """A replay that calls the agent live saw the agent answer otherwise than recorded.
+
+    Raised by a strict ``replay="simulator"`` cassette when a replayed model call is
+    asked something else than in the recording. The message names the first turn
+    where the agent's reply diverged and shows the recorded and the new reply side
+    by side. Re-record the cassette, or replay with ``on_miss="live"`` to record the
+    new run from the divergence on.
     """
 
 

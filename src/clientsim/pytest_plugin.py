@@ -4,9 +4,11 @@ It gives tests of agents:
 
 - the fixtures ``clientsim_offline_model`` (an offline chat model, seeded from the
   marker), ``simulate`` (runs simulated customers against the agent under test) and
-  ``clientsim_cassette`` (records a test's model and agent calls on its first run,
-  replays them afterwards; ``--clientsim-record`` re-records);
-- the marker ``@pytest.mark.clientsim(runs=..., seed=..., threshold=...)``;
+  ``clientsim_cassette`` (records a test's model and agent calls on its first run;
+  afterwards replays the simulated side and calls the agent live, so a changed
+  agent fails the test; ``--clientsim-record`` re-records);
+- the marker ``@pytest.mark.clientsim(runs=..., seed=..., threshold=...)``
+  (and ``replay=...``, ``on_miss=...`` for the cassette);
 - the assertion helpers of :mod:`clientsim.assertions`, re-exported here.
 
 The plugin is import-light: at pytest start-up it imports only the standard library
@@ -74,7 +76,9 @@ __all__ = [
 
 MARKER: Final = "clientsim"
 RECORD_OPTION: Final = "--clientsim-record"
-_MARKER_KEYS: Final = ("runs", "seed", "threshold", "timeouts")
+REPLAY_OPTION: Final = "--clientsim-replay"
+ON_MISS_OPTION: Final = "--clientsim-on-miss"
+_MARKER_KEYS: Final = ("runs", "seed", "threshold", "timeouts", "replay", "on_miss")
 _ASSERTIONS: Final = frozenset(
     {
         "SimulatedRun",
@@ -104,7 +108,7 @@ def __getattr__(name: str) -> object:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--clientsim-record``."""
+    """Add ``--clientsim-record``, ``--clientsim-replay`` and ``--clientsim-on-miss``."""
     group = parser.getgroup("clientsim")
     group.addoption(
         RECORD_OPTION,
@@ -112,16 +116,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="re-record the cassettes of tests that use the clientsim_cassette fixture",
     )
+    group.addoption(
+        REPLAY_OPTION,
+        choices=("simulator", "all"),
+        default=None,
+        help="what a cassette replays, for tests whose clientsim marker does not say: "
+        "'simulator' (default: the simulated side; the agent is called live) or "
+        "'all' (the agent's replies too)",
+    )
+    group.addoption(
+        ON_MISS_OPTION,
+        choices=("fail", "live"),
+        default=None,
+        help="what a replay does when the agent answers otherwise than recorded, for "
+        "tests whose clientsim marker does not say: 'fail' (default) or 'live' (call "
+        "the simulated side live from there and re-record the cassette)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the ``clientsim`` marker (so ``--strict-markers`` accepts it)."""
     config.addinivalue_line(
         "markers",
-        "clientsim(runs=1, seed=0, threshold=None, timeouts=None): runs per persona "
-        "and intent, the run seed, the default threshold of clientsim's assertion "
-        "helpers, and the simulate fixture's clientsim.Timeouts (or a mapping of "
-        "model_call, turn and conversation seconds)",
+        "clientsim(runs=1, seed=0, threshold=None, timeouts=None, replay='simulator', "
+        "on_miss='fail'): runs per persona and intent, the run seed, the default "
+        "threshold of clientsim's assertion helpers, the simulate fixture's "
+        "clientsim.Timeouts (or a mapping of model_call, turn and conversation "
+        "seconds), and what the clientsim_cassette fixture replays and does when the "
+        "agent answers otherwise than recorded",
     )
 
 
@@ -235,23 +257,43 @@ class ClientsimCassette:
     """The ``clientsim_cassette`` fixture's value: where and how the test's cassette is.
 
     ``simulate`` opens it for each call. It records when ``--clientsim-record`` is
-    given or the file does not exist yet, and replays strictly otherwise.
+    given or the file does not exist yet, and replays otherwise: by default the
+    simulated side (``replay="simulator"``: the customer's, the judges' and the
+    supervisor's model calls) while the agent is called live, failing the test where
+    the agent answers otherwise than recorded (``on_miss="fail"``).
 
     Example:
-        >>> ClientsimCassette(Path("cassettes/test_x.sqlite"), mode="replay")
-        ClientsimCassette('cassettes/test_x.sqlite', mode='replay')
+        >>> cassette = ClientsimCassette(Path("cassettes/test_x.sqlite"), mode="replay")
+        >>> cassette.replay, cassette.on_miss
+        ('simulator', 'fail')
 
     Args:
         path: the cassette file.
         mode: ``"record"`` or ``"replay"``.
+        replay: ``"simulator"`` or ``"all"``; see
+            :class:`~clientsim.experiments.cassette.Cassette`.
+        on_miss: ``"fail"`` or ``"live"``; see
+            :class:`~clientsim.experiments.cassette.Cassette`.
     """
 
-    def __init__(self, path: Path, *, mode: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        mode: str,
+        replay: str = "simulator",
+        on_miss: str = "fail",
+    ) -> None:
         self.path = path
         self.mode = mode
+        self.replay = replay
+        self.on_miss = on_miss
 
     def __repr__(self) -> str:
-        return f"ClientsimCassette({str(self.path)!r}, mode={self.mode!r})"
+        return (
+            f"ClientsimCassette({str(self.path)!r}, mode={self.mode!r}, "
+            f"replay={self.replay!r}, on_miss={self.on_miss!r})"
+        )
 
     @property
     def recording(self) -> bool:
@@ -259,10 +301,44 @@ class ClientsimCassette:
         return self.mode == "record"
 
     def open(self) -> Cassette:
-        """A new (not yet opened) strict :class:`~clientsim.experiments.cassette.Cassette`."""
+        """A new (not yet opened) :class:`~clientsim.experiments.cassette.Cassette`.
+
+        Raises:
+            ConfigError: a bad mode, replay or on_miss.
+        """
         from clientsim.experiments.cassette import Cassette  # noqa: PLC0415
 
-        return Cassette(self.path, mode="record" if self.recording else "replay")
+        return Cassette(
+            self.path,
+            mode="record" if self.recording else "replay",
+            replay=self.replay,  # type: ignore[arg-type]  # checked by Cassette
+            on_miss=self.on_miss,  # type: ignore[arg-type]
+        )
+
+
+_CASSETTE_CHOICES: Final = {"replay": ("simulator", "all"), "on_miss": ("fail", "live")}
+
+
+def _cassette_choice(request: pytest.FixtureRequest, key: str, option: str) -> str:
+    """The marker's ``key``, else the command line's ``option``, else the default.
+
+    Raises:
+        ConfigError: the marker gives a value that is not allowed.
+    """
+    allowed = _CASSETTE_CHOICES[key]
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is not None and key in marker.kwargs:
+        value = marker.kwargs[key]
+        if value not in allowed:
+            from clientsim.errors import ConfigError  # noqa: PLC0415
+
+            raise ConfigError(
+                f"@pytest.mark.clientsim {key} must be one of "
+                f"{', '.join(map(repr, allowed))}; got {value!r}"
+            )
+        return str(value)
+    chosen = request.config.getoption(option)
+    return allowed[0] if chosen is None else str(chosen)
 
 
 def _settings(request: pytest.FixtureRequest) -> ClientsimSettings:
@@ -279,13 +355,23 @@ def _clientsim_offline_model(request: pytest.FixtureRequest) -> OfflineChatModel
 
 @pytest.fixture(name="clientsim_cassette")
 def _clientsim_cassette(request: pytest.FixtureRequest) -> ClientsimCassette:
-    """The test's cassette, ``<test dir>/cassettes/<test name>.sqlite``."""
+    """The test's cassette, ``<test dir>/cassettes/<test name>.sqlite``.
+
+    Its replay mode is the marker's ``replay`` and ``on_miss``, else
+    ``--clientsim-replay`` and ``--clientsim-on-miss``, else ``"simulator"`` and
+    ``"fail"``.
+    """
     name = _UNSAFE.sub("_", request.node.name).strip("_") or "test"
     path = Path(request.node.path).parent / "cassettes" / f"{name}.sqlite"
     record = bool(request.config.getoption(RECORD_OPTION)) or not path.exists()
     if record and path.exists():
         path.unlink()  # re-record from scratch
-    return ClientsimCassette(path, mode="record" if record else "replay")
+    return ClientsimCassette(
+        path,
+        mode="record" if record else "replay",
+        replay=_cassette_choice(request, "replay", REPLAY_OPTION),
+        on_miss=_cassette_choice(request, "on_miss", ON_MISS_OPTION),
+    )
 
 
 @pytest.fixture(name="simulate")
@@ -343,9 +429,15 @@ class Simulate:
         Raises:
             ConfigError: a bad argument.
             CassetteMissError: a strict replay needed a call the cassette lacks.
+            CassetteDivergenceError: the agent answered otherwise than recorded
+                (the message names the turn, shows both replies and how to
+                re-record).
         """
         __tracebackhide__ = True
-        from clientsim.errors import CassetteMissError  # noqa: PLC0415
+        from clientsim.errors import (  # noqa: PLC0415
+            CassetteDivergenceError,
+            CassetteMissError,
+        )
         from clientsim.runners.simulate import simulate  # noqa: PLC0415
 
         self._calls += 1
@@ -360,8 +452,18 @@ class Simulate:
                 run_id=f"pytest-s{self._calls}",
                 **{"timeouts": self.settings.timeouts, **options},
             )
+        except CassetteDivergenceError as exc:
+            raise CassetteDivergenceError(f"{exc}.\n{_HOW_TO_FIX}") from None
         except CassetteMissError as exc:
             raise CassetteMissError(f"{exc}; re-record with {RECORD_OPTION}") from None
+
+
+_HOW_TO_FIX: Final = (
+    f"If the agent's new replies are right, re-record the test's cassette: run pytest "
+    f"with {RECORD_OPTION}, or with {ON_MISS_OPTION}=live to keep the recording up to "
+    "the divergence and record the rest (or mark the test "
+    "@pytest.mark.clientsim(on_miss='live'))."
+)
 
 
 class _TrackedSimulate(Simulate):

@@ -138,7 +138,9 @@ def test_record_then_replay_offline(
         from agent_under_test import CALLS, agent
 
 
-        @pytest.mark.clientsim(runs=2, seed=5)
+        # replay="all": the agent's replies are replayed too (the fixture's default,
+        # "simulator", calls the agent live: tests/integration/test_cassette_simulator*)
+        @pytest.mark.clientsim(runs=2, seed=5, replay="all")
         async def test_recorded(simulate, clientsim_cassette):
             before = CALLS.read_text() if CALLS.exists() else ""
             results = await simulate(
@@ -242,12 +244,14 @@ def test_full_runner_records_and_replays_the_agent_model(
             """
             import os
 
+            import pytest
             from langchain_core.language_models import GenericFakeChatModel
 
             from clientsim import LLMParticipant
             from clientsim.assertions import outcome_rate
 
 
+            @pytest.mark.clientsim(replay="all")  # the agent's model is replayed too
             async def test_full(simulate, clientsim_offline_model, clientsim_cassette):
                 # On replay the agent's model must not be called: this one would fail.
                 model = (

@@ -11,9 +11,19 @@ and everything the conversation needs from outside goes through it:
   writes the scope in one transaction, replacing what that conversation had before
   (a retried or re-run conversation never leaves a mix of two runs).
 * ``mode="replay"``: every call :meth:`CassetteScope.take`\\ s the next recorded result
-  instead, and nothing is called live. A call the cassette has no entry for raises
-  :class:`~clientsim.errors.CassetteMissError` (``strict=True``) or is made live
-  (``strict=False``, counted in :attr:`CassetteScope.misses`).
+  instead. With ``replay="all"`` (the default) nothing is called live, the agent
+  included. With ``replay="simulator"`` the simulated side (the customer's, the
+  judges', the supervisor's model calls) is replayed and the agent is called live;
+  each model call hands in a digest of what it is asked
+  (:func:`~clientsim.llm.run_model.input_digest`, recorded in the stream
+  ``"input:" + kind``), and a call asked something else than in the recording means
+  the agent answered otherwise. A
+  call the cassette has no (fitting) entry for raises
+  :class:`~clientsim.errors.CassetteMissError` (``on_miss="fail"``; a simulator
+  replay raises :class:`~clientsim.errors.CassetteDivergenceError`, naming the
+  first diverging agent turn and showing both replies) or is made live
+  (``on_miss="live"``, counted in :attr:`CassetteScope.misses`; a simulator replay
+  then records the rest of the run and :meth:`Cassette.commit` writes it back).
 
 The agent's side (:class:`CassetteChannel`) records by *forwarding*: the recording
 session passes every call straight to the real session (no extra task, no extra hop),
@@ -56,11 +66,11 @@ Example:
     >>> async def my_agent(message):
     ...     calls.append(message)
     ...     return f"You said: {message}"
-    >>> async def talk(mode, path):
+    >>> async def talk(mode, path, replay="all"):
     ...     customer = LLMParticipant(ParticipantRole.CUSTOMER, "offline")
     ...     outcomes = Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),))
     ...     first = MessageDraft("Hi", ParticipantRole.CUSTOMER)
-    ...     async with Cassette(path, mode=mode) as cassette:
+    ...     async with Cassette(path, mode=mode, replay=replay) as cassette:
     ...         scope = await cassette.scope("conversation-1")
     ...         channel = CassetteChannel(TargetChannel(my_agent), scope)
     ...         result = await HybridSimulationRunner(
@@ -73,6 +83,8 @@ Example:
     (4, 2)
     >>> anyio.run(talk, "replay", path), len(calls)  # the agent is not called again
     (4, 2)
+    >>> anyio.run(talk, "replay", path, "simulator"), len(calls)  # the agent is live
+    (4, 4)
 """
 
 from __future__ import annotations
@@ -95,25 +107,32 @@ from clientsim.errors import (
 from clientsim.experiments.cassette_channel import CassetteChannel
 from clientsim.experiments.cassette_scope import (
     AGENT_KIND,
+    INPUT_PREFIX,
     SCHEMA_VERSION,
     AgentCassetteMissError,
     CassetteMode,
     CassetteScope,
+    OnMiss,
+    ReplayMode,
     _check_mode,
     _check_name,
-    _check_strict,
+    _check_replay,
+    _resolve_on_miss,
 )
 from clientsim.store.sqlite_file import SQLiteFile, transaction
 
 
 __all__ = [
     "AGENT_KIND",
+    "INPUT_PREFIX",
     "SCHEMA_VERSION",
     "AgentCassetteMissError",
     "Cassette",
     "CassetteChannel",
     "CassetteMode",
     "CassetteScope",
+    "OnMiss",
+    "ReplayMode",
 ]
 _FORMAT: Final = "clientsim-cassette"
 _T = TypeVar("_T")
@@ -159,16 +178,41 @@ class Cassette:
     Args:
         path: the cassette file (created with its folder when recording).
         mode: ``"record"`` or ``"replay"``.
-        strict: in replay, whether a call the cassette has no entry for raises
-            :class:`~clientsim.errors.CassetteMissError` (``True``) or is made live.
+        replay: what a replay answers from the file. ``"all"`` (the default): every
+            model call and the agent's turns, so nothing is called live (it tests
+            everything around the agent, not the agent). ``"simulator"`` (the
+            recommended mode to test an agent): the simulated side's model calls
+            (customer, judges, supervisor) are replayed and the agent is called
+            live; each replayed call checks that it is asked what it was asked in
+            the recording, so an agent that answers otherwise is caught (see
+            ``on_miss``).
+        on_miss: in replay, what happens when the cassette has no fitting entry.
+            ``"fail"`` (the default): raise
+            :class:`~clientsim.errors.CassetteMissError` (in a simulator replay
+            whose agent answered otherwise:
+            :class:`~clientsim.errors.CassetteDivergenceError`, naming the first
+            diverging turn and showing both replies). ``"live"``: call live from
+            there; a simulator replay then records the new run and :meth:`commit`
+            writes it over the conversation's recording, so the next replay replays
+            it (a ``replay="all"`` replay calls live but writes nothing).
+        strict: the older spelling of ``on_miss``: ``True`` is ``"fail"``,
+            ``False`` is ``"live"``. Give one of the two (both only if they agree).
 
     Raises:
-        ConfigError: a bad argument; when the file opens: replaying a file that does
-            not exist, or a file that is not a cassette (of this schema version).
+        ConfigError: a bad argument (``strict`` and ``on_miss`` that contradict
+            each other among them); when the file opens: replaying a file that
+            does not exist, or a file that is not a cassette (of this schema
+            version).
     """
 
     def __init__(
-        self, path: str | Path, *, mode: CassetteMode, strict: bool = True
+        self,
+        path: str | Path,
+        *,
+        mode: CassetteMode,
+        replay: ReplayMode = "all",
+        on_miss: OnMiss | None = None,
+        strict: bool | None = None,
     ) -> None:
         if not isinstance(path, str | Path):
             raise InvalidTypeError(
@@ -178,7 +222,8 @@ class Cassette:
             raise ConfigError("path must name a file; got ''")
         self.path = Path(path)
         self.mode: CassetteMode = _check_mode(mode)
-        self.strict = _check_strict(strict)
+        self.replay: ReplayMode = _check_replay(replay)
+        self.on_miss: OnMiss = _resolve_on_miss(on_miss, strict)
         shown = str(self.path)
         self._file = SQLiteFile(
             self.path,
@@ -197,8 +242,14 @@ class Cassette:
 
     def __repr__(self) -> str:
         return (
-            f"Cassette({str(self.path)!r}, mode={self.mode!r}, strict={self.strict!r})"
+            f"Cassette({str(self.path)!r}, mode={self.mode!r}, "
+            f"replay={self.replay!r}, on_miss={self.on_miss!r})"
         )
+
+    @property
+    def strict(self) -> bool:
+        """``on_miss == "fail"``."""
+        return self.on_miss == "fail"
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -234,9 +285,7 @@ class Cassette:
         _check_name("conversation", conversation)
         if self.mode == "record":
             await self.open()
-            return CassetteScope(
-                conversation, mode="record", strict=self.strict, path=self.path
-            )
+            return CassetteScope(conversation, mode="record", path=self.path)
         rows = await self._call(functools.partial(_load, conversation=conversation))
         entries: dict[str, list[object]] = {}
         for kind, index, text in rows:
@@ -251,7 +300,8 @@ class Cassette:
         return CassetteScope(
             conversation,
             mode="replay",
-            strict=self.strict,
+            replay=self.replay,
+            on_miss=self.on_miss,
             path=self.path,
             entries=entries,
         )
@@ -266,25 +316,28 @@ class Cassette:
     async def commit(self, scope: CassetteScope) -> None:
         """Write ``scope``'s entries, replacing its conversation's, in one transaction.
 
-        A no-op in replay mode. A cancelled commit still finishes (it runs in a
-        worker thread): the conversation is either all old or all new.
+        In replay mode, only a scope that went live and recorded the new run is
+        written (:attr:`CassetteScope.changed`: a ``replay="simulator"``,
+        ``on_miss="live"`` replay that diverged or missed); otherwise it is a
+        no-op. A cancelled commit still finishes (it runs in a worker thread): the
+        conversation is either all old or all new.
 
         Raises:
             InvalidTypeError: ``scope`` is not a :class:`CassetteScope`.
-            ConfigError: the scope is not a record-mode scope of this cassette.
+            ConfigError: the scope is not a scope of this cassette, in its mode.
         """
         if not isinstance(scope, CassetteScope):
             raise InvalidTypeError(
                 f"commit takes a CassetteScope; got {type(scope).__name__}"
             )
-        if self.mode == "replay":
+        if self.mode == "replay" and not scope.changed:
             return
-        if scope.mode != "record" or (
+        if scope.mode != self.mode or (
             scope.path is not None and scope.path != self.path
         ):
             raise ConfigError(
-                f"cassette {str(self.path)!r} commits the record-mode scopes it made; "
-                f"got {scope!r} of {str(scope.path)!r}"
+                f"cassette {str(self.path)!r} commits the {self.mode}-mode scopes it "
+                f"made; got {scope!r} of {str(scope.path)!r}"
             )
         rows = [
             (scope.conversation, kind, index, text)

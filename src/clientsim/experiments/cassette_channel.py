@@ -61,6 +61,11 @@ class _TurnRecorder:
         self._closed = False
         self._send_error: _ErrorData | None = None
         self._finished = False
+        scope.follow_agent(self.pending)
+
+    def pending(self) -> dict[str, object] | None:
+        """The turn being read, as its entry will be (``None`` once finished)."""
+        return None if self._finished else self._entry()
 
     def event(self, event: SessionEvent) -> None:
         self._events.append(_event_json(event))
@@ -83,21 +88,21 @@ class _TurnRecorder:
         self._flush()
         self._finished = True
 
+    def _entry(self) -> dict[str, object]:
+        return {
+            "turn": self._turn,
+            "sent": self._sent,
+            "events": list(self._events),
+            "closed": self._closed,
+            "send_error": None
+            if self._send_error is None
+            else self._send_error.to_json(),
+        }
+
     def _flush(self) -> None:
         if self._finished:
             return
-        self._scope.put(
-            AGENT_KIND,
-            {
-                "turn": self._turn,
-                "sent": self._sent,
-                "events": self._events,
-                "closed": self._closed,
-                "send_error": None
-                if self._send_error is None
-                else self._send_error.to_json(),
-            },
-        )
+        self._scope.put(AGENT_KIND, self._entry())
         self._events = []
         self._closed = False
         self._send_error = None
@@ -430,13 +435,15 @@ class CassetteChannel(Channel):
     """A channel that records the agent's replies to a scope, or replays them.
 
     Recording opens a real session on ``inner`` and forwards every call to it; what
-    the runner reads is recorded one entry per turn (see the module docs). Replay
-    never opens a session on ``inner`` while the cassette has a fitting turn: the
-    agent is not contacted. A strict miss raises :class:`AgentCassetteMissError`
-    from ``create_session`` (no turn recorded at all) or from ``send``; after a
-    non-strict miss the session opens a live session on ``inner`` and sends the rest
-    of the conversation to it (the live agent has not seen the replayed turns; the
-    session must be used as ``async with``).
+    the runner reads is recorded one entry per turn (see the module docs). So does a
+    ``replay="simulator"`` replay: the agent is called live, and its turns are
+    recorded so that the scope can tell where they differ from the recorded ones.
+    A ``replay="all"`` replay never opens a session on ``inner`` while the cassette
+    has a fitting turn: the agent is not contacted. A strict miss raises
+    :class:`AgentCassetteMissError` from ``create_session`` (no turn recorded at
+    all) or from ``send``; after a non-strict miss the session opens a live session
+    on ``inner`` and sends the rest of the conversation to it (the live agent has not
+    seen the replayed turns; the session must be used as ``async with``).
 
     A scope records or replays its sessions one after another (e.g. the attempts of
     a run): do not interleave two sessions of one scope. Replay reproduces what was
@@ -490,7 +497,7 @@ class CassetteChannel(Channel):
                 turn recorded.
             ChannelError: a recorded failure to open the session, replayed.
         """
-        if self.scope.mode == "replay":
+        if not self.scope.agent_live:  # a replay="all" replay
             session = _ReplaySession(self.inner, self.scope)
             try:
                 await session.start()

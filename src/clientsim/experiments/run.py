@@ -259,13 +259,17 @@ def _log_to(directory: Path) -> Callable[[], None]:
 
 
 def _cassette(
-    path: str | Path | None, mode: Literal["record", "replay"], *, strict: bool
+    path: str | Path | None,
+    mode: Literal["record", "replay"],
+    *,
+    replay: Literal["all", "simulator"],
+    strict: bool,
 ) -> Cassette | None:
     if path is None:
         return None
     from clientsim.experiments.cassette import Cassette  # noqa: PLC0415
 
-    return Cassette(path, mode=mode, strict=strict)
+    return Cassette(path, mode=mode, replay=replay, strict=strict)
 
 
 def _sqlite_store(config: ExperimentConfig) -> SimulationStore:
@@ -292,6 +296,7 @@ async def run_experiment(
     store: SimulationStore | None = None,
     cassette: str | Path | None = None,
     cassette_mode: Literal["record", "replay"] = "record",
+    cassette_replay: Literal["all", "simulator"] = "all",
     strict: bool = True,
     requests_per_second: float | None = None,
     progress: Progress | None = None,
@@ -325,7 +330,15 @@ async def run_experiment(
             call and agent reply; ``"replay"`` answers them from the file and calls
             nothing live (``strict``: a miss is an error, not a live call).
         cassette_mode: ``"record"`` or ``"replay"``.
-        strict: see ``cassette``.
+        cassette_replay: what a replay answers from the file: ``"all"`` (every
+            model call and the agent's turns) or ``"simulator"`` (the simulated
+            side; the agent is called live, and a conversation where it answers
+            otherwise than recorded fails with
+            :class:`~clientsim.errors.CassetteDivergenceError`, or with
+            ``strict=False`` goes live and is recorded anew). See
+            :class:`~clientsim.experiments.cassette.Cassette`.
+        strict: see ``cassette`` (``strict=False`` is the cassette's
+            ``on_miss="live"``).
         requests_per_second: a rate limit on model calls, shared by the whole run.
         progress: called as each conversation is stored, in a worker thread (so a
             slow callback never stalls the run; one that takes longer than a turn's
@@ -372,7 +385,7 @@ async def run_experiment(
             on_start(run.run_id, run.directory)
         undo.append(_log_to(run.directory))
         cache = await _response_cache(config)
-        tape = _cassette(cassette, cassette_mode, strict=strict)
+        tape = _cassette(cassette, cassette_mode, replay=cassette_replay, strict=strict)
         stored_before = len(await store.stored_keys(run.run_id))
         finished = stored_before
 

@@ -1,7 +1,8 @@
 """The chat model every conversation of an experiment talks through.
 
 One :class:`RunChatModel` per conversation and role wraps the run's shared model and
-adds, in this order: the cassette (replay answers from it; record what was answered),
+adds, in this order: the cassette (replay answers from it; record what was answered,
+with a digest of what the call was asked: :func:`input_digest`),
 the run's response cache (:class:`~clientsim.llm.cache.SQLiteCache`, looked up by a
 key hashed incrementally as the conversation grows), the run's rate limiter, and
 retries with exponential backoff on transient errors. It calls the wrapped model's
@@ -34,7 +35,7 @@ from clientsim.models import TokenUsage
 from clientsim.models.timeouts import DEFAULT_TIMEOUTS
 
 
-__all__ = ["RunChatModel", "seeded"]
+__all__ = ["RunChatModel", "input_digest", "seeded"]
 
 
 class Scope(Protocol):
@@ -42,9 +43,31 @@ class Scope(Protocol):
 
     mode: str
 
-    def take(self, kind: str) -> object | None: ...
+    def take(self, kind: str, *, seen: str | None = None) -> object | None: ...
 
-    def put(self, kind: str, payload: object) -> None: ...
+    def put(self, kind: str, payload: object, *, seen: str | None = None) -> None: ...
+
+
+def input_digest(messages: Sequence[BaseMessage]) -> str:
+    """A digest of what a model call is asked: each message's type and content (and
+    tool calls), in order. A cassette keeps it next to the answer, so a replay that
+    calls the agent live can tell when a call is asked something else.
+
+    Example:
+        >>> from langchain_core.messages import HumanMessage, SystemMessage
+        >>> asked = [SystemMessage("You are a customer."), HumanMessage("Hello")]
+        >>> input_digest(asked) == input_digest(list(asked))
+        True
+        >>> input_digest(asked) == input_digest([*asked[:1], HumanMessage("Hi")])
+        False
+        >>> len(input_digest(asked))
+        32
+    """
+    hasher = hashlib.sha256()
+    for message in messages:
+        entry = json.dumps(_message_key(message), default=repr, ensure_ascii=False)
+        hasher.update(b"\x1e" + entry.encode())
+    return hasher.hexdigest()[:32]
 
 
 def seeded(model: BaseChatModel, seed: int) -> BaseChatModel:
@@ -193,11 +216,13 @@ class RunChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         scope = self.scope
-        replaying = scope is not None and scope.mode == "replay"
-        if replaying:
-            recorded = scope.take(f"model:{self.label}")
-            if recorded is not None:
-                return self._result(_from_dict(recorded))
+        seen = ""
+        if scope is not None:
+            seen = input_digest(messages)
+            if scope.mode == "replay":
+                recorded = scope.take(f"model:{self.label}", seen=seen)
+                if recorded is not None:
+                    return self._result(_from_dict(recorded))
         cache = self.response_cache
         if cache is None and scope is None:
             # The common path: the wrapped model's own result, as it is.
@@ -212,8 +237,8 @@ class RunChatModel(BaseChatModel):
         else:
             live = await self._call(messages, stop, kwargs)
             message = _ai(live)
-        if scope is not None and not replaying:
-            scope.put(f"model:{self.label}", message_to_dict(message))
+        if scope is not None:  # a replay="all" scope keeps nothing
+            scope.put(f"model:{self.label}", message_to_dict(message), seen=seen)
         if cache is not None and live is not None:
             await cache.aput(key, live.generations[:1])
         if live is not None:

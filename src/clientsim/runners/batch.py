@@ -15,8 +15,10 @@ agents, all go through the same machinery:
   stored are skipped, so rerunning with the same run id resumes;
 - cells taken from their sequence one at a time, as each conversation starts, so a
   lazy grid of millions (see :class:`DistinctCells`) is never held in memory;
-- an optional two-sided cassette and the run's response cache and rate limiter,
-  reached through :class:`ConversationModels`.
+- an optional cassette (recording, replaying everything, or replaying the simulated
+  side with the agent live) and the run's response cache and rate limiter, reached
+  through :class:`ConversationModels`; each conversation's scope is committed when it
+  ends (a replay scope is written only if it went live and recorded a new run).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ import anyio
 from clientsim import events
 from clientsim._validators import check_text
 from clientsim.channels.base import Channel
-from clientsim.errors import CassetteMissError, ConfigError
+from clientsim.errors import CassetteDivergenceError, CassetteMissError, ConfigError
 from clientsim.models import (
     Conversation,
     ConversationRecord,
@@ -125,8 +125,9 @@ async def simulate(
         hybrid: real-time settings of a Hybrid run (``reply_timeout_seconds``,
             ``quiet_period_seconds``, ``max_turn_seconds``, ``max_duration_seconds``).
         parallel_runs: conversations at once.
-        cassette: an open or unopened cassette that records or replays every model
-            call and agent reply.
+        cassette: an open or unopened cassette that records or replays the model
+            calls and the agent's replies (a ``replay="simulator"`` cassette calls
+            the agent live; see :class:`~clientsim.experiments.cassette.Cassette`).
         threshold: the default threshold of the assertion helpers.
         run_id: the batch's id; it prefixes the grid cells (and so the cassette
             entries), so calls with different ids never share entries.
@@ -150,6 +151,9 @@ async def simulate(
         ConfigError: a bad argument, or an agent of no known form.
         UnknownStrategyError: a strategy name that is not registered.
         CassetteMissError: a strict replay needed a call the cassette lacks.
+        CassetteDivergenceError: a strict ``replay="simulator"`` replay saw the
+            agent answer otherwise than recorded (the message names the turn and
+            shows both replies).
     """
     persona_list = _texts("personas", personas)
     intent_list = _texts("intents", intents)
@@ -301,6 +305,11 @@ def _raise_cassette_miss(
 ) -> None:
     for record in records.values():
         error = record.error or (record.result.error if record.result else None)
+        if error is not None and error.type.endswith("CassetteDivergenceError"):
+            named = f"conversation {record.key!r}"
+            raise CassetteDivergenceError(
+                error.message.replace(named, f"{named} (seed {record.seed})", 1)
+            )
         if error is not None and error.type.endswith("CassetteMissError"):
             file = "" if cassette is None else f" {str(cassette.path)!r}"
             raise CassetteMissError(
