@@ -176,6 +176,8 @@ if _typing.TYPE_CHECKING:
         ConversationJob,
     )
     from clientsim.runners.build import build_runner
+    from clientsim.runners.script import ScriptResult
+    from clientsim.runners.scripted import run_script
     from clientsim.runners.simulate import simulate
     from clientsim.simulation import (
         ClientSimulationConfig,
@@ -326,6 +328,7 @@ __all__ = [
     "Runner",
     "SQLiteStore",
     "ScoredFeedback",
+    "ScriptResult",
     "ScriptedParticipant",
     "Session",
     "SessionClosedError",
@@ -380,6 +383,7 @@ __all__ = [
     "hookimpl",
     "resolve_agent",
     "run_experiment",
+    "run_script",
     "simulate",
 ]
 
@@ -549,6 +553,8 @@ _EXPORTS: _typing.Final[dict[str, str]] = {
     "ConversationJob": "clientsim.runners.batch",
     "build_runner": "clientsim.runners.build",
     "simulate": "clientsim.runners.simulate",
+    "ScriptResult": "clientsim.runners.script",
+    "run_script": "clientsim.runners.scripted",
 }
 
 

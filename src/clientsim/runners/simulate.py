@@ -57,6 +57,7 @@ from clientsim.runners.build import (
     build_termination,
     fresh_agent,
 )
+from clientsim.runners.scripted import script_runner, scripted
 
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
     from clientsim.evaluation.base import OutcomeEvaluator
     from clientsim.experiments.cassette import Cassette
+    from clientsim.runners._script_steps import Step
     from clientsim.runners.base import Runner
 
 
@@ -92,6 +94,7 @@ async def simulate(
     threshold: float | None = None,
     run_id: str = "simulate",
     timeouts: Timeouts | None = None,
+    script: Sequence[Step] | None = None,
 ) -> SimulationRuns:
     """Run simulated customers against ``agent`` and return their conversations.
 
@@ -127,6 +130,11 @@ async def simulate(
         timeouts: bounds on each model call, turn and conversation
             (:class:`~clientsim.models.Timeouts`); ``None``: the defaults (a Hybrid
             run then keeps its own real-time settings).
+        script: play these steps (:mod:`clientsim.script`) in each conversation
+            instead of letting it run free: each result is then a
+            :class:`~clientsim.runners.script.ScriptResult` whose outcome is its
+            verdict, ``"passed"`` or ``"failed"`` (``outcomes`` and ``evaluator``
+            do not apply; neither does ``max_messages``: the script sets the length).
 
     Returns:
         The conversations in grid order (intent, persona, repetition), each with its
@@ -140,6 +148,7 @@ async def simulate(
     persona_list = _texts("personas", personas)
     intent_list = _texts("intents", intents)
     _check(runs, outcomes, timeouts)
+    steps = None if script is None else scripted(script, outcomes, evaluator)
     resolved = resolve_agent(agent)
     cells: list[BatchCell] = []
     where: dict[str, tuple[str, str, int]] = {}
@@ -168,6 +177,18 @@ async def simulate(
     )
 
     def build(job: ConversationJob) -> Runner:
+        if steps is not None:
+            return script_runner(
+                job,
+                steps,
+                agent=resolved,
+                intent=str(job.item),
+                persona=str(job.persona),
+                customer=customer,
+                customer_model=customer_model,
+                termination=terminations,
+                hybrid=hybrid,
+            )
         intent = Intent(_CUSTOMER, str(job.item))
         return build_runner(
             customer=build_customer(
