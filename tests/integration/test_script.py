@@ -96,8 +96,10 @@ async def test_fixed_lines_reach_the_agent_verbatim_and_the_script_passes() -> N
         result.reason
         == "step 6 succeed('the refund was issued'): the refund was issued"
     )
-    assert result.outcome is not None and result.outcome.name == "passed"
-    assert result.ending is not None and result.ending.reason == "script_passed"
+    assert result.outcome is not None
+    assert result.outcome.name == "passed"
+    assert result.ending is not None
+    assert result.ending.reason == "script_passed"
     assert result.error is None
     assert_passed(result)
 
@@ -120,8 +122,10 @@ async def test_a_failing_check_fails_the_scenario_with_its_message() -> None:
     assert "expected 'order number' in the agent's reply 'Let me transfer you...'" in (
         result.reason
     )
-    assert result.outcome is not None and result.outcome.name == "failed"
-    assert result.ending is not None and result.ending.reason == "script_failed"
+    assert result.outcome is not None
+    assert result.outcome.name == "failed"
+    assert result.ending is not None
+    assert result.ending.reason == "script_failed"
     with pytest.raises(AssertionError, match="Let me transfer you") as raised:
         assert_passed(result)
     assert "1 of 1 scripted conversation(s) did not pass" in str(raised.value)
@@ -267,7 +271,8 @@ async def test_a_hung_agent_is_an_error_not_a_hang() -> None:
     assert elapsed < 5
     assert result.verdict == "error"
     assert result.step == 1
-    assert result.error is not None and result.error.source == "agent"
+    assert result.error is not None
+    assert result.error.source == "agent"
     assert "the agent sent nothing within" in result.reason
     assert texts(result) == ["hello"]
 
@@ -282,7 +287,8 @@ async def test_a_hung_check_and_a_hung_customer_are_errors() -> None:
         timeouts=Timeouts(turn=0.2),
     )
     assert result.verdict == "error"
-    assert result.error is not None and result.error.source == "check"
+    assert result.error is not None
+    assert result.error.source == "check"
     assert "took longer than 0.2s" in result.reason
 
 
@@ -341,7 +347,8 @@ async def test_a_silent_http_agent_is_an_error_within_the_turn_limit() -> None:
         )
     assert time.perf_counter() - start < 5
     assert result.verdict == "error"
-    assert result.error is not None and result.error.side == "agent"
+    assert result.error is not None
+    assert result.error.side == "agent"
 
 
 # ----- a LangGraph graph -------------------------------------------------------------
