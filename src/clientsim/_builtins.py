@@ -19,11 +19,13 @@ def clientsim_register_participants(register: Register) -> None:
 
 @hookimpl
 def clientsim_register_outcome_evaluators(register: Register) -> None:
+    from clientsim.evaluation.criteria import CriteriaOutcomeEvaluator  # noqa: PLC0415
     from clientsim.evaluation.llm import LLMOutcomeEvaluator  # noqa: PLC0415
     from clientsim.evaluation.rules import RuleBasedOutcomeEvaluator  # noqa: PLC0415
 
     register("rules", RuleBasedOutcomeEvaluator.from_config)
     register("llm", LLMOutcomeEvaluator.from_config)
+    register("criteria", CriteriaOutcomeEvaluator.from_config)
 
 
 @hookimpl

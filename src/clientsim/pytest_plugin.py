@@ -72,6 +72,7 @@ _ASSERTIONS: Final = frozenset(
     {
         "SimulatedRun",
         "SimulationRuns",
+        "assert_criteria",
         "assert_no_outcome",
         "assert_outcome_rate",
         "assert_pass_hat_k",

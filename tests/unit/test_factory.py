@@ -77,6 +77,13 @@ TERMINATION_CONFIGS = {
 EVALUATOR_CONFIGS = {
     "rules": {"strategy": "rules", "rules": {"resolved": ["fixed", "works now"]}},
     "llm": {"strategy": "llm", "model": "offline", "every_n_messages": 2, "window": 6},
+    "criteria": {
+        "strategy": "criteria",
+        "criteria": ["the agent apologises"],
+        "outcome": "resolved",
+        "model": "offline",
+        "every_n_messages": 2,
+    },
 }
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from clientsim.analysis.summary import error_of, outcome_of
+from clientsim.config import from_dict, to_dict
 from clientsim.errors import ConfigError
 from clientsim.models.conversation import (
     Conversation,
@@ -21,6 +22,7 @@ from clientsim.models.conversation import (
     TokenUsage,
     TokenUsageReport,
 )
+from clientsim.models.criteria import CriteriaVerdict
 from clientsim.models.intent import Outcome
 from clientsim.models.records import ConversationRecord, GridCell, RunStatus
 from clientsim.models.roles import ParticipantRole
@@ -66,7 +68,8 @@ def trace_line(record: ConversationRecord) -> dict[str, Any]:
     (ISO 8601), ``duration_seconds``, ``conversation_seconds`` (the result's own
     duration), ``token_usage`` (``customer``, ``agent``, ``judge``, ``total``; ``None``
     if nothing ran), ``models`` (token usage per model spec) and ``transcript``: a
-    list of ``{role, content, timestamp}``.
+    list of ``{role, content, timestamp}``; ``criteria`` (a criteria judge's verdicts,
+    each ``{criterion, passed, reason, messages}``, or ``None`` if none was asked for).
 
     :func:`record_from_trace` turns the line back into a record.
 
@@ -126,6 +129,9 @@ def trace_line(record: ConversationRecord) -> dict[str, Any]:
             }
             for message in result.conversation.messages
         ],
+        "criteria": None
+        if result is None or result.criteria is None
+        else to_dict(result.criteria)["verdicts"],
     }
 
 
@@ -244,6 +250,13 @@ def _result_from_trace(data: Mapping[str, Any]) -> ConversationResult | None:
             detail=ending_data.get("detail", ""),
             message_count=ending_data.get("message_count", 0),
         )
+    criteria = data.get("criteria")
+    verdict = None
+    if criteria is not None:
+        try:
+            verdict = from_dict({"verdicts": criteria}, CriteriaVerdict)
+        except ConfigError as exc:
+            raise ConfigError(f"trace line 'criteria': {exc}") from exc
     return ConversationResult(
         Conversation(messages, outcome),
         float(data.get("conversation_seconds") or 0.0),
@@ -253,6 +266,7 @@ def _result_from_trace(data: Mapping[str, Any]) -> ConversationResult | None:
             agent=_usage(usage.get("agent", {}), "token_usage.agent"),
             judge=_usage(usage.get("judge", {}), "token_usage.judge"),
         ),
+        criteria=verdict,
     )
 
 

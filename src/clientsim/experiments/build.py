@@ -57,6 +57,7 @@ from clientsim.runners.build import (
     build_evaluator,
     build_runner,
     build_termination,
+    criteria_finish,
     fresh_agent,
 )
 
@@ -216,6 +217,16 @@ def _judge(config: ExperimentConfig, job: ConversationJob) -> OutcomeEvaluator:
 
 
 def make_finish(config: ExperimentConfig) -> Finish | None:
+    """Judge each finished conversation: its outcome (:func:`_outcome_finish`), then
+    the file's ``criteria`` (the verdict goes on the result); ``None``: nothing to do.
+    """
+    finish = _outcome_finish(config)
+    if not config.criteria:
+        return finish
+    return criteria_finish(config.criteria, default_model=config.model, then=finish)
+
+
+def _outcome_finish(config: ExperimentConfig) -> Finish | None:
     """Judge each finished conversation's outcome on its whole transcript.
 
     Rules: the latest message that matches a rule decides (a refund offered and then

@@ -94,6 +94,7 @@ from clientsim.experiments.strategies import (
     _as_optional_spec,
     _as_specs,
     _check_agent,
+    check_criteria_key,
     check_strategy_names,
 )
 
@@ -154,6 +155,8 @@ class ExperimentConfig:
             ``"offline"`` needs no key and no network.
         agent: a simulated agent to rehearse against (exclusive with ``runner``).
         outcomes: the outcome labels a run can end with.
+        criteria: written criteria each finished conversation is judged on (by a
+            criteria judge on ``model``); the verdicts go into the traces.
         pass_outcomes: names in ``outcomes`` that count as a pass.
         cache: keep a persistent cache of LLM responses.
         store: SQLite run store path; ``None`` for ``<output_directory>/runs.sqlite``.
@@ -226,6 +229,9 @@ class ExperimentConfig:
     )
     evaluator: StrategySpec | None = attrs.field(
         default=None, converter=_as_optional_spec, validator=_optional(_SPEC)
+    )
+    criteria: tuple[str, ...] = attrs.field(
+        default=(), converter=_as_tuple, validator=check_criteria_key
     )
     hybrid: HybridConfig = attrs.field(
         factory=HybridConfig,

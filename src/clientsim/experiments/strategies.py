@@ -42,7 +42,13 @@ from clientsim.experiments.schema import AgentConfig
 from clientsim.registry import Registry
 
 
-__all__ = ["AGENT_SCHEMES", "HybridConfig", "StrategySpec", "check_agent_string"]
+__all__ = [
+    "AGENT_SCHEMES",
+    "HybridConfig",
+    "StrategySpec",
+    "check_agent_string",
+    "check_criteria_key",
+]
 
 AGENT_SCHEMES: Final = ("http", "https", "ws", "wss")
 """URL schemes an ``agent:`` string may use (OpenAI-compatible HTTP, WebSocket)."""
@@ -297,3 +303,31 @@ def _as_specs(value: object) -> Any:
         except ConfigError as exc:
             raise _FieldError(f"[{index}]", str(exc)) from None
     return tuple(items)
+
+
+def check_criteria_key(
+    _: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """The ``criteria:`` key: a list of one-line, non-blank, distinct strings.
+
+    Raises:
+        ConfigError: naming the key (and the item's index) and what fits.
+    """
+    if value == ():
+        return
+    if not isinstance(value, tuple):
+        raise _FieldError(
+            attribute.name,
+            "expected a list of criteria (one-line strings such as 'the agent "
+            f"apologises'); got {_show(value)}",
+        )
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        key = f"{attribute.name}[{index}]"
+        if not isinstance(item, str) or not item.strip():
+            raise _FieldError(key, f"expected a non-blank string; got {_show(item)}")
+        if "\n" in item or "\r" in item:
+            raise _FieldError(key, f"expected one line; got {_show(item)}")
+        if item in seen:
+            raise _FieldError(key, f"repeats {item!r}; criteria must differ")
+        seen.add(item)

@@ -104,7 +104,9 @@ class OfflineChatModel(BaseChatModel):
         tool_choice = kwargs.get("tool_choice")
         if tools and tool_choice not in (None, "none", "auto"):
             function = _chosen(tools, tool_choice)
-            args = brain.judge(function.get("parameters", {}), turns, self.seed)
+            args = _judges(function["name"], turns) or brain.judge(
+                function.get("parameters", {}), turns, self.seed
+            )
             content = ""
             message = AIMessage(
                 content=content,
@@ -131,6 +133,13 @@ class OfflineChatModel(BaseChatModel):
         )
         message.response_metadata = {"model_name": "offline", "finish_reason": "stop"}
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _judges(name: str, turns: Sequence[Turn]) -> dict[str, Any] | None:
+    """The criteria and pairwise judges' answers (keyword rules), else ``None``."""
+    from clientsim.evaluation import offline_criteria  # noqa: PLC0415
+
+    return offline_criteria.answer(name, turns)
 
 
 def _chosen(tools: list[dict[str, Any]], tool_choice: object) -> dict[str, Any]:

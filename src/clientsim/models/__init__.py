@@ -40,6 +40,12 @@ from clientsim.models.conversation import (
     TokenUsage,
     TokenUsageReport,
 )
+from clientsim.models.criteria import (
+    CriteriaVerdict,
+    CriterionVerdict,
+    PairwiseCriterionVerdict,
+    PairwiseVerdict,
+)
 from clientsim.models.frozen import FrozenDict
 from clientsim.models.intent import Intent, Outcome, Outcomes
 from clientsim.models.records import ConversationRecord, GridCell, RunStatus
@@ -59,6 +65,8 @@ __all__ = [
     "Conversation",
     "ConversationRecord",
     "ConversationResult",
+    "CriteriaVerdict",
+    "CriterionVerdict",
     "Ending",
     "ErrorRecord",
     "FrozenDict",
@@ -68,6 +76,8 @@ __all__ = [
     "MessageDraft",
     "Outcome",
     "Outcomes",
+    "PairwiseCriterionVerdict",
+    "PairwiseVerdict",
     "ParticipantRole",
     "Priority",
     "RequestStatus",

@@ -10,6 +10,7 @@ import attrs
 
 from clientsim._validators import an_int, items_of, typed
 from clientsim.errors import InvalidTypeError, is_transient
+from clientsim.models.criteria import CriteriaVerdict
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
 from clientsim.models.timestamps import timestamp_field
@@ -285,6 +286,8 @@ class ConversationResult:
         token_usage: tokens spent, per participant and by judges.
         error: the error that ended the run early, if any; the conversation up to it
             is kept.
+        criteria: the verdicts of a criteria judge on the whole transcript, when one
+            was asked for (``simulate(..., criteria=[...])``, a file's ``criteria:``).
     """
 
     conversation: Conversation = attrs.field(validator=typed(Conversation))
@@ -292,6 +295,9 @@ class ConversationResult:
     ending: Ending | None = attrs.field(default=None, kw_only=True)
     token_usage: TokenUsageReport = attrs.field(factory=TokenUsageReport, kw_only=True)
     error: ErrorRecord | None = attrs.field(default=None, kw_only=True)
+    criteria: CriteriaVerdict | None = attrs.field(
+        default=None, kw_only=True, validator=typed(CriteriaVerdict, optional=True)
+    )
 
     @property
     def outcome(self) -> Outcome | None:

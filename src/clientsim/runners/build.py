@@ -37,16 +37,20 @@ from clientsim.termination.base import TerminationStrategy
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from clientsim.runners.batch import ConversationModels
+    from clientsim.evaluation.criteria import CriteriaJudge
+    from clientsim.models import ConversationResult
+    from clientsim.runners.batch import ConversationJob, ConversationModels, Finish
 
 
 __all__ = [
     "HYBRID_OPTIONS",
     "build_agent_participant",
+    "build_criteria_judge",
     "build_customer",
     "build_evaluator",
     "build_runner",
     "build_termination",
+    "criteria_finish",
     "fresh_agent",
 ]
 
@@ -165,6 +169,89 @@ def build_evaluator(
     """The outcome evaluator ``config`` names (``rules``, ``llm`` or a plugin's)."""
     options, context = _with_model(config, models, default_model, "judge")
     return factory.build_outcome_evaluator(options, **context)
+
+
+def build_criteria_judge(
+    spec: Sequence[str] | Mapping[str, object] | CriteriaJudge,
+    *,
+    models: ConversationModels | None = None,
+    default_model: str | BaseChatModel | None = None,
+    seed: int = 0,
+    timeouts: Timeouts | None = None,
+) -> CriteriaJudge:
+    """A criteria judge for one conversation; its model goes through ``models`` (so
+    it is seeded, cached, rate-limited and recorded or replayed like the others).
+
+    ``spec`` is a list of criteria (judged on ``default_model``, else offline), a
+    mapping with ``criteria`` and an optional ``model``, or a
+    :class:`~clientsim.evaluation.criteria.CriteriaJudge` (its criteria and model).
+
+    Raises:
+        ConfigError: naming the key: ``criteria`` (not a list of one-line strings),
+            an unknown key of the mapping, or a ``model`` that is not a spec.
+    """
+    from clientsim.evaluation.criteria import CriteriaJudge  # noqa: PLC0415
+
+    model: object
+    criteria: object
+    if isinstance(spec, CriteriaJudge):
+        criteria, model = spec.criteria, spec.model
+        seed = spec.seed if models is None else seed
+    elif isinstance(spec, Mapping):
+        unknown = sorted(set(spec) - {"criteria", "model"})
+        if unknown:
+            raise ConfigError(
+                f"criteria: unknown key(s) {unknown}; allowed: 'criteria', 'model'"
+            )
+        if "criteria" not in spec:
+            raise ConfigError("criteria: a mapping needs a 'criteria' list")
+        criteria = spec["criteria"]
+        model = spec.get("model") or default_model or "offline"
+    else:
+        criteria, model = spec, default_model or "offline"
+    if not isinstance(model, str) and not hasattr(model, "ainvoke"):
+        raise ConfigError(
+            f"criteria.model must be a model spec or a chat model; got {model!r}"
+        )
+    if models is not None:
+        model = models.model(model, "judge")  # type: ignore[arg-type]
+    return CriteriaJudge(criteria, model, seed=seed, timeouts=timeouts)  # type: ignore[arg-type]
+
+
+def criteria_finish(
+    spec: Sequence[str] | Mapping[str, object] | CriteriaJudge,
+    *,
+    default_model: str | BaseChatModel | None = None,
+    then: Finish | None = None,
+) -> Finish:
+    """A batch ``finish`` that judges each finished conversation on ``spec``'s
+    criteria and puts the verdict on its result (``result.criteria``); the judge's
+    tokens count as the judge's. ``then`` runs first (e.g. an outcome judge).
+
+    The spec is checked here, once, so a bad one fails before any conversation runs.
+    """
+    build_criteria_judge(spec, default_model=default_model)
+
+    async def finish(
+        job: ConversationJob, result: ConversationResult
+    ) -> ConversationResult:
+        import attrs  # noqa: PLC0415
+
+        if then is not None:
+            result = await then(job, result)
+        judge = build_criteria_judge(
+            spec,
+            models=job.models,
+            default_model=default_model,
+            seed=job.seed,
+            timeouts=job.timeouts,
+        )
+        verdict = await judge.judge(result.conversation)
+        usage = result.token_usage
+        usage = attrs.evolve(usage, judge=usage.judge + judge.token_usage)
+        return attrs.evolve(result, criteria=verdict, token_usage=usage)
+
+    return finish
 
 
 def fresh_agent(agent: Participant, models: ConversationModels | None) -> Participant:

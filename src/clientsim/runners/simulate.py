@@ -55,6 +55,7 @@ from clientsim.runners.build import (
     build_evaluator,
     build_runner,
     build_termination,
+    criteria_finish,
     fresh_agent,
 )
 from clientsim.runners.scripted import script_runner, scripted
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from clientsim.evaluation.base import OutcomeEvaluator
+    from clientsim.evaluation.criteria import CriteriaJudge
     from clientsim.experiments.cassette import Cassette
     from clientsim.runners._script_steps import Step
     from clientsim.runners.base import Runner
@@ -95,6 +97,7 @@ async def simulate(
     run_id: str = "simulate",
     timeouts: Timeouts | None = None,
     script: Sequence[Step] | None = None,
+    criteria: Sequence[str] | CriteriaJudge | None = None,
 ) -> SimulationRuns:
     """Run simulated customers against ``agent`` and return their conversations.
 
@@ -135,6 +138,10 @@ async def simulate(
             :class:`~clientsim.runners.script.ScriptResult` whose outcome is its
             verdict, ``"passed"`` or ``"failed"`` (``outcomes`` and ``evaluator``
             do not apply; neither does ``max_messages``: the script sets the length).
+        criteria: written criteria to judge each finished conversation on (a list of
+            strings, judged on ``customer_model``; or a
+            :class:`~clientsim.evaluation.criteria.CriteriaJudge` for another model);
+            each result then carries its verdict as ``result.criteria``.
 
     Returns:
         The conversations in grid order (intent, persona, repetition), each with its
@@ -214,6 +221,11 @@ async def simulate(
             timeouts=timeouts,
         )
 
+    finish = (
+        None
+        if criteria is None
+        else criteria_finish(criteria, default_model=customer_model)
+    )
     owned = resolved if builds_a_channel(agent) else None
     try:
         batch = await BatchRunner(
@@ -225,6 +237,7 @@ async def simulate(
             max_retries=0,
             cassette=cassette,
             timeouts=timeouts or Timeouts(),
+            finish=finish,
         ).run()
     finally:
         with anyio.CancelScope(shield=True):
