@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 
@@ -20,6 +21,7 @@ from clientsim.script import (
     assert_passed,
     check,
     fail,
+    judge,
     proceed,
     succeed,
     user,
@@ -493,3 +495,68 @@ async def test_run_script_needs_an_intent_for_simulated_lines() -> None:
         await run_script(Recorder(), [user("hi"), agent(), user()])
     with pytest.raises(ConfigError, match="timeouts must be"):
         await run_script(Recorder(), [user("hi")], timeouts=3)  # type: ignore[arg-type]
+
+
+# ----- the judge step ----------------------------------------------------------------
+
+
+async def test_a_judge_step_that_passes_and_one_that_fails() -> None:
+    bot = Recorder("Sorry about that! What is your order number?")
+    result = await run_script(
+        bot,
+        [
+            user("My parcel is late"),
+            agent(),
+            judge(["the agent apologises", "the agent asks for the order number"]),
+            judge(["the agent promises a refund"]),
+            succeed(),
+        ],
+        timeouts=FAST,
+    )
+    assert result.verdict == "failed"
+    assert result.step == 3
+    assert result.reason.startswith(
+        "step 3 judge(criteria=[1 criteria]): 1 of 1 criteria failed: "
+        "'the agent promises a refund': "
+    )
+    first, second = result.judge_verdicts
+    assert first.passed
+    assert [verdict.messages for verdict in first.verdicts] == [(1,), (1,)]
+    assert not second.passed
+    assert result.criteria is not None
+    assert [verdict.criterion for verdict in result.criteria.verdicts] == [
+        "the agent apologises",
+        "the agent asks for the order number",
+        "the agent promises a refund",
+    ]
+
+
+async def test_a_judge_model_that_answers_out_of_shape_is_an_error() -> None:
+
+    result = await run_script(
+        Recorder(),
+        [
+            user("hi"),
+            agent(),
+            judge(
+                ["the agent apologises"], model=FakeListChatModel(responses=["no idea"])
+            ),
+        ],
+        timeouts=FAST,
+    )
+    assert result.verdict == "error"
+    assert result.step == 2
+    assert result.error is not None
+    assert result.error.source == "judge"
+
+
+async def test_simulate_runs_judge_steps_on_the_customer_model() -> None:
+    results = await simulate(
+        Recorder("Sorry! What is your order number?"),
+        intents=["my parcel is late"],
+        runs=2,
+        script=[user(), agent(), judge(["the agent apologises"])],
+        timeouts=FAST,
+    )
+    assert [run.outcome for run in results] == ["passed", "passed"]
+    assert all(run.result.criteria is not None for run in results)

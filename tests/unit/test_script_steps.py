@@ -33,7 +33,14 @@ valid_steps = st.one_of(
     st.just(agent()),
     st.builds(
         judge,
-        st.lists(st.text(min_size=1).filter(str.strip), min_size=1, max_size=3),
+        st.lists(
+            st.text(st.characters(exclude_characters="\r\n"), min_size=1).filter(
+                str.strip
+            ),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        ),
     ),
     st.builds(proceed, st.integers(min_value=1, max_value=50)),
     st.just(check(noop)),
@@ -53,6 +60,8 @@ invalid_steps = st.one_of(
     st.just(judge([])),
     st.just(judge("be polite")),
     st.just(judge(["ok", " "])),
+    st.just(judge(["ok", "ok"])),
+    st.just(judge(["two\nlines"])),
     st.just(agent),  # the constructor itself, not called
 )
 
@@ -74,7 +83,7 @@ def test_the_first_bad_step_is_named_with_its_index(
         check_script([*before, bad, *after])
     message = str(raised.value)
     assert message.startswith(f"script[{len(before)}]: ")
-    assert re.search(r"takes|is not a step", message)
+    assert re.search(r"takes|is not a step|must|repeats", message)
 
 
 @given(

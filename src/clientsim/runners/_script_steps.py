@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 import attrs
 
 from clientsim.errors import ConfigError
+from clientsim.evaluation.criteria import check_criteria
 from clientsim.models import Conversation
 
 
@@ -152,17 +153,17 @@ def _user_problem(step: UserLine) -> str | None:
 
 
 def _judge_problem(step: Judge) -> str | None:
-    criteria = step.criteria
-    if (
-        isinstance(criteria, tuple)
-        and criteria
-        and all(isinstance(item, str) and item.strip() for item in criteria)
-    ):
-        return None
-    return (
-        "judge(criteria=[...]) takes a non-empty list of non-empty strings; "
-        f"got {criteria!r}"
-    )
+    criteria: object = step.criteria
+    if not isinstance(criteria, tuple):
+        return (
+            "judge(criteria=[...]) takes a non-empty list of criteria (strings); "
+            f"got {criteria!r}"
+        )
+    try:
+        check_criteria(criteria, "judge(criteria=[...])")
+    except ConfigError as exc:
+        return str(exc)
+    return None
 
 
 def _proceed_problem(step: Proceed) -> str | None:

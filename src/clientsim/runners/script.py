@@ -60,6 +60,7 @@ from clientsim.models import (
     Timeouts,
 )
 from clientsim.models.conversation import stamped
+from clientsim.models.criteria import CriteriaVerdict
 from clientsim.participants.base import Participant
 from clientsim.runners._core import (
     ConversationCore,
@@ -133,14 +134,16 @@ class ScriptResult(ConversationResult):
         reason: why, e.g. the failed check's message or the judge's failed criteria.
         step: the index of the step that decided the verdict (``None``: the script
             ran to its end).
-        judge_verdicts: the verdict of each ``judge()`` step that ran, in order.
+        judge_verdicts: the verdict of each ``judge()`` step that ran, in order
+            (``criteria`` holds all their criteria together, for the criteria
+            assertions, traces and stores).
         seed: the conversation's seed (the simulated customer's).
     """
 
     verdict: Verdict = "error"
     reason: str = ""
     step: int | None = None
-    judge_verdicts: tuple[object, ...] = ()
+    judge_verdicts: tuple[CriteriaVerdict, ...] = ()
     seed: int = 0
 
     @property
@@ -218,7 +221,7 @@ class ScriptRunner(ConversationCore, Runner):
     _decided: tuple[Verdict, int | None, str] | None = attrs.field(
         init=False, default=None
     )
-    _judged: list[object] = attrs.field(init=False, factory=list)
+    _judged: list[CriteriaVerdict] = attrs.field(init=False, factory=list)
     _pending: int = attrs.field(init=False, default=0)
     _session: Session | None = attrs.field(init=False, default=None)
     _source: Source | None = attrs.field(init=False, default=None)
@@ -260,6 +263,7 @@ class ScriptRunner(ConversationCore, Runner):
             verdict=verdict,
             reason=reason,
             step=step,
+            criteria=_together(self._judged) or result.criteria,
             judge_verdicts=tuple(self._judged),
             seed=self.seed,
         )
@@ -562,6 +566,15 @@ class ScriptRunner(ConversationCore, Runner):
         if not result:
             raise Failed(source, TimeoutError(what.format(limit)))
         return result[0]
+
+
+def _together(verdicts: list[CriteriaVerdict]) -> CriteriaVerdict | None:
+    """The verdicts of every judge step as one (``None`` if none ran)."""
+    if not verdicts:
+        return None
+    return CriteriaVerdict(
+        tuple(item for verdict in verdicts for item in verdict.verdicts)
+    )
 
 
 def _awaited(fn: CheckFunction) -> Callable[[Conversation], Awaitable[object]]:
