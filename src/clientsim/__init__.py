@@ -181,7 +181,6 @@ if _typing.TYPE_CHECKING:
         ConversationJob,
     )
     from clientsim.runners.build import build_runner
-    from clientsim.runners.script import ScriptResult
     from clientsim.runners.scripted import run_script
     from clientsim.runners.simulate import simulate
     from clientsim.simulation import (
@@ -338,7 +337,6 @@ __all__ = [
     "Runner",
     "SQLiteStore",
     "ScoredFeedback",
-    "ScriptResult",
     "ScriptedParticipant",
     "Session",
     "SessionClosedError",
@@ -568,7 +566,6 @@ _EXPORTS: _typing.Final[dict[str, str]] = {
     "ConversationJob": "clientsim.runners.batch",
     "build_runner": "clientsim.runners.build",
     "simulate": "clientsim.runners.simulate",
-    "ScriptResult": "clientsim.runners.script",
     "run_script": "clientsim.runners.scripted",
 }
 

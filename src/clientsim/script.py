@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING
 
 from clientsim.models.conversation import ConversationResult
 from clientsim.models.simulated import SimulatedRun, SimulationRuns
-from clientsim.runners._script_steps import (
+from clientsim.runners.script import ScriptResult
+from clientsim.runners.script_steps import (
     AgentTurn,
     Check,
     CheckFunction,
@@ -54,7 +55,6 @@ from clientsim.runners._script_steps import (
     UserLine,
     check_script,
 )
-from clientsim.runners.script import ScriptResult
 from clientsim.runners.scripted import as_script_result, run_script
 
 

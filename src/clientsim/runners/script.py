@@ -2,7 +2,7 @@
 
 A script mixes fixed customer lines, lines from the simulated customer, the agent's
 turns and checks (see :mod:`clientsim.script` for the step constructors). The
-:class:`ScriptRunner` plays one script against a simulated agent (a participant) or a
+``ScriptRunner`` plays one script against a simulated agent (a participant) or a
 real one (a channel, as :func:`~clientsim.runners.agents.resolve_agent` gives it) and
 returns a :class:`ScriptResult`: the conversation and the verdict.
 :func:`run_script` runs one scenario; ``simulate(..., script=[...])`` runs the same
@@ -80,7 +80,9 @@ from clientsim.runners._hybrid_sources import (
     StreamSource,
     pump,
 )
-from clientsim.runners._script_steps import (
+from clientsim.runners.base import Runner
+from clientsim.runners.hybrid import _after
+from clientsim.runners.script_steps import (
     AgentTurn,
     Check,
     CheckFunction,
@@ -91,8 +93,6 @@ from clientsim.runners._script_steps import (
     describe_step,
     is_async,
 )
-from clientsim.runners.base import Runner
-from clientsim.runners.hybrid import _after
 from clientsim.termination.base import TerminationStrategy
 
 
@@ -168,7 +168,7 @@ class ScriptRunner(ConversationCore, Runner):
     """Plays a script against an agent: a participant (simulated) or a channel (real).
 
     Args:
-        steps: the checked script (:func:`~clientsim.runners._script_steps.
+        steps: the checked script (:func:`~clientsim.runners.script_steps.
             check_script`).
         customer: the simulated customer (writes ``user()`` lines and the customer's
             side of ``proceed()``).

@@ -1,6 +1,6 @@
 """``await clientsim.run_script(agent, [...])``: one scripted scenario against any agent.
 
-Also the one place a :class:`~clientsim.runners.script.ScriptRunner` is built for a
+Also the one place a ``ScriptRunner`` (:mod:`clientsim.runners.script`) is built for a
 conversation of a batch, so :func:`run_script` and ``simulate(..., script=[...])``
 play a script the same way (seeds, cassettes, timeouts).
 """
@@ -26,7 +26,6 @@ from clientsim.models import (
 )
 from clientsim.participants.base import Participant
 from clientsim.registry import StrategyConfig
-from clientsim.runners._script_steps import Proceed, UserLine, check_script
 from clientsim.runners.agents import builds_a_channel, resolve_agent
 from clientsim.runners.batch import BatchCell, BatchRunner, ConversationJob
 from clientsim.runners.build import (
@@ -36,13 +35,14 @@ from clientsim.runners.build import (
     fresh_agent,
 )
 from clientsim.runners.script import ScriptResult, ScriptRunner
+from clientsim.runners.script_steps import Proceed, UserLine, check_script
 
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from clientsim.experiments.cassette import Cassette
-    from clientsim.runners._script_steps import Step
+    from clientsim.runners.script_steps import Step
 
 
 __all__ = ["as_script_result", "run_script", "script_runner", "scripted"]

@@ -67,8 +67,8 @@ if TYPE_CHECKING:
     from clientsim.evaluation.base import OutcomeEvaluator
     from clientsim.evaluation.criteria import CriteriaJudge
     from clientsim.experiments.cassette import Cassette
-    from clientsim.runners._script_steps import Step
     from clientsim.runners.base import Runner
+    from clientsim.runners.script_steps import Step
 
 
 __all__ = ["simulate"]
