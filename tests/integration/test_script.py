@@ -4,6 +4,7 @@ a LangGraph graph, a WebSocket agent and a simulated agent."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,7 +13,14 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from clientsim import Conversation, ParticipantRole, Timeouts, run_script, simulate
+from clientsim import (
+    Cassette,
+    Conversation,
+    ParticipantRole,
+    Timeouts,
+    run_script,
+    simulate,
+)
 from clientsim.assertions import assert_outcome_rate
 from clientsim.errors import ConfigError
 from clientsim.script import (
@@ -560,3 +568,36 @@ async def test_simulate_runs_judge_steps_on_the_customer_model() -> None:
     )
     assert [run.outcome for run in results] == ["passed", "passed"]
     assert all(run.result.criteria is not None for run in results)
+
+
+# ----- a cassette --------------------------------------------------------------------
+
+
+async def test_a_recorded_script_replays_without_the_agent(tmp_path: Path) -> None:
+    path = tmp_path / "script.cassette"
+    script = [
+        user("I want a refund"),
+        agent(),
+        proceed(turns=2),
+        judge(["the agent asks for the order number"]),
+    ]
+    bot = Recorder("What is your order number?", "Thanks, refunded.")
+    recorded = await run_script(
+        bot,
+        script,
+        intent="a refund for order 4417",
+        cassette=Cassette(path, mode="record"),
+        timeouts=FAST,
+    )
+    calls = len(bot.received)
+    assert calls == 3
+    replayed = await run_script(
+        bot,
+        script,
+        intent="a refund for order 4417",
+        cassette=Cassette(path, mode="replay"),
+        timeouts=FAST,
+    )
+    assert len(bot.received) == calls  # the agent's replies came from the cassette
+    assert texts(replayed) == texts(recorded)
+    assert replayed.verdict == recorded.verdict

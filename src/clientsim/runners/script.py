@@ -101,6 +101,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from clientsim.evaluation.base import OutcomeEvaluator
+    from clientsim.evaluation.criteria import CriteriaJudge
     from clientsim.runners.batch import ConversationModels
 
 
@@ -222,6 +223,7 @@ class ScriptRunner(ConversationCore, Runner):
         init=False, default=None
     )
     _judged: list[CriteriaVerdict] = attrs.field(init=False, factory=list)
+    _judges_run: list[CriteriaJudge] = attrs.field(init=False, factory=list)
     _pending: int = attrs.field(init=False, default=0)
     _session: Session | None = attrs.field(init=False, default=None)
     _source: Source | None = attrs.field(init=False, default=None)
@@ -254,11 +256,14 @@ class ScriptRunner(ConversationCore, Runner):
         else:
             verdict, step = "error", self._index
             reason = result.ending.detail if result.ending is not None else "error"
+        usage = result.token_usage
+        for judge in self._judges_run:  # made by the steps: not in the runner's count
+            usage = attrs.evolve(usage, judge=usage.judge + judge.token_usage)
         return ScriptResult(
             result.conversation,
             result.duration_seconds,
             ending=result.ending,
-            token_usage=result.token_usage,
+            token_usage=usage,
             error=result.error,
             verdict=verdict,
             reason=reason,
@@ -485,31 +490,20 @@ class ScriptRunner(ConversationCore, Runner):
     # ----- checks and judges ---------------------------------------------------------
 
     async def _check_step(self, index: int, fn: CheckFunction, source: str) -> None:
-        conversation = self._state.conversation
+        """``fn(conversation)``: an ``AssertionError`` or ``False`` fails the scenario."""
+        call = _awaited(fn) if is_async(fn) else _in_thread(fn)
         try:
-            if is_async(fn):
-                result = await self._bounded(
-                    source,
-                    f"{describe_step(self.steps[index])} took longer than {{:g}}s",
-                    _awaited(fn),
-                    conversation,
-                    catch=False,
-                )
-            else:
-                result = await self._bounded(
-                    source,
-                    f"{describe_step(self.steps[index])} took longer than {{:g}}s",
-                    _in_thread(fn),
-                    conversation,
-                    catch=False,
-                )
+            result = await self._bounded(
+                source,
+                f"{describe_step(self.steps[index])} took longer than {{:g}}s",
+                call,
+                self._state.conversation,
+                catch=False,
+            )
         except AssertionError as exc:
-            message = str(exc) or "AssertionError"
-            self._decide("failed", index, message)
+            self._decide("failed", index, str(exc) or "AssertionError")
             return
-        except Failed:
-            raise
-        except ConfigError:
+        except (Failed, ConfigError):
             raise
         except Exception as exc:
             raise Failed(source, exc) from exc
@@ -525,6 +519,7 @@ class ScriptRunner(ConversationCore, Runner):
         judge = CriteriaJudge(
             list(step.criteria), model, seed=self.seed, timeouts=self.timeouts
         )
+        self._judges_run.append(judge)
         verdict = await self._bounded(
             "judge",
             "the judge took longer than {:g}s",
