@@ -302,6 +302,7 @@ def _check_experiment(config: ExperimentConfig) -> None:
                 f"{', '.join(map(repr, outcome_names)) or '(no outcomes declared)'}"
                 f"{_did_you_mean(name, outcome_names)}",
             )
+    _check_criteria_outcome(config, outcome_names or ["completed"])
     override = config.multi_turn.persona_override
     persona_ids = [p.id for p in config.personas]
     if override is not None and persona_ids and override not in persona_ids:
@@ -311,6 +312,20 @@ def _check_experiment(config: ExperimentConfig) -> None:
             f"{', '.join(map(repr, persona_ids))}{_did_you_mean(override, persona_ids)}",
         )
     _with_ids(config.inputs, len(config.inputs))
+
+
+def _check_criteria_outcome(config: ExperimentConfig, names: list[str]) -> None:
+    """A criteria evaluator's ``outcome`` must be one of the file's outcomes."""
+    evaluator = config.evaluator
+    if evaluator is None or evaluator.strategy != "criteria":
+        return
+    outcome = evaluator.options.get("outcome")
+    if isinstance(outcome, str) and outcome not in names:
+        raise _FieldError(
+            "evaluator.outcome",
+            f"{outcome!r} is not an outcome name; allowed: "
+            f"{', '.join(map(repr, names))}{_did_you_mean(outcome, names)}",
+        )
 
 
 def _check_what_runs(config: ExperimentConfig) -> None:

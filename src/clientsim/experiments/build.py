@@ -217,8 +217,13 @@ def _judge(config: ExperimentConfig, job: ConversationJob) -> OutcomeEvaluator:
 
 
 def make_finish(config: ExperimentConfig) -> Finish | None:
-    """Judge each finished conversation: its outcome (:func:`_outcome_finish`), then
-    the file's ``criteria`` (the verdict goes on the result); ``None``: nothing to do.
+    """Judge each finished conversation: its outcome (as below), then the file's
+    ``criteria`` (the verdict goes on the result); ``None``: nothing to do.
+
+    The outcome is judged on the whole transcript when the file has outcomes and no
+    ``evaluator``: with rules, the latest message that matches a rule decides (a
+    refund offered and then an escalation is an escalation); with an LLM judge, one
+    call on the whole transcript.
     """
     finish = _outcome_finish(config)
     if not config.criteria:
