@@ -601,3 +601,24 @@ async def test_a_recorded_script_replays_without_the_agent(tmp_path: Path) -> No
     assert len(bot.received) == calls  # the agent's replies came from the cassette
     assert texts(replayed) == texts(recorded)
     assert replayed.verdict == recorded.verdict
+
+
+async def test_a_scenario_past_its_conversation_limit_is_an_error() -> None:
+    async def slow(message: str) -> str:
+        await anyio.sleep(0.2)
+        return "Could you say more?"
+
+    start = time.perf_counter()
+    result = await run_script(
+        slow,
+        [user("hello"), proceed(turns=50), succeed()],
+        intent="a refund",
+        timeouts=Timeouts(turn=1, conversation=0.7),
+    )
+    assert time.perf_counter() - start < 3
+    assert result.verdict == "error"
+    assert result.step == 1
+    assert result.reason.endswith("the scenario ran past its 0.7s limit")
+    assert result.error is not None
+    assert result.error.source == "agent"
+    assert 2 <= len(result.conversation.messages) < 20

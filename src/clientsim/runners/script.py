@@ -256,6 +256,8 @@ class ScriptRunner(ConversationCore, Runner):
         else:
             verdict, step = "error", self._index
             reason = result.ending.detail if result.ending is not None else "error"
+            if step is not None:
+                reason = f"step {step} {describe_step(self.steps[step])}: {reason}"
         usage = result.token_usage
         for judge in self._judges_run:  # made by the steps: not in the runner's count
             usage = attrs.evolve(usage, judge=usage.judge + judge.token_usage)
@@ -275,17 +277,15 @@ class ScriptRunner(ConversationCore, Runner):
 
     async def _run(self) -> Ending:
         limit = self.timeouts.conversation
-        async with contextlib.AsyncExitStack() as stack:
-            stack.enter_context(
-                anyio.CancelScope(deadline=anyio.current_time() + limit)
-            )
-            if isinstance(self.agent, Channel):
-                await self._open(self.agent, stack)
-            with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
+        ending: Ending | None = None
+        with anyio.CancelScope(deadline=anyio.current_time() + limit):
+            async with contextlib.AsyncExitStack() as stack:
+                if isinstance(self.agent, Channel):
+                    await self._open(self.agent, stack)
                 ending = await self._play()
-            if self._tasks is not None:
-                self._tasks.cancel_scope.cancel()
-        if scope.cancelled_caught:
+                if self._tasks is not None:  # a send still in flight is abandoned
+                    self._tasks.cancel_scope.cancel()
+        if ending is None:  # the deadline passed
             raise Failed(
                 "agent" if self._pending else "simulator",
                 TimeoutError(f"the scenario ran past its {limit:g}s limit"),

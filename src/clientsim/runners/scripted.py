@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["as_script_result", "run_script", "script_runner", "scripted"]
 
 _CUSTOMER: Final = ParticipantRole.CUSTOMER
+_GRACE_SECONDS: Final = 1.0
+"""How long past the scenario's limit the batch waits for the runner to end it."""
 _NO_INTENT: Final = "follow the scripted lines"
 """The recorded intent of a script without simulated lines and without an intent."""
 
@@ -175,6 +177,7 @@ async def run_script(
         raise ConfigError(
             f"timeouts must be a clientsim.Timeouts or None; got {timeouts!r}"
         )
+    limits = timeouts or DEFAULT_TIMEOUTS
     resolved = resolve_agent(agent)
     terminations: Sequence[StrategyConfig] = (
         ()
@@ -209,7 +212,9 @@ async def run_script(
             parallel_runs=1,
             max_retries=0,
             cassette=cassette,
-            timeouts=timeouts or DEFAULT_TIMEOUTS,
+            timeouts=limits,
+            # the runner keeps the conversation's limit itself (naming the step)
+            timeout_seconds=limits.conversation + _GRACE_SECONDS,
         ).run()
     finally:
         with anyio.CancelScope(shield=True):
