@@ -60,6 +60,7 @@ from clientsim.runners.build import (
     criteria_finish,
     fresh_agent,
 )
+from clientsim.runners.scripted import script_runner, scripted
 
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
     from clientsim.evaluation.criteria import CriteriaJudge
     from clientsim.experiments.cassette import Cassette
     from clientsim.runners.base import Runner
+    from clientsim.runners.script_steps import Step
 
 
 __all__ = ["simulate"]
@@ -97,6 +99,7 @@ async def simulate(
     run_id: str = "simulate",
     timeouts: Timeouts | None = None,
     first: Literal["customer", "agent"] = "customer",
+    script: Sequence[Step] | None = None,
     criteria: Sequence[str] | CriteriaJudge | None = None,
 ) -> SimulationRuns:
     """Run simulated customers against ``agent`` and return their conversations.
@@ -138,6 +141,11 @@ async def simulate(
             first message) or ``"agent"`` (the agent's opening, e.g. a greeting,
             comes first; the customer then writes its first message from its
             intent; a Hybrid run waits ``reply_timeout_seconds`` for the opening).
+        script: play these steps (:mod:`clientsim.script`) in each conversation
+            instead of letting it run free: each result is then a
+            :class:`~clientsim.runners.script.ScriptResult` whose outcome is its
+            verdict, ``"passed"`` or ``"failed"`` (``outcomes`` and ``evaluator``
+            do not apply; neither does ``max_messages``: the script sets the length).
         criteria: written criteria to judge each finished conversation on (a list of
             strings, judged on ``customer_model``; or a
             :class:`~clientsim.evaluation.criteria.CriteriaJudge` for another model);
@@ -158,7 +166,7 @@ async def simulate(
     persona_list = _texts("personas", personas)
     intent_list = _texts("intents", intents)
     _check(runs, outcomes, timeouts)
-    check_first_value("first", first)
+    steps = _steps(script, first, outcomes, evaluator)
     resolved = resolve_agent(agent)
     cells: list[BatchCell] = []
     where: dict[str, tuple[str, str, int]] = {}
@@ -187,6 +195,18 @@ async def simulate(
     )
 
     def build(job: ConversationJob) -> Runner:
+        if steps is not None:
+            return script_runner(
+                job,
+                steps,
+                agent=resolved,
+                intent=str(job.item),
+                persona=str(job.persona),
+                customer=customer,
+                customer_model=customer_model,
+                termination=terminations,
+                hybrid=hybrid,
+            )
         intent = Intent(_CUSTOMER, str(job.item))
         return build_runner(
             customer=build_customer(
@@ -275,6 +295,24 @@ def _check(runs: object, outcomes: object, timeouts: object) -> None:
         raise ConfigError(
             f"timeouts must be a clientsim.Timeouts or None; got {timeouts!r}"
         )
+
+
+def _steps(
+    script: Sequence[Step] | None,
+    first: object,
+    outcomes: Mapping[str, object] | None,
+    evaluator: object,
+) -> tuple[Step, ...] | None:
+    """The checked script (``None``: no script), and who opens the conversation."""
+    check_first_value("first", first)
+    if script is None:
+        return None
+    if first == "agent":
+        raise ConfigError(
+            "first='agent' does not apply to a script: start the script with agent() "
+            "to let the agent speak first"
+        )
+    return scripted(script, outcomes, evaluator)
 
 
 def _evaluator(
