@@ -177,6 +177,7 @@ class ScriptRunner(ConversationCore, Runner):
     _state: RunState = attrs.field(init=False, factory=RunState)
     _index: int | None = attrs.field(init=False, default=None)
     _ended: Ending | None = attrs.field(init=False, default=None)
+    _interrupt: Ending | None = attrs.field(init=False, default=None)
     _decided: tuple[Verdict, int | None, str] | None = attrs.field(
         init=False, default=None
     )
@@ -293,6 +294,8 @@ class ScriptRunner(ConversationCore, Runner):
         state.conversation = state.conversation.with_outcome(
             _PASSED if verdict == "passed" else _FAILED
         )
+        if self._interrupt is not None:
+            return self._interrupt  # "agent_interrupted", as in a free conversation
         return Ending(
             reason=f"script_{verdict}",
             detail=reason,
@@ -416,12 +419,12 @@ class ScriptRunner(ConversationCore, Runner):
             self._pending = 0
             self._end("agent_closed", "the agent side closed the session")
             return False
-        if isinstance(item, AgentInterrupted):
+        if isinstance(item, AgentInterrupted):  # it waits for an answer: the end
             self._pending = 0
-            if self._ended is None:
-                self._ended = interrupted(
-                    item, self._state.conversation, self.conversation_id
-                )
+            ending = interrupted(item, self._state.conversation, self.conversation_id)
+            self._ended = self._interrupt = ending
+            index = self._index or 0
+            self._decide("failed", index, f"the agent stopped to ask: {ending.detail}")
             return False
         await self._record_message(item.content, _AGENT, item.tool_calls)
         return True
