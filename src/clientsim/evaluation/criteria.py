@@ -20,7 +20,7 @@ every criterion passes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from clientsim._validators import check_int
 from clientsim.errors import ConfigError, InvalidModelOutputError
@@ -58,6 +58,7 @@ __all__ = [
     "CriterionVerdict",
     "PairwiseCriterionVerdict",
     "PairwiseVerdict",
+    "WrittenCriteriaJudge",
     "check_criteria",
 ]
 
@@ -158,7 +159,45 @@ def messages_of(conversation: Conversation) -> list[tuple[str, str]]:
     return [(m.sender.value, m.content) for m in conversation.messages]
 
 
-class CriteriaJudge:
+class WrittenCriteriaJudge:
+    """What the judges of written criteria share: the checked criteria, the model (a
+    structured call made on first use, seeded, each call bounded by
+    ``timeouts.model_call``) and the tokens used so far.
+
+    Subclasses set :attr:`schema`, the JSON schema of the model's answer.
+    """
+
+    schema: ClassVar[dict[str, Any]]
+
+    def __init__(
+        self,
+        criteria: Sequence[str],
+        model: str | BaseChatModel = "offline",
+        *,
+        seed: int = 0,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        self.criteria = check_criteria(criteria)
+        if timeouts is not None and not isinstance(timeouts, Timeouts):
+            raise ConfigError(f"timeouts must be a Timeouts or None; got {timeouts!r}")
+        self.model = model
+        self.seed = check_int("seed", seed)
+        self.timeouts = timeouts or DEFAULT_TIMEOUTS
+        self.token_usage = TokenUsage()
+        self._call: StructuredCall | None = None
+
+    def _structured(self) -> StructuredCall:
+        if self._call is None:
+            from clientsim.llm import StructuredCall, resolve_model  # noqa: PLC0415
+
+            model = tuned(resolve_model(self.model), self.seed)
+            self._call = StructuredCall(
+                model, self.schema, timeout=self.timeouts.model_call
+            )
+        return self._call
+
+
+class CriteriaJudge(WrittenCriteriaJudge):
     """Judges a transcript against written criteria (see the module docstring).
 
     Example:
@@ -186,35 +225,10 @@ class CriteriaJudge:
         ConfigError: no criteria, a blank, repeated or multi-line one, a bad seed.
     """
 
-    def __init__(
-        self,
-        criteria: Sequence[str],
-        model: str | BaseChatModel = "offline",
-        *,
-        seed: int = 0,
-        timeouts: Timeouts | None = None,
-    ) -> None:
-        self.criteria = check_criteria(criteria)
-        if timeouts is not None and not isinstance(timeouts, Timeouts):
-            raise ConfigError(f"timeouts must be a Timeouts or None; got {timeouts!r}")
-        self.model = model
-        self.seed = check_int("seed", seed)
-        self.timeouts = timeouts or DEFAULT_TIMEOUTS
-        self.token_usage = TokenUsage()
-        self._call: StructuredCall | None = None
+    schema = _SCHEMA
 
     def __repr__(self) -> str:
         return f"CriteriaJudge({list(self.criteria)!r}, model={self.model!r}, seed={self.seed})"
-
-    def _structured(self) -> StructuredCall:
-        if self._call is None:
-            from clientsim.llm import StructuredCall, resolve_model  # noqa: PLC0415
-
-            model = tuned(resolve_model(self.model), self.seed)
-            self._call = StructuredCall(
-                model, _SCHEMA, timeout=self.timeouts.model_call
-            )
-        return self._call
 
     async def judge(self, conversation: Conversation) -> CriteriaVerdict:
         """Judge every criterion on ``conversation``'s whole transcript.

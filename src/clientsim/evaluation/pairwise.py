@@ -15,24 +15,17 @@ that meets it when the other does not, so both orders always agree.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from clientsim._validators import check_int
 from clientsim.errors import ConfigError, InvalidModelOutputError
-from clientsim.evaluation.criteria import check_criteria, messages_of, tuned
+from clientsim.evaluation.criteria import WrittenCriteriaJudge, messages_of
 from clientsim.evaluation.offline_criteria import (
     PAIRWISE_TITLE,
     criteria_prompt,
     transcript_block,
 )
-from clientsim.models import DEFAULT_TIMEOUTS, Conversation, Timeouts, TokenUsage
+from clientsim.models import Conversation
 from clientsim.models.criteria import PairwiseCriterionVerdict, PairwiseVerdict, Winner
-
-
-if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
-    from clientsim.llm import StructuredCall
 
 
 __all__ = ["PairwiseCriterionVerdict", "PairwiseJudge", "PairwiseVerdict"]
@@ -71,7 +64,7 @@ _SCHEMA: Final[dict[str, Any]] = {
 }
 
 
-class PairwiseJudge:
+class PairwiseJudge(WrittenCriteriaJudge):
     """Compares two transcripts on written criteria (see the module docstring).
 
     Example:
@@ -95,32 +88,7 @@ class PairwiseJudge:
         timeouts: ``timeouts.model_call`` bounds each call.
     """
 
-    def __init__(
-        self,
-        criteria: Sequence[str],
-        model: str | BaseChatModel = "offline",
-        *,
-        seed: int = 0,
-        timeouts: Timeouts | None = None,
-    ) -> None:
-        self.criteria = check_criteria(criteria)
-        if timeouts is not None and not isinstance(timeouts, Timeouts):
-            raise ConfigError(f"timeouts must be a Timeouts or None; got {timeouts!r}")
-        self.model = model
-        self.seed = check_int("seed", seed)
-        self.timeouts = timeouts or DEFAULT_TIMEOUTS
-        self.token_usage = TokenUsage()
-        self._call: StructuredCall | None = None
-
-    def _structured(self) -> StructuredCall:
-        if self._call is None:
-            from clientsim.llm import StructuredCall, resolve_model  # noqa: PLC0415
-
-            model = tuned(resolve_model(self.model), self.seed)
-            self._call = StructuredCall(
-                model, _SCHEMA, timeout=self.timeouts.model_call
-            )
-        return self._call
+    schema = _SCHEMA
 
     async def _ask(
         self, first: Conversation, second: Conversation
