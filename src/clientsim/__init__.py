@@ -413,14 +413,14 @@ def __getattr__(name: str) -> object:
 
         value: object = getattr(import_module(module), name)
     elif name == "__version__":
-        value = _version()
+        value = _package_version()
     else:
         raise AttributeError(f"module 'clientsim' has no attribute {name!r}")
     globals()[name] = value  # served from the namespace from now on
     return value
 
 
-def _version() -> str:
+def _package_version() -> str:
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
     try:

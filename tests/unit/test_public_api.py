@@ -274,3 +274,14 @@ def test_only_the_offline_model_needs_langchain():
         """
     )
     assert out == ""
+
+
+def test_version_survives_an_import_of_the_version_module(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # Importing clientsim._version binds the submodule as the package's attribute
+    # `_version`: the top level's version reader must not share that name.
+    import clientsim._version
+
+    monkeypatch.delitem(clientsim.__dict__, "__version__", raising=False)
+    assert isinstance(clientsim.__version__, str)
