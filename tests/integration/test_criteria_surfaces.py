@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from clientsim.render.html import write_html_report
 from tests.integration.test_cli import (
     clientsim,
     explain,
@@ -127,6 +128,9 @@ def test_an_experiment_file_judges_criteria_into_the_traces(tmp_path, env):
         assert criteria[1]["reason"].startswith("cannot judge offline")
         assert all(isinstance(item["messages"], list) for item in criteria)
         assert trace["token_usage"]["judge"]["calls"] >= 1
+    # The HTML report shows each conversation's criteria with their verdicts.
+    page = write_html_report(folder).read_text(encoding="utf-8")
+    assert '["the agent is empathetic",false,"cannot judge offline' in page
     metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["config"]["criteria"] == [
         "the agent apologises",

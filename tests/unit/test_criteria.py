@@ -38,6 +38,7 @@ from clientsim.models import (
     ParticipantRole,
     RunStatus,
 )
+from clientsim.render.notebook import result_html
 from clientsim.store import SQLiteStore
 from tests.channels.http_servers import completion, serve
 
@@ -328,6 +329,10 @@ async def test_simulate_with_criteria_puts_a_verdict_on_every_result():
         assert verdict is not None
         assert [v.passed for v in verdict.verdicts] == [True, False]
         assert run.result.token_usage.judge.calls == 1
+    # The notebook view of a result lists its criteria with their verdicts.
+    view = result_html(results.runs[0].result)
+    assert "met: the agent apologises" in view
+    assert "not met: the agent promises a refund" in view
 
 
 async def test_simulate_with_criteria_against_a_loopback_http_agent():

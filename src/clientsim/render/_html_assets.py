@@ -64,6 +64,8 @@ overflow-wrap:anywhere}
 .msg.agent{background:var(--agent);margin-left:15%}
 .msg .role{display:block;font-size:12px;color:var(--muted);font-weight:600}
 .msg .tool{display:block;font-size:12px;color:var(--muted);font-family:monospace}
+.criteria{margin:4px 0 8px;padding-left:20px;font-size:13px}
+.criteria .met{color:var(--pass)}.criteria .unmet{color:var(--fail)}
 """
 
 # Renders the conversations from the JSON block with textContent only (no innerHTML
@@ -117,6 +119,14 @@ JS: Final = """
     fact(facts, "id", c.id);
     details.appendChild(facts);
     if (c.error) { details.appendChild(el("div", "error", c.error)); }
+    if (c.criteria.length) {
+      var criteria = el("ul", "criteria");
+      c.criteria.forEach(function (v) {
+        criteria.appendChild(el("li", v[1] ? "met" : "unmet",
+          (v[1] ? "met: " : "not met: ") + v[0] + " (" + v[2] + ")"));
+      });
+      details.appendChild(criteria);
+    }
     var transcript = el("div", "transcript");
     if (!c.messages.length) {
       transcript.appendChild(el("p", "note", "(no messages)"));
@@ -135,6 +145,7 @@ JS: Final = """
     var text = [c.id, c.status, c.passed ? "pass passed" : "fail failing",
       c.outcome || "none", c.persona, c.input_id, c.intent || "", c.input,
       c.reason || "", c.detail || "", c.error || "", String(c.seed)];
+    c.criteria.forEach(function (v) { text.push(v[0]); text.push(v[2]); });
     c.messages.forEach(function (m) { text.push(m[1]); text.push((m[2] || []).join("\\n")); });
     entries.push({node: details, text: text.join("\\n").toLowerCase()});
   });

@@ -26,6 +26,7 @@ from clientsim.experiments.output import (
     record_from_trace,
     summarize,
 )
+from clientsim.models.conversation import ConversationResult
 from clientsim.models.records import RunStatus
 from clientsim.render._format import (
     RUN_FACTS,
@@ -241,6 +242,7 @@ def _conversations(
                     "calls": as_count(usage.get("calls")),
                     "attempts": record.attempts,
                     "seconds": round(record.duration_seconds, 3),
+                    "criteria": _criteria(record.result),
                     "messages": [
                         [message.sender.value, message.content, shown_calls(message)]
                         if message.tool_calls
@@ -254,6 +256,16 @@ def _conversations(
         )
     ranked.sort(key=lambda item: (item[0], item[1]))
     return [item[2] for item in ranked]
+
+
+def _criteria(result: ConversationResult | None) -> list[list[object]]:
+    """``[criterion, passed, reason]`` per written criterion the result was judged on."""
+    if result is None or result.criteria is None:
+        return []
+    return [
+        [verdict.criterion, verdict.passed, verdict.reason]
+        for verdict in result.criteria.verdicts
+    ]
 
 
 def _script_json(value: object) -> str:

@@ -198,6 +198,18 @@ def result_html(result: ConversationResult) -> str:
             ),
         ),
     ]
+    if result.criteria is not None:
+        rows.append(
+            (
+                "Criteria",
+                "<br>".join(
+                    f"{'met' if verdict.passed else 'not met'}: "
+                    f"{escape(verdict.criterion)} "
+                    f'<span style="{_MUTED}">({escape(verdict.reason)})</span>'
+                    for verdict in result.criteria.verdicts
+                ),
+            )
+        )
     error = result.error
     if error is not None:
         transient = ", transient" if error.transient else ""
