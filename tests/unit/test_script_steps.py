@@ -133,7 +133,8 @@ def test_steps_are_frozen_values_that_read_like_the_script() -> None:
 def test_the_public_names() -> None:
     assert clientsim.run_script is run_script
     assert "run_script" in clientsim.__all__
-    assert ScriptResult.__module__ == "clientsim.runners.script"
+    assert ScriptResult.__module__ == "clientsim.models.script_result"
+    assert clientsim.ScriptResult is ScriptResult
 
 
 @pytest.mark.anyio
