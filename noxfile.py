@@ -81,6 +81,7 @@ def examples(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Print the benchmark figures (not part of a bare ``nox``)."""
-    session.install("-e", ".")
+    # pytest_cassette.py runs pytest; otel_overhead.py exports spans.
+    session.install("-e", ".[otel]", "pytest>=8.2")
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs, env=dict(os.environ))
