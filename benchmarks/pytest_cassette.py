@@ -183,10 +183,11 @@ def run_pytest(folder: Path, name: str) -> Phase:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=20, help="tests in the suite")
+    parser.add_argument("--quick", action="store_true", help="a 5-test smoke run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        write_suite(folder, args.tests)
+        write_suite(folder, 5 if args.quick else args.tests)
         first = run_pytest(folder, "a-record")
         replay = run_pytest(folder, "b-replay")
         (folder / "BROKEN").write_text("")
