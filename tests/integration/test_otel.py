@@ -315,6 +315,41 @@ def test_the_cli_exports_a_run_to_the_console_when_asked(tmp_path: Path) -> None
     assert "turn agent" in names
 
 
+def test_an_experiment_files_otel_key_exports_its_run(tmp_path: Path) -> None:
+    assert _cli("init", "my-agent", cwd=tmp_path).returncode == 0
+    config = tmp_path / "my-agent" / "configs" / "simulation.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "\notel: console\n")
+    done = _cli("run", str(config), "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    names = re.findall(r'^\s*"name": "([^"]+)",$', done.stdout, re.MULTILINE)
+    assert names.count("clientsim.run") == 1
+    assert names.count("clientsim.conversation") >= 1
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("otel: console", "otel: jaeger")
+    )
+    bad = _cli("run", str(config), cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "otel" in bad.stderr
+    assert "console" in bad.stderr
+
+
+async def test_the_callers_exporter_wins_over_the_files_otel_key(
+    tmp_path: Path, spans: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    from clientsim.experiments import run_experiment, scaffold
+
+    provider, exporter = spans
+    folder = tmp_path / "my-agent"
+    scaffold(folder)
+    config = folder / "configs" / "simulation.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "\notel: console\n")
+    with otel.instrument(tracer_provider=provider):
+        await run_experiment(config)
+    names = [span.name for span in exporter.get_finished_spans()]
+    assert names.count("clientsim.run") == 1
+    assert otel.exporting(None)() is None  # no key: nothing to start or stop
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("opentelemetry.exporter") is not None,
     reason="the OTLP exporter is installed here",

@@ -170,6 +170,10 @@ class ExperimentConfig:
             ``"agent"`` (its opening first; the input then answers it).
         fail_under: ``clientsim run`` exits 1 when the pass rate is below this
             fraction, 0 to 1; ``None``: no threshold.
+        otel: export the run as OpenTelemetry spans: ``"console"`` or ``"otlp"``
+            (needs the ``otel`` extra); ``None``: no export. ``clientsim run --otel``
+            or an :func:`~clientsim.observability.otel.instrument` already in place
+            wins.
         base_dir: the project root that relative paths are resolved against; set by
             the loader, never read from the file.
 
@@ -264,6 +268,9 @@ class ExperimentConfig:
         default=None,
         converter=_as_optional_float,
         validator=_optional(_number_in(0, 1)),
+    )
+    otel: str | None = attrs.field(
+        default=None, validator=_optional(_choice("console", "otlp"))
     )
     base_dir: Path = attrs.field(factory=Path.cwd, converter=Path)
 

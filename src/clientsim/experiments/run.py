@@ -43,6 +43,7 @@ from clientsim.models import (
     RunStatus,
     Timeouts,
 )
+from clientsim.observability.otel import exporting
 from clientsim.runners.batch import (
     BatchCell,
     BatchRunner,
@@ -340,11 +341,9 @@ async def run_experiment(
         strict: see ``cassette`` (``strict=False`` is the cassette's
             ``on_miss="live"``).
         requests_per_second: a rate limit on model calls, shared by the whole run.
-        progress: called as each conversation is stored, in a worker thread (so a
-            slow callback never stalls the run; one that takes longer than a turn's
-            timeout is abandoned). To act on the event loop from it, use
-            ``anyio.from_thread.run_sync(..., token=anyio.lowlevel.current_token())``
-            with the token taken before the run.
+        progress: called as each conversation is stored, in a worker thread (a
+            slow one never stalls the run; past a turn's timeout it is abandoned);
+            reach the loop with ``anyio.from_thread.run_sync(..., token=...)``.
         on_start: called with the run id and folder once the run is registered.
         retry_base_seconds: the first backoff before retrying a conversation.
         allow_large_grid: run a grid of more than
@@ -357,9 +356,8 @@ async def run_experiment(
 
     Raises:
         ConfigError: the configuration is invalid, the target cannot be imported,
-            ``resume`` names no run in the store, or the grid is larger than
-            :data:`~clientsim.experiments.build.LARGE_GRID` and
-            ``allow_large_grid`` is false.
+            ``resume`` names no run in the store, the grid is too large (see
+            ``allow_large_grid``), or ``otel`` is set without the ``otel`` extra.
         DuplicateSimulationError: the run id is already registered (not a resume).
     """
     if not isinstance(config, ExperimentConfig):
@@ -375,6 +373,7 @@ async def run_experiment(
     try:
         # A broken plugin is found now, before a run folder is made for nothing.
         plugins.get_plugin_manager()
+        undo.append(exporting(config.otel))  # spans, if the file asks for them
         if resume is not None:
             config = await _stored_config(store, config, resume)
         check_grid_size(config, allowed=allow_large_grid)

@@ -74,6 +74,7 @@ __all__ = [
     "OTEL_TARGETS",
     "OTelExporter",
     "export_to",
+    "exporting",
     "instrument",
     "otel_option",
     "tracer_provider_for",
@@ -513,6 +514,20 @@ def export_to(target: str) -> Callable[[], None]:
         provider.shutdown()
 
     return stop
+
+
+def exporting(target: str | None) -> Callable[[], None]:
+    """What an experiment file's ``otel:`` key does: :func:`export_to` ``target``,
+    unless it is ``None`` or spans are exported already (by :func:`instrument` or
+    ``clientsim run --otel``: the caller's own choice wins); returns the function
+    that stops it.
+
+    Raises:
+        ConfigError: an unknown target, or a missing package.
+    """
+    if target is None or _active is not None:
+        return lambda: None
+    return export_to(target)
 
 
 def otel_option(
