@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -52,6 +53,26 @@ def clientsim_register_termination(register: Register) -> None:
     register("goal_reached", GoalReached)
     register("conversation_complete", ConversationComplete)
     register("any_of", any_of)
+
+
+@hookimpl
+def clientsim_register_turn_policies(register: Register) -> None:
+    from clientsim.turns import BUILTINS  # noqa: PLC0415
+
+    for name, kind in BUILTINS.items():
+        register(name, kind)
+
+
+@hookimpl
+def clientsim_register_roles(register: Register) -> None:
+    from clientsim.teams.roles import builtin_roles  # noqa: PLC0415
+
+    for role in builtin_roles():
+        register(role.key, functools.partial(_same, role))
+
+
+def _same(value: object) -> object:
+    return value
 
 
 @hookimpl

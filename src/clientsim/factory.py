@@ -35,6 +35,7 @@ from clientsim.registry import Registry, StrategyConfig
 from clientsim.reports.base import ReportStrategy
 from clientsim.requirements.base import RequirementGenerator
 from clientsim.termination.base import TerminationStrategy
+from clientsim.turns.base import TurnPolicy
 
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
     from clientsim.models import TokenUsage
     from clientsim.models.client import ClientRequest
+    from clientsim.models.team import RoleTemplate
     from clientsim.simulation.config import (
         FeedbackConfig,
         IntakeConfig,
@@ -60,7 +62,9 @@ __all__ = [
     "build_participant",
     "build_report_strategy",
     "build_requirement_generator",
+    "build_role",
     "build_termination",
+    "build_turn_policy",
     "build_work_entry_adapter",
     "channels",
     "client_pool_strategies",
@@ -71,7 +75,9 @@ __all__ = [
     "participants",
     "report_strategies",
     "requirement_generators",
+    "roles",
     "termination_strategies",
+    "turn_policies",
     "work_entry_adapters",
 ]
 
@@ -92,6 +98,19 @@ outcome_evaluators: Final[Registry[OutcomeEvaluator]] = Registry(
     family="outcome evaluator", hook="clientsim_register_outcome_evaluators"
 )
 """Outcome evaluator factories by name (``rules``, ``llm``, and plugins')."""
+turn_policies: Final[Registry[TurnPolicy]] = Registry(
+    family="turn policy", hook="clientsim_register_turn_policies"
+)
+"""Who speaks next in a group conversation: ``round_robin``, ``earliest``,
+``moderator``, ``llm_selector``, ``addressed``, and plugins'."""
+
+# Teams (seed 001).
+roles: Final[Registry[RoleTemplate]] = Registry(
+    family="role", hook="clientsim_register_roles"
+)
+"""Role templates by key (``ceo``, ``product_manager``, ``engineering_lead``,
+``designer``, ``sales``, ``support``, ``simulation_analyst``, and plugins'); each
+factory takes no argument and returns a :class:`~clientsim.models.team.RoleTemplate`."""
 
 # Client simulation (seed 000): one registry per strategy family of its factory table.
 requirement_generators: Final[Registry[RequirementGenerator]] = Registry(
@@ -180,6 +199,32 @@ def build_outcome_evaluator(
             "outcome evaluator", config, evaluator, "async evaluate method"
         )
     return evaluator
+
+
+def build_turn_policy(config: StrategyConfig, /, **context: object) -> TurnPolicy:
+    """Build a turn policy, e.g. ``"round_robin"`` or
+    ``{"strategy": "moderator", "moderator": "Facilitator"}``."""
+    policy = turn_policies.build(config, **context)
+    if not callable(getattr(policy, "take_turn", None)):
+        raise _wrong_kind("turn policy", config, policy, "async take_turn method")
+    return policy
+
+
+def build_role(name: str, /) -> RoleTemplate:
+    """The role template registered under ``name``: a key (``"product_manager"``) or
+    the role's title in any case (``"Product Manager"``, ``"CEO"``).
+
+    Raises:
+        UnknownStrategyError: no role has that key; the message lists the known ones.
+    """
+    from clientsim.models.team import RoleTemplate, role_key  # noqa: PLC0415
+
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"a role name must be a non-empty string; got {name!r}")
+    role = roles.build(role_key(name))
+    if not isinstance(role, RoleTemplate):
+        raise _wrong_kind("role", name, role, "RoleTemplate value")
+    return role
 
 
 def _config_of(

@@ -74,6 +74,18 @@ class HookSpecs:
         """Register channel factories: ``register("http", HTTPChannel)``."""
 
     @hookspec
+    def clientsim_register_turn_policies(self, register: Register) -> None:
+        """Register turn policies of the group runner:
+        ``register("round_robin", RoundRobin)``; factories build a
+        :class:`~clientsim.turns.base.TurnPolicy`."""
+
+    @hookspec
+    def clientsim_register_roles(self, register: Register) -> None:
+        """Register team role templates: ``register("legal", lambda: RoleTemplate(
+        name="Legal", ...))``; the name is the role's key (:func:`~clientsim.models.
+        team.role_key` of its title)."""
+
+    @hookspec
     def clientsim_register_models(self, register: Register) -> None:
         """Register chat model providers: ``register("openai", build)``.
 

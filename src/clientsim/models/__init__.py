@@ -47,10 +47,17 @@ from clientsim.models.criteria import (
     PairwiseVerdict,
 )
 from clientsim.models.frozen import FrozenDict
+from clientsim.models.group import Speaker
 from clientsim.models.intent import Intent, Outcome, Outcomes
 from clientsim.models.records import ConversationRecord, GridCell, RunStatus
 from clientsim.models.roles import ParticipantRole
 from clientsim.models.simulated import SimulatedRun, SimulationRuns
+from clientsim.models.team import (
+    MemoryState,
+    RoleTemplate,
+    SessionAnalysis,
+    TeamSessionRecord,
+)
 from clientsim.models.timeouts import DEFAULT_TIMEOUTS, Timeouts
 from clientsim.models.timestamps import as_utc
 from clientsim.models.tool_calls import ToolCall
@@ -73,6 +80,7 @@ __all__ = [
     "FrozenDict",
     "GridCell",
     "Intent",
+    "MemoryState",
     "Message",
     "MessageDraft",
     "Outcome",
@@ -85,9 +93,12 @@ __all__ = [
     "ReviewContext",
     "ReviewStageResult",
     "ReviewVerdict",
+    "RoleTemplate",
     "RunStatus",
+    "SessionAnalysis",
     "SimulatedRun",
     "SimulationRuns",
+    "Speaker",
     "SubmitContext",
     "Task",
     "TaskError",
@@ -96,6 +107,7 @@ __all__ = [
     "TaskStatus",
     "TaskTimings",
     "TaskType",
+    "TeamSessionRecord",
     "Timeouts",
     "TokenUsage",
     "TokenUsageReport",

@@ -12,6 +12,7 @@ from clientsim._validators import an_int, items_of, typed
 from clientsim.config.converter import OMIT_IF_DEFAULT
 from clientsim.errors import InvalidTypeError, is_transient
 from clientsim.models.criteria import CriteriaVerdict
+from clientsim.models.group import Speaker
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
 from clientsim.models.timestamps import timestamp_field
@@ -26,6 +27,7 @@ __all__ = [
     "Message",
     "MessageDraft",
     "ParticipantRole",
+    "Speaker",
     "TokenUsage",
     "TokenUsageReport",
     "ToolCall",
@@ -87,6 +89,9 @@ class Message:
             ends, in order, with their results (:class:`ToolCall`); empty for the
             customer's messages, which never carry any. The simulated customer never
             sees them.
+        speaker: in a group conversation (a team, a focus group), who wrote it: its
+            :class:`Speaker` (name and role); ``None`` in a two-sided conversation,
+            where ``sender`` says it all.
 
     Example:
         >>> from datetime import datetime, timedelta, timezone
@@ -107,6 +112,12 @@ class Message:
         validator=_agent_only,
         kw_only=True,
         metadata={OMIT_IF_DEFAULT: True},  # plain data without calls stays as it was
+    )
+    speaker: Speaker | None = attrs.field(
+        default=None,
+        validator=typed(Speaker, optional=True),
+        kw_only=True,
+        metadata={OMIT_IF_DEFAULT: True},
     )
 
 
@@ -133,6 +144,7 @@ def stamped(
         _set(message, "timestamp", timestamp)
         _set(message, "sender", sender)
         _set(message, "tool_calls", _NO_CALLS)
+        _set(message, "speaker", None)
         return message
     return Message(content, timestamp, sender, tool_calls=tool_calls)
 
