@@ -22,6 +22,8 @@ from clientsim.llm.turns import Turn
 
 __all__ = ["END_MARKER", "judge", "respond", "stable_rng"]
 
+_TEAM: Final = re.compile(r"\bin a team discussion\b", re.IGNORECASE)
+"""What a team member's system prompt says (see :mod:`clientsim.llm._offline_team`)."""
 _ROLE: Final = re.compile(
     r"\byou are (?:role-playing |playing )?(?:the |a )?(customer|agent)\b",
     re.IGNORECASE,
@@ -151,6 +153,10 @@ def respond(turns: Sequence[Turn], seed: int) -> str:
     system = "\n".join(t.content for t in turns if t.role == "system")
     dialogue = [t for t in turns if t.role != "system"]
     rng = stable_rng(seed, *(t.content for t in turns))
+    if _TEAM.search(system):
+        from clientsim.llm._offline_team import member  # noqa: PLC0415
+
+        return member(system, dialogue, rng, seed)
     if _role(system) == "customer":
         return customer(system, dialogue, rng, seed)
     return _agent(dialogue, rng)

@@ -7,9 +7,10 @@ answers structured-output calls with schema-shaped judgements, fills
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import anyio
 from langchain_core.callbacks import (
@@ -104,7 +105,7 @@ class OfflineChatModel(BaseChatModel):
         tool_choice = kwargs.get("tool_choice")
         if tools and tool_choice not in (None, "none", "auto"):
             function = _chosen(tools, tool_choice)
-            args = _judges(function["name"], turns) or brain.judge(
+            args = _judges(function["name"], turns, self.seed) or brain.judge(
                 function.get("parameters", {}), turns, self.seed
             )
             content = ""
@@ -135,8 +136,25 @@ class OfflineChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
 
-def _judges(name: str, turns: Sequence[Turn]) -> dict[str, Any] | None:
-    """The criteria and pairwise judges' answers (keyword rules), else ``None``."""
+_ANSWERERS: Final = {
+    # schema title -> the module whose answer(name, turns, seed) plays that part
+    "next_speaker": "clientsim.llm._offline_select",
+    "session_analysis": "clientsim.llm._offline_notes",
+    "memory_summary": "clientsim.llm._offline_notes",
+    "stakeholder_review": "clientsim.llm._offline_review",
+}
+
+
+def _judges(name: str, turns: Sequence[Turn], seed: int) -> dict[str, Any] | None:
+    """The answers of the judges and team parts that have offline rules of their own
+    (criteria, pairwise, speaker selection, memory summaries, session analyses,
+    stakeholder reviews), else ``None``."""
+    module = _ANSWERERS.get(name)
+    if module is not None:
+        answer: dict[str, Any] | None = importlib.import_module(module).answer(
+            name, turns, seed
+        )
+        return answer
     from clientsim.evaluation import offline_criteria  # noqa: PLC0415
 
     return offline_criteria.answer(name, turns)
