@@ -1,4 +1,4 @@
-"""The ``clientsim`` command: ``run``, ``init`` and ``report``.
+"""The ``clientsim`` command: ``run``, ``init``, ``report`` and ``team``.
 
 The only place in clientsim that starts an event loop. Exit codes: 0 every
 conversation done (with ``--fail-under`` / ``fail_under``: the pass rate at or above
@@ -9,21 +9,29 @@ finished is stored and the command to resume is printed).
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
 import shlex
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NoReturn, ParamSpec
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec
 
 import attrs
 import click
 
+from clientsim._cli_errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+)
+from clientsim._cli_errors import (
+    exits_cleanly as _exits_cleanly,
+)
+from clientsim._cli_errors import (
+    fail as _fail,
+)
 from clientsim._cli_output import Reporter, finish
+from clientsim._cli_team import team
 from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError
 from clientsim.observability.otel import OTEL_HELP, OTEL_TARGETS, otel_option
 
@@ -36,11 +44,6 @@ __all__ = ["main"]
 
 P = ParamSpec("P")
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
 
 EXPERIMENT = "experiment"
 CLIENT_SIMULATION = "client-simulation"
@@ -52,65 +55,6 @@ _EXPERIMENT_KEYS = frozenset(
 _CLIENT_KEYS = frozenset(
     {"pool", "generators", "feedback", "report", "continuous", "intake"}
 )
-
-
-_WHAT_TO_DO: Final = {
-    "run": "check that output_directory (or --output-dir) is a folder you can write to",
-    "init": "give a folder you can write to",
-    "report": "check that the path is one you can read (and, with --output, write)",
-}
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The one error inside nested exception groups of one error each, or ``exc``."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def _failure_message(exc: BaseException, command: str) -> str | None:
-    """What a command's failure means and what to do, or ``None``: not ours to say."""
-    exc = _leaf(exc)
-    if isinstance(exc, ClientSimError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        where = f" {str(exc.filename)!r}" if exc.filename is not None else ""
-        reason = exc.strerror or str(exc)
-        return f"cannot use{where}: {reason}; {_WHAT_TO_DO[command]}"
-    if isinstance(exc, UnicodeError):
-        return f"a file is not UTF-8 text ({exc}); {_WHAT_TO_DO[command]}"
-    return None
-
-
-def _exits_cleanly(command: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
-    """Any clientsim error or file-system failure of ``command``: exit 2 with one or
-    two lines saying what is wrong and what to do, never a traceback. Anything else is
-    a bug in clientsim: its traceback (to report), a line saying so, and exit 3, so
-    that exit 1 keeps meaning "some conversations failed"."""
-
-    def decorate(function: Callable[P, None]) -> Callable[P, None]:
-        @functools.wraps(function)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-            try:
-                function(*args, **kwargs)
-            except (click.ClickException, click.exceptions.Exit, click.Abort):
-                raise  # click's own: usage errors, exits
-            except Exception as exc:  # noqa: BLE001 - each failure gets its exit code
-                message = _failure_message(exc, command)
-                if message is None:
-                    traceback.print_exc()
-                    click.echo(
-                        f"error: clientsim {command} failed on an internal error "
-                        f"({type(_leaf(exc)).__name__}); this is a bug in clientsim: "
-                        "please report it with the traceback above",
-                        err=True,
-                    )
-                    sys.exit(EXIT_INTERNAL)
-                _fail(message)
-
-        return wrapper
-
-    return decorate
 
 
 class _SeedType(click.ParamType):  # type: ignore[type-arg]
@@ -357,9 +301,7 @@ def _with_threshold(loaded: ExperimentConfig, text: str | None) -> ExperimentCon
     return attrs.evolve(loaded, fail_under=rate)
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_CONFIG)
+main.add_command(team)
 
 
 @main.command()
@@ -481,7 +423,7 @@ def detect_kind(path: Path) -> str:
             f"and of a client simulation config ({', '.join(sorted(client))}); say "
             "which it is with --kind experiment or --kind client-simulation"
         )
-    _fail(
+    return _fail(
         f"{path} is neither an experiment file (expected keys such as name, "
         "description, inputs, runner, agent) nor a client simulation config (expected "
         f"keys such as pool, generators, feedback, report, runner); it has: "

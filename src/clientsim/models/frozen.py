@@ -33,7 +33,7 @@ from typing import Any, NoReturn, Self, TypeVar
 from clientsim.errors import InvalidTypeError
 
 
-__all__ = ["FrozenDict", "freeze", "freeze_mapping"]
+__all__ = ["FrozenDict", "freeze", "freeze_mapping", "thaw"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -123,3 +123,20 @@ def freeze_mapping(value: object, field: str) -> FrozenDict[Any, Any]:
         )
     frozen: FrozenDict[Any, Any] = freeze(value)
     return frozen
+
+
+def thaw(value: object) -> Any:
+    """The inverse of :func:`freeze` for JSON data: every mapping a ``dict`` (keys as
+    strings), every tuple or list a ``list``; other values as they are.
+
+    Example:
+        >>> thaw(freeze({"a": [1, {"b": 2}]}))
+        {'a': [1, {'b': 2}]}
+    """
+    if isinstance(value, str | int | float | bool | None):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): thaw(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(item) for item in value]
+    return value

@@ -41,6 +41,7 @@ __all__ = [
     "batch_result_html",
     "conversation_html",
     "experiment_result_html",
+    "facts_table",
     "records_html",
     "result_html",
 ]
@@ -86,7 +87,7 @@ def _badge(text: str, colour: str) -> str:
     )
 
 
-def _facts(rows: Iterable[tuple[str, str]]) -> str:
+def facts_table(rows: Iterable[tuple[str, str]]) -> str:
     """A two-column table; the values are HTML (escape them first)."""
     body = "".join(
         f'<tr><th style="{_CELL}; font-weight: 600; white-space: nowrap">{escape(name)}'
@@ -106,7 +107,9 @@ def _clock(moment: datetime) -> str:
 def _message(message: Message, start: datetime) -> str:
     customer = message.sender is ParticipantRole.CUSTOMER
     offset = (message.timestamp - start).total_seconds()
-    side = "flex-start" if customer else "flex-end"
+    # A group transcript (messages with speakers) reads top to bottom on one side.
+    side = "flex-start" if customer or message.speaker else "flex-end"
+    who = message.speaker.label if message.speaker else message.sender.value
     background = _CUSTOMER_BG if customer else _AGENT_BG
     stamp = (
         f'<span title="{escape(message.timestamp.isoformat())}">'
@@ -116,7 +119,7 @@ def _message(message: Message, start: datetime) -> str:
         f'<div class="clientsim-message clientsim-{escape(message.sender.value)}" '
         f'style="display: flex; justify-content: {side}; margin: 4px 0">'
         f'<div style="{_BUBBLE}; {background}">'
-        f'<div style="{_MUTED}">{escape(message.sender.value)} \u00b7 {stamp}</div>'
+        f'<div style="{_MUTED}">{escape(who)} \u00b7 {stamp}</div>'
         f"{_tool_lines(message)}<div>{escape(message.content)}</div></div></div>"
     )
 
@@ -227,7 +230,7 @@ def result_html(result: ConversationResult) -> str:
     return (
         f'<div class="clientsim-result" style="{_BOX}">'
         f'<div style="{_HEADING}">ConversationResult {status}</div>'
-        f"{_facts(rows)}{conversation_html(result.conversation)}</div>"
+        f"{facts_table(rows)}{conversation_html(result.conversation)}</div>"
     )
 
 
@@ -357,7 +360,7 @@ def records_html(
     pass_outcomes: Sequence[str] = ()
     parts = [f'<div style="{_HEADING}">{escape(title)}</div>']
     if facts:
-        parts.append(_facts((name, escape(value)) for name, value in facts))
+        parts.append(facts_table((name, escape(value)) for name, value in facts))
     if isinstance(by_status, Mapping):
         parts.append(
             f'<div style="margin: 4px 0">{len(rows)} conversation'
