@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TypeGuard
 
 from clientsim import factory
 from clientsim.channels.base import Channel
-from clientsim.errors import ConfigError, UnknownStrategyError
+from clientsim.errors import (
+    ConfigError,
+    ParticipantError,
+    SimulationError,
+    UnknownStrategyError,
+)
+from clientsim.models import Conversation, Message, MessageDraft, ParticipantRole
+from clientsim.models.conversation import stamped
+from clientsim.models.group import Speaker
 from clientsim.models.team import RoleTemplate, role_key
 from clientsim.participants.base import Participant
 from clientsim.participants.channel import ChannelParticipant
-from clientsim.runners._group_view import Seat, derived_seed
+from clientsim.runners._core import Failed
+from clientsim.runners._group_view import Seat, derived_seed, with_speaker
 from clientsim.runners.agents import builds_a_channel, resolve_agent
 from clientsim.turns.base import MemberInfo
 
 
-__all__ = ["member_seats"]
+__all__ = [
+    "check_history",
+    "check_opening",
+    "member_failure",
+    "member_seats",
+    "opening_message",
+]
 
 _FORMS = (
     "a GroupMember, a Participant, a RoleTemplate or a role's name, a Channel, or an "
@@ -135,3 +151,93 @@ def _resolve(value: object, where: str) -> Participant | Channel:
             f"{where} must be {_FORMS}; got {value!r}: {exc} (known roles: "
             f"{roles or 'none'})"
         ) from exc
+
+
+def check_history(value: object) -> tuple[Message, ...]:
+    """``history`` as a tuple of messages with speakers, in time order."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f"history must be a sequence of Messages; got {type(value).__name__}"
+        )
+    messages = tuple(value)
+    last: datetime | None = None
+    for index, message in enumerate(messages):
+        if not isinstance(message, Message):
+            raise ConfigError(
+                f"history[{index}] must be a Message; got {type(message).__name__}"
+            )
+        if message.speaker is None:
+            raise ConfigError(
+                f"history[{index}] has no speaker; a group transcript's messages "
+                "carry theirs (message.speaker)"
+            )
+        if last is not None and message.timestamp < last:
+            raise ConfigError(
+                f"history[{index}] is earlier than the message before it; a "
+                "transcript's timestamps never go back"
+            )
+        last = message.timestamp
+    return messages
+
+
+def check_opening(value: object) -> str | MessageDraft | None:
+    """``initial_message`` if it is one of the forms it may take."""
+    if value is None or isinstance(value, str | MessageDraft):
+        return value
+    raise ConfigError(
+        "initial_message must be a string, a MessageDraft or None; got "
+        f"{type(value).__name__}"
+    )
+
+
+def opening_message(
+    draft: str | MessageDraft | None,
+    speaker_name: str,
+    seats: Mapping[str, Seat],
+    base_timestamp: datetime | None,
+    *,
+    history: bool,
+) -> Message | None:
+    """The opening message, stamped and with its speaker (``None`` if there is none,
+    or the run continues a history, whose first message it was)."""
+    if draft is None or history:
+        return None
+    seat = seats.get(speaker_name)
+    content = draft if isinstance(draft, str) else draft.content
+    if seat is not None:
+        sender, speaker = seat.side, seat.speaker
+        if isinstance(draft, MessageDraft) and draft.sender is not sender:
+            raise ConfigError(
+                f"initial_message's sender is {draft.sender.name} but its speaker "
+                f"{speaker_name!r} is a member on the {sender.name} side; give a "
+                "string, or a MessageDraft with that sender"
+            )
+    else:
+        sender = (
+            draft.sender
+            if isinstance(draft, MessageDraft)
+            else ParticipantRole.CUSTOMER
+        )
+        speaker = Speaker(speaker_name)
+    stamp = base_timestamp or datetime.now(UTC)
+    return with_speaker(stamped(content, stamp, sender), speaker)
+
+
+def member_failure(
+    failure: Failed, conversation: Conversation, *, member: bool
+) -> Exception:
+    """What ``raise_on_error`` raises for ``failure``: a member's error as a
+    :class:`ParticipantError` carrying the conversation so far; others as they are."""
+    error = failure.error
+    if isinstance(error, ParticipantError):
+        if error.conversation is None:
+            error.conversation = conversation
+        return error
+    if member and not isinstance(error, SimulationError):
+        wrapped = ParticipantError(
+            f"group member {failure.source!r} failed: {type(error).__name__}: {error}",
+            conversation=conversation,
+        )
+        wrapped.__cause__ = error
+        return wrapped
+    return error

@@ -19,7 +19,14 @@ from clientsim.runners._core import Failed
 from clientsim.turns.base import MemberInfo
 
 
-__all__ = ["Seat", "TurnRound", "derived_seed", "quick_conversation", "with_speaker"]
+__all__ = [
+    "Seat",
+    "TurnRound",
+    "derived_seed",
+    "member_seed",
+    "quick_conversation",
+    "with_speaker",
+]
 
 _new: Final = object.__new__
 _set: Final = object.__setattr__
@@ -33,6 +40,17 @@ def derived_seed(seed: int, *parts: object) -> int:
     text = ":".join(str(part) for part in (seed, *parts))
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
+
+
+def member_seed(seed: int, name: str) -> int:
+    """The seed a member built by the runner gets: from the run's seed and the
+    member's name only, so adding a member changes no one else's.
+
+    Example:
+        >>> member_seed(0, "CEO") == member_seed(0, "CEO") != member_seed(1, "CEO")
+        True
+    """
+    return derived_seed(seed, "member", name)
 
 
 def quick_conversation(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final, TypeAlias
 
 import anyio
@@ -19,7 +19,7 @@ import attrs
 
 from clientsim import events, factory
 from clientsim.channels.base import Channel
-from clientsim.errors import ConfigError, ParticipantError, SimulationError
+from clientsim.errors import ConfigError, SimulationError
 from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.models import (
     DEFAULT_TIMEOUTS,
@@ -35,8 +35,6 @@ from clientsim.models import (
     TokenUsage,
     TokenUsageReport,
 )
-from clientsim.models.conversation import stamped
-from clientsim.models.group import Speaker
 from clientsim.models.team import RoleTemplate
 from clientsim.participants.base import Participant
 from clientsim.participants.channel import ChannelParticipant
@@ -55,14 +53,19 @@ from clientsim.runners._core import (
     check_positive_int,
     new_conversation_id,
 )
-from clientsim.runners._group_members import member_seats
+from clientsim.runners._group_members import (
+    check_history,
+    check_opening,
+    member_failure,
+    member_seats,
+    opening_message,
+)
 from clientsim.runners._group_view import (
     Labels,
     Seat,
     TurnRound,
-    derived_seed,
+    member_seed,
     quick_conversation,
-    with_speaker,
 )
 from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
@@ -129,52 +132,6 @@ class GroupStep:
 
     messages: tuple[Message, ...]
     ending: Ending | None = None
-
-
-def member_seed(seed: int, name: str) -> int:
-    """The seed a member built by the runner gets: from the run's seed and the
-    member's name only, so adding a member changes no one else's.
-
-    Example:
-        >>> member_seed(0, "CEO") == member_seed(0, "CEO") != member_seed(1, "CEO")
-        True
-    """
-    return derived_seed(seed, "member", name)
-
-
-def _check_history(value: object) -> tuple[Message, ...]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ConfigError(
-            f"history must be a sequence of Messages; got {type(value).__name__}"
-        )
-    messages = tuple(value)
-    last: datetime | None = None
-    for index, message in enumerate(messages):
-        if not isinstance(message, Message):
-            raise ConfigError(
-                f"history[{index}] must be a Message; got {type(message).__name__}"
-            )
-        if message.speaker is None:
-            raise ConfigError(
-                f"history[{index}] has no speaker; a group transcript's messages "
-                "carry theirs (message.speaker)"
-            )
-        if last is not None and message.timestamp < last:
-            raise ConfigError(
-                f"history[{index}] is earlier than the message before it; a "
-                "transcript's timestamps never go back"
-            )
-        last = message.timestamp
-    return messages
-
-
-def _check_opening(value: object) -> str | MessageDraft | None:
-    if value is None or isinstance(value, str | MessageDraft):
-        return value
-    raise ConfigError(
-        "initial_message must be a string, a MessageDraft or None; got "
-        f"{type(value).__name__}"
-    )
 
 
 @attrs.define
@@ -247,7 +204,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
         default="round_robin", kw_only=True
     )
     initial_message: str | MessageDraft | None = attrs.field(
-        default=None, kw_only=True, validator=lambda _s, _a, v: _check_opening(v)
+        default=None, kw_only=True, validator=lambda _s, _a, v: check_opening(v)
     )
     initial_speaker: str = attrs.field(default="Facilitator", kw_only=True)
     intent: Intent | None = attrs.field(
@@ -281,7 +238,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
     model: object = attrs.field(default="offline", kw_only=True, repr=False)
     seed: int = attrs.field(default=0, kw_only=True)
     history: Sequence[Message] = attrs.field(
-        default=(), kw_only=True, converter=_check_history, repr=False
+        default=(), kw_only=True, converter=check_history, repr=False
     )
     conversation_id: str = attrs.field(
         factory=new_conversation_id, kw_only=True, repr=False
@@ -330,6 +287,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
         self._infos = tuple(seat.info for seat in seats.values())
         self._policy = self._build_policy()
         self._state.conversation = quick_conversation(tuple(self.history), None)
+        self._opening = self._make_opening()  # checked now, restamped if need be
         if self.history and self.initial_message is not None:
             content = (
                 self.initial_message
@@ -508,44 +466,34 @@ class GroupSimulationRunner(ConversationCore, Runner):
                 except Exception as exc:
                     raise Failed(name, exc) from exc
 
-    def _opening_message(self) -> Message | None:
-        draft = self.initial_message
-        if draft is None or self.history:
-            return None
-        speaker_name = self.initial_speaker
-        seat = self._seats.get(speaker_name)
-        content = draft if isinstance(draft, str) else draft.content
-        if seat is not None:
-            sender, speaker = seat.side, seat.speaker
-            if isinstance(draft, MessageDraft) and draft.sender is not sender:
-                raise ConfigError(
-                    f"initial_message's sender is {draft.sender.name} but its speaker "
-                    f"{speaker_name!r} is a member on the {sender.name} side; give a "
-                    "string, or a MessageDraft with that sender"
-                )
-        else:
-            sender = (
-                draft.sender
-                if isinstance(draft, MessageDraft)
-                else ParticipantRole.CUSTOMER
-            )
-            speaker = Speaker(speaker_name)
-        stamp = self.base_timestamp or datetime.now(UTC)
-        return with_speaker(stamped(content, stamp, sender), speaker)
+    def _make_opening(self) -> Message | None:
+        return opening_message(
+            self.initial_message,
+            self.initial_speaker,
+            self._seats,
+            self.base_timestamp,
+            history=bool(self.history),
+        )
+
+    async def _begin(self) -> Ending | None:
+        """Record the opening, or judge the history's outcome; the ending, if any."""
+        self._opened = True
+        opening = self._opening
+        if opening is not None and self.base_timestamp is None:
+            opening = self._make_opening()
+        if opening is not None:
+            return await self._record(quick_conversation((opening,), None))
+        if self.history and self.outcome_evaluator is not None:
+            await self._evaluate(self.outcome_evaluator, self._state.conversation)
+        return None
 
     async def _advance(self) -> Ending | None:
         """One turn (the opening first, on the first call); the ending, if any."""
-        state = self._state
         if not self._opened:
-            self._opened = True
-            opening = self._opening_message()
-            if opening is not None:
-                ending = await self._record(quick_conversation((opening,), None))
-                if ending is not None:
-                    return ending
-            elif self.history and self.outcome_evaluator is not None:
-                await self._evaluate(self.outcome_evaluator, state.conversation)
-        transcript = state.conversation
+            ending = await self._begin()
+            if ending is not None:
+                return ending
+        transcript = self._state.conversation
         count = len(transcript.messages)
         if count >= self.max_messages:
             return Ending(
@@ -610,23 +558,10 @@ class GroupSimulationRunner(ConversationCore, Runner):
         )
         if self.raise_on_error:
             await self._finish(ending, emit=False)
-            self._raise_member(failure, seat is not None)
+            raise member_failure(
+                failure, self._state.conversation, member=seat is not None
+            )
         return ending
-
-    def _raise_member(self, failure: Failed, member: bool) -> None:
-        conversation = self._state.conversation
-        error = failure.error
-        if isinstance(error, ParticipantError):
-            if error.conversation is None:
-                error.conversation = conversation
-            raise error
-        if member and not isinstance(error, SimulationError):
-            raise ParticipantError(
-                f"group member {failure.source!r} failed: {type(error).__name__}: "
-                f"{error}",
-                conversation=conversation,
-            ) from error
-        raise error
 
     async def _finish(self, ending: Ending, *, emit: bool = True) -> None:
         state = self._state
