@@ -23,7 +23,7 @@ from clientsim.turns.base import MemberInfo, TurnContext, TurnPolicy
 __all__ = ["Addressed", "addressee"]
 
 _CALLED: Final = r"(?<![\w@]){}\s*[,?:]"
-_AT: Final = r"@{}(?!\w)"
+_AT: Final = r"(?<!\w)@{}(?!\w)"
 
 
 def _forms(member: MemberInfo) -> list[str]:
