@@ -433,8 +433,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
         for seat in self._seats.values():
             participant = seat.participant
             if isinstance(participant, ChannelParticipant):
-                with anyio.CancelScope(shield=True):
-                    await participant.aclose()
+                # Not in a scope of ours: a session with a listener exits the task
+                # group it entered when it opened (it shields its own cleanup).
+                await participant.aclose()
         owned, self._owned = self._owned, []
         for channel in owned:
             with anyio.CancelScope(shield=True):
