@@ -156,6 +156,7 @@ if _typing.TYPE_CHECKING:
         ScriptedParticipant,
         TypingModel,
     )
+    from clientsim.participants.channel import ChannelParticipant
     from clientsim.plugins import hookimpl
     from clientsim.reports import (
         DetailedReport,
@@ -180,6 +181,9 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.runners import (
         FullSimulationRunner,
+        GroupMember,
+        GroupSimulationRunner,
+        GroupStep,
         HybridSimulationRunner,
         Runner,
     )
@@ -230,6 +234,7 @@ if _typing.TYPE_CHECKING:
         TerminationContext,
         TerminationStrategy,
     )
+    from clientsim.turns import MemberInfo, TurnPolicy
 
 __all__ = [
     "AIClient",
@@ -246,6 +251,7 @@ __all__ = [
     "CassetteMissError",
     "Channel",
     "ChannelError",
+    "ChannelParticipant",
     "ClientFeedback",
     "ClientInterface",
     "ClientPoolConfig",
@@ -286,6 +292,9 @@ __all__ = [
     "FeedbackStrategy",
     "FullSimulationRunner",
     "GoalReached",
+    "GroupMember",
+    "GroupSimulationRunner",
+    "GroupStep",
     "HTTPChannel",
     "HumanClient",
     "HumanTimeoutError",
@@ -311,6 +320,7 @@ __all__ = [
     "LLMOutcomeEvaluator",
     "LLMParticipant",
     "MaxMessages",
+    "MemberInfo",
     "MemoryState",
     "Message",
     "MessageDraft",
@@ -384,6 +394,7 @@ __all__ = [
     "Timeouts",
     "TokenUsage",
     "ToolCall",
+    "TurnPolicy",
     "TypingModel",
     "UnknownStrategyError",
     "WebSocketChannel",

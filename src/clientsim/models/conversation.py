@@ -290,6 +290,14 @@ class Ending:
 
 
 _AGENT_SIDE: Final = frozenset({"agent", "channel"})
+_SIDES: Final = ("agent", "simulator")
+
+
+def _blame(_: object, __: object, value: str | None) -> None:
+    if value is not None and value not in _SIDES:
+        raise InvalidTypeError(
+            f"an error's blame must be 'agent', 'simulator' or None; got {value!r}"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -305,17 +313,25 @@ class ErrorRecord:
         transient: whether the error is worth retrying (a timeout, a dropped
             connection, a rate limit, a server error); see
             :func:`clientsim.errors.is_transient`.
+        blame: :attr:`side` when the source alone cannot tell it (a member of a
+            group conversation, named by its name, that is a real agent: ``"agent"``);
+            ``None`` to go by the source.
     """
 
     source: str = attrs.field(validator=_instance_of_str)
     type: str = attrs.field(validator=_instance_of_str)
     message: str = attrs.field(validator=_instance_of_str)
     transient: bool = attrs.field(default=False, validator=typed(bool))
+    blame: str | None = attrs.field(
+        default=None, validator=_blame, metadata={OMIT_IF_DEFAULT: True}
+    )
 
     @property
     def side(self) -> str:
         """Whose fault it was: ``"agent"`` (the agent or the channel to it) or
         ``"simulator"`` (the simulated customer, a judge, a callback)."""
+        if self.blame is not None:
+            return self.blame
         return "agent" if self.source in _AGENT_SIDE else "simulator"
 
     @classmethod

@@ -2,6 +2,7 @@
 
 - :class:`FullSimulationRunner` (simulated time) and :class:`HybridSimulationRunner`
   (a real agent over a channel, in real time);
+- :class:`GroupSimulationRunner`: N named members, one transcript, a turn policy;
 - :class:`~clientsim.runners.batch.BatchRunner`: many conversations at once, stored
   as they finish, resumable;
 - :func:`resolve_agent`: any form of agent into a participant or a channel;
@@ -14,6 +15,7 @@ from clientsim.runners.base import Runner
 from clientsim.runners.batch import BatchCell, BatchResult, BatchRunner, ConversationJob
 from clientsim.runners.build import build_runner
 from clientsim.runners.full import FullSimulationRunner, ProgressCallback
+from clientsim.runners.group import GroupMember, GroupSimulationRunner, GroupStep
 from clientsim.runners.hybrid import HybridSimulationRunner
 from clientsim.runners.simulate import simulate
 
@@ -25,6 +27,9 @@ __all__ = [
     "BatchRunner",
     "ConversationJob",
     "FullSimulationRunner",
+    "GroupMember",
+    "GroupSimulationRunner",
+    "GroupStep",
     "HybridSimulationRunner",
     "ProgressCallback",
     "Runner",

@@ -1,0 +1,243 @@
+"""Turning what a user gives as group members into the runner's seats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TypeGuard
+
+from clientsim import factory
+from clientsim.channels.base import Channel
+from clientsim.errors import (
+    ConfigError,
+    ParticipantError,
+    SimulationError,
+    UnknownStrategyError,
+)
+from clientsim.models import Conversation, Message, MessageDraft, ParticipantRole
+from clientsim.models.conversation import stamped
+from clientsim.models.group import Speaker
+from clientsim.models.team import RoleTemplate, role_key
+from clientsim.participants.base import Participant
+from clientsim.participants.channel import ChannelParticipant
+from clientsim.runners._core import Failed
+from clientsim.runners._group_view import Seat, derived_seed, with_speaker
+from clientsim.runners.agents import builds_a_channel, resolve_agent
+from clientsim.turns.base import MemberInfo
+
+
+__all__ = [
+    "check_history",
+    "check_opening",
+    "member_failure",
+    "member_seats",
+    "opening_message",
+]
+
+_FORMS = (
+    "a GroupMember, a Participant, a RoleTemplate or a role's name, a Channel, or an "
+    "agent (a URL, a callable, a LangChain runnable, 'module:attr')"
+)
+
+
+def _info_of(participant: Participant, default: str) -> MemberInfo:
+    info = getattr(participant, "info", None)
+    if isinstance(info, MemberInfo):
+        return info
+    name = getattr(participant, "name", None)
+    return MemberInfo(name if isinstance(name, str) and name.strip() else default)
+
+
+def _is_role(value: object) -> TypeGuard[RoleTemplate | str]:
+    if isinstance(value, RoleTemplate):
+        return True
+    if not isinstance(value, str) or not value.strip() or "://" in value:
+        return False
+    try:
+        return role_key(value) in factory.roles
+    except Exception:  # noqa: BLE001 - no role registry (or a broken plugin): not a role
+        return False
+
+
+def _role_member(
+    value: RoleTemplate | str, *, model: object, seed: int, taken: set[str]
+) -> Participant:
+    template = value if isinstance(value, RoleTemplate) else factory.build_role(value)
+    name = template.name
+    if name in taken:  # a second member in the same role
+        number = 2
+        while f"{name} {number}" in taken:
+            number += 1
+        name = f"{name} {number}"
+    return factory.build_participant(
+        {
+            "strategy": "team_role",
+            "role": template,
+            "model": model,
+            "seed": derived_seed(seed, "member", name),
+            "name": name,
+        }
+    )
+
+
+def member_seats(
+    participants: object, *, model: object, seed: int, opening: bool
+) -> tuple[dict[str, Seat], list[Channel]]:
+    """The seats by name, in order, and the channels made here (to close).
+
+    Raises:
+        ConfigError: too few members, a duplicate name, a value that is no member.
+    """
+    from clientsim.runners.group import GroupMember  # noqa: PLC0415 - its own module's
+
+    if isinstance(participants, str | bytes) or not isinstance(participants, Sequence):
+        raise ConfigError(
+            f"participants must be a list of members ({_FORMS}); got "
+            f"{type(participants).__name__}"
+        )
+    least = 1 if opening else 2
+    if len(participants) < least:
+        raise ConfigError(
+            f"a group needs at least 2 members (or 1 and an initial_message); got "
+            f"{len(participants)}"
+        )
+    seats: dict[str, Seat] = {}
+    owned: list[Channel] = []
+    for index, value in enumerate(participants):
+        where = f"participants[{index}]"
+        default = f"member {index + 1}"
+        if isinstance(value, GroupMember):
+            info, participant = value.info, value.participant
+        elif isinstance(value, Participant):
+            participant = value
+            info = _info_of(value, default)
+        elif _is_role(value):
+            participant = _role_member(
+                value,
+                model=model,
+                seed=seed,
+                taken=set(seats),
+            )
+            info = _info_of(participant, default)
+        else:
+            agent = _resolve(value, where)
+            if isinstance(agent, Channel):
+                if builds_a_channel(value):
+                    owned.append(agent)
+                participant = ChannelParticipant(agent, name=default)
+            else:
+                participant = agent
+            info = _info_of(participant, default)
+        if info.name in seats:
+            raise ConfigError(
+                f"{where}: the name {info.name!r} is taken by another member; member "
+                "names must be unique (give a GroupMember with a name of its own)"
+            )
+        seats[info.name] = Seat(info, participant)
+    return seats, owned
+
+
+def _resolve(value: object, where: str) -> Participant | Channel:
+    try:
+        return resolve_agent(value, where=where)
+    except UnknownStrategyError:
+        raise
+    except ConfigError as exc:
+        try:
+            roles = ", ".join(repr(name) for name in factory.roles.names())
+        except Exception:  # noqa: BLE001 - the message must not fail
+            roles = ""
+        raise ConfigError(
+            f"{where} must be {_FORMS}; got {value!r}: {exc} (known roles: "
+            f"{roles or 'none'})"
+        ) from exc
+
+
+def check_history(value: object) -> tuple[Message, ...]:
+    """``history`` as a tuple of messages with speakers, in time order."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f"history must be a sequence of Messages; got {type(value).__name__}"
+        )
+    messages = tuple(value)
+    last: datetime | None = None
+    for index, message in enumerate(messages):
+        if not isinstance(message, Message):
+            raise ConfigError(
+                f"history[{index}] must be a Message; got {type(message).__name__}"
+            )
+        if message.speaker is None:
+            raise ConfigError(
+                f"history[{index}] has no speaker; a group transcript's messages "
+                "carry theirs (message.speaker)"
+            )
+        if last is not None and message.timestamp < last:
+            raise ConfigError(
+                f"history[{index}] is earlier than the message before it; a "
+                "transcript's timestamps never go back"
+            )
+        last = message.timestamp
+    return messages
+
+
+def check_opening(value: object) -> str | MessageDraft | None:
+    """``initial_message`` if it is one of the forms it may take."""
+    if value is None or isinstance(value, str | MessageDraft):
+        return value
+    raise ConfigError(
+        "initial_message must be a string, a MessageDraft or None; got "
+        f"{type(value).__name__}"
+    )
+
+
+def opening_message(
+    draft: str | MessageDraft | None,
+    speaker_name: str,
+    seats: Mapping[str, Seat],
+    base_timestamp: datetime | None,
+    *,
+    history: bool,
+) -> Message | None:
+    """The opening message, stamped and with its speaker (``None`` if there is none,
+    or the run continues a history, whose first message it was)."""
+    if draft is None or history:
+        return None
+    seat = seats.get(speaker_name)
+    content = draft if isinstance(draft, str) else draft.content
+    if seat is not None:
+        sender, speaker = seat.side, seat.speaker
+        if isinstance(draft, MessageDraft) and draft.sender is not sender:
+            raise ConfigError(
+                f"initial_message's sender is {draft.sender.name} but its speaker "
+                f"{speaker_name!r} is a member on the {sender.name} side; give a "
+                "string, or a MessageDraft with that sender"
+            )
+    else:
+        sender = (
+            draft.sender
+            if isinstance(draft, MessageDraft)
+            else ParticipantRole.CUSTOMER
+        )
+        speaker = Speaker(speaker_name)
+    stamp = base_timestamp or datetime.now(UTC)
+    return with_speaker(stamped(content, stamp, sender), speaker)
+
+
+def member_failure(
+    failure: Failed, conversation: Conversation, *, member: bool
+) -> Exception:
+    """What ``raise_on_error`` raises for ``failure``: a member's error as a
+    :class:`ParticipantError` carrying the conversation so far; others as they are."""
+    error = failure.error
+    if isinstance(error, ParticipantError):
+        if error.conversation is None:
+            error.conversation = conversation
+        return error
+    if member and not isinstance(error, SimulationError):
+        wrapped = ParticipantError(
+            f"group member {failure.source!r} failed: {type(error).__name__}: {error}",
+            conversation=conversation,
+        )
+        wrapped.__cause__ = error
+        return wrapped
+    return error

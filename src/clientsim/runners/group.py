@@ -1,0 +1,598 @@
+"""Group conversations: N named members, one shared transcript, a turn policy.
+
+A team meeting, a focus group, a panel: every message of the transcript carries its
+speaker (:class:`~clientsim.models.group.Speaker`), every member sees the transcript
+from its own side, and a :class:`~clientsim.turns.base.TurnPolicy` chosen by name
+(``round_robin``, ``earliest``, ``moderator``, ``llm_selector``, ``addressed``, or a
+plugin's) decides who speaks at each turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Final, TypeAlias
+
+import anyio
+import attrs
+
+from clientsim import events, factory
+from clientsim.channels.base import Channel
+from clientsim.errors import ConfigError, SimulationError
+from clientsim.evaluation.base import OutcomeEvaluator
+from clientsim.models import (
+    DEFAULT_TIMEOUTS,
+    ConversationResult,
+    Ending,
+    ErrorRecord,
+    Intent,
+    Message,
+    MessageDraft,
+    Outcomes,
+    ParticipantRole,
+    Timeouts,
+    TokenUsage,
+    TokenUsageReport,
+)
+from clientsim.models.team import RoleTemplate
+from clientsim.participants.base import Participant
+from clientsim.participants.channel import ChannelParticipant
+from clientsim.registry import StrategyConfig
+from clientsim.runners._core import (
+    NO_USAGE,
+    NO_USAGE_REPORT,
+    ConversationCore,
+    Failed,
+    ProgressCallback,
+    RunState,
+    _spent,
+    _usage,
+    as_termination,
+    check_participant,
+    check_positive_int,
+    new_conversation_id,
+)
+from clientsim.runners._group_members import (
+    check_history,
+    check_opening,
+    member_failure,
+    member_seats,
+    opening_message,
+)
+from clientsim.runners._group_view import (
+    Labels,
+    Seat,
+    TurnRound,
+    member_seed,
+    quick_conversation,
+)
+from clientsim.runners.base import Runner
+from clientsim.termination.base import TerminationStrategy
+from clientsim.turns.base import MemberInfo, TurnPolicy
+
+
+__all__ = [
+    "GroupMember",
+    "GroupSimulationRunner",
+    "GroupStep",
+    "MemberLike",
+    "member_seed",
+]
+
+_NO_OUTCOMES: Final = Outcomes(outcomes=())
+
+
+@attrs.frozen
+class GroupMember:
+    """A member of a group conversation: a participant with a name (and a role).
+
+    Example:
+        >>> from clientsim import LLMParticipant, ParticipantRole
+        >>> GroupMember("Dana", LLMParticipant(ParticipantRole.AGENT, "offline"),
+        ...             role="Designer").info
+        MemberInfo(name='Dana', role='Designer', description='')
+
+    Attributes:
+        name: unique in the group; its messages' speaker name.
+        participant: who writes its messages.
+        role: the part it plays (shown to the others: ``"Dana (Designer)"``).
+        description: what it does or knows, for policies that pick the speaker.
+    """
+
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    participant: Participant = attrs.field(validator=check_participant)
+    role: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    description: str = attrs.field(
+        default="", validator=attrs.validators.instance_of(str)
+    )
+
+    @property
+    def info(self) -> MemberInfo:
+        """What turn policies know of it."""
+        return MemberInfo(self.name, self.role, self.description)
+
+
+MemberLike: TypeAlias = (
+    GroupMember | Participant | RoleTemplate | Channel | str | object
+)
+"""What may stand for a group member: a :class:`GroupMember`, a participant, a role
+template or a role's name, a channel, or any agent :func:`~clientsim.runners.
+resolve_agent` takes (a URL, a callable, a runnable, ``"module:attr"``)."""
+
+
+@attrs.frozen
+class GroupStep:
+    """What one :meth:`GroupSimulationRunner.step` added.
+
+    Attributes:
+        messages: the new messages (the opening too, on the first step).
+        ending: why the conversation ended, if this step ended it.
+    """
+
+    messages: tuple[Message, ...]
+    ending: Ending | None = None
+
+
+@attrs.define
+class GroupSimulationRunner(ConversationCore, Runner):
+    """Runs a conversation among N named members under a turn policy.
+
+    Each turn the policy asks the members it wants (each sees the transcript from
+    its own side: its own messages as its own, everyone else's as the other side's,
+    as ``"Name (Role): text"``) and returns the message that makes the turn; it is
+    stamped with its author's :class:`~clientsim.models.group.Speaker` and appended.
+    A policy that finds everyone passing ends the run (``"all_passed"``). After every
+    message the outcome evaluator, the progress callback, the termination strategies
+    and ``max_messages`` are applied as in
+    :class:`~clientsim.runners.FullSimulationRunner`, with the same endings.
+
+    A member that fails or takes longer than ``timeouts.turn`` ends the run with
+    ``result.error.source`` its name (side ``"agent"`` for a real agent behind a
+    channel); ``raise_on_error`` raises a :class:`~clientsim.errors.ParticipantError`.
+
+    Time is simulated, randomness seeded: the same members and seed give the same
+    transcript. Given ``history`` (the first messages of an earlier run), the runner
+    takes them as said and, with the same members and seed, continues as that run did.
+
+    Example:
+        >>> import anyio
+        >>> from datetime import UTC, datetime
+        >>> from clientsim import GroupSimulationRunner, ScriptedParticipant
+        >>> def member(*lines):
+        ...     return ScriptedParticipant("agent", list(lines))
+        >>> runner = GroupSimulationRunner(
+        ...     [GroupMember("Ana", member("Ship it."), role="CEO"),
+        ...      GroupMember("Dana", member("Not before the review."), role="Designer")],
+        ...     initial_message="Do we launch on Monday?",
+        ...     base_timestamp=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        ... )
+        >>> result = anyio.run(runner.run)
+        >>> for message in result.conversation.messages:
+        ...     print(f"{message.speaker.label}: {message.content}")
+        Facilitator: Do we launch on Monday?
+        Ana (CEO): Ship it.
+        Dana (Designer): Not before the review.
+        >>> result.ending.reason
+        'all_passed'
+
+    Args:
+        participants: the members (at least two, or one and an opening): each a
+            :class:`GroupMember`, a participant (named by its ``name`` attribute,
+            else ``"member N"``; role and description from its ``info``), a role
+            template or a role's name (a member built through the ``team_role``
+            participant strategy, on ``model``), a channel (a
+            :class:`~clientsim.participants.channel.ChannelParticipant`), or any
+            agent :func:`~clientsim.runners.resolve_agent` takes.
+        turn_policy: a :class:`~clientsim.turns.base.TurnPolicy` or its name or
+            config (``{"strategy": "moderator", "moderator": "Chair"}``).
+        initial_message: the opening, stamped ``base_timestamp``.
+        initial_speaker: who says the opening: a member's name, or an outside voice.
+        intent, outcomes, max_messages, progress_callback, outcome_evaluator,
+            termination, min_messages, raise_on_error: as for the Full runner.
+        base_timestamp: the opening's time (``now`` if ``None``).
+        timeouts: ``turn`` bounds each member's message, ``conversation`` the run.
+        model: the chat model of members given as role templates or names.
+        seed: the run's seed: the turn policy's, and that of the members it builds.
+        history: messages taken as already said (each with its speaker); no one is
+            asked for them. Give the same ``initial_message`` as the original run.
+        conversation_id: the run's id in events.
+    """
+
+    participants: Sequence[MemberLike] = attrs.field()
+    turn_policy: TurnPolicy | StrategyConfig = attrs.field(
+        default="round_robin", kw_only=True
+    )
+    initial_message: str | MessageDraft | None = attrs.field(
+        default=None, kw_only=True, validator=lambda _s, _a, v: check_opening(v)
+    )
+    initial_speaker: str = attrs.field(default="Facilitator", kw_only=True)
+    intent: Intent | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=attrs.validators.optional(attrs.validators.instance_of(Intent)),
+    )
+    outcomes: Outcomes = attrs.field(
+        default=_NO_OUTCOMES,
+        kw_only=True,
+        validator=attrs.validators.instance_of(Outcomes),
+    )
+    max_messages: int = attrs.field(
+        default=100, kw_only=True, validator=check_positive_int
+    )
+    base_timestamp: datetime | None = attrs.field(default=None, kw_only=True)
+    progress_callback: ProgressCallback | None = attrs.field(
+        default=None, kw_only=True, repr=False
+    )
+    outcome_evaluator: OutcomeEvaluator | None = attrs.field(default=None, kw_only=True)
+    termination: TerminationStrategy | None = attrs.field(
+        default=None, kw_only=True, converter=as_termination
+    )
+    min_messages: int = attrs.field(default=0, kw_only=True)
+    raise_on_error: bool = attrs.field(default=False, kw_only=True)
+    timeouts: Timeouts = attrs.field(
+        default=DEFAULT_TIMEOUTS,
+        kw_only=True,
+        validator=attrs.validators.instance_of(Timeouts),
+    )
+    model: object = attrs.field(default="offline", kw_only=True, repr=False)
+    seed: int = attrs.field(default=0, kw_only=True)
+    history: Sequence[Message] = attrs.field(
+        default=(), kw_only=True, converter=check_history, repr=False
+    )
+    conversation_id: str = attrs.field(
+        factory=new_conversation_id, kw_only=True, repr=False
+    )
+
+    _state: RunState = attrs.field(init=False, factory=RunState)
+    _seats: dict[str, Seat] = attrs.field(init=False, factory=dict, repr=False)
+    _owned: list[Channel] = attrs.field(init=False, factory=list, repr=False)
+    _policy: TurnPolicy = attrs.field(init=False, repr=False)
+    _labels: Labels = attrs.field(init=False, factory=Labels, repr=False)
+    _opening: Message | None = attrs.field(init=False, default=None, repr=False)
+    _ending: Ending | None = attrs.field(init=False, default=None, repr=False)
+    _error: ErrorRecord | None = attrs.field(init=False, default=None, repr=False)
+    _before: dict[str, TokenUsage] = attrs.field(init=False, factory=dict, repr=False)
+    _judged: TokenUsage = attrs.field(init=False, default=NO_USAGE, repr=False)
+    _duration: float | None = attrs.field(init=False, default=None, repr=False)
+    _started_at: float = attrs.field(init=False, default=0.0, repr=False)
+    _ran: bool = attrs.field(init=False, default=False, repr=False)
+    _opened: bool = attrs.field(init=False, default=False, repr=False)
+    _infos: tuple[MemberInfo, ...] = attrs.field(init=False, default=(), repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._check_options()
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ConfigError(f"seed must be an int; got {self.seed!r}")
+        if (
+            not isinstance(self.initial_speaker, str)
+            or not self.initial_speaker.strip()
+        ):
+            raise ConfigError(
+                "initial_speaker must be a member's name or an outside voice's "
+                f"(a non-blank string); got {self.initial_speaker!r}"
+            )
+        if self.base_timestamp is not None and not isinstance(
+            self.base_timestamp, datetime
+        ):
+            raise ConfigError(
+                f"base_timestamp must be a datetime or None; got {self.base_timestamp!r}"
+            )
+        opening = self.initial_message is not None and not self.history
+        seats, owned = member_seats(
+            self.participants, model=self.model, seed=self.seed, opening=opening
+        )
+        self._seats = seats
+        self._owned = owned
+        self._infos = tuple(seat.info for seat in seats.values())
+        self._policy = self._build_policy()
+        self._state.conversation = quick_conversation(tuple(self.history), None)
+        self._opening = self._make_opening()  # checked now, restamped if need be
+        if self.history and self.initial_message is not None:
+            content = (
+                self.initial_message
+                if isinstance(self.initial_message, str)
+                else self.initial_message.content
+            )
+            if self.history[0].content != content:
+                raise ConfigError(
+                    "with history, initial_message must be the history's first "
+                    "message (the opening of the run it continues), or None"
+                )
+
+    def _build_policy(self) -> TurnPolicy:
+        policy = self.turn_policy
+        if isinstance(policy, str | Mapping):
+            policy = factory.build_turn_policy(policy, seed=self.seed)
+        if not isinstance(policy, TurnPolicy):
+            raise ConfigError(
+                "turn_policy must be a TurnPolicy (a subclass with an async "
+                "take_turn(context) method) or the name or config of one ("
+                f"{', '.join(map(repr, factory.turn_policies.names()))}); got "
+                f"{type(policy).__name__}"
+            )
+        check = getattr(policy, "check_members", None)
+        if callable(check):
+            check(self.members)
+        return policy
+
+    # ----- what the group is -----------------------------------------------------
+
+    @property
+    def members(self) -> tuple[MemberInfo, ...]:
+        """The members, in the group's order."""
+        return self._infos
+
+    def participant(self, name: str) -> Participant:
+        """The participant of member ``name``.
+
+        Raises:
+            ConfigError: no member has that name.
+        """
+        seat = self._seats.get(name)
+        if seat is None:
+            raise ConfigError(
+                f"no member is called {name!r}; the members are "
+                f"{', '.join(map(repr, self._seats))}"
+            )
+        return seat.participant
+
+    @property
+    def usage_by_member(self) -> Mapping[str, TokenUsage]:
+        """What each member's model calls have spent in this run, by name."""
+        return {
+            name: _spent(_usage(seat.participant), self._before.get(name, NO_USAGE))
+            for name, seat in self._seats.items()
+        }
+
+    @property
+    def ending(self) -> Ending | None:
+        """Why the conversation ended (``None`` while it goes on)."""
+        return self._ending
+
+    # ----- running ---------------------------------------------------------------
+
+    async def run(self) -> ConversationResult:
+        """Run the conversation to its end (after any :meth:`step` calls).
+
+        Raises:
+            SimulationError: the runner already ran, or its conversation has ended.
+            ConfigError: a strategy is misconfigured for this run.
+        """
+        if self._ran or self._state.is_complete:
+            raise SimulationError(
+                "this GroupSimulationRunner has already run; runners are single-use, "
+                "so create a new one (with fresh participants) for another conversation"
+            )
+        self._ran = True
+        while (await self.step()).ending is None:
+            pass
+        return self.result()
+
+    async def step(self) -> GroupStep:
+        """Take one turn (on the first call, the opening too): the new messages, and
+        the ending if the conversation ended.
+
+        Raises:
+            SimulationError: the conversation has already ended.
+            ParticipantError: with ``raise_on_error``, a member failed.
+        """
+        state = self._state
+        if state.is_complete:
+            raise SimulationError(
+                "this group conversation has ended "
+                f"({self._ending.reason if self._ending else 'error'}); create a new "
+                "runner for another"
+            )
+        first = not state.started
+        if first:
+            self._start()
+        before = len(state.conversation.messages)
+        token = events.current_conversation.set(self.conversation_id)
+        ending: Ending | None = None
+        try:
+            if first:  # here, not in a scope of a turn: a session may hold a task group
+                await self._open_channels()
+            remaining = self._started_at + self.timeouts.conversation - time.monotonic()
+            with anyio.move_on_after(max(remaining, 0.0)) as scope:
+                ending = await self._advance()
+            if scope.cancelled_caught:
+                limit = self.timeouts.conversation
+                ending = Ending(
+                    reason="max_duration",
+                    detail=f"the conversation reached its maximum duration of "
+                    f"{limit:g}s (timeouts.conversation)",
+                    message_count=len(state.conversation.messages),
+                )
+        except Failed as failure:
+            ending = await self._fail(failure)
+        finally:
+            events.current_conversation.reset(token)
+        if ending is not None:
+            await self._finish(ending)
+        return GroupStep(state.conversation.messages[before:], ending)
+
+    def result(self) -> ConversationResult:
+        """The result so far: the transcript, and once it ended its ending, error
+        and token usage."""
+        state = self._state
+        duration = self._duration
+        if duration is None:
+            duration = time.monotonic() - self._started_at if state.started else 0.0
+        return ConversationResult(
+            state.conversation,
+            duration,
+            ending=self._ending,
+            token_usage=self._usage_report(),
+            error=self._error,
+        )
+
+    async def aclose(self) -> None:
+        """Close the sessions of channel members and the channels the runner made
+        (done when the conversation ends; for a run left unfinished)."""
+        for seat in self._seats.values():
+            participant = seat.participant
+            if isinstance(participant, ChannelParticipant):
+                # Not in a scope of ours: a session with a listener exits the task
+                # group it entered when it opened (it shields its own cleanup).
+                await participant.aclose()
+        owned, self._owned = self._owned, []
+        for channel in owned:
+            with anyio.CancelScope(shield=True):
+                await channel.aclose()
+
+    def _start(self) -> None:
+        state = self._state
+        state.started = True
+        state.start_monotonic = self._started_at = time.monotonic()
+        self._before = {
+            name: _usage(seat.participant) for name, seat in self._seats.items()
+        }
+        self._judged = _usage(*self._judges(), self._policy)
+        if events.enabled(events.CONVERSATION_STARTED):
+            events.emit(
+                events.CONVERSATION_STARTED,
+                conversation_id=self.conversation_id,
+                runner="group",
+            )
+
+    async def _open_channels(self) -> None:
+        for name, seat in self._seats.items():
+            participant = seat.participant
+            if isinstance(participant, ChannelParticipant):
+                try:
+                    await participant.open()
+                except ConfigError:
+                    raise
+                except Exception as exc:
+                    raise Failed(name, exc) from exc
+
+    def _make_opening(self) -> Message | None:
+        return opening_message(
+            self.initial_message,
+            self.initial_speaker,
+            self._seats,
+            self.base_timestamp,
+            history=bool(self.history),
+        )
+
+    async def _begin(self) -> Ending | None:
+        """Record the opening, or judge the history's outcome; the ending, if any."""
+        self._opened = True
+        opening = self._opening
+        if opening is not None and self.base_timestamp is None:
+            opening = self._make_opening()
+        if opening is not None:
+            return await self._record(quick_conversation((opening,), None))
+        if self.history and self.outcome_evaluator is not None:
+            await self._evaluate(self.outcome_evaluator, self._state.conversation)
+        return None
+
+    async def _advance(self) -> Ending | None:
+        """One turn (the opening first, on the first call); the ending, if any."""
+        if not self._opened:
+            ending = await self._begin()
+            if ending is not None:
+                return ending
+        transcript = self._state.conversation
+        count = len(transcript.messages)
+        if count >= self.max_messages:
+            return Ending(
+                reason="max_messages",
+                detail=f"reached the limit of {self.max_messages} messages",
+                message_count=count,
+            )
+        context = TurnRound(
+            seats=self._seats,
+            members=self._infos,
+            transcript=transcript,
+            turn=count - (1 if self.initial_message is not None else 0),
+            seed=self.seed,
+            timeout=self.timeouts.turn,
+            labels=self._labels,
+        )
+        try:
+            message = await self._policy.take_turn(context)
+        except (Failed, ConfigError):
+            raise
+        except Exception as exc:
+            raise Failed("turn_policy", exc) from exc
+        if message is None:
+            return Ending(
+                reason="all_passed",
+                detail="every member asked had nothing more to say",
+                message_count=count,
+            )
+        if (
+            not isinstance(message, Message)
+            or message.speaker is None
+            or message.speaker.name not in self._seats
+        ):
+            raise Failed(
+                "turn_policy",
+                SimulationError(
+                    f"the turn policy {self._policy!r} returned "
+                    f"{type(message).__name__} without a member's speaker; it must "
+                    "return a proposal it got from context.ask() or None"
+                ),
+            )
+        return await self._record(transcript.with_message(message))
+
+    async def _fail(self, failure: Failed) -> Ending:
+        """Record ``failure`` on the run; raise it with ``raise_on_error``."""
+        seat = self._seats.get(failure.source)
+        error = ErrorRecord.from_exception(failure.source, failure.error)
+        if seat is not None and isinstance(seat.participant, ChannelParticipant):
+            error = attrs.evolve(error, blame="agent")
+        self._error = error
+        ending = Ending(
+            reason="error",
+            detail=f"{failure.source} failed: {error.type}: {error.message}",
+            message_count=len(self._state.conversation.messages),
+        )
+        events.emit(
+            events.CONVERSATION_FAILED,
+            conversation_id=self.conversation_id,
+            source=failure.source,
+            side=error.side,
+            error=f"{error.type}: {error.message}",
+        )
+        if self.raise_on_error:
+            await self._finish(ending, emit=False)
+            raise member_failure(
+                failure, self._state.conversation, member=seat is not None
+            )
+        return ending
+
+    async def _finish(self, ending: Ending, *, emit: bool = True) -> None:
+        state = self._state
+        state.is_complete = True
+        self._ending = ending
+        self._duration = time.monotonic() - self._started_at
+        await self.aclose()
+        if emit and events.enabled(events.CONVERSATION_ENDED):
+            conversation = state.conversation
+            events.emit(
+                events.CONVERSATION_ENDED,
+                conversation_id=self.conversation_id,
+                reason=ending.reason,
+                message_count=len(conversation.messages),
+                outcome=conversation.outcome.name if conversation.outcome else None,
+                duration_seconds=self._duration,
+            )
+
+    def _usage_report(self) -> TokenUsageReport:
+        if not self._state.started:
+            return NO_USAGE_REPORT
+        customer = agent = NO_USAGE
+        for name, usage in self.usage_by_member.items():
+            if usage is NO_USAGE:
+                continue
+            if self._seats[name].side is ParticipantRole.CUSTOMER:
+                customer = customer + usage
+            else:
+                agent = agent + usage
+        judge = _spent(_usage(*self._judges(), self._policy), self._judged)
+        if customer is agent is judge is NO_USAGE:
+            return NO_USAGE_REPORT
+        return TokenUsageReport(customer=customer, agent=agent, judge=judge)
