@@ -222,7 +222,9 @@ def load_team(
             allowed), or the file is missing or invalid.
 
     Example:
-        >>> team = load_team(["ceo", "Engineering Lead", {"role": "sales", "goals": ["close Acme"]}])
+        >>> team = load_team(
+        ...     ["ceo", "Engineering Lead", {"role": "sales", "goals": ["close Acme"]}]
+        ... )
         >>> [(role.name, role.goals) for role in team][2]
         ('Sales', ('close Acme',))
     """
@@ -260,7 +262,9 @@ def _read(file: Path, what: str) -> object:
 
 def _team(data: object, head: str, path: str) -> tuple[RoleTemplate, ...]:
     if isinstance(data, str | bytes | Mapping) or not isinstance(data, Sequence):
-        raise ConfigError(f"{head}: {path}: expected a list of roles; got {shown(data)}")
+        raise ConfigError(
+            f"{head}: {path}: expected a list of roles; got {shown(data)}"
+        )
     if not data:
         raise ConfigError(f"{head}: {path}: a team needs at least one role")
     return tuple(
