@@ -219,6 +219,7 @@ if _typing.TYPE_CHECKING:
         TaskEngine,
         Worker,
     )
+    from clientsim.teams import RoleParticipant, get_role, roles
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,
@@ -343,6 +344,7 @@ __all__ = [
     "ReviewStage",
     "ReviewStageResult",
     "ReviewVerdict",
+    "RoleParticipant",
     "RoleTemplate",
     "RoundRobinStrategy",
     "RuleBasedOutcomeEvaluator",
@@ -408,8 +410,10 @@ __all__ = [
     "build_termination",
     "build_turn_policy",
     "build_work_entry_adapter",
+    "get_role",
     "hookimpl",
     "resolve_agent",
+    "roles",
     "run_experiment",
     "run_script",
     "simulate",
