@@ -219,8 +219,10 @@ def test_a_mapping_may_rename_the_role_it_extends():
         (["ceo", "cfo"], r"invalid team: team\[1\]: unknown role 'cfo'; known roles: "),
         (
             [{"role": "ceo", "nmae": "x"}],
-            r"team\[0\]\.nmae: unknown key; allowed keys in team\[0\]: role, name, "
-            r".*; did you mean 'name'\?",
+            (
+                r"team\[0\]\.nmae: unknown key; allowed keys in team\[0\]: role, name, "
+                r".*; did you mean 'name'\?"
+            ),
         ),
         ([5], r"team\[0\]: expected a role name \(key or title\), a RoleTemplate, or"),
         ([{"goals": ["x"]}], r"team\[0\]: give 'name' \(a new role\) or 'role'"),
