@@ -262,7 +262,7 @@ def _decision(scenario: str) -> tuple[str, str]:
                 verb = words[0].lower()
                 rest = f" {words[1]}" if len(words) > 1 else ""
                 return _gerund(verb) + rest, verb + rest
-    return "the proposal on the table", "go ahead with the proposal"
+    return "this proposal", "go ahead with this proposal"
 
 
 def _gerund(verb: str) -> str:
@@ -284,7 +284,7 @@ def _speak(scene: _Scene, rng: random.Random) -> str:
     profile = scene.profile
     care = _pick(scene.cares, rng) if scene.cares else ""
     last = scene.others[-1] if scene.others else None
-    if not scene.mine:
+    if not scene.mine and scene.progress < _CONVERGING:
         opening = _fresh_choice(profile.openings, scene, rng, care)
         reaction = _reaction(scene, last, rng) + " " if last and last.name else ""
         return reaction + opening

@@ -112,8 +112,8 @@ PROFILES: Final = {
         ),
         commitments=(
             "I'll take the decision to the board and own it.",
-            "I'll send the company update the day after we decide.",
-            "I'll review the launch numbers with Sales two weeks after release.",
+            "I'll send the company update on our strategy the day after we decide.",
+            "I'll review the launch revenue with Sales two weeks after release.",
         ),
         answers=(
             "the priority is clear: the launch matters, but not at any cost.",
@@ -185,7 +185,7 @@ PROFILES: Final = {
         ),
         commitments=(
             "I'll write up the scope and the owners today and share the plan.",
-            "I'll set a checkpoint a week before {date} to confirm we're on track.",
+            "I'll set a checkpoint a week before {date} to confirm the timeline holds.",
             "I'll update the roadmap so the follow-up release is visible to everyone.",
         ),
         answers=(
@@ -266,7 +266,7 @@ PROFILES: Final = {
         ),
         commitments=(
             "I'll have the engineers re-estimate the core scope by Wednesday.",
-            "I'll set up the feature flag and the staged rollout plan.",
+            "I'll set up the feature flag and test the staged rollout plan.",
             "I'll book the load test for the week before {date}.",
         ),
         answers=(
@@ -426,7 +426,7 @@ PROFILES: Final = {
         commitments=(
             "I'll tell the pipeline customers the date and what's in the first release.",
             "I'll line up two customers for a launch story.",
-            "I'll brief the sales team on what not to promise.",
+            "I'll brief the sales team so we don't oversell to customers.",
         ),
         answers=(
             "the deals need the core flow; the extras are nice to have.",
@@ -501,7 +501,7 @@ PROFILES: Final = {
         commitments=(
             "I'll write the help articles and train the team before launch.",
             "I'll set up a launch dashboard for ticket volume and response times.",
-            "I'll staff an extra shift for the first week after release.",
+            "I'll staff an extra support shift for the first week after release.",
         ),
         answers=(
             "we can handle a staged rollout; a big-bang launch would double the tickets.",
@@ -515,7 +515,7 @@ GENERIC: Final = Profile(
     key="",
     stance=0,
     openings=(
-        "From my side, {care} is what I'll judge {plan} on.",
+        "From my side, I'll judge {plan} by {care}.",
         "Before we decide on {plan}, I want us to look at {care}.",
     ),
     points=(
