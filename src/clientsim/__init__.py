@@ -219,7 +219,8 @@ if _typing.TYPE_CHECKING:
         TaskEngine,
         Worker,
     )
-    from clientsim.teams import RoleParticipant, get_role, roles
+    from clientsim.teams.participant import RoleParticipant
+    from clientsim.teams.roles import get_role, roles
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,

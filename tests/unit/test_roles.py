@@ -410,3 +410,16 @@ def test_a_wrong_value_in_a_roles_file_names_its_entry_and_key(
     with pytest.raises(ConfigError) as caught:
         load_roles(file)
     assert f"roles[{index}].{field}: expected" in str(caught.value)
+
+
+def test_the_roles_page_shows_the_built_in_roles_as_shipped():
+    page = (Path(__file__).parents[2] / "docs" / "reference" / "roles.md").read_text(
+        encoding="utf-8"
+    )
+    rows = re.findall(
+        r"^\| (?!Role |-)(.+?) \| `(\w+)` \| (.+?) \| (.+?) \|$", page, re.MULTILINE
+    )
+    assert rows == [
+        (role.name, role.key, role.description, ", ".join(role.cares_about))
+        for role in builtin_roles()
+    ]

@@ -172,7 +172,13 @@ class RoleParticipant(Participant):
             persona: replaces the role's persona.
             goal: replaces the role's goals with this one.
             prompt: replaces the role's extra instructions.
-            model, seed, name, scenario, team, memory, timeouts: as for the class.
+            model: as for the class.
+            seed: as for the class.
+            name: as for the class.
+            scenario: as for the class.
+            team: as for the class.
+            memory: as for the class.
+            timeouts: as for the class.
         """
         (template,) = load_team([role])
         if persona is not None:
