@@ -472,9 +472,14 @@ def _colleague(scene: _Scene, role_key: str, rng: random.Random) -> str | None:
 
 
 def _addresses(text: str, scene: _Scene) -> bool:
+    """Whether ``text`` asks the member something: ``@Name`` (or ``@Role``), or a
+    sentence that opens with ``"Name, ..."`` and asks a question."""
     lowered = text.lower()
     for who in {scene.name.lower(), scene.role.lower()}:
-        if f"@{who}" in lowered or re.search(rf"\b{re.escape(who)}\s*[,?]", lowered):
+        if f"@{who}" in lowered:
+            return True
+        opens = rf"(?:^|[.!?:]\s+){re.escape(who)}(?:,\s[^.!?]*)?\?"
+        if re.search(opens, lowered):
             return True
     return False
 
