@@ -223,6 +223,8 @@ if _typing.TYPE_CHECKING:
         TaskEngine,
         Worker,
     )
+    from clientsim.teams.participant import RoleParticipant
+    from clientsim.teams.roles import get_role, roles
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,
@@ -353,6 +355,7 @@ __all__ = [
     "ReviewStage",
     "ReviewStageResult",
     "ReviewVerdict",
+    "RoleParticipant",
     "RoleTemplate",
     "RoundRobinStrategy",
     "RuleBasedOutcomeEvaluator",
@@ -419,8 +422,10 @@ __all__ = [
     "build_termination",
     "build_turn_policy",
     "build_work_entry_adapter",
+    "get_role",
     "hookimpl",
     "resolve_agent",
+    "roles",
     "run_experiment",
     "run_script",
     "simulate",

@@ -13,9 +13,11 @@ from clientsim._markers import Register, hookimpl
 def clientsim_register_participants(register: Register) -> None:
     from clientsim.participants.llm import LLMParticipant  # noqa: PLC0415
     from clientsim.participants.scripted import ScriptedParticipant  # noqa: PLC0415
+    from clientsim.teams.participant import RoleParticipant  # noqa: PLC0415
 
     register("llm", LLMParticipant.from_config)
     register("scripted", ScriptedParticipant.from_config)
+    register("team_role", RoleParticipant.from_config)
 
 
 @hookimpl

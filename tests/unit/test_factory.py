@@ -49,6 +49,7 @@ PARTICIPANT_CONFIGS = {
         "seed": 3,
     },
     "scripted": {"strategy": "scripted", "role": "agent", "lines": ["Hi", "Bye"]},
+    "team_role": {"strategy": "team_role", "role": "Designer", "name": "Dana"},
 }
 TERMINATION_CONFIGS = {
     "max_messages": {"strategy": "max_messages", "max_messages": 5},
