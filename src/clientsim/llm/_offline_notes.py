@@ -70,6 +70,12 @@ DECISION: Final = _words(
     r"we agree[ds]?|agreed|decid\w*|decision\w*|let'?s go with|we'?ll|we will|"
     r"propos\w*|approv\w*|settled|go ahead|sign(?:ed)? off|final"
 )
+DECIDED: Final = _words(
+    r"we agree[ds]?|decision|decided|let'?s go with|we'?ll|we will|it'?s settled|"
+    r"we'?re going with|we go with"
+)
+"""What makes a sentence a decision in an analysis (broader :data:`DECISION` only
+weighs sentences for a summary)."""
 NUMBER: Final = re.compile(
     rf"\d|(?<![\w'])(?:{_MONTHS}|{_DAYS}|q[1-4]|tomorrow|next (?:week|month|quarter)|"
     r"end of (?:the )?(?:week|month|quarter|year))(?![\w'])",
@@ -405,7 +411,7 @@ def analyse(
             if sentence.endswith("?"):
                 continue
             if (
-                DECISION.search(sentence)
+                DECIDED.search(sentence)
                 and not PROPOSAL.match(sentence)
                 and len(sentence.split()) >= 3
             ):
@@ -459,9 +465,12 @@ def _summary(
         )
     else:
         text += " No proposal yet."
-    return (
-        text + f" {len(set(questions))} open questions, {len(set(risks))} risks raised."
-    )
+    questions_left = _count(len(set(questions)), "open question")
+    return f"{text} {questions_left}, {_count(len(set(risks)), 'risk')} raised."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _analysis_answer(turns: Sequence[Turn]) -> dict[str, Any]:
