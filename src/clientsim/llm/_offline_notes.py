@@ -53,7 +53,7 @@ _FACTS_HEADER: Final = "Facts so far:"
 _MESSAGES_HEADER: Final = "Messages leaving the window:"
 _MEMBERS_HEADER: Final = "Members:"
 _TRANSCRIPT_HEADER: Final = "Transcript:"
-_EMPTY: Final = frozenset({"(nothing yet)", "(none)"})
+_EMPTY: Final = frozenset({"(nothing yet)", "(none)", "(nothing said yet)"})
 
 _MONTHS: Final = (
     "january|february|march|april|may|june|july|august|september|october|november|"
@@ -182,7 +182,7 @@ def _said(line: str, labels: Sequence[tuple[str, str]] = ()) -> Said | None:
     """A transcript line as a :class:`Said`: a known ``(label, name)`` prefix first,
     else any ``"Label: "`` prefix (its name: the label without ``" (Role)"``)."""
     line = line.strip()
-    if not line:
+    if not line or line in _EMPTY:
         return None
     for label, name in labels:
         if line.startswith(f"{label}: "):
@@ -455,7 +455,10 @@ def _summary(
 ) -> str:
     questions, risks = open_and_risks
     speakers = len({m.name for m in said if m.name})
-    text = f"After turn {turn}: {len(said)} messages from {speakers} speakers."
+    text = (
+        f"After turn {turn}: {_count(len(said), 'message')} from "
+        f"{_count(speakers, 'speaker')}."
+    )
     if proposals:
         latest = proposals[-1]
         backers = sum(1 for v in latest.backing.values() if v > 0)
