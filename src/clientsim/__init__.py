@@ -219,6 +219,7 @@ if _typing.TYPE_CHECKING:
         TaskEngine,
         Worker,
     )
+    from clientsim.teams import MemoryManager, SimulationAnalyst
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,
@@ -311,6 +312,7 @@ __all__ = [
     "LLMOutcomeEvaluator",
     "LLMParticipant",
     "MaxMessages",
+    "MemoryManager",
     "MemoryState",
     "Message",
     "MessageDraft",
@@ -356,6 +358,7 @@ __all__ = [
     "SessionAnalysis",
     "SessionClosedError",
     "SimulatedRun",
+    "SimulationAnalyst",
     "SimulationError",
     "SimulationInfo",
     "SimulationMetrics",

@@ -163,6 +163,8 @@ EXPORTS: Final[dict[str, str]] = {
     "ParticipantWorker": "clientsim.tasks",
     "TaskEngine": "clientsim.tasks",
     "Worker": "clientsim.tasks",
+    "MemoryManager": "clientsim.teams",
+    "SimulationAnalyst": "clientsim.teams",
     "AnyOf": "clientsim.termination",
     "ClosingPhrases": "clientsim.termination",
     "ConversationComplete": "clientsim.termination",

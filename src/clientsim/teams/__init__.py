@@ -1,4 +1,8 @@
 """Team simulation (seed 001): roles, memory, the analyst, sessions and what-if, on the
 group runner."""
 
-__all__: list[str] = []
+from clientsim.teams.analyst import SimulationAnalyst
+from clientsim.teams.memory import MemoryManager
+
+
+__all__: list[str] = ["MemoryManager", "SimulationAnalyst"]
