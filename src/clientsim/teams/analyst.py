@@ -8,8 +8,9 @@ summary. The answer is checked (positions only for members of the team, the conf
 in range) and becomes a :class:`~clientsim.models.SessionAnalysis`, which a session
 stores with the turn it was written after.
 
-The offline model (``"offline"``, the default) reads the transcript by rules (see
-:mod:`clientsim.llm._offline_notes`): the same transcript always gives the same analysis.
+The offline model (``"offline"``, the default) reads the transcript by written rules
+(listed in the explanation "Team memory and the analyst"): the same transcript always
+gives the same analysis.
 """
 
 from __future__ import annotations

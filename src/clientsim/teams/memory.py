@@ -9,7 +9,8 @@ are merged with those already kept, deduplicated, newest last, at most ``max_fac
 
 The offline model (``"offline"``, the default) writes an extractive summary: the
 sentences of the folded messages that carry decisions, numbers and dates, risks and
-commitments, each with its speaker (see :mod:`clientsim.llm._offline_notes`).
+commitments, each with its speaker (the rules are in the explanation "Team memory and
+the analyst").
 
 The whole state is a :class:`~clientsim.models.MemoryState` value: it round-trips through
 :func:`clientsim.models.to_dict` / :func:`~clientsim.models.from_dict`, so a session can
