@@ -25,6 +25,7 @@ Friday``, ``deadline``...) or a risk (``risk``, ``concern``, ``worried``, ``dela
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -127,11 +128,21 @@ _STOP: Final = frozenset(
 
 @attrs.frozen
 class Said:
-    """One message of the prompt: who said it and the text."""
+    """One message of the prompt: who said it, the text and its sentences."""
 
     label: str
     name: str
     text: str
+    parts: tuple[str, ...] = attrs.field(init=False)
+
+    @parts.default
+    def _parts(self) -> tuple[str, ...]:
+        return tuple(sentences(self.text))
+
+    @property
+    def answers(self) -> bool:
+        """Whether it says something besides questions."""
+        return not all(part.endswith("?") for part in self.parts)
 
 
 def sentences(text: str) -> list[str]:
@@ -207,7 +218,7 @@ def summarise(summary: str, messages: Sequence[Said]) -> tuple[str, tuple[str, .
             items.append((text, weight(text)))
     facts: list[str] = []
     for said in messages:
-        for sentence in sentences(said.text):
+        for sentence in said.parts:
             score = weight(sentence)
             if not score or len(sentence.split()) < 3:
                 continue
@@ -306,7 +317,7 @@ class Proposal:
 def _proposals(said: Sequence[Said], voters: Sequence[str]) -> list[Proposal]:
     proposals: list[Proposal] = []
     for index, message in enumerate(said):
-        for sentence in sentences(message.text):
+        for sentence in message.parts:
             match = PROPOSAL.match(sentence)
             if match is not None and len(sentence) > match.end():
                 text = sentence[match.end() :].rstrip(".!")
@@ -337,15 +348,17 @@ def _addressees(sentence: str, members: Sequence[Member]) -> list[str]:
     return list(dict.fromkeys(named))
 
 
-def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if len(w) >= 4} - _STOP
+@functools.lru_cache(maxsize=4096)
+def _content_words(text: str) -> frozenset[str]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return frozenset(w for w in words if len(w) >= 4) - _STOP
 
 
 def _open_questions(said: Sequence[Said], members: Sequence[Member]) -> list[str]:
     open_: list[str] = []
     for index, message in enumerate(said):
         later = said[index + 1 :]
-        for sentence in sentences(message.text):
+        for sentence in message.parts:
             if not sentence.endswith("?"):
                 continue
             asked = _addressees(sentence, members)
@@ -355,8 +368,8 @@ def _open_questions(said: Sequence[Said], members: Sequence[Member]) -> list[str
                 words = _content_words(sentence)
                 answered = any(
                     other.name != message.name
-                    and not all(s.endswith("?") for s in sentences(other.text))
-                    and words & _content_words(other.text)
+                    and other.answers
+                    and not words.isdisjoint(_content_words(other.text))
                     for other in later
                 )
             if not answered:
@@ -376,7 +389,7 @@ def _position(
         (index, sentence)
         for index, message in enumerate(said)
         if message.name == member.name
-        for sentence in sentences(message.text)
+        for sentence in message.parts
     ]
     if not spoken:
         return None
@@ -407,7 +420,7 @@ def analyse(
     risks: list[str] = []
     for message in said:
         who = message.name or message.label
-        for sentence in sentences(message.text):
+        for sentence in message.parts:
             if sentence.endswith("?"):
                 continue
             if (
