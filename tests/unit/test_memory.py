@@ -170,6 +170,22 @@ async def test_an_early_fact_is_remembered_forty_messages_later():
     assert memory.usage.total_tokens > 0
 
 
+async def test_the_stakes_outlast_forty_messages_full_of_other_numbers():
+    busy = meeting(
+        ("Priya", "The launch date is March 1."),
+        ("Ana", "The budget is 250k."),
+        *[("Eli", f"Ticket {n} is fixed in build {n + 100}.") for n in range(40)],
+    )
+    memory = MemoryManager(window=6)
+    for count in range(1, len(busy.messages) + 1):
+        state = await memory.observe(grown(busy, count))
+    assert "Priya (Product Manager): The launch date is March 1." in state.summary
+    assert "Ana (CEO): The budget is 250k." in state.summary
+    assert state.summarized == 36  # tickets 34 to 39 are still in the window
+    assert "Ticket 33 is fixed in build 133." in state.summary  # the latest stay too
+    assert "Ticket 0 is fixed" not in state.summary  # the oldest of the least go
+
+
 async def test_the_offline_summary_stays_within_its_bounds():
     chatter = meeting(
         *[

@@ -8,7 +8,9 @@ whose messages are lines ``"Name (Role): text"`` under fixed section headers.
 A sentence *matters* when it carries a decision (``agreed``, ``decision``, ``let's go
 with``, ``we'll``, ``proposal``...), a number or a date, a commitment (``I'll``, ``by
 Friday``, ``deadline``...) or a risk (``risk``, ``concern``, ``worried``, ``delay``,
-``bug``, ``churn``...); decisions weigh most, then numbers and commitments, then risks.
+``bug``, ``churn``...); decisions weigh most, then numbers and commitments, then risks,
+and a sentence about money, dates or scope (``budget``, ``250k``, ``launch``...) a
+little more.
 
 - A memory summary keeps the sentences that matter from the summary so far and the
   messages leaving the window, each as ``"- Name (Role): sentence"``, at most
@@ -91,6 +93,13 @@ RISK: Final = _words(
     r"outage\w*|danger\w*|overrun\w*|burn ?out|tight|late|behind|debt|security|legal|"
     r"complian\w*|not ready|unstable|problem\w*|issue\w*"
 )
+STAKES: Final = re.compile(
+    r"[$€£%]|\d\s*(?:k|m|bn)\b|(?<![\w'])(?:budget\w*|cost\w*|pric\w*|revenue|"
+    r"launch\w*|release\w*|deadline\w*|date|scope|hire\w*|headcount|target\w*|"
+    r"contract\w*|million\w*)(?![\w'])",
+    re.IGNORECASE,
+)
+"""What a decision or a number is about when it matters most: money, dates, scope."""
 AGREE: Final = re.compile(
     r"(?<![\w'])(?:agreed|i agree|we agree|sounds good|works for me|fine by me|i'?m in|"
     r"on board|i support|i back|i'?m for|let'?s go with|let'?s do it|makes sense|"
@@ -151,13 +160,15 @@ def sentences(text: str) -> list[str]:
 
 
 def weight(sentence: str) -> int:
-    """How much a sentence matters: decision 3, number or date 2, commitment 2, risk 1."""
-    return (
+    """How much a sentence matters: decision 3, number or date 2, commitment 2, risk 1,
+    and 1 more when it is about money, dates or scope (:data:`STAKES`); 0: small talk."""
+    score = (
         3 * bool(DECISION.search(sentence))
         + 2 * bool(NUMBER.search(sentence))
         + 2 * bool(COMMITMENT.search(sentence))
         + bool(RISK.search(sentence))
     )
+    return score + bool(score and STAKES.search(sentence))
 
 
 def _short(text: str, limit: int) -> str:
