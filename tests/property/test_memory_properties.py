@@ -1,7 +1,8 @@
 """Invariants of the per-participant memory, for any messages, window and observation
 points: the window never exceeds its size, nothing is lost or counted twice, observing
 again changes nothing, the state round-trips through plain data, and a memory restored
-from that data goes on exactly like the original."""
+from that data goes on exactly like the original; the offline summary stays within its
+bounds whatever it is given."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import anyio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clientsim.llm._offline_notes import SUMMARY_CHARS, SUMMARY_ITEMS, Said, summarise
 from clientsim.models import (
     Conversation,
     MemoryState,
@@ -100,3 +102,33 @@ def test_memory_invariants(
             memory.restore(state)  # back to this point for the next observation
 
     anyio.run(check)
+
+
+@SETTINGS
+@given(
+    folds=st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["Ana (CEO)", "Eli", "Dana (Designer)"]),
+                st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=4).map(
+                    " ".join
+                )
+                | st.text(max_size=300),
+            ),
+            max_size=12,
+        ),
+        max_size=6,
+    )
+)
+def test_the_offline_summary_is_bounded_and_deterministic(
+    folds: list[list[tuple[str, str]]],
+) -> None:
+    summary = ""
+    for fold in folds:
+        said = [Said(label, label.split(" (")[0], text) for label, text in fold]
+        new, facts = summarise(summary, said)
+        assert (new, facts) == summarise(summary, said)
+        assert len(new) <= SUMMARY_CHARS
+        assert len(new.splitlines()) <= SUMMARY_ITEMS
+        assert len(set(facts)) == len(facts)
+        summary = new

@@ -225,8 +225,9 @@ def summarise(summary: str, messages: Sequence[Said]) -> tuple[str, tuple[str, .
     items: list[tuple[str, int]] = []
     for line in summary.splitlines():
         text = line.strip().removeprefix("- ").strip()
-        if text and text not in _EMPTY:
-            items.append((text, weight(text)))
+        said = _said(text)
+        if said is not None:  # weighed by what was said, not by who said it
+            items.append((text, weight(said.text)))
     facts: list[str] = []
     for said in messages:
         for sentence in said.parts:
