@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from clientsim._validators import check_int
@@ -117,7 +117,7 @@ def analysis_prompt(
     )
 
 
-def _texts(answer: dict[str, Any], field: str) -> tuple[str, ...]:
+def _texts(answer: Mapping[str, object], field: str) -> tuple[str, ...]:
     value = answer.get(field)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidModelOutputError(
@@ -175,7 +175,7 @@ def _confidence(value: object) -> float:
 
 
 def read_analysis(
-    answer: dict[str, Any], turn: int, members: Sequence[MemberInfo]
+    answer: Mapping[str, object], turn: int, members: Sequence[MemberInfo]
 ) -> SessionAnalysis:
     """The model's structured answer as a :class:`~clientsim.models.SessionAnalysis`.
 
