@@ -135,6 +135,23 @@ async def test_confidence_rises_with_the_share_of_members_who_agree():
     assert no_proposal.decisions == ()
 
 
+async def test_an_answer_is_not_taken_for_agreement():
+    proposal = ("Priya", "Proposal: launch on March 1.")
+    answer_only = await analyse(
+        meeting(proposal, ("Dana", "Yes, I'll have the mockups by Friday."))
+    )
+    bare_yes = await analyse(meeting(proposal, ("Dana", "Yes.")))
+    against = await analyse(meeting(proposal, ("Eli", "I'm against it.")))
+    up_against = await analyse(
+        meeting(proposal, ("Eli", "Agreed, though we're up against the clock."))
+    )
+    alone = round(0.3 + 0.7 / 5, 2)
+    assert answer_only.confidence == alone == against.confidence
+    assert bare_yes.confidence == round(0.3 + 0.7 * 2 / 5, 2)
+    assert up_against.confidence == round(0.3 + 0.7 * 2 / 5, 2)
+    assert against.positions["Eli"] == "I'm against it."
+
+
 async def test_a_new_proposal_resets_the_backing():
     analysis = await analyse(
         meeting(

@@ -103,11 +103,12 @@ STAKES: Final = re.compile(
 AGREE: Final = re.compile(
     r"(?<![\w'])(?:agreed|i agree|we agree|sounds good|works for me|fine by me|i'?m in|"
     r"on board|i support|i back|i'?m for|let'?s go with|let'?s do it|makes sense|"
-    r"count me in|yes)(?![\w'])|\+1",
+    r"count me in)(?![\w'])|\+1|^(?:yes|yep|yeah|sure)\W*$",
     re.IGNORECASE,
 )
+"""Agreement: a bare "Yes." counts, "Yes, I'll send the mockups" (an answer) does not."""
 DISAGREE: Final = _words(
-    r"disagree|i object|oppose|against|don'?t agree|do not agree|can'?t support|"
+    r"disagree|i object|oppose|(?:i'?m|i am|we'?re|we are) against|don'?t agree|do not agree|can'?t support|"
     r"cannot support|not convinced|not on board|no way|too risky|i'?m not sure"
 )
 CONDITIONAL: Final = _words(r"if|as long as|provided|unless|but|only when")
