@@ -225,6 +225,7 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.teams.participant import RoleParticipant
     from clientsim.teams.roles import get_role, roles
+    from clientsim.teams import MemoryManager, SimulationAnalyst
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,
@@ -323,6 +324,7 @@ __all__ = [
     "LLMParticipant",
     "MaxMessages",
     "MemberInfo",
+    "MemoryManager",
     "MemoryState",
     "Message",
     "MessageDraft",
@@ -369,6 +371,7 @@ __all__ = [
     "SessionAnalysis",
     "SessionClosedError",
     "SimulatedRun",
+    "SimulationAnalyst",
     "SimulationError",
     "SimulationInfo",
     "SimulationMetrics",

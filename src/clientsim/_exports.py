@@ -172,6 +172,8 @@ EXPORTS: Final[dict[str, str]] = {
     "RoleParticipant": "clientsim.teams.participant",
     "get_role": "clientsim.teams.roles",
     "roles": "clientsim.teams.roles",
+    "MemoryManager": "clientsim.teams",
+    "SimulationAnalyst": "clientsim.teams",
     "AnyOf": "clientsim.termination",
     "ClosingPhrases": "clientsim.termination",
     "ConversationComplete": "clientsim.termination",

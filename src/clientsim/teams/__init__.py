@@ -1,6 +1,13 @@
 """Team simulation (seed 001): roles, memory, the analyst, sessions and what-if, on the
-group runner."""
+group runner.
 
+The seed's operations: :func:`start` a session, :meth:`TeamSession.next` turn,
+:meth:`TeamSession.what_if`, :func:`roles` (the agents list) and :func:`memory` (a
+stored session's memory).
+"""
+
+from clientsim.teams.analyst import SimulationAnalyst
+from clientsim.teams.memory import MemoryManager
 from clientsim.teams.participant import ParticipantMemory, RoleParticipant
 from clientsim.teams.roles import (
     builtin_roles,
@@ -10,15 +17,29 @@ from clientsim.teams.roles import (
     register_role,
     roles,
 )
+from clientsim.teams.scenario import TeamConfig, TeamScenario, load_team_config
+from clientsim.teams.session import TeamSession, memory, start
+from clientsim.teams.whatif import ComparisonRow, WhatIfChange, WhatIfComparison
 
 
 __all__: list[str] = [
+    "ComparisonRow",
+    "MemoryManager",
     "ParticipantMemory",
     "RoleParticipant",
+    "SimulationAnalyst",
+    "TeamConfig",
+    "TeamScenario",
+    "TeamSession",
+    "WhatIfChange",
+    "WhatIfComparison",
     "builtin_roles",
     "get_role",
     "load_roles",
     "load_team",
+    "load_team_config",
+    "memory",
     "register_role",
     "roles",
+    "start",
 ]
