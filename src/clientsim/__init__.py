@@ -150,6 +150,7 @@ if _typing.TYPE_CHECKING:
         ToolCall,
     )
     from clientsim.models.script_result import ScriptResult
+    from clientsim.observability.logs import configure_logging
     from clientsim.participants import (
         LLMParticipant,
         Participant,
@@ -212,6 +213,7 @@ if _typing.TYPE_CHECKING:
         SimulationInfo,
         SimulationStore,
         SQLiteStore,
+        open_store,
     )
     from clientsim.tasks import (
         InMemoryTaskEngine,
@@ -408,7 +410,9 @@ __all__ = [
     "build_termination",
     "build_turn_policy",
     "build_work_entry_adapter",
+    "configure_logging",
     "hookimpl",
+    "open_store",
     "resolve_agent",
     "run_experiment",
     "run_script",

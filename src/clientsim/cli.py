@@ -25,6 +25,7 @@ import click
 
 from clientsim._cli_output import Reporter, finish
 from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError
+from clientsim.observability.logs import configure_logging
 from clientsim.observability.otel import OTEL_HELP, OTEL_TARGETS, otel_option
 
 
@@ -133,6 +134,10 @@ class _SeedType(click.ParamType):  # type: ignore[type-arg]
 @click.version_option(package_name="clientsim")
 def main() -> None:
     """Rehearse AI agents against simulated clients."""
+    try:
+        configure_logging()  # LOG_LEVEL, if set
+    except ConfigError as exc:
+        _fail(str(exc))
 
 
 @main.command()
