@@ -134,8 +134,11 @@ class _SeedType(click.ParamType):  # type: ignore[type-arg]
 @click.version_option(package_name="clientsim")
 def main() -> None:
     """Rehearse AI agents against simulated clients."""
+    from clientsim.llm.rates import rate_limit_from_env  # noqa: PLC0415
+
     try:
         configure_logging()  # LOG_LEVEL, if set
+        rate_limit_from_env()  # RATE_LIMIT_*: a bad value fails before any work
     except ConfigError as exc:
         _fail(str(exc))
 

@@ -138,3 +138,20 @@ def test_configure_logging_reads_log_level_and_adds_one_handler(
         configure_logging()
     with pytest.raises(ConfigError, match=r"^level must be"):
         configure_logging("chatty")
+
+
+def test_a_bad_rate_limit_exits_2_before_any_work(experiment):
+    env = {key: value for key, value in os.environ.items() if key != "LOG_LEVEL"}
+    env |= {"PYTHONPATH": str(ROOT / "src"), "RATE_LIMIT_REQUESTS": "many"}
+    done = subprocess.run(
+        [*CLI, "run", "configs/simulation.yaml"],
+        cwd=experiment,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: RATE_LIMIT_REQUESTS must be a whole number")
+    assert done.stdout == ""
