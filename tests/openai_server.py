@@ -21,10 +21,14 @@ from clientsim.llm._offline_brain import judge, respond
 class Server:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # each request's, in arrival order
+        self.arrivals: list[float] = []  # time.monotonic() as each request arrived
         self.fail_next = 0
         self.base_url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.arrivals.append(time.monotonic())
+        self.headers.append(dict(request.headers))
         body = await request.json()
         self.requests.append(body)
         if self.fail_next:

@@ -150,6 +150,7 @@ if _typing.TYPE_CHECKING:
         ToolCall,
     )
     from clientsim.models.script_result import ScriptResult
+    from clientsim.observability.logs import configure_logging
     from clientsim.participants import (
         LLMParticipant,
         Participant,
@@ -216,6 +217,7 @@ if _typing.TYPE_CHECKING:
         SimulationInfo,
         SimulationStore,
         SQLiteStore,
+        open_store,
     )
     from clientsim.tasks import (
         InMemoryTaskEngine,
@@ -426,7 +428,9 @@ __all__ = [
     "build_turn_policy",
     "build_work_entry_adapter",
     "get_role",
+    "configure_logging",
     "hookimpl",
+    "open_store",
     "resolve_agent",
     "roles",
     "run_experiment",

@@ -98,6 +98,7 @@ def clientsim_register_models(register: Register) -> None:
 
     register("offline", specs.build_offline)
     register("openai", specs.build_openai)
+    register("groq", specs.build_groq)
 
 
 @hookimpl

@@ -165,6 +165,8 @@ EXPORTS: Final[dict[str, str]] = {
     "SQLiteStore": "clientsim.store",
     "SimulationInfo": "clientsim.store",
     "SimulationStore": "clientsim.store",
+    "open_store": "clientsim.store",
+    "configure_logging": "clientsim.observability.logs",
     "InMemoryTaskEngine": "clientsim.tasks",
     "ParticipantWorker": "clientsim.tasks",
     "TaskEngine": "clientsim.tasks",

@@ -33,6 +33,7 @@ from clientsim._cli_errors import (
 from clientsim._cli_output import Reporter, finish
 from clientsim._cli_team import team
 from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError
+from clientsim.observability.logs import configure_logging
 from clientsim.observability.otel import OTEL_HELP, OTEL_TARGETS, otel_option
 
 
@@ -77,6 +78,13 @@ class _SeedType(click.ParamType):  # type: ignore[type-arg]
 @click.version_option(package_name="clientsim")
 def main() -> None:
     """Rehearse AI agents against simulated clients."""
+    from clientsim.llm.rates import rate_limit_from_env  # noqa: PLC0415
+
+    try:
+        configure_logging()  # LOG_LEVEL, if set
+        rate_limit_from_env()  # RATE_LIMIT_*: a bad value fails before any work
+    except ConfigError as exc:
+        _fail(str(exc))
 
 
 @main.command()

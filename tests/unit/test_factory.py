@@ -364,7 +364,7 @@ def test_a_factory_returning_the_wrong_kind_is_a_config_error(build, name, missi
 def test_model_providers_are_a_family_too(monkeypatch):
     from clientsim.llm import model_providers, resolve_model
 
-    assert _builtin(model_providers.names()) == {"offline", "openai"}
+    assert _builtin(model_providers.names()) == {"groq", "offline", "openai"}
     assert resolve_model("offline:3").seed == 3
     assert resolve_model("offline") is resolve_model("offline")
     with pytest.raises(UnknownStrategyError, match="did you mean 'offline'"):

@@ -34,6 +34,7 @@ from clientsim.models import (
     ToolCall,
 )
 from clientsim.store import InMemoryStore, SimulationStore, SQLiteStore
+from clientsim.store.sqlite import SCHEMA_VERSION
 
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -297,7 +298,7 @@ async def test_constructing_touches_no_file_and_first_use_makes_dirs(tmp_path):
         assert path.exists()
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+        assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     connection.close()
 
 

@@ -305,6 +305,8 @@ class RunChatModel(BaseChatModel):
         while True:
             if self.limiter is not None:
                 await self.limiter.aacquire(blocking=True)
+            if self.inner.rate_limiter is not None:  # its provider's (RATE_LIMIT_*)
+                await self.inner.rate_limiter.aacquire(blocking=True)
             try:
                 with anyio.fail_after(self.call_timeout_seconds):
                     result = await self.inner._agenerate(  # noqa: SLF001

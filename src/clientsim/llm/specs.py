@@ -1,9 +1,14 @@
-"""Model specs: ``"offline"``, ``"offline:7"``, ``"openai:gpt-4o-mini"`` or a model object.
+"""Model specs: ``"offline"``, ``"offline:7"``, ``"openai:gpt-4o-mini"``,
+``"groq:llama-3.3-70b-versatile"`` or a model object.
 
 A spec names a provider registered through the ``clientsim_register_models`` hook and,
 after a colon, a model of that provider. Resolving the same spec twice on the same event
 loop returns the same object, so every participant and conversation naming it shares one
 model (and one HTTP connection pool). A model object is passed through unchanged.
+
+With ``RATE_LIMIT_REQUESTS`` set, every model built from a spec (but the offline
+model) gets its provider's rate limiter, one per provider and process (see
+:mod:`clientsim.llm.rates`), unless the provider gave it one of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import anyio.lowlevel
 import sniffio
 
 from clientsim.errors import ClientSimError, ConfigError, ModelError
+from clientsim.llm.rates import provider_rate_limiter
 from clientsim.registry import Registry
 
 
@@ -139,14 +145,18 @@ def _build(spec: str) -> BaseChatModel:
             f"'offline' or 'openai:gpt-4o-mini'; got {spec!r}"
         )
     factory = model_providers.get(provider)
+    limiter = provider_rate_limiter(provider)  # a bad limit fails before any build
     try:
-        return factory(name)
+        model = factory(name)
     except ClientSimError:
         raise
     except Exception as exc:
         raise ModelError(
             f"cannot build chat model {spec!r}: {type(exc).__name__}: {exc}"
         ) from exc
+    if limiter is not None and getattr(model, "rate_limiter", limiter) is None:
+        model.rate_limiter = limiter
+    return model
 
 
 def build_offline(name: str) -> BaseChatModel:
@@ -174,18 +184,61 @@ def build_openai(name: str) -> BaseChatModel:
         raise ConfigError(
             "an openai model spec names the model, e.g. 'openai:gpt-4o-mini'"
         )
-    from langchain_openai import ChatOpenAI  # noqa: PLC0415
-    from openai import DefaultAioHttpClient  # noqa: PLC0415
-
     base_url = os.environ.get("OPENAI_BASE_URL") or None
     if not os.environ.get("OPENAI_API_KEY") and base_url is None:
         raise ConfigError(
             f"'openai:{name}' needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at an "
             "OpenAI-compatible server); set one, or use the 'offline' model"
         )
+    return _openai_compatible(
+        name,
+        base_url=base_url,
+        api_key=None if os.environ.get("OPENAI_API_KEY") else "not-needed",
+    )
+
+
+GROQ_API_KEY: Final = "GROQ_API_KEY"
+"""The environment variable the ``groq:`` spec takes its API key from."""
+
+GROQ_BASE_URL: Final = "GROQ_BASE_URL"
+"""The environment variable that points ``groq:`` elsewhere (a proxy, a test server)."""
+
+GROQ_DEFAULT_URL: Final = "https://api.groq.com/openai/v1"
+"""Groq's OpenAI-compatible endpoint."""
+
+
+def build_groq(name: str) -> BaseChatModel:
+    """``groq:<model>``: Groq's OpenAI-compatible endpoint, with ``ChatOpenAI`` on the
+    aiohttp-backed HTTP client (as ``openai:``).
+
+    Reads ``GROQ_API_KEY`` (required; sent as a bearer token and never shown) and
+    ``GROQ_BASE_URL`` (default ``https://api.groq.com/openai/v1``).
+    """
+    if not name:
+        raise ConfigError(
+            "a groq model spec names the model, e.g. 'groq:llama-3.3-70b-versatile'"
+        )
+    key = os.environ.get(GROQ_API_KEY, "").strip()
+    if not key:
+        raise ConfigError(
+            f"'groq:{name}' needs {GROQ_API_KEY}: create a key at "
+            f"https://console.groq.com/keys and set {GROQ_API_KEY} to it, or use "
+            "the 'offline' model"
+        )
+    base_url = os.environ.get(GROQ_BASE_URL, "").strip() or GROQ_DEFAULT_URL
+    return _openai_compatible(name, base_url=base_url, api_key=key)
+
+
+def _openai_compatible(
+    name: str, *, base_url: str | None, api_key: str | None
+) -> BaseChatModel:
+    """``ChatOpenAI`` on its own aiohttp client (closed by :func:`aclose_models`)."""
+    from langchain_openai import ChatOpenAI  # noqa: PLC0415
+    from openai import DefaultAioHttpClient  # noqa: PLC0415
+
     kwargs: dict[str, object] = {}
-    if not os.environ.get("OPENAI_API_KEY"):
-        kwargs["api_key"] = "not-needed"
+    if api_key is not None:
+        kwargs["api_key"] = api_key  # kept as a SecretStr: shown as '**********'
     return ChatOpenAI(
         model=name,
         base_url=base_url,

@@ -2,7 +2,8 @@
 
 :class:`SimulationStore` is the contract; :class:`InMemoryStore` keeps everything in
 memory (tests, notebooks) and :class:`SQLiteStore` in one SQLite file that survives a
-crash and can be shared by several processes. A batch saves each conversation as it
+crash and can be shared by several processes; :func:`open_store` picks one from a URL
+or the ``DATABASE_URL`` environment variable. A batch saves each conversation as it
 finishes, keyed by ``(run_id, cell key)``, so a rerun can skip what is already stored.
 
 Example:
@@ -26,6 +27,14 @@ Example:
 from clientsim.store.base import SimulationInfo, SimulationStore
 from clientsim.store.memory import InMemoryStore
 from clientsim.store.sqlite import SQLiteStore
+from clientsim.store.url import DEFAULT_STORE_URL, open_store
 
 
-__all__ = ["InMemoryStore", "SQLiteStore", "SimulationInfo", "SimulationStore"]
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "InMemoryStore",
+    "SQLiteStore",
+    "SimulationInfo",
+    "SimulationStore",
+    "open_store",
+]

@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from clientsim.models.records import ConversationRecord
+from clientsim.models.team import TeamSessionRecord
 from clientsim.models.timestamps import timestamp_field
 
 
@@ -38,7 +39,7 @@ class SimulationInfo:
 
 @runtime_checkable
 class SimulationStore(Protocol):
-    """Keeps simulations and their finished conversations.
+    """Keeps simulations, their finished conversations, and team sessions.
 
     Every method is async and safe to call from many tasks at once; implementations
     that do blocking I/O do it off the event loop.
@@ -84,6 +85,25 @@ class SimulationStore(Protocol):
 
     async def runs(self) -> list[SimulationInfo]:
         """Every registered simulation, newest first."""
+        ...
+
+    async def save_team_session(self, record: TeamSessionRecord) -> None:
+        """Store a team session, or replace the one stored under its ``session_id``.
+
+        A replaced session keeps the ``created_at`` of its first save; everything
+        else (document, parent, ``updated_at``) is the new record's.
+
+        Raises:
+            ConfigError: the document holds something JSON cannot give back exactly.
+        """
+        ...
+
+    async def team_session(self, session_id: str) -> TeamSessionRecord | None:
+        """The stored team session, or ``None``."""
+        ...
+
+    async def team_sessions(self) -> list[TeamSessionRecord]:
+        """Every stored team session, newest (by ``created_at``) first."""
         ...
 
     async def aclose(self) -> None:

@@ -19,6 +19,7 @@ from clientsim.errors import (
     SimulationError,
 )
 from clientsim.models.records import ConversationRecord
+from clientsim.models.team import TeamSessionRecord
 from clientsim.store.base import SimulationInfo
 
 
@@ -119,6 +120,22 @@ class _Simulation:
         )
 
 
+@attrs.define
+class _Session:
+    seq: int  # the order of first saves, for ties between equal created_at
+    parent_id: str | None
+    document: str  # JSON text, as the SQLite store keeps it
+    created_at: datetime
+    updated_at: datetime
+
+    def record(self, session_id: str) -> TeamSessionRecord:
+        from clientsim.store.team_sessions import decode_session  # noqa: PLC0415
+
+        return decode_session(
+            session_id, self.parent_id, self.document, self.created_at, self.updated_at
+        )
+
+
 @typing.final
 @attrs.define(eq=False)
 class InMemoryStore:
@@ -145,6 +162,7 @@ class InMemoryStore:
     _conversations: dict[str, dict[str, ConversationRecord]] = attrs.field(
         init=False, factory=dict, repr=False
     )
+    _sessions: dict[str, _Session] = attrs.field(init=False, factory=dict, repr=False)
     _closed: bool = attrs.field(init=False, default=False)
 
     async def register_if_absent(
@@ -236,6 +254,54 @@ class InMemoryStore:
         return [
             simulation.info() for simulation in reversed(self._simulations.values())
         ]
+
+    async def save_team_session(self, record: TeamSessionRecord) -> None:
+        """Store a team session, or replace the one stored under its ``session_id``
+        (keeping the ``created_at`` of its first save).
+
+        Raises:
+            ConfigError: the document holds something JSON cannot give back exactly,
+                or the store is closed.
+        """
+        from clientsim.store.team_sessions import (  # noqa: PLC0415
+            check_session,
+            encode_document,
+        )
+
+        await anyio.lowlevel.checkpoint()
+        self._check_open()
+        text = encode_document(check_session(record))
+        stored = self._sessions.get(record.session_id)
+        if stored is None:
+            self._sessions[record.session_id] = _Session(
+                len(self._sessions),
+                record.parent_id,
+                text,
+                record.created_at,
+                record.updated_at,
+            )
+        else:
+            stored.parent_id = record.parent_id
+            stored.document = text
+            stored.updated_at = record.updated_at
+
+    async def team_session(self, session_id: str) -> TeamSessionRecord | None:
+        """The stored team session, or ``None``."""
+        await anyio.lowlevel.checkpoint()
+        self._check_open()
+        stored = self._sessions.get(check_id(session_id, "session_id"))
+        return None if stored is None else stored.record(session_id)
+
+    async def team_sessions(self) -> list[TeamSessionRecord]:
+        """Every stored team session, newest (by ``created_at``) first."""
+        await anyio.lowlevel.checkpoint()
+        self._check_open()
+        ordered = sorted(
+            self._sessions.items(),
+            key=lambda item: (item[1].created_at, item[1].seq),
+            reverse=True,
+        )
+        return [stored.record(session_id) for session_id, stored in ordered]
 
     async def aclose(self) -> None:
         """Close the store; idempotent. Any later call raises ``ConfigError``."""

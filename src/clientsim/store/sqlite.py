@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self, TypeAlias, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -25,6 +25,7 @@ import attrs
 from clientsim.errors import ConfigError, DuplicateSimulationError, SimulationError
 from clientsim.models import from_json, to_dict
 from clientsim.models.records import ConversationRecord
+from clientsim.models.team import TeamSessionRecord
 from clientsim.store.base import SimulationInfo
 from clientsim.store.memory import (
     check_id,
@@ -34,14 +35,31 @@ from clientsim.store.memory import (
     utc_now,
 )
 from clientsim.store.sqlite_file import SQLiteFile, transaction
+from clientsim.store.team_sessions import check_session, decode_session, encode_document
 
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION: Final = 1
-"""The ``PRAGMA user_version`` of a clientsim store file."""
+_SessionRow: TypeAlias = tuple[str, str | None, str, str, str]
+
+SCHEMA_VERSION: Final = 2
+"""The ``PRAGMA user_version`` of a clientsim store file.
+
+1: simulations and conversations; 2: team sessions too. A file of an older version
+is brought up to date when a store opens it (see ``_MIGRATIONS``).
+"""
+
+_TEAM_SESSIONS: Final = """
+    CREATE TABLE team_sessions (
+        session_id TEXT PRIMARY KEY,
+        parent_id TEXT,
+        document TEXT NOT NULL,  -- JSON object
+        created_at TEXT NOT NULL,  -- UTC, ISO 8601; kept from the first save
+        updated_at TEXT NOT NULL
+    )
+"""
 
 _SCHEMA: Final = (
     """
@@ -72,8 +90,27 @@ _SCHEMA: Final = (
     )
     """,
     "CREATE UNIQUE INDEX conversations_in_order ON conversations (run_id, seq)",
+    _TEAM_SESSIONS,
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
+
+_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    # from version -> the statements that bring a file to the next version
+    1: (_TEAM_SESSIONS, "PRAGMA user_version = 2"),
+}
+
+_UPSERT_TEAM_SESSION: Final = """
+    INSERT INTO team_sessions (session_id, parent_id, document, created_at, updated_at)
+    VALUES (:session_id, :parent_id, :document, :created_at, :updated_at)
+    ON CONFLICT (session_id) DO UPDATE SET
+        parent_id = excluded.parent_id,
+        document = excluded.document,
+        updated_at = excluded.updated_at
+"""
+
+_SELECT_TEAM_SESSIONS: Final = """
+    SELECT session_id, parent_id, document, created_at, updated_at FROM team_sessions
+"""
 
 _SELECT_SIMULATIONS: Final = """
     SELECT simulation_id, status, metadata, created_at, updated_at FROM simulations
@@ -320,6 +357,56 @@ class SQLiteStore:
 
         return await self._run(select)
 
+    async def save_team_session(self, record: TeamSessionRecord) -> None:
+        """Store a team session, or replace the one stored under its ``session_id``
+        (keeping the ``created_at`` of its first save). Committed before it returns.
+
+        Raises:
+            ConfigError: the document holds something JSON cannot give back exactly,
+                or the store is closed.
+        """
+        values = {
+            "session_id": check_session(record).session_id,
+            "parent_id": record.parent_id,
+            "document": await anyio.to_thread.run_sync(encode_document, record),
+            "created_at": _timestamp(record.created_at),
+            "updated_at": _timestamp(record.updated_at),
+        }
+
+        def upsert(connection: sqlite3.Connection) -> None:
+            connection.execute(_UPSERT_TEAM_SESSION, values)
+
+        await self._run(upsert)
+
+    async def team_session(self, session_id: str) -> TeamSessionRecord | None:
+        """The stored team session, or ``None``."""
+        check_id(session_id, "session_id")
+
+        def select(connection: sqlite3.Connection) -> list[_SessionRow]:
+            return connection.execute(
+                _SELECT_TEAM_SESSIONS + " WHERE session_id = ?", (session_id,)
+            ).fetchall()
+
+        rows = await self._run(select)
+        if not rows:
+            return None
+        return (await anyio.to_thread.run_sync(self._sessions, rows))[0]
+
+    async def team_sessions(self) -> list[TeamSessionRecord]:
+        """Every stored team session, newest (by ``created_at``) first."""
+
+        def select(connection: sqlite3.Connection) -> list[_SessionRow]:
+            return connection.execute(
+                _SELECT_TEAM_SESSIONS + " ORDER BY created_at DESC, rowid DESC"
+            ).fetchall()
+
+        rows = await self._run(select)
+        return await anyio.to_thread.run_sync(self._sessions, rows)
+
+    def _sessions(self, rows: list[_SessionRow]) -> list[TeamSessionRecord]:
+        # Parsed outside the store's queue, so other calls need not wait for it.
+        return [decode_session(*row, where=repr(str(self.path))) for row in rows]
+
     async def aclose(self) -> None:
         """Close the file; idempotent. Calls in flight finish first.
 
@@ -346,13 +433,19 @@ class SQLiteStore:
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
         # Look before writing anything: a foreign file is left untouched.
-        if self._schema_version(connection) == 0:
-            with transaction(connection):  # BEGIN IMMEDIATE: one creator at a time
-                # Another connection may have created it since we looked; the check
-                # and the creation are one transaction.
-                if self._schema_version(connection) == 0:
+        if self._schema_version(connection) != SCHEMA_VERSION:
+            with transaction(connection):  # BEGIN IMMEDIATE: one writer at a time
+                # Another connection may have created or migrated it since we
+                # looked; the check and the change are one transaction.
+                version = self._schema_version(connection)
+                if version == 0:
                     for statement in _SCHEMA:
                         connection.execute(statement)
+                    return
+                while version < SCHEMA_VERSION:
+                    for statement in _MIGRATIONS[version]:
+                        connection.execute(statement)
+                    version += 1
 
     def _schema_version(self, connection: sqlite3.Connection) -> int:
         """The file's schema version: 0 for a new (empty) database."""
@@ -372,7 +465,13 @@ class SQLiteStore:
             ) from exc
         if version == 0 and tables == 0:
             return 0
-        if version != SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
+            raise ConfigError(
+                f"{str(self.path)!r} is not a clientsim store this version can read: "
+                f"its schema version is {version}, newer than {SCHEMA_VERSION}; "
+                "upgrade clientsim, or give another store path"
+            )
+        if version not in _MIGRATIONS and version != SCHEMA_VERSION:
             raise ConfigError(
                 f"{str(self.path)!r} is not a clientsim store of schema version "
                 f"{SCHEMA_VERSION} (its user_version is {version}); give a new path "
