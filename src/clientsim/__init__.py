@@ -219,6 +219,7 @@ if _typing.TYPE_CHECKING:
         TaskEngine,
         Worker,
     )
+    from clientsim.teams import StakeholderPanel
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,
@@ -365,6 +366,7 @@ __all__ = [
     "SimulationRuns",
     "SimulationStore",
     "Speaker",
+    "StakeholderPanel",
     "SubmitContext",
     "SummaryReport",
     "TargetChannel",

@@ -140,6 +140,7 @@ EXPORTS: Final[dict[str, str]] = {
     "InternalReviewStage": "clientsim.review",
     "ReviewPipeline": "clientsim.review",
     "ReviewStage": "clientsim.review",
+    "StakeholderPanel": "clientsim.teams",
     "FullSimulationRunner": "clientsim.runners",
     "HybridSimulationRunner": "clientsim.runners",
     "Runner": "clientsim.runners",

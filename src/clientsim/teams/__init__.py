@@ -1,4 +1,7 @@
 """Team simulation (seed 001): roles, memory, the analyst, sessions and what-if, on the
 group runner."""
 
-__all__: list[str] = []
+from clientsim.teams.panel import StakeholderPanel
+
+
+__all__: list[str] = ["StakeholderPanel"]
