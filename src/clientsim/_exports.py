@@ -65,6 +65,7 @@ EXPORTS: Final[dict[str, str]] = {
     "build_participant": "clientsim.factory",
     "build_report_strategy": "clientsim.factory",
     "build_requirement_generator": "clientsim.factory",
+    "build_review_stage": "clientsim.factory",
     "build_role": "clientsim.factory",
     "build_termination": "clientsim.factory",
     "build_turn_policy": "clientsim.factory",

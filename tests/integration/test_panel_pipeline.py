@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 
 import pytest
 
 from clientsim import events
+from clientsim.errors import ConfigError, UnknownStrategyError
 from clientsim.models.client import (
     ReviewStageResult,
     ReviewVerdict,
@@ -185,3 +187,99 @@ async def test_in_a_client_simulation_the_panel_reviews_before_the_client():
         (1, True, 1),
     ]
     assert panel.token_usage.calls == 12  # three members, two rounds, two tasks
+
+
+# ----- from a config file ---------------------------------------------------------------
+
+PANEL_CONFIG = """
+runner:
+  rounds: 1
+  requirements_per_round: 3
+  seed: 7
+review_stages:
+  - strategy: stakeholder_panel
+    rule: unanimous
+    team:
+      - name: Designer
+        cares_about: [accessibility]
+      - name: Engineering Lead
+        cares_about: [tests]
+"""
+
+PANEL_WORKER = """
+CALLS = []
+
+
+async def work(task, feedback):
+    criteria = ". ".join(task.requirement.acceptance_criteria)
+    if not feedback:
+        return f"{criteria}. Tests pass."
+    members = [m for r in feedback for m in r.metadata.get("members", ())]
+    concerns = [c for m in members for c in m["concerns"]]
+    print("sent back by", ", ".join(m["role"] for m in members if m["verdict"] == "fail"))
+    return task.deliverable + " " + " ".join(f"Addressed: {c}." for c in concerns)
+"""
+
+
+async def test_a_config_files_review_stages_put_the_panel_before_the_client(tmp_path):
+    (tmp_path / "panel.yaml").write_text(PANEL_CONFIG)
+    config = ClientSimulationConfig.from_file(tmp_path / "panel.yaml")
+    assert config.review_stages[0]["strategy"] == "stakeholder_panel"
+
+    sent_back: list[str] = []
+
+    async def worker(task: Task, feedback: Sequence[ReviewStageResult]) -> str:
+        if feedback:
+            sent_back.extend(
+                m["role"]
+                for r in feedback
+                for m in r.metadata.get("members", ())
+                if m["verdict"] == "fail"
+            )
+            return task.deliverable + " Accessibility was checked."
+        return ". ".join(task.requirement.acceptance_criteria) + ". Tests pass."
+
+    engine = InMemoryTaskEngine(worker)
+    runner = SimulationRunner.from_config(config, task_engine=engine)
+    (panel,) = runner.review_stages
+    assert isinstance(panel, StakeholderPanel)
+    assert panel.member_names == ("Designer", "Engineering Lead")
+    assert panel.seed == 7  # the run's seed, offered to the stage
+    result = await runner.run()
+    assert [s.name for s in engine.review_pipeline.stages] == ["stakeholders", "client"]
+    assert (result.metrics.tasks_created, result.metrics.tasks_completed) == (2, 2)
+    assert sent_back == ["Designer", "Designer"]
+    # the panel's model calls count in the run's token usage
+    assert result.metrics.token_usage.calls >= panel.token_usage.calls == 8
+
+
+async def test_the_cli_runs_a_config_with_a_stakeholder_panel(tmp_path):
+    from tests.integration.spine_agents import cli_env, explain, run_cli
+
+    (tmp_path / "panel.yaml").write_text(PANEL_CONFIG)
+    (tmp_path / "panel_worker.py").write_text(PANEL_WORKER)
+    env = cli_env()
+    env["PYTHONPATH"] = str(tmp_path) + os.pathsep + env["PYTHONPATH"]
+    done = await run_cli(
+        "run", "panel.yaml", "--worker", "panel_worker:work", cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, explain(done)
+    assert done.stdout.count("sent back by Designer\n") == 2
+    assert "tasks created 2: completed 2, failed 0" in done.stdout
+
+
+async def test_a_stage_config_that_does_not_fit_is_refused_before_the_run(tmp_path):
+    config = ClientSimulationConfig.from_dict(
+        {
+            "review_stages": [
+                {"strategy": "stakeholder_panel", "team": [], "rule": "all"}
+            ]
+        }
+    )
+    with pytest.raises(ConfigError, match="at least one member"):
+        SimulationRunner.from_config(config, task_engine=InMemoryTaskEngine(Worker()))
+    unknown = ClientSimulationConfig.from_dict(
+        {"review_stages": [{"strategy": "vote"}]}
+    )
+    with pytest.raises(UnknownStrategyError, match="stakeholder_panel"):
+        SimulationRunner.from_config(unknown, task_engine=InMemoryTaskEngine(Worker()))

@@ -543,3 +543,106 @@ def test_offline_reviews_fail_a_missed_acceptance_criterion_naming_it():
 )
 def test_coverage_compares_content_words_by_their_first_letters(item, text, expected):
     assert _offline_review.covered(item, text) is expected
+
+
+# ----- review_stages in the client simulation config ----------------------------------
+
+_stage_names = st.sampled_from(["stakeholder_panel", "internal", "myapp/gate"])
+_options = st.dictionaries(
+    st.sampled_from(["rule", "name", "decider", "seed", "team"]),
+    st.one_of(
+        st.integers(0, 9),
+        st.text(min_size=1, max_size=8),
+        st.lists(st.text(min_size=1, max_size=8), max_size=3),
+    ),
+    max_size=3,
+)
+
+
+@given(
+    stages=st.lists(
+        st.builds(
+            lambda name, options: {"strategy": name, **options}, _stage_names, _options
+        ),
+        max_size=3,
+    )
+)
+def test_review_stages_round_trip_through_plain_data(stages):
+    from clientsim.simulation import ClientSimulationConfig
+
+    config = ClientSimulationConfig.from_dict({"review_stages": stages})
+    assert [dict(item) for item in config.review_stages] == stages
+    data = config.to_dict()
+    assert ("review_stages" in data) is bool(stages)  # left out while empty
+    assert ClientSimulationConfig.from_dict(data) == config
+
+
+@pytest.mark.parametrize(
+    ("stages", "match"),
+    [
+        ("stakeholder_panel", "expected a list"),
+        (
+            [{"team": ["CEO"]}],
+            r"review_stages\[0\] must be a mapping with a 'strategy'",
+        ),
+        (
+            [{"strategy": " "}],
+            r"review_stages\[0\] must be a mapping with a 'strategy'",
+        ),
+        (["stakeholder_panel"], r"expected a mapping @ .*review_stages\[0\]"),
+    ],
+)
+def test_bad_review_stages_are_refused_naming_the_item(stages, match):
+    from clientsim.simulation import ClientSimulationConfig
+
+    with pytest.raises(ConfigError, match=match):
+        ClientSimulationConfig.from_dict({"review_stages": stages})
+
+
+def test_the_runner_refuses_review_stages_it_cannot_put_anywhere():
+    from clientsim.requirements import TemplateGenerator
+    from clientsim.simulation import (
+        ClientSimulationConfig,
+        SimulationRunner,
+        build_clients,
+    )
+
+    class NoPipeline:  # a task engine of its own, without a review pipeline
+        async def create_task(self, *args, **kwargs): ...
+        async def wait_for(self, *args, **kwargs): ...
+
+    parts = {
+        "clients": build_clients(ClientSimulationConfig()),
+        "generator": TemplateGenerator(),
+    }
+    panel = StakeholderPanel([CEO])
+    with pytest.raises(ConfigError, match="need a task engine with a review pipeline"):
+        SimulationRunner(**parts, task_engine=NoPipeline(), review_stages=[panel])
+    with pytest.raises(ConfigError, match="review_stages must be review stages"):
+        SimulationRunner(**parts, task_engine=NoPipeline(), review_stages=["panel"])
+
+
+def test_the_review_stage_registry_builds_a_panel_from_a_config():
+    from clientsim import build_review_stage
+    from clientsim.factory import review_stages
+
+    assert {"internal", "client", "stakeholder_panel"} <= set(review_stages.names())
+    panel = build_review_stage(
+        {
+            "strategy": "stakeholder_panel",
+            "team": [{"name": "Legal", "cares_about": ["liability"]}, CEO],
+            "rule": "decider",
+            "decider": "legal",
+        },
+        seed=4,
+    )
+    assert isinstance(panel, StakeholderPanel)
+    assert (panel.member_names, panel.decider, panel.seed) == (
+        ("Legal", "CEO"),
+        "Legal",
+        4,
+    )
+    with pytest.raises(ConfigError, match=r"team\[0\]: .*extra fields"):
+        build_review_stage(
+            {"strategy": "stakeholder_panel", "team": [{"name": "X", "cares": []}]}
+        )

@@ -155,9 +155,16 @@ def _member(value: object, index: int) -> RoleTemplate:
         from clientsim.factory import build_role  # noqa: PLC0415 - the registry
 
         return build_role(value)
+    if isinstance(value, Mapping):  # a role written out in a config file
+        from clientsim.models import from_dict  # noqa: PLC0415
+
+        try:
+            return from_dict(value, RoleTemplate)
+        except ConfigError as exc:
+            raise ConfigError(f"team[{index}]: {exc}") from exc
     raise ConfigError(
-        f"team[{index}] must be a role name (e.g. 'CEO') or a RoleTemplate; got "
-        f"{value!r}"
+        f"team[{index}] must be a role name (e.g. 'CEO'), a RoleTemplate or a "
+        f"mapping of a role's fields (name, cares_about, ...); got {value!r}"
     )
 
 
@@ -230,8 +237,9 @@ class StakeholderPanel:
 
     Args:
         team: the members: role names the ``role`` registry knows (``"CEO"``,
-            ``"Product Manager"``) or :class:`~clientsim.models.team.RoleTemplate`
-            values; one member per role.
+            ``"Product Manager"``), :class:`~clientsim.models.team.RoleTemplate`
+            values, or mappings of a role's fields (``{"name": "Legal",
+            "cares_about": ["liability"]}``); one member per role.
         model: the model members review with (a spec such as ``"offline"`` or a
             LangChain chat model); a role's own ``model`` wins for that member.
         rule: ``"unanimous"``, ``"majority"`` (a tie fails) or ``"decider"``.
@@ -250,7 +258,7 @@ class StakeholderPanel:
 
     def __init__(
         self,
-        team: Sequence[str | RoleTemplate],
+        team: Sequence[str | RoleTemplate | Mapping[str, Any]],
         *,
         model: str | BaseChatModel = "offline",
         rule: PanelRule = "majority",
@@ -284,7 +292,7 @@ class StakeholderPanel:
     def from_config(
         cls,
         *,
-        team: Sequence[str | RoleTemplate],
+        team: Sequence[str | RoleTemplate | Mapping[str, Any]],
         model: str | BaseChatModel = "offline",
         rule: PanelRule = "majority",
         decider: str | None = None,
