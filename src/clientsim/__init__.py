@@ -85,6 +85,7 @@ if _typing.TYPE_CHECKING:
         build_participant,
         build_report_strategy,
         build_requirement_generator,
+        build_review_stage,
         build_role,
         build_termination,
         build_turn_policy,
@@ -228,6 +229,7 @@ if _typing.TYPE_CHECKING:
     from clientsim.teams.participant import RoleParticipant
     from clientsim.teams.roles import get_role, roles
     from clientsim.teams import MemoryManager, SimulationAnalyst
+    from clientsim.teams import StakeholderPanel
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,
@@ -383,6 +385,7 @@ __all__ = [
     "SimulationRuns",
     "SimulationStore",
     "Speaker",
+    "StakeholderPanel",
     "SubmitContext",
     "SummaryReport",
     "TargetChannel",
@@ -422,6 +425,7 @@ __all__ = [
     "build_participant",
     "build_report_strategy",
     "build_requirement_generator",
+    "build_review_stage",
     "build_role",
     "build_runner",
     "build_termination",

@@ -78,6 +78,16 @@ def _same(value: object) -> object:
 
 
 @hookimpl
+def clientsim_register_review_stages(register: Register) -> None:
+    from clientsim.review import BUILTINS  # noqa: PLC0415
+    from clientsim.teams.panel import StakeholderPanel  # noqa: PLC0415
+
+    for name, kind in BUILTINS.items():
+        register(name, kind.from_config)
+    register("stakeholder_panel", StakeholderPanel.from_config)
+
+
+@hookimpl
 def clientsim_register_channels(register: Register) -> None:
     from clientsim.channels.http import HTTPChannel  # noqa: PLC0415
     from clientsim.channels.memory import InMemoryChannel  # noqa: PLC0415

@@ -54,7 +54,15 @@ _EXPERIMENT_KEYS = frozenset(
     | {"multi_turn", "outcomes", "iterations", "parallel_runs", "replay_args"}
 )
 _CLIENT_KEYS = frozenset(
-    {"pool", "generators", "feedback", "report", "continuous", "intake"}
+    {
+        "pool",
+        "generators",
+        "feedback",
+        "report",
+        "continuous",
+        "intake",
+        "review_stages",
+    }
 )
 
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from clientsim.models import TokenUsage
     from clientsim.models.client import ClientRequest
     from clientsim.models.team import RoleTemplate
+    from clientsim.review.pipeline import ReviewStage
     from clientsim.simulation.config import (
         FeedbackConfig,
         IntakeConfig,
@@ -62,6 +63,7 @@ __all__ = [
     "build_participant",
     "build_report_strategy",
     "build_requirement_generator",
+    "build_review_stage",
     "build_role",
     "build_termination",
     "build_turn_policy",
@@ -75,6 +77,7 @@ __all__ = [
     "participants",
     "report_strategies",
     "requirement_generators",
+    "review_stages",
     "roles",
     "termination_strategies",
     "turn_policies",
@@ -111,6 +114,12 @@ roles: Final[Registry[RoleTemplate]] = Registry(
 """Role templates by key (``ceo``, ``product_manager``, ``engineering_lead``,
 ``designer``, ``sales``, ``support``, ``simulation_analyst``, and plugins'); each
 factory takes no argument and returns a :class:`~clientsim.models.team.RoleTemplate`."""
+
+review_stages: Final[Registry[ReviewStage]] = Registry(
+    family="review stage", hook="clientsim_register_review_stages"
+)
+"""Stages of the review pipeline by name (``internal``, ``client``,
+``stakeholder_panel``, and plugins')."""
 
 # Client simulation (seed 000): one registry per strategy family of its factory table.
 requirement_generators: Final[Registry[RequirementGenerator]] = Registry(
@@ -225,6 +234,18 @@ def build_role(name: str, /) -> RoleTemplate:
     if not isinstance(role, RoleTemplate):
         raise _wrong_kind("role", name, role, "RoleTemplate value")
     return role
+
+
+def build_review_stage(config: StrategyConfig, /, **context: object) -> ReviewStage:
+    """Build a review stage, e.g. ``{"strategy": "stakeholder_panel", "team": ["CEO",
+    "Designer"], "rule": "majority"}``; ``context`` passes what a config cannot hold
+    (``model=my_chat_model``, ``client=my_client``)."""
+    stage = review_stages.build(config, **context)
+    if not isinstance(getattr(stage, "name", None), str) or not callable(
+        getattr(stage, "review", None)
+    ):
+        raise _wrong_kind("review stage", config, stage, "name and async review method")
+    return stage
 
 
 def _config_of(

@@ -86,6 +86,12 @@ class HookSpecs:
         team.role_key` of its title)."""
 
     @hookspec
+    def clientsim_register_review_stages(self, register: Register) -> None:
+        """Register review stages of the review pipeline:
+        ``register("stakeholder_panel", StakeholderPanel.from_config)``; factories
+        build a :class:`~clientsim.review.ReviewStage`."""
+
+    @hookspec
     def clientsim_register_models(self, register: Register) -> None:
         """Register chat model providers: ``register("openai", build)``.
 

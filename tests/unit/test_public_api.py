@@ -195,7 +195,8 @@ def test_every_factory_is_at_the_top_level():
     from clientsim import factory
 
     builders = {name for name in factory.__all__ if name.startswith("build_")}
-    assert len(builders) == 13  # the eleven of seed 000 and 003, turn policies, roles
+    # the eleven of seed 000 and 003, turn policies, roles, review stages
+    assert len(builders) == 14
     assert builders <= set(clientsim.__all__)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Final
 import attrs
 
 from clientsim._validators import a_number, an_int, items_of, typed
+from clientsim.config.converter import OMIT_IF_DEFAULT
 from clientsim.errors import ConfigError, IllegalTransitionError
 from clientsim.models.frozen import FrozenDict, freeze_mapping
 from clientsim.models.timestamps import timestamp_field_or_none
@@ -134,6 +135,10 @@ _seconds: Final = a_number(0)
 
 
 def _task_metadata(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return freeze_mapping(value, "metadata")
+
+
+def _result_metadata(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return freeze_mapping(value, "metadata")
 
 
@@ -560,6 +565,9 @@ class ReviewStageResult:
         verdict: PASS, FAIL or SKIP.
         reason: why (``None`` when there is nothing to say).
         feedback: the client's feedback, for a client review stage.
+        metadata: more about the verdict, read-only JSON-like data (a stakeholder
+            panel puts each member's verdict here); empty by default, and left out
+            of the plain data while empty.
     """
 
     stage: str = attrs.field(validator=_not_blank)
@@ -568,3 +576,8 @@ class ReviewStageResult:
     )
     reason: str | None = None
     feedback: ClientFeedback | None = None
+    metadata: Mapping[str, Any] = attrs.field(
+        default=_NO_MAPPING,
+        converter=_result_metadata,
+        metadata={OMIT_IF_DEFAULT: True},  # older data and most stages: no metadata
+    )

@@ -87,10 +87,17 @@ def _progress(
     return {
         "current_stage": current,
         "stages_completed": list(completed),
-        "stage_results": {
-            r.stage: {"verdict": r.verdict.value, "reason": r.reason} for r in results
-        },
+        "stage_results": {r.stage: _stage_entry(r) for r in results},
     }
+
+
+def _stage_entry(result: ReviewStageResult) -> dict[str, Any]:
+    """A stage's verdict and reason in the seed's shape, plus its metadata (a
+    stakeholder panel's member verdicts) when it has any."""
+    entry: dict[str, Any] = {"verdict": result.verdict.value, "reason": result.reason}
+    if result.metadata:
+        entry["metadata"] = result.metadata
+    return entry
 
 
 def _with_progress(task: Task, progress: dict[str, Any]) -> Task:

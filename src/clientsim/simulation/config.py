@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,6 +25,7 @@ from clientsim.config import (
     read_text,
     to_dict,
 )
+from clientsim.config.converter import OMIT_IF_DEFAULT
 from clientsim.errors import ConfigError
 
 
@@ -52,6 +53,21 @@ def _options(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
             f"{attribute.name} must be a mapping of option names to values; got "
             f"{value!r}"
         )
+
+
+def _stage_configs(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, str | Mapping) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f"{attribute.name} must be a list of review stage configs; got {value!r}"
+        )
+    for index, item in enumerate(value):
+        name = item.get("strategy") if isinstance(item, Mapping) else None
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(
+                f"{attribute.name}[{index}] must be a mapping with a 'strategy' key "
+                "naming a review stage (such as stakeholder_panel) plus its options; "
+                f"got {item!r}"
+            )
 
 
 _optional_rounds: Final = or_none(an_int(low=1))  # None: until stopped
@@ -165,6 +181,10 @@ class ClientSimulationConfig:
         runner: rounds, concurrency and timeouts.
         continuous: interval and concurrency of continuous mode.
         intake: the intake strategy (beyond the seed's six parts).
+        review_stages: more stages of the review pipeline, run before the client's
+            own review, e.g. ``[{strategy: stakeholder_panel, team: [CEO, Designer],
+            rule: majority}]`` (each a mapping with ``strategy`` naming a registered
+            review stage, plus its options).
     """
 
     pool: ClientPoolConfig = attrs.field(factory=ClientPoolConfig)
@@ -176,6 +196,11 @@ class ClientSimulationConfig:
     runner: SimulationRunnerConfig = attrs.field(factory=SimulationRunnerConfig)
     continuous: ContinuousModeConfig = attrs.field(factory=ContinuousModeConfig)
     intake: IntakeConfig = attrs.field(factory=IntakeConfig)
+    review_stages: tuple[Mapping[str, Any], ...] = attrs.field(
+        default=(),
+        validator=_stage_configs,
+        metadata={OMIT_IF_DEFAULT: True},  # configs without stages dump as before
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ClientSimulationConfig:

@@ -43,17 +43,13 @@ from clientsim.clients.pool import ClientSelectionStrategy, RoundRobinStrategy
 from clientsim.errors import ConfigError
 from clientsim.models import TokenUsage
 from clientsim.models.client import (
-    ClientFeedback,
     ClientProfile,
     RequestStatus,
-    ReviewStageResult,
-    ReviewVerdict,
-    Task,
     TaskRequirement,
     TaskSource,
     TaskStatus,
 )
-from clientsim.review.pipeline import ClientReviewStage, ReviewPipeline
+from clientsim.review.pipeline import ReviewStage
 from clientsim.simulation.config import (
     ClientSimulationConfig,
     ContinuousModeConfig,
@@ -61,6 +57,12 @@ from clientsim.simulation.config import (
 )
 from clientsim.simulation.metrics import SimulationMetrics, TaskOutcome
 from clientsim.simulation.result import SimulationResult
+from clientsim.simulation.review import (
+    PoolReview,
+    attach_review,
+    build_review_stages,
+    check_stages,
+)
 from clientsim.store.base import SimulationStore
 
 
@@ -131,34 +133,6 @@ def build_clients(
     return clients
 
 
-class _PoolReview:
-    """The ``client`` review stage for a whole pool: the client who filed the task's
-    request reviews it, within the review timeout; every feedback is kept."""
-
-    name = "client"
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.client_of: dict[str, ClientInterface] = {}
-        self.feedback: dict[str, list[ClientFeedback]] = {}
-        self.seed = 0
-
-    async def review(self, task: Task) -> ReviewStageResult:
-        client = self.client_of.get(task.request_id or "")
-        if client is None:
-            return ReviewStageResult(
-                stage=self.name,
-                verdict=ReviewVerdict.SKIP,
-                reason="no simulated client filed this task",
-            )
-        stage = ClientReviewStage(client, self.name, seed=self.seed)
-        with anyio.fail_after(self.timeout):
-            result = await stage.review(task)
-        if result.feedback is not None:
-            self.feedback.setdefault(task.task_id, []).append(result.feedback)
-        return result
-
-
 class SimulationRunner:
     """Runs a client simulation against a task engine (the system under test).
 
@@ -178,6 +152,9 @@ class SimulationRunner:
         default_project: the project tasks are filed into.
         simulation_id: the run's id (default: a new UUID); registering the same id
             twice in one store raises ``DuplicateSimulationError``.
+        review_stages: more review stages (a ``StakeholderPanel``, your own), put in
+            the engine's review pipeline ahead of the client's review; the engine
+            needs a ``review_pipeline``.
     """
 
     def __init__(
@@ -193,6 +170,7 @@ class SimulationRunner:
         store: SimulationStore | None = None,
         default_project: str = "default",
         simulation_id: str | None = None,
+        review_stages: Sequence[ReviewStage] = (),
     ) -> None:
         if not clients or not all(isinstance(c, ClientInterface) for c in clients):
             raise ConfigError(
@@ -228,9 +206,9 @@ class SimulationRunner:
         self.store = store
         self.default_project = default_project
         self.simulation_id = simulation_id or str(uuid.uuid4())
+        self.review_stages = check_stages(task_engine, review_stages)
         self._outcomes: dict[tuple[int, int], TaskOutcome] = {}
-        self._engine_reviews = False
-        self._review = _PoolReview(self.config.review_timeout_seconds)
+        self._review = PoolReview(self.config.review_timeout_seconds)
         self._review.seed = self.config.seed
         self._intake_engine: Any = None
 
@@ -277,6 +255,9 @@ class SimulationRunner:
             store=store,
             default_project=config.intake.default_project,
             simulation_id=simulation_id,
+            review_stages=build_review_stages(
+                config.review_stages, model=model, seed=config.runner.seed
+            ),
         )
 
     def copy(self, *, config: SimulationRunnerConfig | None = None) -> SimulationRunner:
@@ -293,6 +274,7 @@ class SimulationRunner:
             store=self.store,
             default_project=self.default_project,
             simulation_id=self.simulation_id,
+            review_stages=self.review_stages,
         )
 
     def prune(self, keep: int) -> None:
@@ -331,7 +313,7 @@ class SimulationRunner:
             simulation_id=self.simulation_id,
             clients=len(self.clients),
         )
-        self._attach_review()
+        attach_review(self.task_engine, self._review, self.review_stages)
         from clientsim.intake import IntakeEngine  # noqa: PLC0415
 
         status = "cancelled"
@@ -386,6 +368,7 @@ class SimulationRunner:
     def _usage(self) -> TokenUsage:
         total = TokenUsage()
         parts: list[object] = [self.generator, self.intake, *self.clients]
+        parts += self.review_stages
         parts += [getattr(c, "ai", None) for c in self.clients]
         for part in parts:
             usage = getattr(part, "token_usage", None)
@@ -406,21 +389,6 @@ class SimulationRunner:
         if len(names) != 1:
             return None
         return estimate_cost(names[0], usage)
-
-    def _attach_review(self) -> None:
-        pipeline = getattr(self.task_engine, "review_pipeline", "absent")
-        if pipeline == "absent":
-            return
-        stages = list(pipeline.stages) if isinstance(pipeline, ReviewPipeline) else []
-        self._engine_reviews = True
-        if any(stage is self._review for stage in stages):
-            return
-        # Another runner's pool review (a ContinuousMode's copy ran this engine
-        # before) gives way to this runner's; a stage of the user's is kept.
-        stages = [stage for stage in stages if not isinstance(stage, _PoolReview)]
-        if any(stage.name == self._review.name for stage in stages):
-            return
-        self.task_engine.review_pipeline = ReviewPipeline([*stages, self._review])
 
     async def run_round(self, round_index: int) -> None:
         """Draft ``requirements_per_round`` requirements and take each one through."""

@@ -43,3 +43,7 @@ __all__: list[str] = [
     "roles",
     "start",
 ]
+from clientsim.teams.panel import StakeholderPanel
+
+
+__all__: list[str] = ["StakeholderPanel"]
