@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 async def main() -> None:
     session = await teams.start(HERE / "launch.yaml")
     print(f"Session {session.session_id}: {session.scenario.title}")
-    print(f"[  0] Facilitator: {session.transcript.messages[0].content}")
+    print(f"[  0] Facilitator: {session.opening}")
     while not session.is_complete:
         for message in await session.next():
             speaker = message.speaker.label if message.speaker else "?"

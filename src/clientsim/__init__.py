@@ -226,10 +226,9 @@ if _typing.TYPE_CHECKING:
         TaskEngine,
         Worker,
     )
+    from clientsim.teams import MemoryManager, SimulationAnalyst, StakeholderPanel
     from clientsim.teams.participant import RoleParticipant
     from clientsim.teams.roles import get_role, roles
-    from clientsim.teams import MemoryManager, SimulationAnalyst
-    from clientsim.teams import StakeholderPanel
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,
@@ -431,8 +430,8 @@ __all__ = [
     "build_termination",
     "build_turn_policy",
     "build_work_entry_adapter",
-    "get_role",
     "configure_logging",
+    "get_role",
     "hookimpl",
     "open_store",
     "resolve_agent",

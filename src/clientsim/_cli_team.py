@@ -114,7 +114,7 @@ def start_command(scenario: Path, **options: Any) -> None:
                 session_id=options["session_id"],
             )
             click.echo(f"started session {session.session_id}")
-            click.echo(f"[  0] Facilitator: {session.transcript.messages[0].content}")
+            click.echo(f"[  0] Facilitator: {session.opening}")
             turns = options["turns"]
             for _ in range(turns if turns is not None else 10**9):
                 messages = await session.next()

@@ -8,6 +8,7 @@ stored session's memory).
 
 from clientsim.teams.analyst import SimulationAnalyst
 from clientsim.teams.memory import MemoryManager
+from clientsim.teams.panel import StakeholderPanel
 from clientsim.teams.participant import ParticipantMemory, RoleParticipant
 from clientsim.teams.roles import (
     builtin_roles,
@@ -28,6 +29,7 @@ __all__: list[str] = [
     "ParticipantMemory",
     "RoleParticipant",
     "SimulationAnalyst",
+    "StakeholderPanel",
     "TeamConfig",
     "TeamScenario",
     "TeamSession",
@@ -43,7 +45,3 @@ __all__: list[str] = [
     "roles",
     "start",
 ]
-from clientsim.teams.panel import StakeholderPanel
-
-
-__all__: list[str] = ["StakeholderPanel"]

@@ -134,7 +134,8 @@ class TeamScenario:
                 raise InvalidTypeError(
                     f"scenario.{name} must be a string; got {value!r}"
                 )
-            return attrs.evolve(self, **{name: value})
+            changes: dict[str, Any] = {name: value}
+            return attrs.evolve(self, **changes)
         return attrs.evolve(self, parameters={**self.parameters, name: value})
 
 

@@ -112,7 +112,7 @@ class TeamSession:
         self._store = store
         self._owns_store = owns_store
         self._members = list(members)
-        self._model = model if model is not None else config.model
+        self._model = _seeded(model if model is not None else config.model, config.seed)
         self._analyses = list(analyses)
         self._memories = list(memories)
         self._ending: Ending | None = None
@@ -154,7 +154,9 @@ class TeamSession:
         self._runner = GroupSimulationRunner(
             group,
             turn_policy=_policy(config.turn_policy, self._model),
-            initial_message=None if history else config.scenario.opening_message(),
+            initial_message=history[0].content
+            if history
+            else config.scenario.opening_message(),
             initial_speaker=FACILITATOR,
             outcomes=Outcomes(config.scenario.outcomes),
             max_messages=config.max_turns + 1,
@@ -181,6 +183,12 @@ class TeamSession:
     def team(self) -> tuple[tuple[str, RoleTemplate], ...]:
         """The members as ``(name, role)`` pairs, the analyst included."""
         return tuple(self._members)
+
+    @property
+    def opening(self) -> str:
+        """The discussion's first message (the scenario, as the facilitator puts it)."""
+        messages = self.transcript.messages
+        return messages[0].content if messages else self.scenario.opening_message()
 
     @property
     def transcript(self) -> Conversation:
@@ -251,6 +259,7 @@ class TeamSession:
         """
         if self._ending is not None:
             return ()
+        opened = bool(self.transcript.messages)
         step = await self._runner.step()
         self._snapshot_memories()
         every = self.config.analyst_every
@@ -263,7 +272,8 @@ class TeamSession:
             await self.analyse()
         self._ending = step.ending
         await self.save()
-        return step.messages
+        # The first step records the opening too; it is not a turn.
+        return step.messages if opened else step.messages[1:]
 
     async def run(self, until: Until = None) -> tuple[Message, ...]:
         """Run turns until the session ends, or ``until``: a turn number to reach, or
@@ -440,6 +450,12 @@ class TeamSession:
     def __repr__(self) -> str:
         names = ", ".join(name for name, _ in self._members)
         return f"TeamSession({self.session_id!r}, turn={self.turn}, team=[{names}])"
+
+
+def _seeded(model: str | BaseChatModel, seed: int) -> str | BaseChatModel:
+    """The offline model plays the session's seed: ``"offline"`` becomes
+    ``"offline:<seed>"``, so another seed gives another discussion."""
+    return f"offline:{seed}" if model == "offline" else model
 
 
 def _data(value: object) -> Any:

@@ -229,7 +229,8 @@ def _set_role(
             )
     elif not isinstance(value, str):
         raise ConfigError(f"{key} must be a string; got {value!r}")
-    return attrs.evolve(template, **{field: value})
+    changes: dict[str, Any] = {field: value}
+    return attrs.evolve(template, **changes)
 
 
 @attrs.frozen
