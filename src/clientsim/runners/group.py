@@ -30,10 +30,8 @@ from clientsim.models import (
     Message,
     MessageDraft,
     Outcomes,
-    ParticipantRole,
     Timeouts,
     TokenUsage,
-    TokenUsageReport,
 )
 from clientsim.models.team import RoleTemplate
 from clientsim.participants.base import Participant
@@ -56,9 +54,12 @@ from clientsim.runners._core import (
 from clientsim.runners._group_members import (
     check_history,
     check_opening,
+    close_members,
     member_failure,
     member_seats,
+    open_channels,
     opening_message,
+    usage_report,
 )
 from clientsim.runners._group_view import (
     Labels,
@@ -257,6 +258,10 @@ class GroupSimulationRunner(ConversationCore, Runner):
     _duration: float | None = attrs.field(init=False, default=None, repr=False)
     _started_at: float = attrs.field(init=False, default=0.0, repr=False)
     _ran: bool = attrs.field(init=False, default=False, repr=False)
+    _limits: tuple[anyio.CancelScope, float] | None = attrs.field(
+        init=False, default=None, repr=False
+    )
+    _asking: TurnRound | None = attrs.field(init=False, default=None, repr=False)
     _opened: bool = attrs.field(init=False, default=False, repr=False)
     _infos: tuple[MemberInfo, ...] = attrs.field(init=False, default=(), repr=False)
 
@@ -392,18 +397,8 @@ class GroupSimulationRunner(ConversationCore, Runner):
         ending: Ending | None = None
         try:
             if first:  # here, not in a scope of a turn: a session may hold a task group
-                await self._open_channels()
-            remaining = self._started_at + self.timeouts.conversation - time.monotonic()
-            with anyio.move_on_after(max(remaining, 0.0)) as scope:
-                ending = await self._advance()
-            if scope.cancelled_caught:
-                limit = self.timeouts.conversation
-                ending = Ending(
-                    reason="max_duration",
-                    detail=f"the conversation reached its maximum duration of "
-                    f"{limit:g}s (timeouts.conversation)",
-                    message_count=len(state.conversation.messages),
-                )
+                await open_channels(self._seats)
+            ending = await self._turn_within_limits()
         except Failed as failure:
             ending = await self._fail(failure)
         finally:
@@ -423,23 +418,21 @@ class GroupSimulationRunner(ConversationCore, Runner):
             state.conversation,
             duration,
             ending=self._ending,
-            token_usage=self._usage_report(),
+            token_usage=usage_report(
+                self._seats,
+                self.usage_by_member,
+                _spent(_usage(*self._judges(), self._policy), self._judged),
+            )
+            if self._state.started
+            else NO_USAGE_REPORT,
             error=self._error,
         )
 
     async def aclose(self) -> None:
         """Close the sessions of channel members and the channels the runner made
         (done when the conversation ends; for a run left unfinished)."""
-        for seat in self._seats.values():
-            participant = seat.participant
-            if isinstance(participant, ChannelParticipant):
-                # Not in a scope of ours: a session with a listener exits the task
-                # group it entered when it opened (it shields its own cleanup).
-                await participant.aclose()
         owned, self._owned = self._owned, []
-        for channel in owned:
-            with anyio.CancelScope(shield=True):
-                await channel.aclose()
+        await close_members(self._seats, owned)
 
     def _start(self) -> None:
         state = self._state
@@ -455,17 +448,6 @@ class GroupSimulationRunner(ConversationCore, Runner):
                 conversation_id=self.conversation_id,
                 runner="group",
             )
-
-    async def _open_channels(self) -> None:
-        for name, seat in self._seats.items():
-            participant = seat.participant
-            if isinstance(participant, ChannelParticipant):
-                try:
-                    await participant.open()
-                except ConfigError:
-                    raise
-                except Exception as exc:
-                    raise Failed(name, exc) from exc
 
     def _make_opening(self) -> Message | None:
         return opening_message(
@@ -488,6 +470,33 @@ class GroupSimulationRunner(ConversationCore, Runner):
             await self._evaluate(self.outcome_evaluator, self._state.conversation)
         return None
 
+    async def _turn_within_limits(self) -> Ending | None:
+        """:meth:`_advance` under one cancel scope for both limits: first a
+        member's (``timeouts.turn``, moved on at each ask), then, once the turn's
+        message is in, the conversation's (``timeouts.conversation``)."""
+        now = anyio.current_time()
+        limits = self.timeouts
+        ends = now + self._started_at + limits.conversation - time.monotonic()
+        with anyio.CancelScope(deadline=min(ends, now + limits.turn)) as scope:
+            self._limits = (scope, ends)
+            return await self._advance()
+        if anyio.current_time() < ends:
+            asking = self._asking.asking if self._asking is not None else None
+            name = asking or "turn_policy"
+            raise Failed(
+                name,
+                TimeoutError(
+                    f"{name} took longer than {limits.turn:g}s to write a message "
+                    "(timeouts.turn)"
+                ),
+            )
+        return Ending(
+            reason="max_duration",
+            detail=f"the conversation reached its maximum duration of "
+            f"{limits.conversation:g}s (timeouts.conversation)",
+            message_count=len(self._state.conversation.messages),
+        )
+
     async def _advance(self) -> Ending | None:
         """One turn (the opening first, on the first call); the ending, if any."""
         if not self._opened:
@@ -496,6 +505,8 @@ class GroupSimulationRunner(ConversationCore, Runner):
                 return ending
         transcript = self._state.conversation
         count = len(transcript.messages)
+        limits = self._limits
+        assert limits is not None  # noqa: S101 - set by _turn_within_limits
         if count >= self.max_messages:
             return Ending(
                 reason="max_messages",
@@ -510,7 +521,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
             seed=self.seed,
             timeout=self.timeouts.turn,
             labels=self._labels,
+            limits=limits,
         )
+        self._asking = context
         try:
             message = await self._policy.take_turn(context)
         except (Failed, ConfigError):
@@ -536,6 +549,8 @@ class GroupSimulationRunner(ConversationCore, Runner):
                     "return a proposal it got from context.ask() or None"
                 ),
             )
+        scope, ends = limits
+        scope.deadline = ends  # from here on, only the conversation's limit holds
         return await self._record(transcript.with_message(message))
 
     async def _fail(self, failure: Failed) -> Ending:
@@ -580,19 +595,3 @@ class GroupSimulationRunner(ConversationCore, Runner):
                 outcome=conversation.outcome.name if conversation.outcome else None,
                 duration_seconds=self._duration,
             )
-
-    def _usage_report(self) -> TokenUsageReport:
-        if not self._state.started:
-            return NO_USAGE_REPORT
-        customer = agent = NO_USAGE
-        for name, usage in self.usage_by_member.items():
-            if usage is NO_USAGE:
-                continue
-            if self._seats[name].side is ParticipantRole.CUSTOMER:
-                customer = customer + usage
-            else:
-                agent = agent + usage
-        judge = _spent(_usage(*self._judges(), self._policy), self._judged)
-        if customer is agent is judge is NO_USAGE:
-            return NO_USAGE_REPORT
-        return TokenUsageReport(customer=customer, agent=agent, judge=judge)
