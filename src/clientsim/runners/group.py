@@ -63,6 +63,7 @@ from clientsim.runners._group_members import (
 )
 from clientsim.runners._group_view import (
     Labels,
+    LiveRun,
     Seat,
     TurnRound,
     member_seed,
@@ -251,19 +252,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
     _policy: TurnPolicy = attrs.field(init=False, repr=False)
     _labels: Labels = attrs.field(init=False, factory=Labels, repr=False)
     _opening: Message | None = attrs.field(init=False, default=None, repr=False)
-    _ending: Ending | None = attrs.field(init=False, default=None, repr=False)
-    _error: ErrorRecord | None = attrs.field(init=False, default=None, repr=False)
-    _before: dict[str, TokenUsage] = attrs.field(init=False, factory=dict, repr=False)
-    _judged: TokenUsage = attrs.field(init=False, default=NO_USAGE, repr=False)
-    _duration: float | None = attrs.field(init=False, default=None, repr=False)
-    _started_at: float = attrs.field(init=False, default=0.0, repr=False)
-    _ran: bool = attrs.field(init=False, default=False, repr=False)
-    _limits: tuple[anyio.CancelScope, float] | None = attrs.field(
-        init=False, default=None, repr=False
-    )
-    _asking: TurnRound | None = attrs.field(init=False, default=None, repr=False)
-    _opened: bool = attrs.field(init=False, default=False, repr=False)
-    _infos: tuple[MemberInfo, ...] = attrs.field(init=False, default=(), repr=False)
+    _live: LiveRun = attrs.field(init=False, factory=LiveRun, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
@@ -346,14 +335,16 @@ class GroupSimulationRunner(ConversationCore, Runner):
     def usage_by_member(self) -> Mapping[str, TokenUsage]:
         """What each member's model calls have spent in this run, by name."""
         return {
-            name: _spent(_usage(seat.participant), self._before.get(name, NO_USAGE))
+            name: _spent(
+                _usage(seat.participant), self._live.before.get(name, NO_USAGE)
+            )
             for name, seat in self._seats.items()
         }
 
     @property
     def ending(self) -> Ending | None:
         """Why the conversation ended (``None`` while it goes on)."""
-        return self._ending
+        return self._live.ending
 
     # ----- running ---------------------------------------------------------------
 
@@ -364,12 +355,12 @@ class GroupSimulationRunner(ConversationCore, Runner):
             SimulationError: the runner already ran, or its conversation has ended.
             ConfigError: a strategy is misconfigured for this run.
         """
-        if self._ran or self._state.is_complete:
+        if self._live.ran or self._state.is_complete:
             raise SimulationError(
                 "this GroupSimulationRunner has already run; runners are single-use, "
                 "so create a new one (with fresh participants) for another conversation"
             )
-        self._ran = True
+        self._live.ran = True
         while (await self.step()).ending is None:
             pass
         return self.result()
@@ -386,7 +377,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
         if state.is_complete:
             raise SimulationError(
                 "this group conversation has ended "
-                f"({self._ending.reason if self._ending else 'error'}); create a new "
+                f"({self._live.ending.reason if self._live.ending else 'error'}); create a new "
                 "runner for another"
             )
         first = not state.started
@@ -411,21 +402,23 @@ class GroupSimulationRunner(ConversationCore, Runner):
         """The result so far: the transcript, and once it ended its ending, error
         and token usage."""
         state = self._state
-        duration = self._duration
+        duration = self._live.duration
         if duration is None:
-            duration = time.monotonic() - self._started_at if state.started else 0.0
+            duration = (
+                time.monotonic() - self._live.started_at if state.started else 0.0
+            )
         return ConversationResult(
             state.conversation,
             duration,
-            ending=self._ending,
+            ending=self._live.ending,
             token_usage=usage_report(
                 self._seats,
                 self.usage_by_member,
-                _spent(_usage(*self._judges(), self._policy), self._judged),
+                _spent(_usage(*self._judges(), self._policy), self._live.judged),
             )
             if self._state.started
             else NO_USAGE_REPORT,
-            error=self._error,
+            error=self._live.error,
         )
 
     async def aclose(self) -> None:
@@ -437,11 +430,11 @@ class GroupSimulationRunner(ConversationCore, Runner):
     def _start(self) -> None:
         state = self._state
         state.started = True
-        state.start_monotonic = self._started_at = time.monotonic()
-        self._before = {
+        state.start_monotonic = self._live.started_at = time.monotonic()
+        self._live.before = {
             name: _usage(seat.participant) for name, seat in self._seats.items()
         }
-        self._judged = _usage(*self._judges(), self._policy)
+        self._live.judged = _usage(*self._judges(), self._policy)
         if events.enabled(events.CONVERSATION_STARTED):
             events.emit(
                 events.CONVERSATION_STARTED,
@@ -460,7 +453,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
 
     async def _begin(self) -> Ending | None:
         """Record the opening, or judge the history's outcome; the ending, if any."""
-        self._opened = True
+        self._live.opened = True
         opening = self._opening
         if opening is not None and self.base_timestamp is None:
             opening = self._make_opening()
@@ -476,12 +469,12 @@ class GroupSimulationRunner(ConversationCore, Runner):
         message is in, the conversation's (``timeouts.conversation``)."""
         now = anyio.current_time()
         limits = self.timeouts
-        ends = now + self._started_at + limits.conversation - time.monotonic()
+        ends = now + self._live.started_at + limits.conversation - time.monotonic()
         with anyio.CancelScope(deadline=min(ends, now + limits.turn)) as scope:
-            self._limits = (scope, ends)
+            self._live.limits = (scope, ends)
             return await self._advance()
         if anyio.current_time() < ends:
-            asking = self._asking.asking if self._asking is not None else None
+            asking = self._live.asking.asking if self._live.asking is not None else None
             name = asking or "turn_policy"
             raise Failed(
                 name,
@@ -499,13 +492,13 @@ class GroupSimulationRunner(ConversationCore, Runner):
 
     async def _advance(self) -> Ending | None:
         """One turn (the opening first, on the first call); the ending, if any."""
-        if not self._opened:
+        if not self._live.opened:
             ending = await self._begin()
             if ending is not None:
                 return ending
         transcript = self._state.conversation
         count = len(transcript.messages)
-        limits = self._limits
+        limits = self._live.limits
         assert limits is not None  # noqa: S101 - set by _turn_within_limits
         if count >= self.max_messages:
             return Ending(
@@ -523,7 +516,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
             labels=self._labels,
             limits=limits,
         )
-        self._asking = context
+        self._live.asking = context
         try:
             message = await self._policy.take_turn(context)
         except (Failed, ConfigError):
@@ -549,8 +542,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
                     "return a proposal it got from context.ask() or None"
                 ),
             )
-        scope, ends = limits
-        scope.deadline = ends  # from here on, only the conversation's limit holds
+        if self.outcome_evaluator or self.progress_callback or self.termination:
+            scope, ends = limits  # from here on, only the conversation's limit holds
+            scope.deadline = ends
         return await self._record(transcript.with_message(message))
 
     async def _fail(self, failure: Failed) -> Ending:
@@ -559,7 +553,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
         error = ErrorRecord.from_exception(failure.source, failure.error)
         if seat is not None and isinstance(seat.participant, ChannelParticipant):
             error = attrs.evolve(error, blame="agent")
-        self._error = error
+        self._live.error = error
         ending = Ending(
             reason="error",
             detail=f"{failure.source} failed: {error.type}: {error.message}",
@@ -582,8 +576,8 @@ class GroupSimulationRunner(ConversationCore, Runner):
     async def _finish(self, ending: Ending, *, emit: bool = True) -> None:
         state = self._state
         state.is_complete = True
-        self._ending = ending
-        self._duration = time.monotonic() - self._started_at
+        self._live.ending = ending
+        self._live.duration = time.monotonic() - self._live.started_at
         await self.aclose()
         if emit and events.enabled(events.CONVERSATION_ENDED):
             conversation = state.conversation
@@ -593,5 +587,5 @@ class GroupSimulationRunner(ConversationCore, Runner):
                 reason=ending.reason,
                 message_count=len(conversation.messages),
                 outcome=conversation.outcome.name if conversation.outcome else None,
-                duration_seconds=self._duration,
+                duration_seconds=self._live.duration,
             )
