@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypeGuard
 
+import anyio
+
 from clientsim import factory
 from clientsim.channels.base import Channel
 from clientsim.errors import (
@@ -14,13 +16,20 @@ from clientsim.errors import (
     SimulationError,
     UnknownStrategyError,
 )
-from clientsim.models import Conversation, Message, MessageDraft, ParticipantRole
+from clientsim.models import (
+    Conversation,
+    Message,
+    MessageDraft,
+    ParticipantRole,
+    TokenUsage,
+    TokenUsageReport,
+)
 from clientsim.models.conversation import stamped
 from clientsim.models.group import Speaker
 from clientsim.models.team import RoleTemplate, role_key
 from clientsim.participants.base import Participant
 from clientsim.participants.channel import ChannelParticipant
-from clientsim.runners._core import Failed
+from clientsim.runners._core import NO_USAGE, NO_USAGE_REPORT, Failed
 from clientsim.runners._group_view import Seat, derived_seed, with_speaker
 from clientsim.runners.agents import builds_a_channel, resolve_agent
 from clientsim.turns.base import MemberInfo
@@ -241,3 +250,46 @@ def member_failure(
         wrapped.__cause__ = error
         return wrapped
     return error
+
+
+async def open_channels(seats: Mapping[str, Seat]) -> None:
+    """Open the sessions of the members that are real agents behind channels."""
+    for name, seat in seats.items():
+        participant = seat.participant
+        if isinstance(participant, ChannelParticipant):
+            try:
+                await participant.open()
+            except ConfigError:
+                raise
+            except Exception as exc:
+                raise Failed(name, exc) from exc
+
+
+async def close_members(seats: Mapping[str, Seat], owned: Sequence[Channel]) -> None:
+    """Close channel members' sessions, then the channels made for members."""
+    for seat in seats.values():
+        participant = seat.participant
+        if isinstance(participant, ChannelParticipant):
+            # Not in a scope of the caller's: a session with a listener exits the
+            # task group it entered when it opened (it shields its own cleanup).
+            await participant.aclose()
+    for channel in owned:
+        with anyio.CancelScope(shield=True):
+            await channel.aclose()
+
+
+def usage_report(
+    seats: Mapping[str, Seat], spent: Mapping[str, TokenUsage], judge: TokenUsage
+) -> TokenUsageReport:
+    """The run's usage: members summed by side (customer, agent), and the judges'."""
+    customer = agent = NO_USAGE
+    for name, usage in spent.items():
+        if usage is NO_USAGE:
+            continue
+        if seats[name].side is ParticipantRole.CUSTOMER:
+            customer = customer + usage
+        else:
+            agent = agent + usage
+    if customer is agent is judge is NO_USAGE:
+        return NO_USAGE_REPORT
+    return TokenUsageReport(customer=customer, agent=agent, judge=judge)

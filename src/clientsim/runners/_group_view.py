@@ -11,15 +11,24 @@ from typing import Final
 import anyio
 
 from clientsim.errors import ConfigError, ParticipantError
-from clientsim.models import Conversation, Message, Outcome, ParticipantRole
+from clientsim.models import (
+    Conversation,
+    Ending,
+    ErrorRecord,
+    Message,
+    Outcome,
+    ParticipantRole,
+    TokenUsage,
+)
 from clientsim.models.conversation import stamped
 from clientsim.models.group import Speaker
 from clientsim.participants.base import Participant
-from clientsim.runners._core import Failed
+from clientsim.runners._core import NO_USAGE, Failed
 from clientsim.turns.base import MemberInfo
 
 
 __all__ = [
+    "LiveRun",
     "Seat",
     "TurnRound",
     "derived_seed",
@@ -76,32 +85,62 @@ def with_speaker(message: Message, speaker: Speaker) -> Message:
     return copy
 
 
+class LiveRun:
+    """What a group run changes as it goes, apart from the conversation itself: a
+    plain object (the runner is an attrs class whose assignments run its hooks)."""
+
+    __slots__ = (
+        "asking",
+        "before",
+        "duration",
+        "ending",
+        "error",
+        "judged",
+        "limits",
+        "opened",
+        "ran",
+        "started_at",
+    )
+
+    def __init__(self) -> None:
+        self.limits: tuple[anyio.CancelScope, float] | None = None
+        self.asking: TurnRound | None = None
+        self.opened = False
+        self.ran = False
+        self.ending: Ending | None = None
+        self.error: ErrorRecord | None = None
+        self.duration: float | None = None
+        self.started_at = 0.0
+        self.before: dict[str, TokenUsage] = {}
+        self.judged = NO_USAGE
+
+
 class Labels:
     """Everyone else's messages as a member sees them: ``"label: content"``, sent by
-    the other side. Made once per transcript message and side, shared by every
+    the other side. Made once per transcript message and side, and shared by every
     member of that side."""
 
     __slots__ = ("_by_side",)
 
     def __init__(self) -> None:
-        self._by_side: dict[ParticipantRole, list[Message | None]] = {
+        self._by_side: dict[ParticipantRole, list[Message]] = {
             _AGENT: [],
             _CUSTOMER: [],
         }
 
-    def get(self, index: int, message: Message, side: ParticipantRole) -> Message:
+    def upto(
+        self, side: ParticipantRole, messages: tuple[Message, ...]
+    ) -> list[Message]:
+        """The labelled copies, for ``side``, of every message of ``messages``."""
         made = self._by_side[side]
-        if len(made) <= index:
-            made.extend([None] * (index + 1 - len(made)))
-        found = made[index]
-        if found is None:
+        for message in messages[len(made) :]:
             speaker = message.speaker
             label = speaker.label if speaker is not None else message.sender.value
-            found = stamped(f"{label}: {message.content}", message.timestamp, side)
+            copy = stamped(f"{label}: {message.content}", message.timestamp, side)
             if speaker is not None:
-                _set(found, "speaker", speaker)
-            made[index] = found
-        return found
+                _set(copy, "speaker", speaker)
+            made.append(copy)
+        return made
 
 
 class Seat:
@@ -127,11 +166,11 @@ class Seat:
         if seen == len(messages) and view.outcome is transcript.outcome:
             return view
         name = self.info.name
-        other = self.other
+        labelled = labels.upto(self.other, messages)
         added = [
             message
             if message.speaker is not None and message.speaker.name == name
-            else labels.get(index, message, other)
+            else labelled[index]
             for index, message in enumerate(messages[seen:], seen)
         ]
         self._view = quick_conversation(
@@ -145,8 +184,12 @@ class TurnRound:
     """The :class:`~clientsim.turns.base.TurnContext` of one turn."""
 
     __slots__ = (
+        "_asks",
+        "_ends",
         "_labels",
+        "_pending",
         "_rng",
+        "_scope",
         "_seats",
         "_seed",
         "_timeout",
@@ -165,6 +208,7 @@ class TurnRound:
         seed: int,
         timeout: float,
         labels: Labels,
+        limits: tuple[anyio.CancelScope, float],
     ) -> None:
         self._seats = seats
         self.members = members
@@ -174,6 +218,14 @@ class TurnRound:
         self._timeout = timeout
         self._labels = labels
         self._rng: random.Random | None = None
+        self._scope, self._ends = limits
+        self._asks = 0
+        self._pending: dict[str, None] = {}
+
+    @property
+    def asking(self) -> str | None:
+        """Who was being asked when the turn's time ran out (the first of several)."""
+        return next(iter(self._pending), None)
 
     @property
     def rng(self) -> random.Random:
@@ -190,22 +242,17 @@ class TurnRound:
                 f"the members are {', '.join(map(repr, self._seats))}"
             )
         view = seat.view(self.transcript, self._labels)
-        timeout = self._timeout
+        if self._asks:  # the runner's scope gave the first ask its time already
+            self._scope.deadline = min(self._ends, anyio.current_time() + self._timeout)
+        self._asks += 1
+        self._pending[name] = None
         try:
-            with anyio.CancelScope(deadline=anyio.current_time() + timeout) as scope:
-                proposal = await seat.participant.get_next_message(view)
+            proposal = await seat.participant.get_next_message(view)
         except ConfigError:
             raise
         except Exception as exc:
             raise Failed(name, exc) from exc
-        if scope.cancelled_caught:
-            raise Failed(
-                name,
-                TimeoutError(
-                    f"{name} took longer than {timeout:g}s to write a message "
-                    "(timeouts.turn)"
-                ),
-            )
+        del self._pending[name]  # not on cancellation: then it was too slow
         if proposal is None:
             return None
         return with_speaker(self._checked(seat, proposal), seat.speaker)

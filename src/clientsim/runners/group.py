@@ -30,10 +30,8 @@ from clientsim.models import (
     Message,
     MessageDraft,
     Outcomes,
-    ParticipantRole,
     Timeouts,
     TokenUsage,
-    TokenUsageReport,
 )
 from clientsim.models.team import RoleTemplate
 from clientsim.participants.base import Participant
@@ -56,12 +54,16 @@ from clientsim.runners._core import (
 from clientsim.runners._group_members import (
     check_history,
     check_opening,
+    close_members,
     member_failure,
     member_seats,
+    open_channels,
     opening_message,
+    usage_report,
 )
 from clientsim.runners._group_view import (
     Labels,
+    LiveRun,
     Seat,
     TurnRound,
     member_seed,
@@ -250,15 +252,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
     _policy: TurnPolicy = attrs.field(init=False, repr=False)
     _labels: Labels = attrs.field(init=False, factory=Labels, repr=False)
     _opening: Message | None = attrs.field(init=False, default=None, repr=False)
-    _ending: Ending | None = attrs.field(init=False, default=None, repr=False)
-    _error: ErrorRecord | None = attrs.field(init=False, default=None, repr=False)
-    _before: dict[str, TokenUsage] = attrs.field(init=False, factory=dict, repr=False)
-    _judged: TokenUsage = attrs.field(init=False, default=NO_USAGE, repr=False)
-    _duration: float | None = attrs.field(init=False, default=None, repr=False)
-    _started_at: float = attrs.field(init=False, default=0.0, repr=False)
-    _ran: bool = attrs.field(init=False, default=False, repr=False)
-    _opened: bool = attrs.field(init=False, default=False, repr=False)
-    _infos: tuple[MemberInfo, ...] = attrs.field(init=False, default=(), repr=False)
+    _live: LiveRun = attrs.field(init=False, factory=LiveRun, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
@@ -341,14 +335,16 @@ class GroupSimulationRunner(ConversationCore, Runner):
     def usage_by_member(self) -> Mapping[str, TokenUsage]:
         """What each member's model calls have spent in this run, by name."""
         return {
-            name: _spent(_usage(seat.participant), self._before.get(name, NO_USAGE))
+            name: _spent(
+                _usage(seat.participant), self._live.before.get(name, NO_USAGE)
+            )
             for name, seat in self._seats.items()
         }
 
     @property
     def ending(self) -> Ending | None:
         """Why the conversation ended (``None`` while it goes on)."""
-        return self._ending
+        return self._live.ending
 
     # ----- running ---------------------------------------------------------------
 
@@ -359,12 +355,12 @@ class GroupSimulationRunner(ConversationCore, Runner):
             SimulationError: the runner already ran, or its conversation has ended.
             ConfigError: a strategy is misconfigured for this run.
         """
-        if self._ran or self._state.is_complete:
+        if self._live.ran or self._state.is_complete:
             raise SimulationError(
                 "this GroupSimulationRunner has already run; runners are single-use, "
                 "so create a new one (with fresh participants) for another conversation"
             )
-        self._ran = True
+        self._live.ran = True
         while (await self.step()).ending is None:
             pass
         return self.result()
@@ -381,7 +377,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
         if state.is_complete:
             raise SimulationError(
                 "this group conversation has ended "
-                f"({self._ending.reason if self._ending else 'error'}); create a new "
+                f"({self._live.ending.reason if self._live.ending else 'error'}); create a new "
                 "runner for another"
             )
         first = not state.started
@@ -392,18 +388,8 @@ class GroupSimulationRunner(ConversationCore, Runner):
         ending: Ending | None = None
         try:
             if first:  # here, not in a scope of a turn: a session may hold a task group
-                await self._open_channels()
-            remaining = self._started_at + self.timeouts.conversation - time.monotonic()
-            with anyio.move_on_after(max(remaining, 0.0)) as scope:
-                ending = await self._advance()
-            if scope.cancelled_caught:
-                limit = self.timeouts.conversation
-                ending = Ending(
-                    reason="max_duration",
-                    detail=f"the conversation reached its maximum duration of "
-                    f"{limit:g}s (timeouts.conversation)",
-                    message_count=len(state.conversation.messages),
-                )
+                await open_channels(self._seats)
+            ending = await self._turn_within_limits()
         except Failed as failure:
             ending = await self._fail(failure)
         finally:
@@ -416,56 +402,45 @@ class GroupSimulationRunner(ConversationCore, Runner):
         """The result so far: the transcript, and once it ended its ending, error
         and token usage."""
         state = self._state
-        duration = self._duration
+        duration = self._live.duration
         if duration is None:
-            duration = time.monotonic() - self._started_at if state.started else 0.0
+            duration = (
+                time.monotonic() - self._live.started_at if state.started else 0.0
+            )
         return ConversationResult(
             state.conversation,
             duration,
-            ending=self._ending,
-            token_usage=self._usage_report(),
-            error=self._error,
+            ending=self._live.ending,
+            token_usage=usage_report(
+                self._seats,
+                self.usage_by_member,
+                _spent(_usage(*self._judges(), self._policy), self._live.judged),
+            )
+            if self._state.started
+            else NO_USAGE_REPORT,
+            error=self._live.error,
         )
 
     async def aclose(self) -> None:
         """Close the sessions of channel members and the channels the runner made
         (done when the conversation ends; for a run left unfinished)."""
-        for seat in self._seats.values():
-            participant = seat.participant
-            if isinstance(participant, ChannelParticipant):
-                # Not in a scope of ours: a session with a listener exits the task
-                # group it entered when it opened (it shields its own cleanup).
-                await participant.aclose()
         owned, self._owned = self._owned, []
-        for channel in owned:
-            with anyio.CancelScope(shield=True):
-                await channel.aclose()
+        await close_members(self._seats, owned)
 
     def _start(self) -> None:
         state = self._state
         state.started = True
-        state.start_monotonic = self._started_at = time.monotonic()
-        self._before = {
+        state.start_monotonic = self._live.started_at = time.monotonic()
+        self._live.before = {
             name: _usage(seat.participant) for name, seat in self._seats.items()
         }
-        self._judged = _usage(*self._judges(), self._policy)
+        self._live.judged = _usage(*self._judges(), self._policy)
         if events.enabled(events.CONVERSATION_STARTED):
             events.emit(
                 events.CONVERSATION_STARTED,
                 conversation_id=self.conversation_id,
                 runner="group",
             )
-
-    async def _open_channels(self) -> None:
-        for name, seat in self._seats.items():
-            participant = seat.participant
-            if isinstance(participant, ChannelParticipant):
-                try:
-                    await participant.open()
-                except ConfigError:
-                    raise
-                except Exception as exc:
-                    raise Failed(name, exc) from exc
 
     def _make_opening(self) -> Message | None:
         return opening_message(
@@ -478,7 +453,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
 
     async def _begin(self) -> Ending | None:
         """Record the opening, or judge the history's outcome; the ending, if any."""
-        self._opened = True
+        self._live.opened = True
         opening = self._opening
         if opening is not None and self.base_timestamp is None:
             opening = self._make_opening()
@@ -488,14 +463,43 @@ class GroupSimulationRunner(ConversationCore, Runner):
             await self._evaluate(self.outcome_evaluator, self._state.conversation)
         return None
 
+    async def _turn_within_limits(self) -> Ending | None:
+        """:meth:`_advance` under one cancel scope for both limits: first a
+        member's (``timeouts.turn``, moved on at each ask), then, once the turn's
+        message is in, the conversation's (``timeouts.conversation``)."""
+        now = anyio.current_time()
+        limits = self.timeouts
+        ends = now + self._live.started_at + limits.conversation - time.monotonic()
+        with anyio.CancelScope(deadline=min(ends, now + limits.turn)) as scope:
+            self._live.limits = (scope, ends)
+            return await self._advance()
+        if anyio.current_time() < ends:
+            asking = self._live.asking.asking if self._live.asking is not None else None
+            name = asking or "turn_policy"
+            raise Failed(
+                name,
+                TimeoutError(
+                    f"{name} took longer than {limits.turn:g}s to write a message "
+                    "(timeouts.turn)"
+                ),
+            )
+        return Ending(
+            reason="max_duration",
+            detail=f"the conversation reached its maximum duration of "
+            f"{limits.conversation:g}s (timeouts.conversation)",
+            message_count=len(self._state.conversation.messages),
+        )
+
     async def _advance(self) -> Ending | None:
         """One turn (the opening first, on the first call); the ending, if any."""
-        if not self._opened:
+        if not self._live.opened:
             ending = await self._begin()
             if ending is not None:
                 return ending
         transcript = self._state.conversation
         count = len(transcript.messages)
+        limits = self._live.limits
+        assert limits is not None  # noqa: S101 - set by _turn_within_limits
         if count >= self.max_messages:
             return Ending(
                 reason="max_messages",
@@ -510,7 +514,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
             seed=self.seed,
             timeout=self.timeouts.turn,
             labels=self._labels,
+            limits=limits,
         )
+        self._live.asking = context
         try:
             message = await self._policy.take_turn(context)
         except (Failed, ConfigError):
@@ -536,6 +542,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
                     "return a proposal it got from context.ask() or None"
                 ),
             )
+        if self.outcome_evaluator or self.progress_callback or self.termination:
+            scope, ends = limits  # from here on, only the conversation's limit holds
+            scope.deadline = ends
         return await self._record(transcript.with_message(message))
 
     async def _fail(self, failure: Failed) -> Ending:
@@ -544,7 +553,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
         error = ErrorRecord.from_exception(failure.source, failure.error)
         if seat is not None and isinstance(seat.participant, ChannelParticipant):
             error = attrs.evolve(error, blame="agent")
-        self._error = error
+        self._live.error = error
         ending = Ending(
             reason="error",
             detail=f"{failure.source} failed: {error.type}: {error.message}",
@@ -567,8 +576,8 @@ class GroupSimulationRunner(ConversationCore, Runner):
     async def _finish(self, ending: Ending, *, emit: bool = True) -> None:
         state = self._state
         state.is_complete = True
-        self._ending = ending
-        self._duration = time.monotonic() - self._started_at
+        self._live.ending = ending
+        self._live.duration = time.monotonic() - self._live.started_at
         await self.aclose()
         if emit and events.enabled(events.CONVERSATION_ENDED):
             conversation = state.conversation
@@ -578,21 +587,5 @@ class GroupSimulationRunner(ConversationCore, Runner):
                 reason=ending.reason,
                 message_count=len(conversation.messages),
                 outcome=conversation.outcome.name if conversation.outcome else None,
-                duration_seconds=self._duration,
+                duration_seconds=self._live.duration,
             )
-
-    def _usage_report(self) -> TokenUsageReport:
-        if not self._state.started:
-            return NO_USAGE_REPORT
-        customer = agent = NO_USAGE
-        for name, usage in self.usage_by_member.items():
-            if usage is NO_USAGE:
-                continue
-            if self._seats[name].side is ParticipantRole.CUSTOMER:
-                customer = customer + usage
-            else:
-                agent = agent + usage
-        judge = _spent(_usage(*self._judges(), self._policy), self._judged)
-        if customer is agent is judge is NO_USAGE:
-            return NO_USAGE_REPORT
-        return TokenUsageReport(customer=customer, agent=agent, judge=judge)
