@@ -210,6 +210,8 @@ class RoleParticipant(Participant):
 
     @property
     def token_usage(self) -> TokenUsage:
+        """Tokens spent so far: its own model calls, plus its memory's (the memory's
+        ``usage``, when it has one)."""
         usage = self._usage
         spent = getattr(self.memory, "usage", None)
         return usage + spent if isinstance(spent, TokenUsage) else usage
