@@ -8,10 +8,16 @@ A tiny round-robin loop stands in for the group runner: it builds each member's 
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
+import anyio
 import pytest
 
 from clientsim import (
@@ -303,3 +309,33 @@ async def test_any_team_prompt_gets_a_sensible_answer(dialogue):
     assert first.text == second.text
     assert first.text.strip()
     assert all(first.text != content for _, content in dialogue)
+
+
+def test_the_same_discussion_in_another_process(base_time):
+    # Nothing depends on the process (hash seeds, object ids): a what-if replays in any.
+    code = (
+        "import anyio, json\n"
+        "from datetime import UTC, datetime\n"
+        "from tests.unit.test_offline_team import discuss, team\n"
+        "said = anyio.run(discuss, team(), 12, datetime(2026, 1, 1, 12, 0, tzinfo=UTC))\n"
+        "print(json.dumps([[s.name, s.role, text] for s, text in said]))\n"
+    )
+    root = Path(__file__).parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]),
+        "PYTHONHASHSEED": "12345",
+        "CLIENTSIM_DISABLE_PLUGINS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    here = anyio.run(discuss, team(), 12, base_time)
+    assert json.loads(done.stdout) == [[s.name, s.role, text] for s, text in here]

@@ -317,6 +317,9 @@ async def test_timeouts_bound_each_model_call(base_time):
         ({"name": ""}, "name"),
         ({"team": ["Avery"]}, "team must hold MemberInfo values"),
         ({"typing": 3}, "typing must be a TypingModel"),
+        ({"seed": "3"}, "seed must be an integer"),
+        ({"model": 3}, "model must be None, a model spec"),
+        ({"model": " "}, "model must be a non-blank spec"),
     ],
 )
 def test_bad_arguments_are_refused(options, message):

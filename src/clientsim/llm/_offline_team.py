@@ -20,17 +20,21 @@ import re
 from collections.abc import Sequence
 from typing import Final, TypeVar
 
-import attrs
-
 from clientsim.llm._offline_team_roles import (
     AGREE,
-    ALIASES,
     DISAGREE,
     GENERIC,
     NEUTRAL,
     PROFILES,
     TOPICS,
     Profile,
+)
+from clientsim.llm._offline_team_scene import (
+    WORD,
+    Said,
+    Scene,
+    profile_key,
+    read_scene,
 )
 from clientsim.llm.turns import Turn
 
@@ -39,77 +43,11 @@ __all__ = ["member"]
 
 T = TypeVar("T")
 
-_ME: Final = re.compile(
-    r"^You are (?:(?P<name>[^,\n]+?), )?the (?P<role>[^\n]+?) of the team", re.MULTILINE
-)
-_SCENARIO: Final = re.compile(
-    r"^The scenario the team is discussing: (.+)$", re.MULTILINE
-)
-_CARES: Final = re.compile(r"^What you weigh in a decision: (.+)$", re.MULTILINE)
-_REMEMBERED: Final = re.compile(r"What you remember of the (\d+) earlier messages")
-_TEAM_BLOCK: Final = re.compile(
-    r"^Who else is in the team:\n((?:- .*\n?)+)", re.MULTILINE
-)
-_MEMBER: Final = re.compile(r"^- (?P<name>[^:(\n]+?)(?: \((?P<role>[^)\n]+)\))?(?::|$)")
-_LABEL: Final = re.compile(
-    r"^(?P<name>[^:()\n]{1,40}?)(?: \((?P<role>[^)\n]{1,40})\))?: (?P<text>.*)$",
-    re.DOTALL,
-)
-_DECISION: Final = (
-    re.compile(
-        r"\b(?:decide|deciding|decision on) (?:whether|if) (?:to |we should |we )?"
-        r"(?P<d>[^.?!;\n]+)",
-        re.IGNORECASE,
-    ),
-    re.compile(r"\bwhether (?:to|we should|we) (?P<d>[^.?!;\n]+)", re.IGNORECASE),
-    re.compile(
-        r"\b(?:should|shall|can) (?:we|the team) (?P<d>[^.?!;\n]+)\?", re.IGNORECASE
-    ),
-    re.compile(
-        r"\b(?:plan|proposal|decision) (?:is )?to (?P<d>[^.?!;\n]+)", re.IGNORECASE
-    ),
-)
-_MONTHS: Final = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:tember)?|Sept|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-_DATE: Final = re.compile(
-    rf"\b{_MONTHS}\.? \d{{1,2}}(?:st|nd|rd|th)?(?:,? \d{{4}})?\b|\b\d{{1,2}} {_MONTHS}\b"
-    r"|\b\d{4}-\d{2}-\d{2}\b|\bQ[1-4](?: \d{4})?\b"
-)
-_MONEY: Final = re.compile(
-    r"[$€£]\s?\d[\d,]*(?:\.\d+)?\s?(?:[kKmM]\b|million|thousand)?"
-    r"|\b\d[\d,]*(?:\.\d+)? ?(?:USD|EUR|GBP|dollars|euros)\b"
-)
-_TRIM: Final = re.compile(
-    r",| (?:with|within|given|using|at a cost|for a budget|on a budget|so that|because)"
-    r" (?=a |an |the |\$|\d|our |its |\w+ budget)",
-    re.IGNORECASE,
-)
+
 _PROPOSAL: Final = re.compile(r"\bProposal: (?P<p>[^\n]+)")
 _CONDITION: Final = re.compile(r"\b(?:only )?if (?P<c>[^.;?!\n]+)", re.IGNORECASE)
 _SENTENCES: Final = re.compile(r"(?<=[.!?])\s+")
 _FIRST_PERSON: Final = re.compile(r"^I\b")
-_WORD: Final = re.compile(r"[a-z][a-z'-]+")
-_IRREGULAR: Final = {"be": "being", "go": "going", "do": "doing", "see": "seeing"}
-_DOUBLED: Final = frozenset(
-    [
-        "cut",
-        "ship",
-        "stop",
-        "plan",
-        "drop",
-        "run",
-        "set",
-        "get",
-        "put",
-        "hit",
-        "begin",
-        "commit",
-        "scrap",
-        "swap",
-    ]
-)
 _LATE: Final = 30
 """From this many messages on, members agree and commit."""
 _CONVERGING: Final = 18
@@ -118,169 +56,18 @@ _OPENING: Final = 8
 """Before this many messages, members make their points."""
 
 
-@attrs.frozen
-class _Said:
-    """One message of someone else, as the member read it."""
-
-    name: str
-    role: str
-    text: str
-
-
-@attrs.frozen
-class _Scene:
-    """Everything the member knows when it speaks."""
-
-    name: str
-    role: str
-    profile: Profile
-    analyst: bool
-    cares: tuple[str, ...]
-    plan: str
-    we: str
-    date: str
-    money: str
-    team: tuple[tuple[str, str], ...]
-    history: tuple[_Said, ...]
-    others: tuple[_Said, ...]
-    mine: tuple[str, ...]
-    progress: int
-
-    def fill(self, text: str, care: str = "") -> str:
-        filled = text.format(
-            plan=self.plan,
-            date=self.date,
-            money=self.money,
-            care=care or (self.cares[0] if self.cares else "the details"),
-        )
-        return filled[:1].upper() + filled[1:]
-
-
 def member(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) -> str:
     """The member's next message in the discussion (deterministic for its input)."""
     del seed  # the rng is already seeded by the seed and the whole input
-    scene = _scene(system, dialogue)
+    scene = read_scene(system, dialogue)
     text = _analyst(scene, rng) if scene.analyst else _speak(scene, rng)
     return _fresh(text, scene)
-
-
-# ------------------------------------------------------------------ reading
-
-
-def _scene(system: str, dialogue: Sequence[Turn]) -> _Scene:
-    found = _ME.search(system)
-    role = found.group("role").strip() if found else "team member"
-    name = (found.group("name") or role).strip() if found else "Member"
-    cares_line = _CARES.search(system)
-    cares = tuple(
-        c.strip()
-        for c in (cares_line.group(1).split(",") if cares_line else ())
-        if c.strip()
-    )
-    key = _profile_key(role)
-    scenario_line = _SCENARIO.search(system)
-    scenario = scenario_line.group(1) if scenario_line else ""
-    spoken = [turn for turn in dialogue if turn.role in {"user", "assistant"}]
-    history = tuple(
-        _said(turn.content) if turn.role == "user" else _Said(name, role, turn.content)
-        for turn in spoken
-    )
-    others = tuple(
-        said for said, turn in zip(history, spoken, strict=True) if turn.role == "user"
-    )
-    if not scenario and others:
-        scenario = others[0].text
-    plan, we = _decision(scenario)
-    dates = _DATE.findall(scenario)
-    money = _MONEY.findall(scenario)
-    remembered = _REMEMBERED.search(system)
-    return _Scene(
-        name=name,
-        role=role,
-        profile=PROFILES.get(key, GENERIC),
-        analyst=key == "simulation_analyst",
-        cares=cares,
-        plan=plan,
-        we=we,
-        date=dates[0] if dates else "the target date",
-        money=money[0].strip() if money else "the budget",
-        team=_team(system),
-        history=history,
-        others=others,
-        mine=tuple(turn.content for turn in dialogue if turn.role == "assistant"),
-        progress=len(dialogue) + (int(remembered.group(1)) if remembered else 0),
-    )
-
-
-def _profile_key(role: str) -> str:
-    lowered = role.lower()
-    words = set(_WORD.findall(lowered))
-    for key, cues in ALIASES:
-        for cue in cues:
-            if " " in cue and cue in lowered:
-                return key
-            if any(word.startswith(cue) for word in words):
-                return key
-    return ""
-
-
-def _team(system: str) -> tuple[tuple[str, str], ...]:
-    block = _TEAM_BLOCK.search(system)
-    if block is None:
-        return ()
-    members = []
-    for line in block.group(1).splitlines():
-        found = _MEMBER.match(line)
-        if found:
-            members.append(
-                (found.group("name").strip(), (found.group("role") or "").strip())
-            )
-    return tuple(members)
-
-
-def _said(content: str) -> _Said:
-    found = _LABEL.match(content.strip())
-    if found is None:
-        return _Said("", "", content.strip())
-    name = found.group("name").strip()
-    return _Said(
-        name, (found.group("role") or name).strip(), found.group("text").strip()
-    )
-
-
-def _decision(scenario: str) -> tuple[str, str]:
-    """``("launching the app on March 1", "launch the app on March 1")`` from the
-    scenario, or a neutral phrase when it names no decision."""
-    for pattern in _DECISION:
-        found = pattern.search(scenario)
-        if found:
-            action = " ".join(found.group("d").split())
-            action = _TRIM.split(action, maxsplit=1)[0].rstrip(" ,:")
-            action = re.sub(r"^(?:we|us)\s+", "", action, flags=re.IGNORECASE)
-            words = action.split(" ", 1)
-            if words[0]:
-                verb = words[0].lower()
-                rest = f" {words[1]}" if len(words) > 1 else ""
-                return _gerund(verb) + rest, verb + rest
-    return "this proposal", "go ahead with this proposal"
-
-
-def _gerund(verb: str) -> str:
-    if verb in _IRREGULAR:
-        return _IRREGULAR[verb]
-    if verb in _DOUBLED:
-        return verb + verb[-1] + "ing"
-    if verb.endswith("ie"):
-        return verb[:-2] + "ying"
-    if verb.endswith("e") and not verb.endswith(("ee", "ye", "oe")):
-        return verb[:-1] + "ing"
-    return verb + "ing"
 
 
 # ------------------------------------------------------------------ speaking
 
 
-def _speak(scene: _Scene, rng: random.Random) -> str:
+def _speak(scene: Scene, rng: random.Random) -> str:
     profile = scene.profile
     care = _pick(scene.cares, rng) if scene.cares else ""
     last = scene.others[-1] if scene.others else None
@@ -307,7 +94,7 @@ def _speak(scene: _Scene, rng: random.Random) -> str:
 
 
 def _discussing(
-    scene: _Scene, rng: random.Random, care: str, *, early: bool
+    scene: Scene, rng: random.Random, care: str, *, early: bool
 ) -> list[str]:
     profile = scene.profile
     point = _fresh_choice(profile.points, scene, rng, care)
@@ -319,7 +106,7 @@ def _discussing(
     return [point, _question(scene, rng, care)]
 
 
-def _converging(scene: _Scene, rng: random.Random, care: str) -> list[str]:
+def _converging(scene: Scene, rng: random.Random, care: str) -> list[str]:
     profile = scene.profile
     condition = _fresh_choice(profile.conditions, scene, rng, care, capital=False)
     heard = _conditions(scene)
@@ -342,7 +129,7 @@ def _converging(scene: _Scene, rng: random.Random, care: str) -> list[str]:
     return [position]
 
 
-def _late(scene: _Scene, rng: random.Random, care: str) -> list[str]:
+def _late(scene: Scene, rng: random.Random, care: str) -> list[str]:
     profile = scene.profile
     proposal = _last_proposal(scene)
     commitment = _fresh_choice(profile.commitments, scene, rng, care)
@@ -365,7 +152,7 @@ def _late(scene: _Scene, rng: random.Random, care: str) -> list[str]:
     ]
 
 
-def _proposal(scene: _Scene, heard: Sequence[str], rng: random.Random, own: str) -> str:
+def _proposal(scene: Scene, heard: Sequence[str], rng: random.Random, own: str) -> str:
     chosen = list(dict.fromkeys([*heard[-2:], own]))[-3:]
     rng.shuffle(chosen)
     conditions = (
@@ -376,7 +163,7 @@ def _proposal(scene: _Scene, heard: Sequence[str], rng: random.Random, own: str)
     )
 
 
-def _conditions(scene: _Scene) -> list[str]:
+def _conditions(scene: Scene) -> list[str]:
     """The conditions others have put on their support, oldest first."""
     found: list[str] = []
     for said in scene.others:
@@ -397,7 +184,7 @@ def _clauses(sentence: str, name: str, known: Sequence[str]) -> list[str]:
     return found
 
 
-def _last_proposal(scene: _Scene, within: int | None = None) -> tuple[str, str] | None:
+def _last_proposal(scene: Scene, within: int | None = None) -> tuple[str, str] | None:
     """Who made the latest proposal (``"my"`` if the member did) and its text, among
     the last ``within`` messages (all if ``None``)."""
     history = scene.history if within is None else scene.history[-within:]
@@ -409,13 +196,13 @@ def _last_proposal(scene: _Scene, within: int | None = None) -> tuple[str, str] 
     return None
 
 
-def _reaction(scene: _Scene, last: _Said, rng: random.Random) -> str:
+def _reaction(scene: Scene, last: Said, rng: random.Random) -> str:
     text = last.text.lower()
-    key = _profile_key(last.role)
+    key = profile_key(last.role)
     their = PROFILES.get(key, GENERIC)
     topic = _topic(last.text, their)
-    mine = set(_WORD.findall(" ".join(scene.cares).lower()))
-    overlap = bool(mine & set(_WORD.findall(text)))
+    mine = set(WORD.findall(" ".join(scene.cares).lower()))
+    overlap = bool(mine & set(WORD.findall(text)))
     outside = (
         last.name not in {name for name, _ in scene.team} and last.role == last.name
     )
@@ -444,7 +231,7 @@ def _topic(text: str, profile: Profile) -> str:
     return "that"
 
 
-def _question(scene: _Scene, rng: random.Random, care: str) -> str:
+def _question(scene: Scene, rng: random.Random, care: str) -> str:
     target_key, question = _pick(scene.profile.questions, rng)
     target = _colleague(scene, target_key, rng)
     asked = scene.fill(question, care)
@@ -456,7 +243,7 @@ def _question(scene: _Scene, rng: random.Random, care: str) -> str:
     return f"{target}, {asked}"
 
 
-def _colleague(scene: _Scene, role_key: str, rng: random.Random) -> str | None:
+def _colleague(scene: Scene, role_key: str, rng: random.Random) -> str | None:
     others = [(n, r) for n, r in scene.team if n != scene.name]
     if not others:
         others = list(dict.fromkeys((s.name, s.role) for s in scene.others if s.name))
@@ -464,14 +251,14 @@ def _colleague(scene: _Scene, role_key: str, rng: random.Random) -> str | None:
     if not others:
         return None
     for name, role in others:
-        if role_key and _profile_key(role or name) == role_key:
+        if role_key and profile_key(role or name) == role_key:
             return name
     if scene.others and scene.others[-1].name and scene.others[-1].name != scene.name:
         return scene.others[-1].name
     return rng.choice(others)[0]
 
 
-def _addresses(text: str, scene: _Scene) -> bool:
+def _addresses(text: str, scene: Scene) -> bool:
     """Whether ``text`` asks the member something: ``@Name`` (or ``@Role``), or a
     sentence that opens with ``"Name, ..."`` and asks a question."""
     lowered = text.lower()
@@ -487,13 +274,13 @@ def _addresses(text: str, scene: _Scene) -> bool:
 # ------------------------------------------------------------------ the analyst
 
 
-def _analyst(scene: _Scene, rng: random.Random) -> str:
+def _analyst(scene: Scene, rng: random.Random) -> str:
     if not scene.others or not any(s.name for s in scene.others):
         return (
             f"I'll keep the record: decisions, risks, open questions and where each of "
             f"you stands on {scene.plan}."
         )
-    latest: dict[str, _Said] = {}
+    latest: dict[str, Said] = {}
     for said in scene.others:
         if said.name:
             latest.pop(said.name, None)
@@ -523,7 +310,7 @@ def _analyst(scene: _Scene, rng: random.Random) -> str:
     return " ".join(lines)
 
 
-def _position_of(said: _Said) -> str:
+def _position_of(said: Said) -> str:
     text = said.text.lower()
     if "agreed" in text:
         stance = "agrees"
@@ -539,7 +326,7 @@ def _position_of(said: _Said) -> str:
         stance = "is raising risks"
     else:
         stance = "is still weighing it"
-    topic = _topic(said.text, PROFILES.get(_profile_key(said.role), GENERIC))
+    topic = _topic(said.text, PROFILES.get(profile_key(said.role), GENERIC))
     about = f" (on {topic})" if topic != "that" else ""
     return f"{said.name} {stance}{about}"
 
@@ -553,7 +340,7 @@ def _pick(options: Sequence[T], rng: random.Random) -> T:
 
 def _fresh_choice(
     options: Sequence[str],
-    scene: _Scene,
+    scene: Scene,
     rng: random.Random,
     care: str,
     *,
@@ -575,7 +362,7 @@ def _fresh_choice(
     return filled[0]
 
 
-def _fresh(text: str, scene: _Scene) -> str:
+def _fresh(text: str, scene: Scene) -> str:
     """``text``, or a variant of it if the member said exactly this before."""
     if text not in scene.mine:
         return text

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 import attrs
 
-from clientsim._validators import check_text
+from clientsim._validators import check_text, is_int
 from clientsim.errors import ConfigError
-from clientsim.llm import Turn, complete, resolve_model
+from clientsim.llm import Turn, check_model, complete, resolve_model
 from clientsim.models import (
     DEFAULT_TIMEOUTS,
     Conversation,
@@ -121,6 +121,9 @@ class RoleParticipant(Participant):
             )
         check_text("name", name, non_empty=True, optional=True)
         check_text("scenario", scenario)
+        check_model(model)
+        if not is_int(seed):
+            raise ConfigError(f"seed must be an integer; got {seed!r}")
         if not isinstance(timeouts, Timeouts):
             raise ConfigError(f"timeouts must be a Timeouts; got {timeouts!r}")
         if memory is not None and not callable(getattr(memory, "observe", None)):
@@ -210,6 +213,8 @@ class RoleParticipant(Participant):
 
     @property
     def token_usage(self) -> TokenUsage:
+        """Tokens spent so far: its own model calls, plus its memory's (the memory's
+        ``usage``, when it has one)."""
         usage = self._usage
         spent = getattr(self.memory, "usage", None)
         return usage + spent if isinstance(spent, TokenUsage) else usage
