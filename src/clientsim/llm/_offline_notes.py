@@ -108,8 +108,9 @@ AGREE: Final = re.compile(
 )
 """Agreement: a bare "Yes." counts, "Yes, I'll send the mockups" (an answer) does not."""
 DISAGREE: Final = _words(
-    r"disagree|i object|oppose|(?:i'?m|i am|we'?re|we are) against|don'?t agree|do not agree|can'?t support|"
-    r"cannot support|not convinced|not on board|no way|too risky|i'?m not sure"
+    r"disagree|i object|oppose|(?:i'?m|i am|we'?re|we are) against|don'?t agree|"
+    r"do not agree|can'?t support|cannot support|not convinced|not on board|no way|"
+    r"too risky|i'?m not sure"
 )
 CONDITIONAL: Final = _words(r"if|as long as|provided|unless|but|only when")
 PROPOSAL: Final = re.compile(
