@@ -12,9 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clientsim import FullSimulationRunner, LLMParticipant, ParticipantRole
+from clientsim import (
+    FullSimulationRunner,
+    LLMOutcomeEvaluator,
+    LLMParticipant,
+    ParticipantRole,
+)
 from clientsim.errors import ConfigError
 from clientsim.llm import aclose_models, resolve_model
+from clientsim.llm.groq import GroqChatModel
 from clientsim.llm.rates import RateLimit, provider_rate_limiter, rate_limit_from_env
 from clientsim.llm.window import WindowRateLimiter
 from clientsim.models import to_json
@@ -66,6 +72,7 @@ async def test_groq_names_the_model(env):
 async def test_groq_talks_to_groqs_endpoint_by_default(env):
     env.setenv("GROQ_API_KEY", KEY)
     model = resolve_model("groq:llama-3.3-70b-versatile")
+    assert isinstance(model, GroqChatModel)
     assert model.openai_api_base == "https://api.groq.com/openai/v1"
     assert model.model_name == "llama-3.3-70b-versatile"
     assert resolve_model("groq:llama-3.3-70b-versatile") is model  # one per spec
@@ -93,9 +100,15 @@ async def test_a_groq_participant_sends_the_key_only_as_a_bearer_token(
             outcomes,
             base_timestamp=base_time,
             max_messages=6,
+            outcome_evaluator=LLMOutcomeEvaluator("groq:llama-3.1-8b-instant"),
         ).run()
     assert result.ok, result.error
-    assert len(server.requests) == 5
+    chat = [r for r in server.requests if "tools" not in r]
+    judged = [r for r in server.requests if "tools" in r]
+    assert len(chat) == 5
+    assert len(judged) == len(result.conversation.messages)
+    # Structured output by tool calling: not every Groq model takes json_schema.
+    assert not any("response_format" in r for r in server.requests)
     assert {h["Authorization"] for h in server.headers} == {f"Bearer {KEY}"}
     assert {r["model"] for r in server.requests} == {
         "llama-3.3-70b-versatile",

@@ -27,6 +27,7 @@ from clientsim.registry import Registry
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+    from langchain_openai import ChatOpenAI
 
 __all__ = [
     "ModelSpec",
@@ -209,7 +210,9 @@ GROQ_DEFAULT_URL: Final = "https://api.groq.com/openai/v1"
 
 def build_groq(name: str) -> BaseChatModel:
     """``groq:<model>``: Groq's OpenAI-compatible endpoint, with ``ChatOpenAI`` on the
-    aiohttp-backed HTTP client (as ``openai:``).
+    aiohttp-backed HTTP client (as ``openai:``); structured output by tool calling,
+    which every Groq model with tool use takes
+    (:class:`~clientsim.llm.groq.GroqChatModel`).
 
     Reads ``GROQ_API_KEY`` (required; sent as a bearer token and never shown) and
     ``GROQ_BASE_URL`` (default ``https://api.groq.com/openai/v1``).
@@ -226,20 +229,27 @@ def build_groq(name: str) -> BaseChatModel:
             "the 'offline' model"
         )
     base_url = os.environ.get(GROQ_BASE_URL, "").strip() or GROQ_DEFAULT_URL
-    return _openai_compatible(name, base_url=base_url, api_key=key)
+    from clientsim.llm.groq import GroqChatModel  # noqa: PLC0415
+
+    return _openai_compatible(name, base_url=base_url, api_key=key, kind=GroqChatModel)
 
 
 def _openai_compatible(
-    name: str, *, base_url: str | None, api_key: str | None
+    name: str,
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    kind: type[ChatOpenAI] | None = None,
 ) -> BaseChatModel:
-    """``ChatOpenAI`` on its own aiohttp client (closed by :func:`aclose_models`)."""
+    """``ChatOpenAI`` (or ``kind``) on its own aiohttp client (closed by
+    :func:`aclose_models`)."""
     from langchain_openai import ChatOpenAI  # noqa: PLC0415
     from openai import DefaultAioHttpClient  # noqa: PLC0415
 
     kwargs: dict[str, object] = {}
     if api_key is not None:
         kwargs["api_key"] = api_key  # kept as a SecretStr: shown as '**********'
-    return ChatOpenAI(
+    return (kind or ChatOpenAI)(
         model=name,
         base_url=base_url,
         timeout=DEFAULT_TIMEOUT_SECONDS,

@@ -1,0 +1,34 @@
+"""The chat model of ``groq:`` specs: ``ChatOpenAI`` on Groq's OpenAI-compatible API.
+
+Groq answers the chat completions API, but only some of its models take
+``response_format: json_schema``, the structured output ``ChatOpenAI`` asks for by
+default; every model that calls tools takes a tool call. So structured output
+(the judges, a team's speaker selection and analyses) goes through tool calling here,
+unless a caller asks for another method.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.runnables import Runnable
+from langchain_openai import ChatOpenAI
+
+
+__all__ = ["GroqChatModel"]
+
+
+class GroqChatModel(ChatOpenAI):
+    """``ChatOpenAI`` whose structured output defaults to tool calling."""
+
+    def with_structured_output(
+        self,
+        schema: Any = None,
+        *,
+        method: str = "function_calling",
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Structured output by tool calling (``method="function_calling"``), which
+        every Groq model with tool use supports."""
+        return super().with_structured_output(schema, method=method, **kwargs)  # type: ignore[arg-type]
