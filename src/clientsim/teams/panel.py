@@ -39,7 +39,14 @@ if TYPE_CHECKING:
     from clientsim.llm import StructuredCall, Turn
 
 
-__all__ = ["RULES", "MemberVerdict", "PanelRule", "StakeholderPanel"]
+__all__ = [
+    "RULES",
+    "MemberVerdict",
+    "PanelRule",
+    "StakeholderPanel",
+    "review_system_prompt",
+    "review_user_prompt",
+]
 
 PanelRule = Literal["unanimous", "majority", "decider"]
 
@@ -326,9 +333,7 @@ class StakeholderPanel:
             )
         if isinstance(decider, str):
             for member in self.members:
-                if decider in (member.name, member.key) or (
-                    role_key(decider) == member.key
-                ):
+                if role_key(decider) == member.key:  # "Designer" or "designer"
                     return member.name
         raise ConfigError(
             f"decider must be a member of the panel, one of {names!r}; got {decider!r}"
