@@ -190,8 +190,14 @@ class GroupSimulationRunner(ConversationCore, Runner):
             config (``{"strategy": "moderator", "moderator": "Chair"}``).
         initial_message: the opening, stamped ``base_timestamp``.
         initial_speaker: who says the opening: a member's name, or an outside voice.
-        intent, outcomes, max_messages, progress_callback, outcome_evaluator,
-            termination, min_messages, raise_on_error: as for the Full runner.
+        intent: what the run is about (for goal judges).
+        outcomes: the legal outcomes (none by default).
+        max_messages: the conversation ends when it has this many messages.
+        progress_callback: ``callback(conversation, progress)`` after each message.
+        outcome_evaluator: decides the outcome after each message.
+        termination: a strategy or a list of them (any of them ends the talk).
+        min_messages: no strategy but ``max_messages`` ends the talk before it.
+        raise_on_error: raise a failure instead of recording it on the result.
         base_timestamp: the opening's time (``now`` if ``None``).
         timeouts: ``turn`` bounds each member's message, ``conversation`` the run.
         model: the chat model of members given as role templates or names.
