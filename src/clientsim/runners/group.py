@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import anyio
 import attrs
@@ -54,6 +54,7 @@ from clientsim.runners._core import (
 from clientsim.runners._group_members import (
     check_history,
     check_opening,
+    check_scalars,
     close_members,
     member_failure,
     member_seats,
@@ -73,6 +74,9 @@ from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
 from clientsim.turns.base import MemberInfo, TurnPolicy
 
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = [
     "GroupMember",
@@ -243,7 +247,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
         kw_only=True,
         validator=attrs.validators.instance_of(Timeouts),
     )
-    model: object = attrs.field(default="offline", kw_only=True, repr=False)
+    model: str | BaseChatModel = attrs.field(
+        default="offline", kw_only=True, repr=False
+    )
     seed: int = attrs.field(default=0, kw_only=True)
     history: Sequence[Message] = attrs.field(
         default=(), kw_only=True, converter=check_history, repr=False
@@ -262,22 +268,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ConfigError(f"seed must be an int; got {self.seed!r}")
-        if (
-            not isinstance(self.initial_speaker, str)
-            or not self.initial_speaker.strip()
-        ):
-            raise ConfigError(
-                "initial_speaker must be a member's name or an outside voice's "
-                f"(a non-blank string); got {self.initial_speaker!r}"
-            )
-        if self.base_timestamp is not None and not isinstance(
-            self.base_timestamp, datetime
-        ):
-            raise ConfigError(
-                f"base_timestamp must be a datetime or None; got {self.base_timestamp!r}"
-            )
+        check_scalars(self.seed, self.initial_speaker, self.base_timestamp)
         opening = self.initial_message is not None and not self.history
         seats, owned = member_seats(
             self.participants, model=self.model, seed=self.seed, opening=opening
@@ -465,8 +456,18 @@ class GroupSimulationRunner(ConversationCore, Runner):
             opening = self._make_opening()
         if opening is not None:
             return await self._record(quick_conversation((opening,), None))
-        if self.history and self.outcome_evaluator is not None:
-            await self._evaluate(self.outcome_evaluator, self._state.conversation)
+        evaluator = self.outcome_evaluator
+        if evaluator is not None:  # as the original run judged it, message by message
+            history = tuple(self.history)
+            for count in range(1, len(history) + 1):
+                judged = await self._evaluate(
+                    evaluator, quick_conversation(history[:count], None)
+                )
+                if judged.outcome is not None:
+                    self._state.conversation = quick_conversation(
+                        history, judged.outcome
+                    )
+                    break
         return None
 
     async def _turn_within_limits(self) -> Ending | None:
