@@ -419,3 +419,10 @@ async def test_a_history_as_long_as_max_messages_ends_at_once():
     result = await again.run()
     assert result.ending.reason == "max_messages"
     assert a.views == b.views == []
+
+
+def test_a_group_member_needs_a_name_and_a_participant():
+    with pytest.raises(ConfigError, match="name must be a non-empty string"):
+        GroupMember(" ", ScriptedParticipant(AGENT, ["hi"]))
+    with pytest.raises(ConfigError, match="participant must be a Participant"):
+        GroupMember("Ana", 3)

@@ -18,6 +18,7 @@ import anyio
 import attrs
 
 from clientsim import events, factory
+from clientsim._validators import a_text
 from clientsim.channels.base import Channel
 from clientsim.errors import ConfigError, SimulationError
 from clientsim.evaluation.base import OutcomeEvaluator
@@ -106,7 +107,7 @@ class GroupMember:
         description: what it does or knows, for policies that pick the speaker.
     """
 
-    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(validator=a_text(non_empty=True))
     participant: Participant = attrs.field(validator=check_participant)
     role: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
     description: str = attrs.field(
