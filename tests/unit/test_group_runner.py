@@ -266,7 +266,7 @@ def llm_members():
     ]
 
 
-@pytest.mark.parametrize("policy", POLICIES[:2] + POLICIES[3:], ids=str)
+@pytest.mark.parametrize("policy", POLICIES, ids=str)
 async def test_the_same_seed_gives_the_same_transcript(policy):
     first = await runner(
         llm_members(), turn_policy=policy, seed=4, max_messages=8
