@@ -10,6 +10,7 @@ from clientsim import (
     GroupMember,
     GroupSimulationRunner,
     HTTPChannel,
+    Timeouts,
     WebSocketChannel,
 )
 from tests.channels import http_servers, ws_server
@@ -117,3 +118,15 @@ def test_a_channel_participant_needs_a_channel():
 
     with pytest.raises(ConfigError, match="needs a Channel"):
         ChannelParticipant("http://nowhere")  # type: ignore[arg-type]
+
+
+async def test_an_agent_slower_than_the_turn_limit_fails_on_the_agent_side():
+    slow = http_servers.slow(5, http_servers.completion("Too late."))
+    async with http_servers.serve(slow) as agent:
+        channel = HTTPChannel(base_url=agent.url, max_retries=0)
+        bot = ChannelParticipant(channel, name="Bot", reply_timeout=10)
+        result = await group([ana(), bot], timeouts=Timeouts(turn=0.3)).run()
+        await channel.aclose()
+    assert result.error is not None
+    assert (result.error.source, result.error.side) == ("Bot", "agent")
+    assert result.error.type == "builtins.TimeoutError"

@@ -266,7 +266,7 @@ def llm_members():
     ]
 
 
-@pytest.mark.parametrize("policy", POLICIES[:2] + POLICIES[3:], ids=str)
+@pytest.mark.parametrize("policy", POLICIES, ids=str)
 async def test_the_same_seed_gives_the_same_transcript(policy):
     first = await runner(
         llm_members(), turn_policy=policy, seed=4, max_messages=8
@@ -391,3 +391,38 @@ async def test_an_opening_by_a_member_is_its_own_message():
     result = await runner([a, b], initial_speaker="A", turn_policy="round_robin").run()
     assert said(result)[:2] == [("A", "Do we launch on Monday?"), ("B", "b1")]
     assert b.views[0].messages[0].content == "A: Do we launch on Monday?"
+
+
+async def test_a_history_is_judged_message_by_message_as_the_original_was():
+    outcomes = Outcomes(outcomes=(Outcome("agreed", "They agreed"),))
+
+    def judged(**options):
+        return runner(
+            [Lines("A", ["agreed", "a2", "a3"]), Lines("B", ["b1", "b2"])],
+            outcomes=outcomes,
+            outcome_evaluator=RuleBasedOutcomeEvaluator(
+                {"agreed": {"patterns": ["agreed"]}}
+            ),
+            **options,
+        ).run()
+
+    original = await judged()
+    assert original.outcome.name == "agreed"
+    continued = await judged(history=original.conversation.messages[:4])
+    assert continued.conversation == original.conversation  # the outcome too
+
+
+async def test_a_history_as_long_as_max_messages_ends_at_once():
+    first = await runner([Lines("A", ["a1"]), Lines("B", ["b1"])]).run()
+    a, b = Lines("A", ["a1"]), Lines("B", ["b1"])
+    again = runner([a, b], history=first.conversation.messages, max_messages=3)
+    result = await again.run()
+    assert result.ending.reason == "max_messages"
+    assert a.views == b.views == []
+
+
+def test_a_group_member_needs_a_name_and_a_participant():
+    with pytest.raises(ConfigError, match="name must be a non-empty string"):
+        GroupMember(" ", ScriptedParticipant(AGENT, ["hi"]))
+    with pytest.raises(ConfigError, match="participant must be a Participant"):
+        GroupMember("Ana", 3)

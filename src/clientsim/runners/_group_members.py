@@ -38,6 +38,7 @@ from clientsim.turns.base import MemberInfo
 __all__ = [
     "check_history",
     "check_opening",
+    "check_scalars",
     "member_failure",
     "member_seats",
     "opening_message",
@@ -293,3 +294,20 @@ def usage_report(
     if customer is agent is judge is NO_USAGE:
         return NO_USAGE_REPORT
     return TokenUsageReport(customer=customer, agent=agent, judge=judge)
+
+
+def check_scalars(
+    seed: object, initial_speaker: object, base_timestamp: object
+) -> None:
+    """Check the runner's plain options; a :class:`ConfigError` names the bad one."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed must be an int; got {seed!r}")
+    if not isinstance(initial_speaker, str) or not initial_speaker.strip():
+        raise ConfigError(
+            "initial_speaker must be a member's name or an outside voice's "
+            f"(a non-blank string); got {initial_speaker!r}"
+        )
+    if base_timestamp is not None and not isinstance(base_timestamp, datetime):
+        raise ConfigError(
+            f"base_timestamp must be a datetime or None; got {base_timestamp!r}"
+        )

@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import anyio
 import attrs
 
 from clientsim import events, factory
+from clientsim._validators import a_text
 from clientsim.channels.base import Channel
 from clientsim.errors import ConfigError, SimulationError
 from clientsim.evaluation.base import OutcomeEvaluator
@@ -54,6 +55,7 @@ from clientsim.runners._core import (
 from clientsim.runners._group_members import (
     check_history,
     check_opening,
+    check_scalars,
     close_members,
     member_failure,
     member_seats,
@@ -73,6 +75,9 @@ from clientsim.runners.base import Runner
 from clientsim.termination.base import TerminationStrategy
 from clientsim.turns.base import MemberInfo, TurnPolicy
 
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = [
     "GroupMember",
@@ -102,7 +107,7 @@ class GroupMember:
         description: what it does or knows, for policies that pick the speaker.
     """
 
-    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(validator=a_text(non_empty=True))
     participant: Participant = attrs.field(validator=check_participant)
     role: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
     description: str = attrs.field(
@@ -190,8 +195,14 @@ class GroupSimulationRunner(ConversationCore, Runner):
             config (``{"strategy": "moderator", "moderator": "Chair"}``).
         initial_message: the opening, stamped ``base_timestamp``.
         initial_speaker: who says the opening: a member's name, or an outside voice.
-        intent, outcomes, max_messages, progress_callback, outcome_evaluator,
-            termination, min_messages, raise_on_error: as for the Full runner.
+        intent: what the run is about (for goal judges).
+        outcomes: the legal outcomes (none by default).
+        max_messages: the conversation ends when it has this many messages.
+        progress_callback: ``callback(conversation, progress)`` after each message.
+        outcome_evaluator: decides the outcome after each message.
+        termination: a strategy or a list of them (any of them ends the talk).
+        min_messages: no strategy but ``max_messages`` ends the talk before it.
+        raise_on_error: raise a failure instead of recording it on the result.
         base_timestamp: the opening's time (``now`` if ``None``).
         timeouts: ``turn`` bounds each member's message, ``conversation`` the run.
         model: the chat model of members given as role templates or names.
@@ -237,7 +248,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
         kw_only=True,
         validator=attrs.validators.instance_of(Timeouts),
     )
-    model: object = attrs.field(default="offline", kw_only=True, repr=False)
+    model: str | BaseChatModel = attrs.field(
+        default="offline", kw_only=True, repr=False
+    )
     seed: int = attrs.field(default=0, kw_only=True)
     history: Sequence[Message] = attrs.field(
         default=(), kw_only=True, converter=check_history, repr=False
@@ -256,22 +269,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
 
     def __attrs_post_init__(self) -> None:
         self._check_options()
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ConfigError(f"seed must be an int; got {self.seed!r}")
-        if (
-            not isinstance(self.initial_speaker, str)
-            or not self.initial_speaker.strip()
-        ):
-            raise ConfigError(
-                "initial_speaker must be a member's name or an outside voice's "
-                f"(a non-blank string); got {self.initial_speaker!r}"
-            )
-        if self.base_timestamp is not None and not isinstance(
-            self.base_timestamp, datetime
-        ):
-            raise ConfigError(
-                f"base_timestamp must be a datetime or None; got {self.base_timestamp!r}"
-            )
+        check_scalars(self.seed, self.initial_speaker, self.base_timestamp)
         opening = self.initial_message is not None and not self.history
         seats, owned = member_seats(
             self.participants, model=self.model, seed=self.seed, opening=opening
@@ -459,8 +457,18 @@ class GroupSimulationRunner(ConversationCore, Runner):
             opening = self._make_opening()
         if opening is not None:
             return await self._record(quick_conversation((opening,), None))
-        if self.history and self.outcome_evaluator is not None:
-            await self._evaluate(self.outcome_evaluator, self._state.conversation)
+        evaluator = self.outcome_evaluator
+        if evaluator is not None:  # as the original run judged it, message by message
+            history = tuple(self.history)
+            for count in range(1, len(history) + 1):
+                judged = await self._evaluate(
+                    evaluator, quick_conversation(history[:count], None)
+                )
+                if judged.outcome is not None:
+                    self._state.conversation = quick_conversation(
+                        history, judged.outcome
+                    )
+                    break
         return None
 
     async def _turn_within_limits(self) -> Ending | None:
