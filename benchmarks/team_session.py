@@ -128,6 +128,38 @@ async def hand_conversations(count: int, turns: int) -> int:
     return messages
 
 
+async def guarded_conversations(count: int, turns: int) -> int:
+    """The hand-written loop as the house rules want it: every call bounded by a
+    timeout, and each member shown the transcript from its own side (its own messages
+    as its own, the others' labelled with their names), kept up to date by appending."""
+    messages = 0
+
+    async def one() -> None:
+        nonlocal messages
+        names = [*ROLES, "Analyst"]
+        members = [Instant(name) for name in names]
+        opening = Message("Do we launch on March 1?", START, ParticipantRole.CUSTOMER)
+        views = {name: Conversation((opening,)) for name in names}
+        for turn in range(turns):
+            name = names[turn % len(names)]
+            with anyio.move_on_after(300):
+                reply = await members[turn % len(names)].get_next_message(views[name])
+            assert reply is not None
+            label = Message(
+                f"{name}: {reply.content}", reply.timestamp, ParticipantRole.CUSTOMER
+            )
+            for other in names:
+                views[other] = views[other].with_message(
+                    reply if other == name else label
+                )
+            messages += 1
+
+    async with anyio.create_task_group() as group:
+        for _ in range(count):
+            group.start_soon(one)
+    return messages
+
+
 def cpu_per_message(work: Callable[[], Awaitable[int]]) -> float:
     gc.collect()
     before = time.process_time()
@@ -135,12 +167,14 @@ def cpu_per_message(work: Callable[[], Awaitable[int]]) -> float:
     return (time.process_time() - before) / messages
 
 
-def figure_1(repeats: int, count: int) -> tuple[float, float, float, float, float]:
+def figure_1(
+    repeats: int, count: int, loop: Callable[[int, int], Awaitable[int]]
+) -> tuple[float, float, float, float, float]:
     ratios, ours, floors = [], [], []
     for index in range(repeats):
         pair = [
             lambda: runner_conversations(count, 50),
-            lambda: hand_conversations(count, 50),
+            lambda: loop(count, 50),
         ]
         if index % 2:
             floor = cpu_per_message(pair[1])
@@ -229,18 +263,27 @@ def main() -> None:
     print(f"{'figure':<58} {'median':>9} {'spread':>17} {'target':>8}  result")
 
     log("figure 1: group runner CPU per message ...")
-    ratio, low, high, ours, floor = figure_1(repeats, count)
-    ok = ratio <= 2.0
-    misses += not ok
-    print(
-        f"{'1  runner CPU per message vs hand-written loop (ratio)':<58} "
-        f"{ratio:>9.2f} {f'{low:.2f}-{high:.2f}':>17} {'<= 2.0':>8}  "
-        f"{'PASS' if ok else 'MISS'}"
-    )
-    print(
-        f"{'   runner / hand-written, microseconds per message':<58} "
-        f"{ours * 1e6:>9.1f} {f'{floor * 1e6:.1f}':>17}"
-    )
+    for title, loop in (
+        (
+            "1a runner CPU/message vs loop with timeouts and views",
+            guarded_conversations,
+        ),
+        (
+            "1b runner CPU/message vs bare loop (no timeout, no view)",
+            hand_conversations,
+        ),
+    ):
+        ratio, low, high, ours, floor = figure_1(repeats, count, loop)
+        ok = ratio <= 2.0
+        misses += not ok
+        print(
+            f"{title:<58} {ratio:>9.2f} {f'{low:.2f}-{high:.2f}':>17} {'<= 2.0':>8}  "
+            f"{'PASS' if ok else 'MISS'}"
+        )
+        print(
+            f"{'   runner / hand-written, microseconds per message':<58} "
+            f"{ours * 1e6:>9.1f} {f'{floor * 1e6:.1f}':>17}"
+        )
 
     log("figure 2: 50 ms per model call ...")
     for label, ratio, low, high, calls in figure_2(repeats, turns, 0.05):
