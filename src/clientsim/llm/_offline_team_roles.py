@@ -108,12 +108,12 @@ PROFILES: Final = {
         conditions=(
             "the first version keeps the core promise to customers",
             "we set a clear revenue target for the quarter after launch",
-            "Engineering commits to the date with the scope we agree today",
+            "the engineers commit to the date with the scope we agree today",
         ),
         commitments=(
             "I'll take the decision to the board and own it.",
             "I'll send the company update on our strategy the day after we decide.",
-            "I'll review the launch revenue with Sales two weeks after release.",
+            "I'll review the launch revenue with the sales team two weeks after release.",
         ),
         answers=(
             "the priority is clear: the launch matters, but not at any cost.",
@@ -554,18 +554,21 @@ ALIASES: Final = (
 )
 """Role titles to profiles, by the words a title holds (first match wins)."""
 
+# Reactions to the last speaker never put a comma right after the name: "Name, ..."
+# is how a member hands a colleague the turn (with a question), and the turn policies
+# that follow addressing read it so.
 AGREE: Final = (
     "Good point, {name}.",
     "I'm with {name} on {topic}.",
     "{name} is right about {topic}.",
     "That helps, {name}.",
-    "Fair, {name}, and it fits what I see.",
+    "Fair point from {name}; it fits what I see.",
 )
 DISAGREE: Final = (
     "I see it differently from {name}.",
     "I'm not convinced, {name}: {topic} isn't the whole picture.",
-    "{name}, I'd push back on that.",
-    "With respect, {name}, that underplays the cost.",
+    "I'd push back on that, {name}.",
+    "I think {name} underplays the cost.",
 )
 NEUTRAL: Final = (
     "Noted, {name}.",
