@@ -48,8 +48,8 @@ PROFILES: Final = {
         proposer=True,
         openings=(
             (
-                "Let's be clear about what we're deciding: {plan} is a strategic bet, and "
-                "I want it judged on revenue and timing."
+                "Let's be clear about what we're deciding: {plan} is a strategic bet with "
+                "{money} on the line, and I want it judged on revenue and timing."
             ),
             (
                 "My question is simple: does {plan} move revenue this year, and what does "
@@ -153,8 +153,8 @@ PROFILES: Final = {
                 "core flow, not the extras."
             ),
             (
-                "I've looked at the roadmap: we can absorb this if the reporting work moves "
-                "to next quarter."
+                "I've looked at the roadmap: with {money} on the line, we can absorb this "
+                "if the reporting work moves to next quarter."
             ),
             (
                 "Customer value is highest in the core flow, so that's where our effort "
@@ -217,7 +217,7 @@ PROFILES: Final = {
             ),
             (
                 "The estimate for the full scope is six weeks; the core flow alone is "
-                "closer to three."
+                "closer to three and fits within {money}."
             ),
             (
                 "I won't ship without a proper test pass; quality problems after launch "
