@@ -158,8 +158,10 @@ def _proposal(scene: Scene, heard: Sequence[str], rng: random.Random, own: str) 
     conditions = (
         ", ".join(chosen[:-1]) + f" and {chosen[-1]}" if len(chosen) > 1 else chosen[0]
     )
+    budget = f" within {scene.money}" if scene.money != "the budget" else ""
     return (
-        f"Proposal: we {scene.we}, provided {conditions}. Can everyone live with that?"
+        f"Proposal: we {scene.we}{budget}, provided {conditions}. Can everyone live "
+        "with that?"
     )
 
 

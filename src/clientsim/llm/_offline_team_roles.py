@@ -48,8 +48,8 @@ PROFILES: Final = {
         proposer=True,
         openings=(
             (
-                "Let's be clear about what we're deciding: {plan} is a strategic bet, and "
-                "I want it judged on revenue and timing."
+                "Let's be clear about what we're deciding: {plan} is a strategic bet with "
+                "{money} on the line, and I want it judged on revenue and timing."
             ),
             (
                 "My question is simple: does {plan} move revenue this year, and what does "
@@ -108,12 +108,12 @@ PROFILES: Final = {
         conditions=(
             "the first version keeps the core promise to customers",
             "we set a clear revenue target for the quarter after launch",
-            "Engineering commits to the date with the scope we agree today",
+            "the engineers commit to the date with the scope we agree today",
         ),
         commitments=(
             "I'll take the decision to the board and own it.",
             "I'll send the company update on our strategy the day after we decide.",
-            "I'll review the launch revenue with Sales two weeks after release.",
+            "I'll review the launch revenue with the sales team two weeks after release.",
         ),
         answers=(
             "the priority is clear: the launch matters, but not at any cost.",
@@ -153,8 +153,8 @@ PROFILES: Final = {
                 "core flow, not the extras."
             ),
             (
-                "I've looked at the roadmap: we can absorb this if the reporting work moves "
-                "to next quarter."
+                "I've looked at the roadmap: with {money} on the line, we can absorb this "
+                "if the reporting work moves to next quarter."
             ),
             (
                 "Customer value is highest in the core flow, so that's where our effort "
@@ -217,7 +217,7 @@ PROFILES: Final = {
             ),
             (
                 "The estimate for the full scope is six weeks; the core flow alone is "
-                "closer to three."
+                "closer to three and fits within {money}."
             ),
             (
                 "I won't ship without a proper test pass; quality problems after launch "
@@ -554,18 +554,21 @@ ALIASES: Final = (
 )
 """Role titles to profiles, by the words a title holds (first match wins)."""
 
+# Reactions to the last speaker never put a comma right after the name: "Name, ..."
+# is how a member hands a colleague the turn (with a question), and the turn policies
+# that follow addressing read it so.
 AGREE: Final = (
     "Good point, {name}.",
     "I'm with {name} on {topic}.",
     "{name} is right about {topic}.",
     "That helps, {name}.",
-    "Fair, {name}, and it fits what I see.",
+    "Fair point from {name}; it fits what I see.",
 )
 DISAGREE: Final = (
     "I see it differently from {name}.",
     "I'm not convinced, {name}: {topic} isn't the whole picture.",
-    "{name}, I'd push back on that.",
-    "With respect, {name}, that underplays the cost.",
+    "I'd push back on that, {name}.",
+    "I think {name} underplays the cost.",
 )
 NEUTRAL: Final = (
     "Noted, {name}.",
