@@ -20,16 +20,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec
 import attrs
 import click
 
-from clientsim._cli_errors import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-)
-from clientsim._cli_errors import (
-    exits_cleanly as _exits_cleanly,
-)
-from clientsim._cli_errors import (
-    fail as _fail,
-)
+from clientsim._cli_errors import EXIT_INTERRUPTED, EXIT_OK
+from clientsim._cli_errors import exits_cleanly as _exits_cleanly
+from clientsim._cli_errors import fail as _fail
 from clientsim._cli_output import Reporter, finish
 from clientsim._cli_team import team
 from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError

@@ -8,7 +8,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from clientsim.cli import EXIT_CONFIG, EXIT_INTERNAL, _exits_cleanly
+from clientsim._cli_errors import EXIT_CONFIG, EXIT_INTERNAL
+from clientsim._cli_errors import exits_cleanly as _exits_cleanly
 from clientsim.errors import ConfigError
 
 
