@@ -9,7 +9,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
-from clientsim import ConfigError, InMemoryStore, SQLiteStore, teams
+from clientsim import ConfigError, InMemoryStore, Outcome, SQLiteStore, teams
 from clientsim.llm.offline import OfflineChatModel
 from clientsim.teams import TeamScenario, TeamSession, WhatIfChange
 
@@ -121,6 +121,33 @@ async def test_a_what_if_without_change_repeats_the_original_and_calls_only_afte
     assert comparison.model_calls == session.token_usage.calls - calls_before[7]
     for name in TEAM:
         assert branch.memory(name) == session.memory(name)
+
+
+async def test_a_replay_calls_no_model_for_the_outcome_of_the_replayed_turns(tmp_path):
+    """With an LLM outcome evaluator judging every message, a fork and a resumed
+    session spend model calls only on the turns after the replay."""
+    scenario = TeamScenario(
+        title="Pricing",
+        decision="Should we cut prices?",
+        outcomes=(Outcome(name="unanimous_cut", description="All agree to cut."),),
+    )
+    async with SQLiteStore(tmp_path / "s.db") as store:
+        session = await teams.start(
+            scenario, team=TEAM, seed=2, store=store, memory_window=50
+        )
+        calls_before: dict[int, int] = {}
+        for _ in range(8):
+            calls_before[session.turn + 1] = session.token_usage.calls
+            await session.next()
+        # A member's call and the evaluator's every turn; the evaluator's on the
+        # opening too.
+        assert session.token_usage.calls == 8 + 9
+        comparison = await session.what_if(None, at_turn=5)
+        assert comparison.model_calls == session.token_usage.calls - calls_before[5]
+        again = await TeamSession.load(session.session_id, store)
+        assert again.token_usage.calls == 0
+        await again.next()
+        assert again.token_usage.calls == 2
 
 
 async def test_a_what_if_with_a_change_differs_only_from_turn_k_on():

@@ -58,6 +58,9 @@ def to_record(session: TeamSession) -> TeamSessionRecord:
         "started_at": session.started_at.isoformat(),
         "transcript": [to_dict(message) for message in session.transcript.messages],
         "outcome": _outcome(session),
+        "outcome_reached": None
+        if session.outcome_reached is None
+        else list(session.outcome_reached),
         "analyses": [to_dict(analysis) for analysis in session.analyses],
         "memories": [
             {"turn": snap.turn, "member": snap.member, "state": to_dict(snap.state)}
@@ -142,7 +145,16 @@ def from_record(
         memories=snapshots,
         started_at=datetime.fromisoformat(document["started_at"]),
         owns_store=owns_store,
+        reached=_reached(document.get("outcome_reached")),
     )
     if document.get("ending") is not None:
         session._ending = from_dict(document["ending"], Ending)
     return session
+
+
+def _reached(value: object) -> tuple[str, int] | None:
+    if isinstance(value, list) and len(value) == 2:
+        name, count = value
+        if isinstance(name, str) and isinstance(count, int):
+            return name, count
+    return None

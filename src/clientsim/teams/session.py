@@ -33,11 +33,19 @@ from clientsim.models.frozen import thaw
 from clientsim.runners.group import GroupMember, GroupSimulationRunner
 from clientsim.store.base import SimulationStore
 from clientsim.teams import _record
+from clientsim.teams._build import (
+    ReplayedOutcome,
+    evaluator_of,
+    open_store_for,
+    policy_of,
+    seeded,
+    team_of,
+)
 from clientsim.teams.analyst import SimulationAnalyst
 from clientsim.teams.memory import MemoryManager
 from clientsim.teams.participant import RoleParticipant
 from clientsim.teams.scenario import TeamConfig, TeamScenario, load_team_config
-from clientsim.teams.whatif import ComparisonRow, WhatIfChange, WhatIfComparison
+from clientsim.teams.whatif import WhatIfChange, WhatIfComparison, compare
 from clientsim.turns.base import MemberInfo
 
 
@@ -52,25 +60,6 @@ FACILITATOR = "Facilitator"
 """Who opens a session with the scenario (not a member)."""
 
 Until = int | Callable[["TeamSession"], bool] | None
-
-
-def _team_of(
-    entries: Sequence[str | RoleTemplate | Mapping[str, Any]],
-) -> list[tuple[str, RoleTemplate]]:
-    """``(name, role)`` pairs from role names, templates and role mappings."""
-    from clientsim.teams.roles import load_team  # noqa: PLC0415
-
-    members: list[tuple[str, RoleTemplate]] = []
-    taken: set[str] = set()
-    for template in load_team(list(entries)):
-        name, number = template.name, 2
-        while name in taken:
-            name, number = f"{template.name} {number}", number + 1
-        taken.add(name)
-        members.append((name, template))
-    if not members:
-        raise ConfigError("a team needs at least one role; got an empty team")
-    return members
 
 
 class TeamSession:
@@ -102,6 +91,7 @@ class TeamSession:
         started_at: datetime | None = None,
         model: str | BaseChatModel | None = None,
         owns_store: bool = False,
+        reached: tuple[str, int] | None = None,
     ) -> None:
         self.config = config
         self.session_id = session_id or f"team-{secrets.token_hex(6)}"
@@ -112,11 +102,11 @@ class TeamSession:
         self._store = store
         self._owns_store = owns_store
         self._members = list(members)
-        self._model = _seeded(model if model is not None else config.model, config.seed)
+        self._model = seeded(model if model is not None else config.model, config.seed)
         self._analyses = list(analyses)
         self._memories = list(memories)
         self._ending: Ending | None = None
-        self._saved_calls = 0
+        self._outcomes = _outcomes(config, self._model, len(history), reached)
         speakers = [(n, r) for n, r in self._members if r.key != ANALYST_KEY]
         if not speakers:
             raise ConfigError(
@@ -153,7 +143,7 @@ class TeamSession:
         self._restore_memories(len(history))
         self._runner = GroupSimulationRunner(
             group,
-            turn_policy=_policy(config.turn_policy, self._model),
+            turn_policy=policy_of(config.turn_policy, self._model),
             initial_message=history[0].content
             if history
             else config.scenario.opening_message(),
@@ -161,9 +151,9 @@ class TeamSession:
             outcomes=Outcomes(config.scenario.outcomes),
             max_messages=config.max_turns + 1,
             base_timestamp=self.started_at,
-            outcome_evaluator=_evaluator(config, self._model),
+            outcome_evaluator=self._outcomes,
             termination=[
-                factory.build_termination(_data(item)) for item in config.termination
+                factory.build_termination(thaw(item)) for item in config.termination
             ]
             or None,
             model=self._model,
@@ -228,13 +218,18 @@ class TeamSession:
         return self.memories[self._member_name(member)].state
 
     @property
+    def outcome_reached(self) -> tuple[str, int] | None:
+        """The outcome reached and how many messages the transcript had then."""
+        judged = self._outcomes
+        if judged is None or judged.outcome is None or judged.reached_at is None:
+            return None
+        return judged.outcome.name, judged.reached_at
+
+    @property
     def token_usage(self) -> TokenUsage:
-        """Everything spent on model calls: members, memories and the analyst."""
-        total = TokenUsage()
-        for usage in self._runner.usage_by_member.values():
-            total = total + usage
-        for manager in self.memories.values():
-            total = total + manager.usage
+        """Everything spent on model calls: the members (their memories included),
+        the turn policy, the outcome evaluator and the analyst."""
+        total = self._runner.result().token_usage.total
         if self.analyst is not None:
             total = total + self.analyst.usage
         return total
@@ -362,6 +357,7 @@ class TeamSession:
 
         config = attrs.evolve(self.config, scenario=scenario)
         kept = self.transcript.messages[:at_turn]  # the opening and turns < at_turn
+        reached = self.outcome_reached
         branch = TeamSession(
             config,
             members,
@@ -374,39 +370,11 @@ class TeamSession:
             memories=self._memories,
             started_at=self.started_at,
             model=self._model,
+            reached=reached if reached is not None and reached[1] <= at_turn else None,
         )
         await branch.save()
         await branch.run(until=turns if turns is not None else self.turn)
-        return self._compare(branch, at_turn, parsed)
-
-    def _compare(
-        self, branch: TeamSession, at_turn: int, change: WhatIfChange
-    ) -> WhatIfComparison:
-        mine, theirs = self.transcript.messages, branch.transcript.messages
-        rows = tuple(
-            ComparisonRow(
-                turn,
-                mine[turn] if turn < len(mine) else None,
-                theirs[turn] if turn < len(theirs) else None,
-            )
-            for turn in range(at_turn, max(len(mine), len(theirs)))
-        )
-        original, forked = self.transcript.outcome, branch.transcript.outcome
-        return WhatIfComparison(
-            at_turn=at_turn,
-            change=change,
-            original_id=self.session_id,
-            branch_id=branch.session_id,
-            rows=rows,
-            original_ending=self._ending,
-            branch_ending=branch.ending,
-            original_outcome=original.name if original else None,
-            branch_outcome=forked.name if forked else None,
-            original_analysis=self._analyses[-1] if self._analyses else None,
-            branch_analysis=branch.analyses[-1] if branch.analyses else None,
-            model_calls=branch.token_usage.calls,
-            branch=branch,
-        )
+        return compare(self, branch, at_turn, parsed)
 
     # ----------------------------------------------------------------- storing
 
@@ -423,7 +391,7 @@ class TeamSession:
         Raises:
             ConfigError: the store has no such session, or its record is unreadable.
         """
-        opened, owns = await _open(store)
+        opened, owns = await open_store_for(store)
         record = await opened.team_session(session_id)
         if record is None:
             if owns:
@@ -452,52 +420,25 @@ class TeamSession:
         return f"TeamSession({self.session_id!r}, turn={self.turn}, team=[{names}])"
 
 
-def _seeded(model: str | BaseChatModel, seed: int) -> str | BaseChatModel:
-    """The offline model plays the session's seed: ``"offline"`` becomes
-    ``"offline:<seed>"``, so another seed gives another discussion."""
-    return f"offline:{seed}" if model == "offline" else model
-
-
-def _data(value: object) -> Any:
-    return thaw(value)
-
-
-def _policy(config: object, model: object) -> Any:
-    data = _data(config)
-    if isinstance(data, dict) and data.get("strategy") == "llm_selector":
-        data.setdefault("model", model if isinstance(model, str) else "offline")
-    return factory.build_turn_policy(data)
-
-
-def _evaluator(config: TeamConfig, model: object) -> Any:
-    spec = config.outcome_evaluator
-    if spec is None:
-        if not config.scenario.outcomes:
-            return None
-        spec = "llm"
-    data = _data(spec)
-    if data == "llm" or (isinstance(data, dict) and data.get("strategy") == "llm"):
-        data = {"strategy": "llm"} if data == "llm" else data
-        data.setdefault("model", model if isinstance(model, str) else "offline")
-    return factory.build_outcome_evaluator(data)
-
-
-async def _open(
-    store: SimulationStore | str | Path | None,
-) -> tuple[SimulationStore, bool]:
-    """The store to use, and whether the session opened it (and so closes it)."""
-    if isinstance(store, SimulationStore):
-        return store, False
-    from clientsim.store import open_store  # noqa: PLC0415
-
-    if store is None:
-        import os  # noqa: PLC0415
-
-        if not os.environ.get("DATABASE_URL"):
-            from clientsim.store import InMemoryStore  # noqa: PLC0415
-
-            return InMemoryStore(), True
-    return open_store(None if store is None else str(store)), True
+def _outcomes(
+    config: TeamConfig,
+    model: str | BaseChatModel,
+    replayed: int,
+    reached: tuple[str, int] | None,
+) -> ReplayedOutcome | None:
+    """The session's outcome evaluator, answering for the replayed messages from the
+    record so that a replay calls no model."""
+    evaluator = evaluator_of(config, model)
+    if evaluator is None:
+        return None
+    known = {outcome.name: outcome for outcome in config.scenario.outcomes}
+    outcome = known.get(reached[0]) if reached is not None else None
+    return ReplayedOutcome(
+        evaluator,
+        replayed=replayed,
+        outcome=outcome,
+        reached_at=reached[1] if reached is not None and outcome is not None else None,
+    )
 
 
 async def start(
@@ -569,8 +510,8 @@ async def start(
     config = attrs.evolve(
         config, **{key: value for key, value in overrides.items() if value is not None}
     )
-    members = _team_of(list(config.team))
-    opened, owns = await _open(store)
+    members = team_of(list(config.team))
+    opened, owns = await open_store_for(store)
     session = TeamSession(
         config,
         members,

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from clientsim.teams.scenario import TeamScenario
     from clientsim.teams.session import TeamSession
 
-__all__ = ["ROLE_FIELDS", "ComparisonRow", "WhatIfChange", "WhatIfComparison"]
+__all__ = [
+    "ROLE_FIELDS",
+    "ComparisonRow",
+    "WhatIfChange",
+    "WhatIfComparison",
+    "compare",
+]
 
 ROLE_FIELDS: Final = (
     "goal",
@@ -339,3 +345,34 @@ class WhatIfComparison:
         from clientsim.render.teams import what_if_html  # noqa: PLC0415
 
         return what_if_html(self)
+
+
+def compare(
+    original: TeamSession, branch: TeamSession, at_turn: int, change: WhatIfChange
+) -> WhatIfComparison:
+    """The comparison of ``original`` and its what-if ``branch`` from ``at_turn``."""
+    mine, theirs = original.transcript.messages, branch.transcript.messages
+    rows = tuple(
+        ComparisonRow(
+            turn,
+            mine[turn] if turn < len(mine) else None,
+            theirs[turn] if turn < len(theirs) else None,
+        )
+        for turn in range(at_turn, max(len(mine), len(theirs)))
+    )
+    before, after = original.transcript.outcome, branch.transcript.outcome
+    return WhatIfComparison(
+        at_turn=at_turn,
+        change=change,
+        original_id=original.session_id,
+        branch_id=branch.session_id,
+        rows=rows,
+        original_ending=original.ending,
+        branch_ending=branch.ending,
+        original_outcome=before.name if before else None,
+        branch_outcome=after.name if after else None,
+        original_analysis=original.analyses[-1] if original.analyses else None,
+        branch_analysis=branch.analyses[-1] if branch.analyses else None,
+        model_calls=branch.token_usage.calls,
+        branch=branch,
+    )
