@@ -566,7 +566,7 @@ AGREE: Final = (
 )
 DISAGREE: Final = (
     "I see it differently from {name}.",
-    "I'm not convinced, {name}: {topic} isn't the whole picture.",
+    "I'm not convinced, {name}: {topic} is only part of the picture.",
     "I'd push back on that, {name}.",
     "I think {name} underplays the cost.",
 )

@@ -20,7 +20,10 @@ _ME: Final = re.compile(
     r"^You are (?:(?P<name>[^,\n]+?), )?the (?P<role>[^\n]+?) of the team", re.MULTILINE
 )
 _SCENARIO: Final = re.compile(
-    r"^The scenario the team is discussing: (.+)$", re.MULTILINE
+    # the scenario may run over several lines, up to the prompt's next section
+    r"^The scenario the team is discussing: (.+?)"
+    r"(?=\n(?:Your |What you |Who else |You may |Write )|\Z)",
+    re.MULTILINE | re.DOTALL,
 )
 _CARES: Final = re.compile(r"^What you weigh in a decision: (.+)$", re.MULTILINE)
 _REMEMBERED: Final = re.compile(r"What you remember of the (\d+) earlier messages")
@@ -40,7 +43,8 @@ _DECISION: Final = (
     ),
     re.compile(r"\bwhether (?:to|we should|we) (?P<d>[^.?!;\n]+)", re.IGNORECASE),
     re.compile(
-        r"\b(?:should|shall|can) (?:we|the team) (?P<d>[^.?!;\n]+)\?", re.IGNORECASE
+        r"\b(?:should|shall|can|do|will) (?:we|the team) (?P<d>[^.?!;\n]+)\?",
+        re.IGNORECASE,
     ),
     re.compile(
         r"\b(?:plan|proposal|decision) (?:is )?to (?P<d>[^.?!;\n]+)", re.IGNORECASE
@@ -147,7 +151,7 @@ def read_scene(system: str, dialogue: Sequence[Turn]) -> Scene:
     )
     key = profile_key(role)
     scenario_line = _SCENARIO.search(system)
-    scenario = scenario_line.group(1) if scenario_line else ""
+    scenario = " ".join(scenario_line.group(1).split()) if scenario_line else ""
     spoken = [turn for turn in dialogue if turn.role in {"user", "assistant"}]
     history = tuple(
         _said(turn.content) if turn.role == "user" else Said(name, role, turn.content)
