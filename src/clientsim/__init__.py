@@ -229,6 +229,9 @@ if _typing.TYPE_CHECKING:
     from clientsim.teams import MemoryManager, SimulationAnalyst, StakeholderPanel
     from clientsim.teams.participant import RoleParticipant
     from clientsim.teams.roles import get_role, roles
+    from clientsim.teams.scenario import TeamConfig, TeamScenario
+    from clientsim.teams.session import TeamSession
+    from clientsim.teams.whatif import WhatIfChange, WhatIfComparison
     from clientsim.termination import (
         AnyOf,
         ClosingPhrases,
@@ -397,6 +400,9 @@ __all__ = [
     "TaskSource",
     "TaskStatus",
     "TaskType",
+    "TeamConfig",
+    "TeamScenario",
+    "TeamSession",
     "TeamSessionRecord",
     "TemplateGenerator",
     "TerminationContext",
@@ -409,6 +415,8 @@ __all__ = [
     "UnknownStrategyError",
     "WebSocketChannel",
     "WeightedRandomStrategy",
+    "WhatIfChange",
+    "WhatIfComparison",
     "WorkEntryAdapter",
     "WorkItem",
     "WorkPipeline",

@@ -17,7 +17,6 @@ import anyio
 import click
 
 from clientsim._cli_errors import exits_cleanly
-from clientsim.models.frozen import thaw
 
 
 if TYPE_CHECKING:
@@ -211,12 +210,10 @@ def what_if_command(session_id: str, at_turn: int, **options: Any) -> None:
 def show_command(session_id: str, as_json: bool, store: str | None) -> None:
     """Show a stored session: its transcript and the analyst's analyses."""
     from clientsim.render.teams import analysis_text, session_text  # noqa: PLC0415
-    from clientsim.teams._record import to_record  # noqa: PLC0415
 
     async def action(session: TeamSession) -> None:
         if as_json:
-            record = to_record(session)
-            click.echo(json.dumps(thaw(record.document), indent=2))
+            click.echo(json.dumps(session.to_data(), indent=2))
             return
         click.echo(session_text(session, analyses=False))
         for analysis in session.analyses:

@@ -79,7 +79,12 @@ async def test_an_experiment_renders_and_becomes_a_frame(tmp_path):
 
 
 LOOP_STARTERS = {"run", "run_until_complete", "new_event_loop", "apply"}
-ENTRY_POINTS = {"cli.py", "_cli_team.py", "__main__.py", "pytest_plugin.py"}  # own the loop
+ENTRY_POINTS = {
+    "cli.py",
+    "_cli_team.py",
+    "__main__.py",
+    "pytest_plugin.py",
+}  # own the loop
 
 
 def test_only_entry_points_start_an_event_loop():

@@ -4,7 +4,7 @@ The seed's operations, as Python: :func:`start` (``POST /simulate/start``),
 :meth:`TeamSession.next` (``/simulate/next``), :meth:`TeamSession.what_if`
 (``/simulate/what-if``), :func:`~clientsim.teams.roles` (``/agents/list``) and
 :func:`memory` (``/memory/{sessionId}``). A session is kept in the run store after every
-turn (see :mod:`clientsim.teams._record`), so :meth:`TeamSession.load` resumes it in
+turn (as one JSON document, :meth:`TeamSession.to_data`), so :meth:`TeamSession.load` resumes it in
 another process exactly where it stopped.
 """
 
@@ -377,6 +377,12 @@ class TeamSession:
         return compare(self, branch, at_turn, parsed)
 
     # ----------------------------------------------------------------- storing
+
+    def to_data(self) -> dict[str, Any]:
+        """The session as the store keeps it: one JSON document (config, team,
+        transcript, analyses, memories, ending, fork)."""
+        data: dict[str, Any] = thaw(_record.to_record(self).document)
+        return data
 
     async def save(self) -> None:
         """Save the session to its store (done after every turn)."""
