@@ -3,7 +3,8 @@
 It gives tests of agents:
 
 - the fixtures ``clientsim_offline_model`` (an offline chat model, seeded from the
-  marker), ``simulate`` (runs simulated customers against the agent under test) and
+  marker), ``simulate`` (runs simulated customers against the agent under test),
+  ``start_team`` (starts a team session, seeded from the marker) and
   ``clientsim_cassette`` (records a test's model and agent calls on its first run;
   afterwards replays the simulated side and calls the agent live, so a changed
   agent fails the test; ``--clientsim-record`` re-records);
@@ -54,7 +55,9 @@ if TYPE_CHECKING:
     )
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.offline import OfflineChatModel
-    from clientsim.models import Timeouts
+    from clientsim.models import RoleTemplate, Timeouts
+    from clientsim.teams.scenario import TeamConfig, TeamScenario
+    from clientsim.teams.session import TeamSession
 
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "Simulate",
     "SimulatedRun",
     "SimulationRuns",
+    "StartTeam",
     "assert_no_outcome",
     "assert_outcome_rate",
     "assert_pass_hat_k",
@@ -372,6 +376,48 @@ def _clientsim_cassette(request: pytest.FixtureRequest) -> ClientsimCassette:
         replay=_cassette_choice(request, "replay", REPLAY_OPTION),
         on_miss=_cassette_choice(request, "on_miss", ON_MISS_OPTION),
     )
+
+
+@pytest.fixture(name="start_team")
+def _start_team(request: pytest.FixtureRequest) -> StartTeam:
+    """``await start_team(scenario, team=[...])``; see :class:`StartTeam`."""
+    return StartTeam(seed=_settings(request).seed)
+
+
+class StartTeam:
+    """The ``start_team`` fixture: :func:`clientsim.teams.start` with the test's seed
+    (the ``clientsim`` marker's) and, unless the test gives one, a store of its own in
+    memory, so that a test never writes to ``DATABASE_URL``'s store.
+
+    Example:
+        >>> session = await start_team(
+        ...     "tests/launch.yaml", team=["CEO", "Engineering Lead"]
+        ... )  # doctest: +SKIP
+        >>> await session.run(until=6)  # doctest: +SKIP
+
+    Args:
+        seed: the marker's seed, used unless the call gives one.
+    """
+
+    def __init__(self, *, seed: int) -> None:
+        self.seed = seed
+
+    async def __call__(
+        self,
+        scenario: TeamScenario | TeamConfig | str | Path | Mapping[str, Any],
+        team: Sequence[str | RoleTemplate | Mapping[str, Any]] | None = None,
+        *,
+        seed: int | None = None,
+        **options: Any,
+    ) -> TeamSession:
+        """Start the session; ``options`` are :func:`clientsim.teams.start`'s."""
+        from clientsim.store import InMemoryStore  # noqa: PLC0415
+        from clientsim.teams import start  # noqa: PLC0415
+
+        options.setdefault("store", InMemoryStore())
+        return await start(
+            scenario, team, self.seed if seed is None else seed, **options
+        )
 
 
 @pytest.fixture(name="simulate")
