@@ -130,30 +130,6 @@ def check_criteria(criteria: object, name: str = "criteria") -> tuple[str, ...]:
     return tuple(texts)
 
 
-def tuned(model: BaseChatModel, seed: int) -> BaseChatModel:
-    """``model`` at temperature 0 and with ``seed``, for the fields it has (a run's
-    model wrapper: its inner model; it keeps its own per-conversation seed)."""
-    from clientsim.llm.run_model import RunChatModel  # noqa: PLC0415
-
-    if isinstance(model, RunChatModel):
-        inner = _settings(model.inner, None)
-        # A shallow copy: it shares the wrapper's counters, so usage is still counted.
-        return (
-            model if inner is model.inner else model.model_copy(update={"inner": inner})
-        )
-    return _settings(model, seed)
-
-
-def _settings(model: BaseChatModel, seed: int | None) -> BaseChatModel:
-    fields = type(model).model_fields
-    update: dict[str, object] = {}
-    if "temperature" in fields:
-        update["temperature"] = 0.0
-    if seed is not None and "seed" in fields:
-        update["seed"] = seed
-    return model.model_copy(update=update) if update else model
-
-
 def messages_of(conversation: Conversation) -> list[tuple[str, str]]:
     """``(role, text)`` pairs, as the judges' prompts show them."""
     return [(m.sender.value, m.content) for m in conversation.messages]
@@ -188,11 +164,13 @@ class WrittenCriteriaJudge:
 
     def _structured(self) -> StructuredCall:
         if self._call is None:
-            from clientsim.llm import StructuredCall, resolve_model  # noqa: PLC0415
+            from clientsim.llm.calls import judge_call  # noqa: PLC0415
 
-            model = tuned(resolve_model(self.model), self.seed)
-            self._call = StructuredCall(
-                model, self.schema, timeout=self.timeouts.model_call
+            self._call = judge_call(
+                self.model,
+                self.schema,
+                seed=self.seed,
+                timeout=self.timeouts.model_call,
             )
         return self._call
 

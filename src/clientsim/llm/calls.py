@@ -36,7 +36,9 @@ __all__ = [
     "Completion",
     "StructuredCall",
     "complete",
+    "judge_call",
     "model_name",
+    "tuned",
     "usage_of",
 ]
 
@@ -295,3 +297,41 @@ class StructuredCall:
                 + (f": {error}" if error else "")
             )
         return parsed, usage
+
+
+def tuned(model: BaseChatModel, seed: int) -> BaseChatModel:
+    """``model`` at temperature 0 and with ``seed``, for the fields it has (a run's
+    model wrapper: its inner model; it keeps its own per-conversation seed)."""
+    from clientsim.llm.run_model import RunChatModel  # noqa: PLC0415
+
+    if isinstance(model, RunChatModel):
+        inner = _settings(model.inner, None)
+        # A shallow copy: it shares the wrapper's counters, so usage is still counted.
+        return (
+            model if inner is model.inner else model.model_copy(update={"inner": inner})
+        )
+    return _settings(model, seed)
+
+
+def _settings(model: BaseChatModel, seed: int | None) -> BaseChatModel:
+    fields = type(model).model_fields
+    update: dict[str, object] = {}
+    if "temperature" in fields:
+        update["temperature"] = 0.0
+    if seed is not None and "seed" in fields:
+        update["seed"] = seed
+    return model.model_copy(update=update) if update else model
+
+
+def judge_call(
+    model: str | BaseChatModel,
+    schema: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    timeout: float = MODEL_CALL_SECONDS,
+) -> StructuredCall:
+    """A judge's structured call: ``model`` (a spec is resolved now) at temperature 0
+    and with ``seed`` where it takes one, answering in ``schema``'s shape."""
+    from clientsim.llm.specs import resolve_model  # noqa: PLC0415
+
+    return StructuredCall(tuned(resolve_model(model), seed), schema, timeout=timeout)

@@ -255,18 +255,7 @@ class ConversationCore:
             ending = await body()
         except Failed as failure:
             error = ErrorRecord.from_exception(failure.source, failure.error)
-            ending = Ending(
-                reason="error",
-                detail=f"{failure.source} failed: {error.type}: {error.message}",
-                message_count=len(state.conversation.messages),
-            )
-            events.emit(
-                events.CONVERSATION_FAILED,
-                conversation_id=self.conversation_id,
-                source=failure.source,
-                side=error.side,
-                error=f"{error.type}: {error.message}",
-            )
+            ending = self._failed(error)
             if self.raise_on_error:
                 state.is_complete = True
                 self._raise(failure)
@@ -296,6 +285,21 @@ class ConversationCore:
             )
         return ConversationResult(
             conversation, duration, ending=ending, token_usage=usage, error=error
+        )
+
+    def _failed(self, error: ErrorRecord) -> Ending:
+        """The ending ``error`` calls for, with the failure's event emitted."""
+        events.emit(
+            events.CONVERSATION_FAILED,
+            conversation_id=self.conversation_id,
+            source=error.source,
+            side=error.side,
+            error=f"{error.type}: {error.message}",
+        )
+        return Ending(
+            reason="error",
+            detail=f"{error.source} failed: {error.type}: {error.message}",
+            message_count=len(self._state.conversation.messages),
         )
 
     def _raise(self, failure: Failed) -> None:

@@ -562,18 +562,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
         if seat is not None and isinstance(seat.participant, ChannelParticipant):
             error = attrs.evolve(error, blame="agent")
         self._live.error = error
-        ending = Ending(
-            reason="error",
-            detail=f"{failure.source} failed: {error.type}: {error.message}",
-            message_count=len(self._state.conversation.messages),
-        )
-        events.emit(
-            events.CONVERSATION_FAILED,
-            conversation_id=self.conversation_id,
-            source=failure.source,
-            side=error.side,
-            error=f"{error.type}: {error.message}",
-        )
+        ending = self._failed(error)
         if self.raise_on_error:
             await self._finish(ending, emit=False)
             raise member_failure(

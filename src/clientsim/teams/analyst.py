@@ -303,12 +303,10 @@ class SimulationAnalyst:
 
     def _structured(self) -> StructuredCall:
         if self._call is None:
-            from clientsim.evaluation.criteria import tuned  # noqa: PLC0415
-            from clientsim.llm import StructuredCall, resolve_model  # noqa: PLC0415
+            from clientsim.llm.calls import judge_call  # noqa: PLC0415
 
-            model = tuned(resolve_model(self.model), 0)
-            self._call = StructuredCall(
-                model, _SCHEMA, timeout=self.timeouts.model_call
+            self._call = judge_call(
+                self.model, _SCHEMA, timeout=self.timeouts.model_call
             )
         return self._call
 

@@ -354,14 +354,13 @@ class StakeholderPanel:
     def _call(self, role: RoleTemplate) -> StructuredCall:
         call = self._calls.get(role.key)
         if call is None:
-            from clientsim.evaluation.criteria import tuned  # noqa: PLC0415
-            from clientsim.llm import StructuredCall, resolve_model  # noqa: PLC0415
+            from clientsim.llm.calls import judge_call  # noqa: PLC0415
 
-            model = tuned(
-                resolve_model(role.model or self.model), _seed_of(self.seed, role)
-            )
-            call = self._calls[role.key] = StructuredCall(
-                model, _SCHEMA, timeout=self.timeouts.model_call
+            call = self._calls[role.key] = judge_call(
+                role.model or self.model,
+                _SCHEMA,
+                seed=_seed_of(self.seed, role),
+                timeout=self.timeouts.model_call,
             )
         return call
 

@@ -105,16 +105,18 @@ class LLMSelector(TurnPolicy):
         return f"LLMSelector(model={self.model!r}, seed={self.seed})"
 
     def _structured(self, names: Sequence[str]) -> StructuredCall:
-        from clientsim.evaluation.criteria import tuned  # noqa: PLC0415
-        from clientsim.llm import StructuredCall, resolve_model  # noqa: PLC0415
+        from clientsim.llm import StructuredCall  # noqa: PLC0415
+        from clientsim.llm.calls import judge_call  # noqa: PLC0415
 
         schema = _schema(names)
         call = self._call
-        if call is None or call.schema != schema:
-            model = call.model if call else tuned(resolve_model(self.model), self.seed)
-            call = self._call = StructuredCall(
-                model, schema, timeout=self.timeouts.model_call
+        if call is None:
+            call = judge_call(
+                self.model, schema, seed=self.seed, timeout=self.timeouts.model_call
             )
+        elif call.schema != schema:  # the same model, asked about other names
+            call = StructuredCall(call.model, schema, timeout=self.timeouts.model_call)
+        self._call = call
         return call
 
     async def choose(self, context: TurnContext) -> str:
