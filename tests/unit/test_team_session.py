@@ -9,7 +9,14 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
-from clientsim import ConfigError, InMemoryStore, Outcome, SQLiteStore, teams
+from clientsim import (
+    ConfigError,
+    DuplicateSimulationError,
+    InMemoryStore,
+    Outcome,
+    SQLiteStore,
+    teams,
+)
 from clientsim.llm.offline import OfflineChatModel
 from clientsim.teams import TeamScenario, TeamSession, WhatIfChange
 
@@ -244,6 +251,16 @@ async def test_a_session_resumed_after_a_restart_continues_exactly(tmp_path):
         assert remembered(again.memory(name)) == remembered(whole.memory(name))
     stored = await teams.memory("resumed", store=path)
     assert stored == {name: again.memory(name) for name in TEAM}
+
+
+async def test_a_session_id_already_in_the_store_is_refused_not_overwritten():
+    store = InMemoryStore()
+    first = await teams.start(SCENARIO, team=TEAM, store=store, session_id="s1")
+    await first.run(until=2)
+    with pytest.raises(DuplicateSimulationError, match="already has a team session"):
+        await teams.start(SCENARIO, team=TEAM, store=store, session_id="s1")
+    kept = await TeamSession.load("s1", store)
+    assert kept.turn == 2
 
 
 async def test_the_analyst_writes_an_analysis_after_each_turn_and_on_demand():

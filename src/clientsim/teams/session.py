@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from clientsim import factory
-from clientsim.errors import ConfigError
+from clientsim.errors import ConfigError, DuplicateSimulationError
 from clientsim.models import (
     Conversation,
     ConversationResult,
@@ -477,7 +477,12 @@ async def start(
         analyst_every: the analyst writes an analysis every this many turns.
         store: where the session is kept: a store, a path or URL, or ``None`` for
             ``DATABASE_URL`` when it is set (else memory only).
-        session_id: the id to use (a fresh one by default).
+        session_id: the id to use (a fresh one by default); one the store already
+            has is refused, never overwritten.
+
+    Raises:
+        ConfigError: the scenario, team or an option is not valid.
+        DuplicateSimulationError: the store already has a session ``session_id``.
 
     Example:
         >>> import anyio
@@ -518,6 +523,13 @@ async def start(
     )
     members = team_of(list(config.team))
     opened, owns = await open_store_for(store)
+    if session_id is not None and await opened.team_session(session_id) is not None:
+        if owns:
+            await opened.aclose()
+        raise DuplicateSimulationError(
+            f"the store already has a team session {session_id!r}; load it with "
+            "TeamSession.load (clientsim team next) or start one under another id"
+        )
     session = TeamSession(
         config,
         members,
