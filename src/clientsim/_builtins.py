@@ -66,6 +66,11 @@ def clientsim_register_turn_policies(register: Register) -> None:
 
 
 @hookimpl
+def clientsim_register_population_modes(register: Register) -> None:
+    """The communication modes of seed 002 (one import and one line per mode)."""
+
+
+@hookimpl
 def clientsim_register_roles(register: Register) -> None:
     from clientsim.teams.roles import builtin_roles  # noqa: PLC0415
 

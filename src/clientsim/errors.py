@@ -19,8 +19,9 @@ ClientSimError(Exception)
  +-- CassetteMissError(ClientSimError, LookupError)
  |    +-- CassetteDivergenceError
  +-- SimulationError(ClientSimError)
-      +-- ParticipantError
-      +-- HumanTimeoutError(SimulationError, TimeoutError)
+ |    +-- ParticipantError
+ |    +-- HumanTimeoutError(SimulationError, TimeoutError)
+ +-- StatisticsError(ClientSimError, ValueError)
 
 ClientSimWarning(UserWarning)
  +-- ClientSimDeprecationWarning(ClientSimWarning, DeprecationWarning)
@@ -56,6 +57,7 @@ __all__ = [
     "PluginError",
     "SessionClosedError",
     "SimulationError",
+    "StatisticsError",
     "UnknownStrategyError",
     "is_transient",
 ]
@@ -230,6 +232,12 @@ class ParticipantError(SimulationError):
 
 class HumanTimeoutError(SimulationError, TimeoutError):
     """A person did not answer a human client's question in time."""
+
+
+class StatisticsError(ClientSimError, ValueError):
+    """The data cannot support the statistic asked for: too few observations, pairs
+    that do not match, a sample with no variance where one is needed. The message
+    names the statistic, what it got and what it needs."""
 
 
 class ClientSimWarning(UserWarning):

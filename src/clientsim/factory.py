@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from clientsim.models import TokenUsage
     from clientsim.models.client import ClientRequest
     from clientsim.models.team import RoleTemplate
+    from clientsim.population.base import PopulationMode
     from clientsim.review.pipeline import ReviewStage
     from clientsim.simulation.config import (
         FeedbackConfig,
@@ -61,6 +62,7 @@ __all__ = [
     "build_intake_strategy",
     "build_outcome_evaluator",
     "build_participant",
+    "build_population_mode",
     "build_report_strategy",
     "build_requirement_generator",
     "build_review_stage",
@@ -75,6 +77,7 @@ __all__ = [
     "intake_strategies",
     "outcome_evaluators",
     "participants",
+    "population_modes",
     "report_strategies",
     "requirement_generators",
     "review_stages",
@@ -114,6 +117,14 @@ roles: Final[Registry[RoleTemplate]] = Registry(
 """Role templates by key (``ceo``, ``product_manager``, ``engineering_lead``,
 ``designer``, ``sales``, ``support``, ``simulation_analyst``, and plugins'); each
 factory takes no argument and returns a :class:`~clientsim.models.team.RoleTemplate`."""
+
+# Populations (seed 002).
+population_modes: Final[Registry[PopulationMode]] = Registry(
+    family="communication mode", hook="clientsim_register_population_modes"
+)
+"""How a population study talks to its personas: ``survey``, ``focus_group``,
+``interview``, ``sequence``, and plugins'; each builds a
+:class:`~clientsim.population.base.PopulationMode`."""
 
 review_stages: Final[Registry[ReviewStage]] = Registry(
     family="review stage", hook="clientsim_register_review_stages"
@@ -217,6 +228,21 @@ def build_turn_policy(config: StrategyConfig, /, **context: object) -> TurnPolic
     if not callable(getattr(policy, "take_turn", None)):
         raise _wrong_kind("turn policy", config, policy, "async take_turn method")
     return policy
+
+
+def build_population_mode(
+    config: StrategyConfig, /, **context: object
+) -> PopulationMode:
+    """Build a communication mode, e.g. ``{"strategy": "survey", "questions":
+    [...]}`` or ``"focus_group"``."""
+    from clientsim.population.base import PopulationMode  # noqa: PLC0415
+
+    mode = population_modes.build(config, **context)
+    if not isinstance(mode, PopulationMode):
+        raise _wrong_kind(
+            "communication mode", config, mode, "PopulationMode base class"
+        )
+    return mode
 
 
 def build_role(name: str, /) -> RoleTemplate:

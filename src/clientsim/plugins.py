@@ -80,6 +80,12 @@ class HookSpecs:
         :class:`~clientsim.turns.base.TurnPolicy`."""
 
     @hookspec
+    def clientsim_register_population_modes(self, register: Register) -> None:
+        """Register communication modes of population studies:
+        ``register("survey", SurveyMode)``; factories build a
+        :class:`~clientsim.population.base.PopulationMode`."""
+
+    @hookspec
     def clientsim_register_roles(self, register: Register) -> None:
         """Register team role templates: ``register("legal", lambda: RoleTemplate(
         name="Legal", ...))``; the name is the role's key (:func:`~clientsim.models.

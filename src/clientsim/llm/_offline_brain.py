@@ -18,6 +18,7 @@ import attrs
 from clientsim.llm._offline_customer import END_MARKER, customer
 from clientsim.llm._offline_phrasing import stable_rng
 from clientsim.llm.turns import Turn
+from clientsim.models.persona import STUDY_MODERATOR_MARKER, STUDY_PERSONA_MARKER
 
 
 __all__ = ["END_MARKER", "judge", "respond", "stable_rng"]
@@ -157,6 +158,14 @@ def respond(turns: Sequence[Turn], seed: int) -> str:
         from clientsim.llm._offline_team import member  # noqa: PLC0415
 
         return member(system, dialogue, rng, seed)
+    if STUDY_PERSONA_MARKER in system:
+        from clientsim.llm._offline_persona import reply  # noqa: PLC0415
+
+        return reply(system, dialogue, rng, seed)
+    if STUDY_MODERATOR_MARKER in system:
+        from clientsim.llm._offline_moderator import reply as moderate  # noqa: PLC0415
+
+        return moderate(system, dialogue, rng, seed)
     if _role(system) == "customer":
         return customer(system, dialogue, rng, seed)
     return _agent(dialogue, rng)

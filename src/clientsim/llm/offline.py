@@ -142,6 +142,14 @@ _ANSWERERS: Final = {
     "session_analysis": "clientsim.llm._offline_notes",
     "memory_summary": "clientsim.llm._offline_notes",
     "stakeholder_review": "clientsim.llm._offline_review",
+    # populations (seed 002)
+    "survey_answer": "clientsim.llm._offline_persona",
+    "persona_background": "clientsim.llm._offline_enrich",
+    "extracted_fields": "clientsim.llm._offline_extract",
+    "themes": "clientsim.llm._offline_extract",
+    "precondition_check": "clientsim.llm._offline_precondition",
+    "real_or_simulated": "clientsim.llm._offline_validation",
+    "behaviour_check": "clientsim.llm._offline_validation",
 }
 
 

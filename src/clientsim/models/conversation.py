@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -12,6 +12,7 @@ from clientsim._validators import an_int, items_of, typed
 from clientsim.config.converter import OMIT_IF_DEFAULT
 from clientsim.errors import InvalidTypeError, is_transient
 from clientsim.models.criteria import CriteriaVerdict
+from clientsim.models.frozen import FrozenDict, freeze_mapping
 from clientsim.models.group import Speaker
 from clientsim.models.intent import Outcome
 from clientsim.models.roles import ParticipantRole
@@ -346,6 +347,10 @@ class ErrorRecord:
         )
 
 
+def _data(value: object) -> FrozenDict[str, Any]:
+    return freeze_mapping(value, "data")
+
+
 @attrs.frozen
 class ConversationResult:
     """What running one conversation produced.
@@ -359,6 +364,9 @@ class ConversationResult:
             is kept.
         criteria: the verdicts of a criteria judge on the whole transcript, when one
             was asked for (``simulate(..., criteria=[...])``, a file's ``criteria:``).
+        data: JSON-able data an engine attaches to the conversation and keeps with it
+            in the run store (a population study keeps each persona's
+            :class:`~clientsim.models.survey.Response` under ``"response"``).
     """
 
     conversation: Conversation = attrs.field(validator=typed(Conversation))
@@ -368,6 +376,12 @@ class ConversationResult:
     error: ErrorRecord | None = attrs.field(default=None, kw_only=True)
     criteria: CriteriaVerdict | None = attrs.field(
         default=None, kw_only=True, validator=typed(CriteriaVerdict, optional=True)
+    )
+    data: Mapping[str, Any] = attrs.field(
+        factory=FrozenDict,
+        kw_only=True,
+        converter=_data,
+        metadata={OMIT_IF_DEFAULT: True},  # older data and most runs: no data
     )
 
     @property
