@@ -374,9 +374,9 @@ def newcombe_paired(
 def _flags(name: str, values: Sequence[bool]) -> list[bool]:
     if isinstance(values, str | bytes):
         raise ConfigError(f"paired_rates: {name} must be a sequence of booleans")
-    found = list(values)
+    found: list[object] = list(values)
     for value in found:
-        if not isinstance(value, bool) and value not in (0, 1):
+        if value not in (0, 1):
             raise ConfigError(
                 f"paired_rates: {name} must hold booleans (pass/fail); got {value!r}"
             )
