@@ -193,6 +193,37 @@ def _scores(record: ConversationRecord) -> dict[str, float]:
     return found
 
 
+def _pass_outcomes(
+    run_a: str,
+    meta_a: Mapping[str, Any],
+    run_b: str,
+    meta_b: Mapping[str, Any],
+    given: Collection[str] | None,
+) -> tuple[list[str], tuple[str, ...]]:
+    """The notes so far, and the pass outcomes: ``given``, else A's, else B's."""
+    notes: list[str] = []
+    name_a, name_b = meta_a.get("name"), meta_b.get("name")
+    if name_a != name_b:
+        notes.append(
+            f"the runs come from different experiments ({name_a!r} and {name_b!r})"
+        )
+    if given is not None:
+        if isinstance(given, str):
+            raise ConfigError(
+                f"pass_outcomes must be a collection of outcome names; got {given!r}"
+            )
+        return notes, tuple(given)
+    declared_a, declared_b = pass_outcomes_in(meta_a), pass_outcomes_in(meta_b)
+    if declared_a is not None and declared_b is not None and declared_a != declared_b:
+        notes.append(
+            f"the runs declare different pass outcomes ({list(declared_a)} for "
+            f"{run_a}, "
+            f"{list(declared_b)} for {run_b}); {run_a}'s are used"
+        )
+    chosen = declared_a if declared_a is not None else declared_b
+    return notes, chosen or ()
+
+
 def _by_key(run_id: str, records: Sequence[ConversationRecord]) -> dict[str, Any]:
     keyed: dict[str, ConversationRecord] = {}
     for record in records:
@@ -210,21 +241,27 @@ def compare_records(
     *,
     run_a: str = "A",
     run_b: str = "B",
-    pass_outcomes: Collection[str] = (),
+    metadata_a: Mapping[str, Any] | None = None,
+    metadata_b: Mapping[str, Any] | None = None,
+    pass_outcomes: Collection[str] | None = None,
     alpha: float = 0.05,
     confidence: float = 0.95,
     n_resamples: int = 10_000,
     seed: int = 0,
-    notes: Sequence[str] = (),
 ) -> RunComparison:
     """Compare two runs' conversations (already loaded) by cell key.
 
     :func:`compare_runs` reads them from a store; this does the rest, and also
-    serves conversations read from experiment folders.
+    serves conversations read from experiment folders (``traces.jsonl``). The
+    metadata (as stored for each run) supplies the pass outcomes when
+    ``pass_outcomes`` is ``None``, and the experiment names a note compares.
 
     Raises:
         StatisticsError: a run has no conversations, or the runs share no cell.
     """
+    found_notes, outcomes = _pass_outcomes(
+        run_a, metadata_a or {}, run_b, metadata_b or {}, pass_outcomes
+    )
     keyed_a, keyed_b = _by_key(run_a, records_a), _by_key(run_b, records_b)
     shared = sorted(keyed_a.keys() & keyed_b.keys())
     only_a = tuple(sorted(keyed_a.keys() - keyed_b.keys()))
@@ -235,7 +272,6 @@ def compare_records(
             f"so nothing pairs up; {run_a} has e.g. {only_a[0]!r}, {run_b} has "
             f"{only_b[0]!r}: compare two runs of the same experiment"
         )
-    outcomes = tuple(pass_outcomes)
     pairs = tuple(
         CellPair(
             key=key,
@@ -246,7 +282,6 @@ def compare_records(
         )
         for key in shared
     )
-    found_notes = list(notes)
     if only_a or only_b:
         found_notes.append(
             f"the runs' grids differ: {len(shared)} cells pair up; "
@@ -351,36 +386,16 @@ async def compare_runs(
     """
     meta_a = await _metadata(store, run_a)
     meta_b = await _metadata(store, run_b)
-    notes: list[str] = []
-    declared_a, declared_b = pass_outcomes_in(meta_a), pass_outcomes_in(meta_b)
-    if pass_outcomes is None:
-        chosen = declared_a if declared_a is not None else declared_b
-        if (
-            declared_a is not None
-            and declared_b is not None
-            and declared_a != declared_b
-        ):
-            notes.append(
-                f"the runs declare different pass outcomes ({list(declared_a)} and "
-                f"{list(declared_b)}); {run_a}'s are used"
-            )
-        outcomes: tuple[str, ...] = chosen or ()
-    else:
-        outcomes = tuple(pass_outcomes)
-    name_a, name_b = meta_a.get("name"), meta_b.get("name")
-    if name_a != name_b:
-        notes.append(
-            f"the runs come from different experiments ({name_a!r} and {name_b!r})"
-        )
     return compare_records(
         await store.conversations(run_a),
         await store.conversations(run_b),
         run_a=run_a,
         run_b=run_b,
-        pass_outcomes=outcomes,
+        metadata_a=meta_a,
+        metadata_b=meta_b,
+        pass_outcomes=pass_outcomes,
         alpha=alpha,
         confidence=confidence,
         n_resamples=n_resamples,
         seed=seed,
-        notes=notes,
     )
