@@ -43,6 +43,7 @@ _WHAT_TO_DO: Final = {
     "init": "give a folder you can write to",
     "report": "check that the path is one you can read (and, with --output, write)",
     "team": "check that the store (--store or DATABASE_URL) is a file you can write to",
+    "compare": "check that the store (--store or DATABASE_URL) and folders are readable",
 }
 
 

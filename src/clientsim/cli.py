@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec
 import attrs
 import click
 
+from clientsim._cli_compare import compare
 from clientsim._cli_errors import EXIT_INTERRUPTED, EXIT_OK
 from clientsim._cli_errors import exits_cleanly as _exits_cleanly
 from clientsim._cli_errors import fail as _fail
@@ -311,6 +312,7 @@ def _with_threshold(loaded: ExperimentConfig, text: str | None) -> ExperimentCon
 
 
 main.add_command(team)
+main.add_command(compare)
 
 
 @main.command()
