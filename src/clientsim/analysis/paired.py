@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Final, Literal
 
@@ -251,19 +252,24 @@ def paired_bootstrap(
         )
     from scipy.stats import bootstrap  # noqa: PLC0415
 
-    found = bootstrap(
-        (differences,),
-        reduce,
-        n_resamples=n_resamples,
-        confidence_level=level,
-        method="BCa" if method == "bca" else "percentile",
-        rng=np.random.default_rng(seed),
-        vectorized=True,
-        axis=-1,
-    )
+    # Nearly constant differences make BCa's acceleration 0/0: scipy warns and
+    # returns NaN, and the percentile interval below takes over.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        found = bootstrap(
+            (differences,),
+            reduce,
+            n_resamples=n_resamples,
+            confidence_level=level,
+            method="BCa" if method == "bca" else "percentile",
+            rng=np.random.default_rng(seed),
+            vectorized=True,
+            axis=-1,
+        )
     low = float(found.confidence_interval.low)
     high = float(found.confidence_interval.high)
     if not (math.isfinite(low) and math.isfinite(high)):  # BCa on near-constant data
+        name = "bootstrap_percentile"
         low, high = (
             float(v)
             for v in np.percentile(
