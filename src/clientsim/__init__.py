@@ -13,6 +13,13 @@ import typing as _typing
 
 
 if _typing.TYPE_CHECKING:
+    from clientsim.analysis.paired import (
+        PairedComparison,
+        mcnemar,
+        paired_bootstrap,
+        paired_rates,
+    )
+    from clientsim.analysis.runs import RunComparison, compare_runs
     from clientsim.channels import (
         Channel,
         HTTPChannel,
@@ -74,6 +81,7 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.experiments.cassette import Cassette
     from clientsim.experiments.config import ExperimentConfig
+    from clientsim.experiments.paired import PairedExperimentResult, run_paired
     from clientsim.experiments.run import ExperimentResult, run_experiment
     from clientsim.factory import (
         build_channel,
@@ -341,6 +349,8 @@ __all__ = [
     "OutcomeEvaluator",
     "OutcomeReached",
     "Outcomes",
+    "PairedComparison",
+    "PairedExperimentResult",
     "PairwiseJudge",
     "PairwiseVerdict",
     "Participant",
@@ -367,6 +377,7 @@ __all__ = [
     "RoleTemplate",
     "RoundRobinStrategy",
     "RuleBasedOutcomeEvaluator",
+    "RunComparison",
     "RunnableChannel",
     "Runner",
     "SQLiteStore",
@@ -438,13 +449,18 @@ __all__ = [
     "build_termination",
     "build_turn_policy",
     "build_work_entry_adapter",
+    "compare_runs",
     "configure_logging",
     "get_role",
     "hookimpl",
+    "mcnemar",
     "open_store",
+    "paired_bootstrap",
+    "paired_rates",
     "resolve_agent",
     "roles",
     "run_experiment",
+    "run_paired",
     "run_script",
     "simulate",
 ]

@@ -5,6 +5,13 @@ and percentiles (:mod:`clientsim.analysis.stats`) and the aggregate figures of a
 (:mod:`clientsim.analysis.summary`). Pure functions over stored records; no I/O.
 """
 
+from clientsim.analysis.paired import (
+    PairedComparison,
+    mcnemar,
+    paired_bootstrap,
+    paired_rates,
+)
+from clientsim.analysis.runs import RunComparison, compare_runs
 from clientsim.analysis.stats import (
     MODEL_PRICES,
     estimate_cost,
@@ -17,8 +24,14 @@ from clientsim.analysis.summary import NONE_KEY, is_passed, summarize
 __all__ = [
     "MODEL_PRICES",
     "NONE_KEY",
+    "PairedComparison",
+    "RunComparison",
+    "compare_runs",
     "estimate_cost",
     "is_passed",
+    "mcnemar",
+    "paired_bootstrap",
+    "paired_rates",
     "percentile",
     "summarize",
     "wilson_interval",

@@ -120,9 +120,10 @@ def mcnemar(b: int, c: int, *, exact: bool | None = None) -> TestResult:
             detail="no discordant pairs: nothing changed between A and B",
         )
     if use_exact:
-        from scipy.stats import binomtest  # noqa: PLC0415
+        from scipy.stats import binom  # noqa: PLC0415
 
-        p_value = float(binomtest(b, discordant, 0.5).pvalue)
+        # Two-sided: the binomial(b + c, 1/2) is symmetric, so twice the smaller tail.
+        p_value = 2.0 * float(binom.cdf(min(b, c), discordant, 0.5))
         return TestResult(
             name="mcnemar_exact",
             statistic=float(min(b, c)),
