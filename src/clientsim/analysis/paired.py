@@ -89,7 +89,7 @@ def mcnemar(b: int, c: int, *, exact: bool | None = None) -> TestResult:
             conservative: below it for small counts).
 
     Returns:
-        A :class:`~clientsim.analysis.results.TestResult` named ``"mcnemar_exact"``
+        A ``TestResult`` (from ``clientsim.analysis.results``) named ``"mcnemar_exact"``
         (statistic: ``min(b, c)``) or ``"mcnemar_chi2"`` (statistic:
         ``(|b - c| - 1)^2 / (b + c)``, one degree of freedom), with the two-sided
         p-value; ``effect`` is the share of flips that went B's way, ``c / (b + c)``.
@@ -192,7 +192,7 @@ def paired_bootstrap(
             ``"percentile"``.
 
     Returns:
-        An :class:`~clientsim.analysis.results.Estimate` of the change (B minus A);
+        An ``Estimate`` (from ``clientsim.analysis.results``) of the change (B minus A);
         ``method`` is ``"bootstrap_bca"`` or ``"bootstrap_percentile"``. When every
         difference is the same the interval is that one value.
 

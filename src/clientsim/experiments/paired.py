@@ -149,7 +149,7 @@ async def run_paired(
 
     Args:
         config: the experiment (a config or an experiment file).
-        variants: at least two :class:`~clientsim.models.survey.Variant` values
+        variants: at least two ``Variant`` values (``clientsim.models.survey``)
             (``agent=`` and/or ``prompt=``); each gets its own run (its own folder
             and run id in one store).
         baseline: the variant the others are compared with; default the first.
