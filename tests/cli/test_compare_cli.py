@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -211,3 +212,15 @@ def test_bad_input_exits_2(runs: Runs, tmp_path: Path) -> None:
     path = clientsim("compare", "no/such/folder", runs.good, cwd=runs.project)
     assert path.returncode == 2, explain(path)
     assert "neither a run id nor an experiment folder" in path.stderr
+
+
+def test_a_folder_without_traces_is_read_from_the_store_beside_it(runs: Runs) -> None:
+    source = runs.project / "experiments" / runs.good
+    copy = runs.project / "experiments" / "no-traces"
+    shutil.copytree(source, copy)
+    (copy / "artifacts" / "traces.jsonl").unlink()
+    done = clientsim("compare", copy, runs.broken, "--json", cwd=runs.project)
+    assert done.returncode == 1, explain(done)
+    data = json.loads(done.stdout)
+    assert data["run_a"] == runs.good  # the run id its metadata.json names
+    assert (data["pass_to_fail"], data["fail_to_pass"]) == (8, 0)
