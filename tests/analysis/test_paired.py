@@ -194,6 +194,8 @@ def test_paired_rates_refuses_unpaired_or_non_boolean_input() -> None:
         paired_rates([True, "yes"], [True, False])  # type: ignore[list-item]
     with pytest.raises(ConfigError, match="alpha"):
         paired_rates([True], [True], alpha=0)
+    with pytest.raises(StatisticsError, match="at least one pair"):
+        paired_rates([], [])
 
 
 def _exact_coverage(n: int, p_both: float, p_a_only: float, p_b_only: float) -> float:

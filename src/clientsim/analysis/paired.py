@@ -415,6 +415,7 @@ def paired_rates(
     Raises:
         ConfigError: the sequences differ in length or hold something other than
             booleans; ``alpha`` or ``confidence`` is not in (0, 1).
+        StatisticsError: no pairs.
 
     Example:
         >>> same = paired_rates([True, False, True], [True, False, True])
@@ -427,6 +428,8 @@ def paired_rates(
             f"paired_rates: pass_a and pass_b must pair up; got {len(first)} and "
             f"{len(second)} cells"
         )
+    if not first:
+        raise StatisticsError("paired_rates: needs at least one pair; got none")
     level = _level("paired_rates", confidence)
     checked_alpha = _level("paired_rates (alpha)", alpha)
     both = sum(1 for x, y in zip(first, second, strict=True) if x and y)
