@@ -2,7 +2,9 @@
 
 Used by experiments, the client simulation's metrics and every renderer: intervals
 and percentiles (:mod:`clientsim.analysis.stats`) and the aggregate figures of a run
-(:mod:`clientsim.analysis.summary`). Pure functions over stored records; no I/O.
+(:mod:`clientsim.analysis.summary`), and paired comparisons of variants run on one
+grid (:mod:`clientsim.analysis.paired`, :mod:`clientsim.analysis.runs`). Pure
+functions over stored records; no I/O (``compare_runs`` reads a store it is given).
 """
 
 from clientsim.analysis.paired import (
