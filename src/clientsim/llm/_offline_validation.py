@@ -21,7 +21,7 @@ __all__ = ["answer"]
 
 _ANSWER: Final = re.compile(r"Answer:\s*(.*)", re.DOTALL)
 _CASUAL: Final = re.compile(
-    r"(\bi\b|\bu\b|gonna|wanna|idk|lol|tbh|!!|\?\?|\.\.\.)", re.IGNORECASE
+    r"(\bi\b|(?i:\bu\b|gonna|wanna|idk|lol|tbh)|!!|\?\?|\.\.\.)"
 )
 
 
@@ -34,7 +34,7 @@ def answer(name: str, turns: Sequence[Turn], seed: int) -> dict[str, Any]:  # no
         bool(text)
         and text[0].isupper()
         and text.endswith(".")
-        and _CASUAL.search(text.replace(" I ", " ")) is None
+        and _CASUAL.search(text) is None
     )
     if polished:
         return {"real": False, "reason": "polished, complete sentences"}
