@@ -263,8 +263,9 @@ def _numeric_fit(
     if len(segments) >= 3:
         means_a = [_mean([x for s, x in a if s == seg]) for seg in segments]
         means_b = [_mean([x for s, x in b if s == seg]) for seg in segments]
-        result = stats.spearmanr(means_a, means_b)
-        rho = float(result.statistic) if math.isfinite(result.statistic) else None
+        if len(set(means_a)) > 1 and len(set(means_b)) > 1:  # else rho is undefined
+            result = stats.spearmanr(means_a, means_b)
+            rho = float(result.statistic)
     return QuestionFit(
         question_id=qid,
         kind="numeric",
@@ -448,7 +449,7 @@ async def adversarial_check(
             ]
             verdict, _ = await call(turns)
             outcomes.append(bool(verdict.get("real")) == label)
-        name = model_name(call.model)
+        name = model if isinstance(model, str) else model_name(call.model)
     n = len(outcomes)
     right = sum(outcomes)
     test = stats.binomtest(right, n, 0.5)
