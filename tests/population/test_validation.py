@@ -59,10 +59,13 @@ def test_identical_distributions_have_fidelity_one(tmp_path):
     )
     assert report.fidelity == pytest.approx(1.0)
     interest, buy = report.questions
-    assert interest.kind == "numeric" and interest.ks == (0.0, 1.0)
+    assert interest.kind == "numeric"
+    assert interest.ks == (0.0, 1.0)
     assert interest.segment_rank_correlation == pytest.approx(1.0)
-    assert buy.kind == "categorical" and buy.jensen_shannon == pytest.approx(0.0)
-    assert buy.chi_square is not None and buy.chi_square[1] == pytest.approx(1.0)
+    assert buy.kind == "categorical"
+    assert buy.jensen_shannon == pytest.approx(0.0)
+    assert buy.chi_square is not None
+    assert buy.chi_square[1] == pytest.approx(1.0)
 
 
 def test_disjoint_answers_have_fidelity_zero_and_the_worst_is_named(tmp_path):
@@ -75,12 +78,14 @@ def test_disjoint_answers_have_fidelity_zero_and_the_worst_is_named(tmp_path):
     worst = report.worst(1)[0]
     assert worst.similarity == pytest.approx(0.0)
     buy = next(fit for fit in report.questions if fit.question_id == "buy")
-    assert buy.largest_gap is not None and buy.largest_gap[1:] in (
+    assert buy.largest_gap is not None
+    assert buy.largest_gap[1:] in (
         (1.0, 0.0),
         (0.0, 1.0),
     )
     text = report.render()
-    assert "fidelity 0.000" in text and "most off" in text
+    assert "fidelity 0.000" in text
+    assert "most off" in text
 
 
 def test_a_shift_lowers_similarity_in_proportion(tmp_path):
@@ -130,16 +135,19 @@ CASUAL = [f"idk maybe, {p} bucks is a lot lol" for p in range(10, 40)]
 
 def test_the_baseline_tells_apart_what_differs_and_not_what_does_not():
     apart = anyio.run(lambda: adversarial_check(CASUAL, POLISHED, seed=3))
-    assert apart.accuracy > 0.9 and not apart.indistinguishable
+    assert apart.accuracy > 0.9
+    assert not apart.indistinguishable
     same = anyio.run(lambda: adversarial_check(POLISHED[::2], POLISHED[1::2], seed=3))
     assert same.indistinguishable
     assert 0.0 <= same.low <= same.accuracy <= same.high <= 1.0
-    assert apart.classifier == "baseline" and apart.n == 60
+    assert apart.classifier == "baseline"
+    assert apart.n == 60
 
 
 def test_a_model_can_be_the_classifier():
     result = anyio.run(lambda: adversarial_check(CASUAL, POLISHED, model="offline"))
-    assert result.accuracy == 1.0 and result.classifier == "offline"
+    assert result.accuracy == 1.0
+    assert result.classifier == "offline"
 
 
 def test_the_adversarial_check_needs_enough_answers():
