@@ -99,7 +99,7 @@ async def test_restore_starts_a_new_run_from_a_checkpoint_and_leaves_the_old_one
     assert again.ran == 6
     assert _individuals(await branch.end()) == _individuals(original)
     assert len(await store.conversations("orig")) == 10
-    with pytest.raises(ConfigError, match="no checkpoint 'ckpt-9'.*ckpt-0001"):
+    with pytest.raises(ConfigError, match=r"no checkpoint 'ckpt-9'.*ckpt-0001"):
         await session.restore("ckpt-9")
 
 
@@ -116,7 +116,7 @@ def test_study_errors_name_the_key():
 
 async def test_an_unknown_mode_lists_the_known_ones():
     session = await begin({**STUDY, "mode": "telepathy"}, store=InMemoryStore())
-    with pytest.raises(UnknownStrategyError, match="telepathy.*survey"):
+    with pytest.raises(UnknownStrategyError, match=r"telepathy.*survey"):
         await session.run()
 
 
@@ -162,6 +162,15 @@ async def test_a_study_file_reads_its_population_file_beside_it(tmp_path):
 
 def test_the_run_study_fixture(pytester):
     pytester.makefile(
+        ".yaml",
+        survey=(
+            "name: Fixture survey\n"
+            "population: {name: Adults, demographic_base: usa, size: 8}\n"
+            "questions:\n"
+            "  - {id: interest, text: How interested are you, from 1 to 10?, "
+            "type: scale}"
+        ),
+    )
         ".yaml",
         survey="name: Fixture survey\npopulation: {name: Adults, demographic_base: usa, size: 8}\nquestions:\n  - {id: interest, text: How interested are you, from 1 to 10?, type: scale}",
     )
