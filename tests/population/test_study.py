@@ -171,9 +171,6 @@ def test_the_run_study_fixture(pytester):
             "type: scale}"
         ),
     )
-        ".yaml",
-        survey="name: Fixture survey\npopulation: {name: Adults, demographic_base: usa, size: 8}\nquestions:\n  - {id: interest, text: How interested are you, from 1 to 10?, type: scale}",
-    )
     pytester.makeini("[pytest]\nanyio_mode = auto\n")
     pytester.makepyfile(
         """
