@@ -25,6 +25,7 @@ from clientsim._cli_errors import EXIT_INTERRUPTED, EXIT_OK
 from clientsim._cli_errors import exits_cleanly as _exits_cleanly
 from clientsim._cli_errors import fail as _fail
 from clientsim._cli_output import Reporter, finish
+from clientsim._cli_population import population
 from clientsim._cli_team import team
 from clientsim.errors import ClientSimError, ConfigError, DuplicateSimulationError
 from clientsim.observability.logs import configure_logging
@@ -313,23 +314,39 @@ def _with_threshold(loaded: ExperimentConfig, text: str | None) -> ExperimentCon
 
 main.add_command(team)
 main.add_command(compare)
+main.add_command(population)
 
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@click.option(
+    "--template",
+    default=None,
+    metavar="NAME",
+    help="A population study instead of an experiment: market_survey, focus_group, "
+    "ab_intervention or customer_journey.",
+)
 @_exits_cleanly("init")
-def init(directory: Path, force: bool) -> None:
-    """Scaffold an experiment folder with a working offline example."""
+def init(directory: Path, force: bool, template: str | None) -> None:
+    """Scaffold an experiment folder (or, with --template, a population study) with a
+    working offline example."""
     from clientsim.experiments.scaffold import scaffold  # noqa: PLC0415
+    from clientsim.population.templates import scaffold_study  # noqa: PLC0415
 
     try:
-        written = scaffold(directory, force=force)
+        if template is not None:
+            written = scaffold_study(directory, template, force=force)
+        else:
+            written = scaffold(directory, force=force)
     except ClientSimError as exc:
         _fail(str(exc))
     for path in written:
         click.echo(f"wrote {path}")
-    click.echo(f"\nNext: clientsim run {directory / 'configs' / 'simulation.yaml'}")
+    if template is not None:
+        click.echo(f"\nNext: clientsim population run {written[0]}")
+    else:
+        click.echo(f"\nNext: clientsim run {directory / 'configs' / 'simulation.yaml'}")
 
 
 @main.command()

@@ -149,7 +149,6 @@ _ANSWERERS: Final = {
     "themes": "clientsim.llm._offline_extract",
     "precondition_check": "clientsim.llm._offline_precondition",
     "real_or_simulated": "clientsim.llm._offline_validation",
-    "behaviour_check": "clientsim.llm._offline_validation",
 }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from clientsim._validators import check_int
 from clientsim.config.values import from_dict, to_dict
 from clientsim.errors import ConfigError
 from clientsim.models import DEFAULT_TIMEOUTS, ConversationRecord, RunStatus, Timeouts
@@ -112,11 +113,14 @@ async def run_mode(
     response_cache: SQLiteCache | None = None,
     rate_limiter: BaseRateLimiter | None = None,
     metadata: Mapping[str, Any] | None = None,
+    limit: int | None = None,
 ) -> StudyRun:
     """Run ``mode`` over ``arms`` (or over a list of personas, as one arm ``"all"``).
 
     The run is registered in ``store`` (with ``metadata``) the first time; a run id
-    the store already has is resumed: stored units are skipped.
+    the store already has is resumed: stored units are skipped. ``limit`` runs at
+    most that many of the units not yet stored (in order), so a long study can be
+    run, and checkpointed, in steps.
 
     Raises:
         ConfigError: ``mode`` is not a :class:`PopulationMode`, or two arms share a
@@ -131,6 +135,10 @@ async def run_mode(
     cells: list[BatchCell] = []
     for arm in chosen:
         cells.extend(mode.units(arm.personas, arm=arm.name, variant=arm.variant))
+    if limit is not None:
+        check_int("limit", limit, low=0)
+        done = await store.stored_keys(run_id) if store is not None else frozenset()
+        cells = [cell for cell in cells if cell.cell.key not in done][:limit]
     if store is not None and await store.get_simulation(run_id) is None:
         info = {"kind": "population", "mode": mode.name, **(metadata or {})}
         await store.register_if_absent(run_id, info)
