@@ -145,7 +145,9 @@ def parse_demographic_template(data: object, what: str) -> DemographicTemplate:
     _no_unknown(table, _TEMPLATE_KEYS, what, "the template")
     name = table.get("name")
     if not isinstance(name, str) or not name:
-        raise ConfigError(f"{what}: 'name' must be a non-empty string; got {shown(name)}")
+        raise ConfigError(
+            f"{what}: 'name' must be a non-empty string; got {shown(name)}"
+        )
     title = table.get("title", name)
     if not isinstance(title, str):
         raise ConfigError(f"{what}: 'title' must be a string; got {shown(title)}")
@@ -244,7 +246,9 @@ def _strings(value: object, what: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(
         isinstance(item, str) for item in value
     ):
-        raise ConfigError(f"{what}: {where} must be a list of strings; got {shown(value)}")
+        raise ConfigError(
+            f"{what}: {where} must be a list of strings; got {shown(value)}"
+        )
     return tuple(value)
 
 

@@ -133,7 +133,9 @@ def register_fragment(fragment: Fragment) -> Fragment:
     from clientsim import factory  # noqa: PLC0415
 
     if not isinstance(fragment, Fragment):
-        raise ConfigError(f"register_fragment() takes a Fragment; got {shown(fragment)}")
+        raise ConfigError(
+            f"register_fragment() takes a Fragment; got {shown(fragment)}"
+        )
     factory.fragments.register(fragment.name, functools.partial(_same, fragment))
     return fragment
 

@@ -94,8 +94,12 @@ def _choices(value: object) -> FrozenDict[str, tuple[str, ...]]:
 
 def _names(value: object) -> tuple[str, ...]:
     items = (value,) if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
-        raise ConfigError(f"fragments must be a list of fragment names; got {shown(value)}")
+    if not isinstance(items, list | tuple) or not all(
+        isinstance(v, str) for v in items
+    ):
+        raise ConfigError(
+            f"fragments must be a list of fragment names; got {shown(value)}"
+        )
     return tuple(items)
 
 
@@ -117,7 +121,9 @@ class SegmentSpec:
 
     name: str = attrs.field(validator=_slug)
     size: int = attrs.field(validator=_size)
-    particularities: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    particularities: str = attrs.field(
+        default="", validator=attrs.validators.instance_of(str)
+    )
     fragments: tuple[str, ...] = attrs.field(default=(), converter=_names)
     demographics: Mapping[str, tuple[str, ...]] = attrs.field(
         factory=FrozenDict, converter=_choices
@@ -130,7 +136,9 @@ def _segments(value: object) -> tuple[SegmentSpec, ...]:
     items = tuple(SegmentSpec(**s) if isinstance(s, Mapping) else s for s in value)
     for item in items:
         if not isinstance(item, SegmentSpec):
-            raise ConfigError(f"segments must hold SegmentSpec values; got {shown(item)}")
+            raise ConfigError(
+                f"segments must hold SegmentSpec values; got {shown(item)}"
+            )
     return items
 
 
@@ -243,7 +251,9 @@ def _structure(
     fields = dict(data)
     segments = fields.get("segments", ())
     if isinstance(segments, list | tuple):
-        fields["segments"] = [_segment(item, head, i) for i, item in enumerate(segments)]
+        fields["segments"] = [
+            _segment(item, head, i) for i, item in enumerate(segments)
+        ]
     base = fields.get("demographic_base")
     if (
         folder is not None
