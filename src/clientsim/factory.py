@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
     from clientsim.models import TokenUsage
     from clientsim.models.client import ClientRequest
-    from clientsim.models.team import RoleTemplate
     from clientsim.models.persona import Fragment
+    from clientsim.models.team import RoleTemplate
     from clientsim.population.base import PopulationMode
     from clientsim.population.demographics import DemographicTemplate
     from clientsim.review.pipeline import ReviewStage
