@@ -168,13 +168,15 @@ if _typing.TYPE_CHECKING:
         SegmentSpec,
         demographic_template,
         demographic_templates,
-        enrich,
-        fragments,
         generate_population,
-        get_fragment,
         load_demographic_template,
-        load_fragments,
         load_population_spec,
+    )
+    from clientsim.population.enrich import enrich
+    from clientsim.population.fragments import (
+        fragments,
+        get_fragment,
+        load_fragments,
         register_fragment,
     )
     from clientsim.reports import (

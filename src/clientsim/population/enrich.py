@@ -20,7 +20,7 @@ import anyio
 import attrs
 
 from clientsim._validators import check_int
-from clientsim.errors import ConfigError, InvalidModelOutputError
+from clientsim.errors import ClientSimError, ConfigError, InvalidModelOutputError
 from clientsim.models.persona import Persona
 
 
@@ -134,14 +134,22 @@ async def enrich(
     personas = list(population.personas)
     done: list[Persona | None] = [None] * len(personas)
 
+    failures: list[Exception] = []
+
     async def one(index: int, persona: Persona) -> None:
-        async with limiter:
-            answer, _ = await call(
-                [Turn("system", _SYSTEM), Turn("user", persona.prompt())]
-            )
-        done[index] = _read(answer, persona)
+        try:
+            async with limiter:
+                answer, _ = await call(
+                    [Turn("system", _SYSTEM), Turn("user", persona.prompt())]
+                )
+            done[index] = _read(answer, persona)
+        except ClientSimError as exc:  # the first failure ends the others
+            failures.append(exc)
+            group.cancel_scope.cancel()
 
     async with anyio.create_task_group() as group:
         for index, persona in enumerate(personas):
             group.start_soon(one, index, persona)
+    if failures:
+        raise failures[0]
     return attrs.evolve(population, personas=tuple(p for p in done if p is not None))
