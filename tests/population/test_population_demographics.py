@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import clientsim
 from clientsim.errors import ConfigError, UnknownStrategyError
@@ -149,3 +151,24 @@ def test_a_plugin_adds_a_template():
         unregister_plugin(plugin)
     with pytest.raises(UnknownStrategyError):
         demographic_template("island")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    weights=st.lists(st.integers(1, 1000), min_size=1, max_size=8),
+    scale=st.floats(0.5, 1.5),
+)
+def test_tables_are_accepted_exactly_when_they_sum_to_one(weights, scale):
+    total = sum(weights)
+    distribution = {f"v{i}": w / total * scale for i, w in enumerate(weights)}
+    data = _template_data()
+    data["dimensions"]["gender"] = {
+        "source": "made up 2024",
+        "distribution": distribution,
+    }
+    if all(p <= 1 for p in distribution.values()) and abs(scale - 1) <= 1e-3:
+        template = parse_demographic_template(data, "t.yaml")
+        assert sum(template.marginals()["gender"].values()) == pytest.approx(1.0)
+    else:
+        with pytest.raises(ConfigError, match=r"t\.yaml: table 'gender'"):
+            parse_demographic_template(data, "t.yaml")

@@ -214,3 +214,26 @@ def test_sample_and_apply_fragments():
     assert not any(p.fragment_names for p in tilted.individuals("general"))
     with pytest.raises(ConfigError, match="no segment 'b'; its segments: a, general"):
         population.individuals("b")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    low=st.integers(18, 85),
+    span=st.integers(0, 30),
+    base=st.sampled_from(["usa", "eu", "uk"]),
+    seed=st.integers(0, 1000),
+)
+def test_every_age_range_is_respected(low, span, base, seed):
+    high = min(low + span, 90)
+    population = generate_population(
+        {
+            "name": "P",
+            "demographic_base": base,
+            "segments": [
+                {"name": "s", "size": 15, "particularities": f"{low}-{high} years old"}
+            ],
+        },
+        seed=seed,
+    )
+    for persona in population:
+        assert low <= int(persona.demographics["age"]) <= high
