@@ -71,6 +71,22 @@ def clientsim_register_population_modes(register: Register) -> None:
 
 
 @hookimpl
+def clientsim_register_demographics(register: Register) -> None:
+    from clientsim.population import demographics  # noqa: PLC0415
+
+    for name in demographics.BUILTIN_TEMPLATES:
+        register(name, functools.partial(demographics.builtin_template, name))
+
+
+@hookimpl
+def clientsim_register_fragments(register: Register) -> None:
+    from clientsim.population.fragments import builtin_fragments  # noqa: PLC0415
+
+    for fragment in builtin_fragments():
+        register(fragment.name, functools.partial(_same, fragment))
+
+
+@hookimpl
 def clientsim_register_roles(register: Register) -> None:
     from clientsim.teams.roles import builtin_roles  # noqa: PLC0415
 

@@ -43,8 +43,10 @@ if TYPE_CHECKING:
 
     from clientsim.models import TokenUsage
     from clientsim.models.client import ClientRequest
+    from clientsim.models.persona import Fragment
     from clientsim.models.team import RoleTemplate
     from clientsim.population.base import PopulationMode
+    from clientsim.population.demographics import DemographicTemplate
     from clientsim.review.pipeline import ReviewStage
     from clientsim.simulation.config import (
         FeedbackConfig,
@@ -72,8 +74,10 @@ __all__ = [
     "build_work_entry_adapter",
     "channels",
     "client_pool_strategies",
+    "demographic_templates",
     "entry_point_strategies",
     "feedback_strategies",
+    "fragments",
     "intake_strategies",
     "outcome_evaluators",
     "participants",
@@ -125,6 +129,18 @@ population_modes: Final[Registry[PopulationMode]] = Registry(
 """How a population study talks to its personas: ``survey``, ``focus_group``,
 ``interview``, ``sequence``, and plugins'; each builds a
 :class:`~clientsim.population.base.PopulationMode`."""
+demographic_templates: Final[Registry[DemographicTemplate]] = Registry(
+    family="demographic template", hook="clientsim_register_demographics"
+)
+"""Demographic templates by name (``usa``, ``eu``, ``uk``, and plugins'); each factory
+takes no argument and returns a
+:class:`~clientsim.population.demographics.DemographicTemplate`."""
+fragments: Final[Registry[Fragment]] = Registry(
+    family="fragment", hook="clientsim_register_fragments"
+)
+"""Personality fragments by name (the shipped ones, plugins' and
+:func:`~clientsim.population.fragments.register_fragment`'s); each factory takes no
+argument and returns a :class:`~clientsim.models.persona.Fragment`."""
 
 review_stages: Final[Registry[ReviewStage]] = Registry(
     family="review stage", hook="clientsim_register_review_stages"

@@ -86,6 +86,18 @@ class HookSpecs:
         :class:`~clientsim.population.base.PopulationMode`."""
 
     @hookspec
+    def clientsim_register_demographics(self, register: Register) -> None:
+        """Register demographic templates: ``register("ca", lambda: template)``;
+        factories take no argument and return a
+        :class:`~clientsim.population.demographics.DemographicTemplate`."""
+
+    @hookspec
+    def clientsim_register_fragments(self, register: Register) -> None:
+        """Register personality fragments: ``register("night_owl", lambda:
+        Fragment(...))``; factories take no argument and return a
+        :class:`~clientsim.models.persona.Fragment`."""
+
+    @hookspec
     def clientsim_register_roles(self, register: Register) -> None:
         """Register team role templates: ``register("legal", lambda: RoleTemplate(
         name="Legal", ...))``; the name is the role's key (:func:`~clientsim.models.
