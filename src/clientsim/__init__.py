@@ -67,6 +67,7 @@ if _typing.TYPE_CHECKING:
         PluginError,
         SessionClosedError,
         SimulationError,
+        StatisticsError,
         UnknownStrategyError,
     )
     from clientsim.evaluation import (
@@ -91,6 +92,7 @@ if _typing.TYPE_CHECKING:
         build_intake_strategy,
         build_outcome_evaluator,
         build_participant,
+        build_population_mode,
         build_report_strategy,
         build_requirement_generator,
         build_review_stage,
@@ -423,6 +425,7 @@ __all__ = [
     "SimulationStore",
     "Speaker",
     "StakeholderPanel",
+    "StatisticsError",
     "SubmitContext",
     "SummaryReport",
     "TargetChannel",
@@ -465,6 +468,7 @@ __all__ = [
     "build_intake_strategy",
     "build_outcome_evaluator",
     "build_participant",
+    "build_population_mode",
     "build_report_strategy",
     "build_requirement_generator",
     "build_review_stage",
