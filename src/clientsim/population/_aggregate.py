@@ -100,6 +100,8 @@ def rate(
     if weights is None:
         estimate = proportion_ci(sum(flags), len(flags), confidence)
         return float(estimate.value), _interval(estimate.low, estimate.high)
+    if math.fsum(weights) <= 0:  # a cell reweighted to a share of 0
+        return None, None
     value, low, high, _ = weighted_rate(flags, weights, confidence)
     return value, _interval(low, high)
 

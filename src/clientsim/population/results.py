@@ -87,36 +87,31 @@ def _cell(value: object) -> object:
     return value
 
 
+def _filled(response: Response, persona: Persona | None, arm: str | None) -> Response:
+    """``response`` with the arm as its variant and the persona's segment and
+    profile where it has none."""
+    return attrs.evolve(
+        response,
+        variant=response.variant or arm,
+        segment=response.segment or (persona.segment if persona is not None else None),
+        demographics=response.demographics
+        or (persona.demographics if persona is not None else {}),
+    )
+
+
 def _people(run: StudyRun, population: Sequence[Persona] | None) -> list[Response]:
+    """Everyone asked: each unit's responses, and a response with no answers for
+    the persona of a unit that failed before answering."""
     known = {p.id: p for p in population or ()}
     people: list[Response] = []
     for record in run.records:
+        arm = record.cell.input_id if record.cell.input_id != "all" else None
         found = record_responses(record)
         if found or record.status is RunStatus.DONE:
-            people.extend(
-                attrs.evolve(
-                    r,
-                    segment=r.segment
-                    or (known[r.persona_id].segment if r.persona_id in known else None),
-                    demographics=r.demographics
-                    or (
-                        known[r.persona_id].demographics
-                        if r.persona_id in known
-                        else {}
-                    ),
-                )
-                for r in found
-            )
+            people.extend(_filled(r, known.get(r.persona_id), arm) for r in found)
             continue
-        persona = known.get(record.cell.persona_id)
-        people.append(
-            Response(
-                persona_id=record.cell.persona_id,
-                segment=persona.segment if persona is not None else None,
-                variant=record.cell.input_id if record.cell.input_id != "all" else None,
-                demographics=persona.demographics if persona is not None else {},
-            )
-        )
+        pid = record.cell.persona_id
+        people.append(_filled(Response(persona_id=pid), known.get(pid), arm))
     return sorted(people, key=lambda r: (r.persona_id, r.variant or ""))
 
 
