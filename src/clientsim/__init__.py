@@ -160,6 +160,7 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.participants.channel import ChannelParticipant
     from clientsim.plugins import hookimpl
+    from clientsim.population import StudyResults, extract_fields, with_extraction
     from clientsim.reports import (
         DetailedReport,
         JsonExportReport,
@@ -388,6 +389,7 @@ __all__ = [
     "SimulationStore",
     "Speaker",
     "StakeholderPanel",
+    "StudyResults",
     "SubmitContext",
     "SummaryReport",
     "TargetChannel",
@@ -439,6 +441,7 @@ __all__ = [
     "build_turn_policy",
     "build_work_entry_adapter",
     "configure_logging",
+    "extract_fields",
     "get_role",
     "hookimpl",
     "open_store",
@@ -447,6 +450,7 @@ __all__ = [
     "run_experiment",
     "run_script",
     "simulate",
+    "with_extraction",
 ]
 
 # Each public name and the module it comes from, loaded on first use.

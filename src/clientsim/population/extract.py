@@ -1,10 +1,10 @@
 """Extraction of declared fields from a transcript, by one structured model call.
 
-A study declares the fields it wants from every conversation (:class:`~clientsim.
-models.survey.FieldSpec`: a name, a type, a hint, the options of a choice);
-:func:`extract_fields` asks a model for all of them at once, in a JSON schema titled
-``extracted_fields`` built from the specs (the type, the hint as the description, a
-choice's options as an ``enum``), and checks each value against its declared type.
+A study declares the fields it wants from every conversation (``FieldSpec``: a
+name, a type, a hint, the options of a choice); :func:`extract_fields` asks a model
+for all of them at once, in a JSON schema titled ``extracted_fields`` built from the
+specs (the type, the hint as the description, a choice's options as an ``enum``),
+and checks each value against its declared type.
 
 Five fields are built in and may be named by their name alone: ``response`` (what
 the person answered or decided, in a few words), ``sentiment`` (``positive``,
@@ -343,7 +343,7 @@ async def extract_fields(
 
     Args:
         conversation: the transcript (or a finished conversation's result).
-        fields: :class:`~clientsim.models.survey.FieldSpec` values, or names of
+        fields: ``FieldSpec`` values (``clientsim.models.survey``), or names of
             built-in fields (:data:`BUILTIN_FIELDS`).
         model: a chat model with structured output or a spec (``"offline"``, the
             default); asked at temperature 0 with ``seed``.

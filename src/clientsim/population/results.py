@@ -173,12 +173,12 @@ class StudyResults:
         intervention_id: str | None = None,
         confidence: float = 0.95,
     ) -> StudyResults:
-        """The results of ``run`` (what :func:`~clientsim.population.run_mode`
+        """The results of ``run`` (what ``run_mode``
         returned).
 
         Args:
             run: the study run.
-            population: its personas (a :class:`~clientsim.population.Population` or
+            population: its personas (a ``Population`` or
                 any list of personas), to fill in the segment and demographics of a
                 person whose unit failed.
             questions: the questions asked, for their types, options and scales

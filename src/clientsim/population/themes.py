@@ -2,7 +2,8 @@
 
 :func:`keyword_themes` is deterministic and needs nothing: each answer becomes its
 set of content words (lowercase, at least three letters, common words left out, a
-plural ``s`` dropped); the word most answers share (ties: alphabetical) names the
+plural ``s`` dropped); the word most answers share (ties: the longer, then the first
+in alphabetical order) names the
 first theme, which takes every answer holding it; the next theme is found the same way
 among the answers left, and so on, for as long as a word is shared by two answers or
 more. A theme's keywords are its word and the (at most two) words most often found
@@ -165,7 +166,9 @@ def keyword_themes(texts: Sequence[str], *, top: int = 5) -> list[Theme]:
         counts = Counter(w for i in sorted(left) for w in words[i])
         if not counts:
             break
-        word, count = min(counts.items(), key=lambda item: (-item[1], item[0]))
+        word, count = min(
+            counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0])
+        )
         if count < 2:
             break
         members = [i for i in sorted(left) if word in words[i]]
