@@ -12,6 +12,8 @@ from pathlib import Path
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clientsim.analysis.intervals import mean_ci, proportion_ci
 from clientsim.errors import ConfigError
@@ -355,3 +357,27 @@ async def test_from_store_names_an_unknown_run(tmp_path):
         await store.register_if_absent("other", {})
         with pytest.raises(ConfigError, match=r"no run 'missing'.*other"):
             await StudyResults.from_store(store, "missing")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(st.text(max_size=40), min_size=1, max_size=4),
+    segment=st.one_of(st.none(), st.text(min_size=1, max_size=10)),
+)
+def test_any_text_survives_the_csv_round_trip(tmp_path_factory, texts, segment):
+    people = [
+        Response(
+            persona_id=f"p{i}",
+            segment=segment,
+            answers=[Answer(question_id="why", value=text, reasoning=text)],
+            fields={"concerns": [text]},
+        )
+        for i, text in enumerate(texts)
+    ]
+    results = StudyResults.from_run(study_run(people))
+    path = results.to_csv(tmp_path_factory.mktemp("csv") / "r.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        read = list(csv.DictReader(handle))
+    assert [row["reasoning"] for row in read] == texts
+    assert [json.loads(row["field.concerns"]) for row in read] == [[t] for t in texts]
+    assert read == [{k: str(v) for k, v in row.items()} for row in results.rows()]

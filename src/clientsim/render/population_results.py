@@ -48,6 +48,8 @@ def _interval(value: object) -> str:
 
 
 def _rate(summary: Mapping[str, Any]) -> str:
+    if summary.get("response_rate") is None:
+        return "-"
     return (
         f"{fmt_percent(summary.get('response_rate'))} "
         f"{_interval(summary.get('response_rate_interval'))}"
@@ -55,6 +57,8 @@ def _rate(summary: Mapping[str, Any]) -> str:
 
 
 def _mean(summary: Mapping[str, Any], key: str = "mean_score") -> str:
+    if summary.get(key) is None:
+        return "-"
     return f"{fmt_number(summary.get(key))} {_interval(summary.get('confidence_interval'))}"
 
 
