@@ -77,6 +77,11 @@ async def test_offline_extraction_is_deterministic_and_reads_only_the_person():
     # the agent's "out of 10" question is not the customer's rating
     agent_only = chat((AGENT, "Rate it 3 out of 10 please."), (CUSTOMER, "Sure, 8."))
     assert (await extract_fields(agent_only, ["rating"]))["rating"] == 8.0
+    # a score with a scale wins over a number said before it; another scale is rescaled
+    years = chat((CUSTOMER, "After 3 years with them I'd say 4 out of 5."))
+    assert (await extract_fields(years, ["rating"]))["rating"] == 8.0
+    seats = FieldSpec(name="seats", type="number", hint="how many seats")
+    assert (await extract_fields(years, [seats]))["seats"] == 3.0
 
 
 async def test_user_fields_with_a_type_and_a_hint():

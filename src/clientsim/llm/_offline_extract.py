@@ -14,9 +14,10 @@ is theirs). The rules, per field:
   (*hate*, *bad*, *expensive*, *worried*, *no*, ...; a word after *not*/*never*/
   *n't* counts the other way); above zero ``positive``, below ``negative``.
 - numbers (``rating``, ``purchase_intent``, any ``number``/``integer``): the first
-  number said (``7``, ``7/10``, ``7 out of 10``) within range (0-10 for a 0-10 hint or
-  the built-ins); if none, for ``rating`` and ``purchase_intent``, 5 moved by the
-  sentiment score (two points a word, within 1-9); else null.
+  number said; on the built-ins and a field whose hint says 10, the first from 0 to 10,
+  one said with a scale first (``7/10``, ``7 out of 10``; ``4 out of 5`` is rescaled
+  to 8); if none, for ``rating`` and ``purchase_intent``, 5 moved by the sentiment
+  score (two points a word, within 1-9); else null.
 - ``concerns`` (any ``list``): the sentences with *worried*, *worry*, *concern*,
   *but*, *however*, *afraid*, *unsure*, *expensive*, *too* (at most five).
 - ``response`` (any ``text``): *Yes* or *No* when the last reply starts with it, else
@@ -28,6 +29,7 @@ is theirs). The rules, per field:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, Final
@@ -114,15 +116,18 @@ def _sentences(texts: list[str]) -> list[str]:
     return [s.strip() for text in texts for s in _SENTENCE.findall(text) if s.strip()]
 
 
-def _number(text: str, low: float, high: float) -> float | None:
+def _number(text: str, low: float, high: float, *, bounded: bool) -> float | None:
+    """The first number in range; on a bounded field (0-10) the first said with a
+    scale (``7/10``, ``4 out of 5``, rescaled to the field's) if there is one."""
+    found = []
     for match in _NUMBER.finditer(text):
         value = float(match.group(1))
-        scale = match.group(2)
-        if scale is not None and float(scale) not in (0.0, high) and float(scale) > 0:
-            value = value * high / float(scale)
+        scale = float(match.group(2)) if match.group(2) is not None else None
+        if bounded and scale is not None and scale > 0 and scale != high:
+            value = value * high / scale
         if low <= value <= high:
-            return value
-    return None
+            found.append((bounded and scale is None, match.start(), value))
+    return min(found)[2] if found else None
 
 
 def _keywords(name: str, hint: str) -> set[str]:
@@ -145,8 +150,8 @@ def _field(  # noqa: C901, PLR0911, PLR0912 - one branch per field type
                 return option
         return None
     if kind in ("number", "integer"):
-        high = 10.0 if name in ("rating", "purchase_intent") or "10" in hint else 1e9
-        value = _number(joined, 0.0, high)
+        bounded = name in ("rating", "purchase_intent") or "10" in hint
+        value = _number(joined, 0.0, 10.0 if bounded else math.inf, bounded=bounded)
         if value is None and name in ("rating", "purchase_intent"):
             value = float(min(9, max(1, 5 + 2 * score)))
         if value is None:
