@@ -131,8 +131,9 @@ class StudyResults:
         mode: the communication mode (``survey``, ``focus_group``, ...).
         intervention_id: the intervention the run tested, if any.
         timestamp: when the last unit started (``None`` for an empty run).
-        people: every person asked, in persona id order (those whose unit failed
-            with no answers).
+        people: every person asked, as a ``Response``, in persona id order: those
+            whose unit failed have no answers; a response with no variant takes its
+            unit's arm (unless the arm is ``"all"``, the arm of a study with none).
         questions: the questions, declared or read off the answers.
         weights: each person's weight (``None``: unweighted).
         weighting: how the weights were made (``by``, ``target_mix``,
