@@ -16,6 +16,7 @@ from clientsim.models import (
     Message,
     ParticipantRole,
     RunStatus,
+    Speaker,
 )
 from clientsim.models.conversation import Ending, ErrorRecord
 from clientsim.models.persona import Persona
@@ -37,14 +38,27 @@ QUESTIONS = (
 class CannedRunner(Runner):
     """A runner whose conversation is fixed in advance (a real Runner, no model)."""
 
-    def __init__(self, lines: Sequence[tuple[ParticipantRole, str]]) -> None:
+    def __init__(
+        self,
+        lines: Sequence[tuple[ParticipantRole, str]],
+        *,
+        speakers: Sequence[str] | None = None,
+    ) -> None:
         self._lines = lines
+        self._speakers = speakers
         self._conversation = Conversation(())
         self._done = False
 
     async def run(self) -> ConversationResult:
         for index, (sender, text) in enumerate(self._lines):
-            message = Message(text, START + timedelta(seconds=index), sender)
+            speaker = (
+                Speaker(self._speakers[index], "participant")
+                if self._speakers
+                else None
+            )
+            message = Message(
+                text, START + timedelta(seconds=index), sender, speaker=speaker
+            )
             self._conversation = self._conversation.with_message(message)
         self._done = True
         ending = Ending(reason="max_messages", message_count=len(self._lines))

@@ -307,3 +307,52 @@ async def test_with_extraction_fills_every_response_of_a_run():
 def test_with_extraction_wraps_only_modes():
     with pytest.raises(ConfigError, match="wraps a PopulationMode"):
         with_extraction("survey", ["sentiment"])  # type: ignore[arg-type]
+
+
+class GroupMode(CannedMode):
+    """One unit for all personas: each says its line in a shared transcript."""
+
+    def units(self, personas, *, arm, variant):
+        from clientsim.models import GridCell
+        from clientsim.runners.batch import BatchCell
+
+        yield BatchCell(
+            cell=GridCell(input_id=arm, persona_id="group-01", iteration=0),
+            input="",
+            persona=tuple(personas),
+            item=variant,
+        )
+
+    async def build(self, job):
+        from clientsim.population.base import unit_personas
+
+        from .study_fakes import CannedRunner
+
+        members = unit_personas(job)
+        return CannedRunner(
+            [(CUSTOMER, self.script[p.id][2]) for p in members],
+            speakers=[p.name for p in members],
+        )
+
+    async def responses(self, job, result):
+        from clientsim.models.survey import Response
+        from clientsim.population.base import unit_personas
+
+        return [
+            Response(persona_id=p.id, segment=p.segment) for p in unit_personas(job)
+        ]
+
+
+async def test_with_extraction_in_a_group_reads_each_members_own_lines():
+    people = [persona("p1", "young"), persona("p2", "old")]
+    script = {
+        "p1": (0, "", "I love it, great idea."),
+        "p2": (0, "", "Terrible and too pricey."),
+    }
+    run = await run_mode(
+        with_extraction(GroupMode(script), ["sentiment"]), people, run_id="g"
+    )
+    assert {r.persona_id: r.fields["sentiment"] for r in run.responses} == {
+        "p1": "positive",
+        "p2": "negative",
+    }
