@@ -17,9 +17,10 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
 from clientsim.errors import ConfigError, InvalidModelOutputError
-from clientsim.models import Conversation, Message, ParticipantRole, Speaker
-from clientsim.models.survey import FieldSpec
+from clientsim.models import Conversation, GridCell, Message, ParticipantRole, Speaker
+from clientsim.models.survey import FieldSpec, Response
 from clientsim.population import run_mode
+from clientsim.population.base import unit_personas
 from clientsim.population.extract import (
     BUILTIN_FIELDS,
     coerce_field,
@@ -27,8 +28,9 @@ from clientsim.population.extract import (
     extraction_schema,
     with_extraction,
 )
+from clientsim.runners.batch import BatchCell
 
-from .study_fakes import START, CannedMode, persona
+from .study_fakes import START, CannedMode, CannedRunner, persona
 
 
 def chat(*lines: tuple[ParticipantRole, str]) -> Conversation:
@@ -313,9 +315,6 @@ class GroupMode(CannedMode):
     """One unit for all personas: each says its line in a shared transcript."""
 
     def units(self, personas, *, arm, variant):
-        from clientsim.models import GridCell
-        from clientsim.runners.batch import BatchCell
-
         yield BatchCell(
             cell=GridCell(input_id=arm, persona_id="group-01", iteration=0),
             input="",
@@ -324,10 +323,6 @@ class GroupMode(CannedMode):
         )
 
     async def build(self, job):
-        from clientsim.population.base import unit_personas
-
-        from .study_fakes import CannedRunner
-
         members = unit_personas(job)
         return CannedRunner(
             [(CUSTOMER, self.script[p.id][2]) for p in members],
@@ -335,9 +330,6 @@ class GroupMode(CannedMode):
         )
 
     async def responses(self, job, result):
-        from clientsim.models.survey import Response
-        from clientsim.population.base import unit_personas
-
         return [
             Response(persona_id=p.id, segment=p.segment) for p in unit_personas(job)
         ]
