@@ -189,6 +189,7 @@ if _typing.TYPE_CHECKING:
         load_fragments,
         register_fragment,
     )
+    from clientsim.population import StudyResults, extract_fields, with_extraction
     from clientsim.reports import (
         DetailedReport,
         JsonExportReport,
@@ -426,6 +427,7 @@ __all__ = [
     "Speaker",
     "StakeholderPanel",
     "StatisticsError",
+    "StudyResults",
     "SubmitContext",
     "SummaryReport",
     "TargetChannel",
@@ -482,6 +484,7 @@ __all__ = [
     "demographic_template",
     "demographic_templates",
     "enrich",
+    "extract_fields",
     "fragments",
     "generate_population",
     "get_fragment",
@@ -501,6 +504,7 @@ __all__ = [
     "run_paired",
     "run_script",
     "simulate",
+    "with_extraction",
 ]
 
 # Each public name and the module it comes from, loaded on first use.

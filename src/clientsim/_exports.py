@@ -232,4 +232,7 @@ EXPORTS: Final[dict[str, str]] = {
     "simulate": "clientsim.runners.simulate",
     "run_script": "clientsim.runners.scripted",
     "ScriptResult": "clientsim.models.script_result",
+    "StudyResults": "clientsim.population",
+    "extract_fields": "clientsim.population",
+    "with_extraction": "clientsim.population",
 }

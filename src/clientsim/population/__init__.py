@@ -1,14 +1,21 @@
 """Populations of personas and the ways a study talks to them (seed 002).
 
-- personas, demographic templates, fragments, populations and segments;
+- personas, demographic templates, fragments, populations and segments
+  (:func:`generate_population`, :class:`Population`, :class:`PopulationProfile`);
 - communication modes (``survey``, ``focus_group``, ``interview``, ``sequence``), each
-  a :class:`~clientsim.population.base.PopulationMode` run by
-  :func:`~clientsim.population.engine.run_mode` on the batch runner.
+  a :class:`~clientsim.population.base.PopulationMode` run by :func:`run_mode` on the
+  batch runner;
+- results: fields extracted from each transcript (:func:`extract_fields`,
+  :func:`with_extraction`) and :class:`StudyResults` (individual and aggregate
+  results, reweighting, themes, JSON/CSV/pandas export);
+- study files and session control (:func:`load_study`, :func:`begin`,
+  :class:`StudySession`: checkpoint, restore, end).
 """
 
 from __future__ import annotations
 
 from clientsim.population.base import PopulationMode
+from clientsim.population.control import Checkpoint, StudySession, begin
 from clientsim.population.demographics import (
     DemographicTemplate,
     demographic_template,
@@ -17,6 +24,12 @@ from clientsim.population.demographics import (
 )
 from clientsim.population.engine import Arm, StudyRun, record_responses, run_mode
 from clientsim.population.enrich import enrich
+from clientsim.population.extract import (
+    BUILTIN_FIELDS,
+    ExtractionMode,
+    extract_fields,
+    with_extraction,
+)
 from clientsim.population.fragments import (
     fragments,
     get_fragment,
@@ -25,24 +38,42 @@ from clientsim.population.fragments import (
 )
 from clientsim.population.generate import Population, generate_population
 from clientsim.population.profile import PopulationProfile
+from clientsim.population.results import StudyResults
 from clientsim.population.spec import PopulationSpec, SegmentSpec, load_population_spec
+from clientsim.population.study import StudyConfig, load_study
+from clientsim.population.themes import Theme
 
 
-__all__ = ["Arm", "PopulationMode", "StudyRun", "record_responses", "run_mode"]
-__all__ += [
+__all__ = [
+    "BUILTIN_FIELDS",
+    "Arm",
+    "Checkpoint",
     "DemographicTemplate",
+    "ExtractionMode",
     "Population",
+    "PopulationMode",
     "PopulationProfile",
     "PopulationSpec",
     "SegmentSpec",
+    "StudyConfig",
+    "StudyResults",
+    "StudyRun",
+    "StudySession",
+    "Theme",
+    "begin",
     "demographic_template",
     "demographic_templates",
     "enrich",
+    "extract_fields",
     "fragments",
     "generate_population",
     "get_fragment",
     "load_demographic_template",
     "load_fragments",
     "load_population_spec",
+    "load_study",
+    "record_responses",
     "register_fragment",
+    "run_mode",
+    "with_extraction",
 ]
