@@ -10,6 +10,18 @@ from __future__ import annotations
 
 from clientsim.population.base import PopulationMode
 from clientsim.population.engine import Arm, StudyRun, record_responses, run_mode
+from clientsim.population.sequence import SequenceMode
+from clientsim.population.state import PersonaState
+from clientsim.population.triggers import Trigger
 
 
-__all__ = ["Arm", "PopulationMode", "StudyRun", "record_responses", "run_mode"]
+__all__ = [
+    "Arm",
+    "PersonaState",
+    "PopulationMode",
+    "SequenceMode",
+    "StudyRun",
+    "Trigger",
+    "record_responses",
+    "run_mode",
+]
