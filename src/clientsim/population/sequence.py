@@ -113,8 +113,8 @@ def _built(
     for key in item:
         if key not in keys:
             raise ConfigError(
-                f"{at}: unknown key {key!r}{did_you_mean(key, keys)}; allowed: "
-                f"{', '.join(keys)}"
+                f"{at}: unknown key {key!r}; allowed: {', '.join(keys)}"
+                f"{did_you_mean(key, keys)}"
             )
     for key in required:
         if key not in item:

@@ -247,8 +247,8 @@ def check_changes(changes: object) -> None:
     for key, value in changes.items():
         if key not in STATE_FIELDS:
             raise ConfigError(
-                f"unknown persona state field {key!r}{did_you_mean(key, STATE_FIELDS)}; "
-                f"allowed: {', '.join(STATE_FIELDS)}"
+                f"unknown persona state field {key!r}; allowed: "
+                f"{', '.join(STATE_FIELDS)}{did_you_mean(key, STATE_FIELDS)}"
             )
         if key in LEVELS and not (
             isinstance(value, int | float)

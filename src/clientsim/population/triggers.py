@@ -226,8 +226,8 @@ class Trigger:
         for key in config:
             if key not in _CONFIG_KEYS:
                 raise ConfigError(
-                    f"{at}unknown trigger key {key!r}{did_you_mean(key, _CONFIG_KEYS)}; "
-                    f"allowed: {', '.join(_CONFIG_KEYS)}"
+                    f"{at}unknown trigger key {key!r}; allowed: {', '.join(_CONFIG_KEYS)}"
+                    f"{did_you_mean(key, _CONFIG_KEYS)}"
                 )
         for key in ("name", "when"):
             if key not in config:
