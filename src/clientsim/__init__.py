@@ -160,6 +160,9 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.participants.channel import ChannelParticipant
     from clientsim.plugins import hookimpl
+    from clientsim.population.sequence import SequenceMode
+    from clientsim.population.state import PersonaState
+    from clientsim.population.triggers import Trigger
     from clientsim.reports import (
         DetailedReport,
         JsonExportReport,
@@ -347,6 +350,7 @@ __all__ = [
     "ParticipantError",
     "ParticipantRole",
     "ParticipantWorker",
+    "PersonaState",
     "PluginError",
     "Priority",
     "ProceduralGenerator",
@@ -373,6 +377,7 @@ __all__ = [
     "ScoredFeedback",
     "ScriptResult",
     "ScriptedParticipant",
+    "SequenceMode",
     "Session",
     "SessionAnalysis",
     "SessionClosedError",
@@ -410,6 +415,7 @@ __all__ = [
     "Timeouts",
     "TokenUsage",
     "ToolCall",
+    "Trigger",
     "TurnPolicy",
     "TypingModel",
     "UnknownStrategyError",

@@ -51,7 +51,7 @@ _QUESTION_KEYS: Final = tuple(a.name for a in attrs.fields(Question))
 def touchpoints_of(
     value: object, *, where: str = "touchpoints"
 ) -> tuple[Touchpoint, ...]:
-    """Touchpoints from :class:`Touchpoint` values or mappings, in day order.
+    """Touchpoints from ``Touchpoint`` values or mappings, in day order.
 
     Raises:
         ConfigError: an item is neither, has an unknown or missing key, or a value
@@ -147,7 +147,7 @@ class SequenceMode(PopulationMode):
     them, and triggers that intervene on the way.
 
     Args:
-        touchpoints: the journey (:class:`Touchpoint` values or mappings with
+        touchpoints: the journey (``Touchpoint`` values or mappings with
             ``day``, ``content``, ``channel``, ``name``, ``questions``); an arm's
             ``Variant.sequence`` replaces it for that arm.
         questions: the study's questions. One a touchpoint names in its

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_START",
     "LEVELS",
     "MEMORY_LIMIT",
+    "NOTE_CHARS",
     "STATE_FIELDS",
     "PersonaState",
 ]
