@@ -42,6 +42,7 @@ from clientsim.runners.base import Runner
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from clientsim.llm.calls import StructuredCall
     from clientsim.models import Timeouts
 
 
@@ -118,6 +119,7 @@ class JourneyRunner(Runner):
         self._persona_usage = TokenUsage()
         self._judge_usage = TokenUsage()
         self._started = False
+        self._source = "customer"  # who is being asked: the persona or a judge
         self._complete = False
         self._start_monotonic = 0.0
 
@@ -163,7 +165,7 @@ class JourneyRunner(Runner):
         except ConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed unit is recorded, not raised
-            error = ErrorRecord.from_exception("customer", exc)
+            error = ErrorRecord.from_exception(self._source, exc)
         self._complete = True
         messages = len(self._conversation.messages)
         if error is not None:
@@ -289,8 +291,7 @@ class JourneyRunner(Runner):
             Turn("system", _JUDGE_PROMPT.format(statement=trigger.statement)),
             Turn("user", self._judge_view(touchpoint)),
         ]
-        answer, usage = await call(turns)
-        self._judge_usage = self._judge_usage + usage
+        answer, _ = await self._judged(call, turns)
         reason = answer.get("reason")
         return answer.get("holds") is True, (
             reason if isinstance(reason, str) and reason else trigger.statement
@@ -307,6 +308,15 @@ class JourneyRunner(Runner):
         lines.append(f"Latest touchpoint ({touchpoint.label}, day {touchpoint.day:g}):")
         lines.extend(latest)
         return "\n".join(lines)
+
+    async def _judged(
+        self, call: StructuredCall, turns: list[Turn]
+    ) -> tuple[dict[str, Any], TokenUsage]:
+        self._source = "evaluator"
+        answer, usage = await call(turns)
+        self._source = "customer"
+        self._judge_usage = self._judge_usage + usage
+        return answer, usage
 
     # ----- talking to the persona ------------------------------------------------------
 
@@ -356,8 +366,7 @@ class JourneyRunner(Runner):
             Turn("system", "Read how this reply moves the persona's state."),
             *self._exchange,
         ]
-        answer, usage = await call(turns)
-        self._judge_usage = self._judge_usage + usage
+        answer, _ = await self._judged(call, turns)
         return _reaction.after_judgement(self.state, answer)
 
     async def _ask_all(
