@@ -35,7 +35,11 @@ from clientsim.models.persona import STUDY_PERSONA_MARKER, Persona
 from clientsim.models.survey import Answer, Question, Touchpoint
 from clientsim.population import _asking, _reaction
 from clientsim.population.state import PersonaState
-from clientsim.population.triggers import PRECONDITION_SCHEMA, Trigger
+from clientsim.population.triggers import (
+    PRECONDITION_SCHEMA,
+    PRECONDITION_TITLE,
+    Trigger,
+)
 from clientsim.runners.base import Runner
 
 
@@ -116,6 +120,7 @@ class JourneyRunner(Runner):
         self._conversation = Conversation(())
         self._exchange: list[Turn] = []
         self._fired: set[str] = set()
+        self._calls: dict[str, StructuredCall] = {}
         self._persona_usage = TokenUsage()
         self._judge_usage = TokenUsage()
         self._started = False
@@ -280,13 +285,7 @@ class JourneyRunner(Runner):
         if not trigger.judged:
             holds = await trigger.holds(self.state, self.persona, self._conversation)
             return holds, f"{trigger.statement} held"
-        from clientsim.llm.calls import StructuredCall, tuned  # noqa: PLC0415
-
-        call = StructuredCall(
-            tuned(self.judge, self.seed),
-            PRECONDITION_SCHEMA,
-            timeout=self.timeouts.model_call,
-        )
+        call = self._call(PRECONDITION_TITLE, PRECONDITION_SCHEMA, judge=True)
         turns = [
             Turn("system", _JUDGE_PROMPT.format(statement=trigger.statement)),
             Turn("user", self._judge_view(touchpoint)),
@@ -308,6 +307,20 @@ class JourneyRunner(Runner):
         lines.append(f"Latest touchpoint ({touchpoint.label}, day {touchpoint.day:g}):")
         lines.extend(latest)
         return "\n".join(lines)
+
+    def _call(
+        self, key: str, schema: Mapping[str, Any], *, judge: bool
+    ) -> StructuredCall:
+        """One structured call per schema and runner (bound once, reused)."""
+        call = self._calls.get(key)
+        if call is None:
+            from clientsim.llm.calls import StructuredCall, tuned  # noqa: PLC0415
+
+            model = tuned(self.judge, self.seed) if judge else self.model
+            call = self._calls[key] = StructuredCall(
+                model, schema, timeout=self.timeouts.model_call
+            )
+        return call
 
     async def _judged(
         self, call: StructuredCall, turns: list[Turn]
@@ -355,12 +368,8 @@ class JourneyRunner(Runner):
     async def _react(self, reply: str) -> PersonaState:
         if not self.judge_reactions:
             return _reaction.after_reply(self.state, reply)
-        from clientsim.llm.calls import StructuredCall, tuned  # noqa: PLC0415
-
-        call = StructuredCall(
-            tuned(self.judge, self.seed),
-            _reaction.REACTION_SCHEMA,
-            timeout=self.timeouts.model_call,
+        call = self._call(
+            _reaction.REACTION_TITLE, _reaction.REACTION_SCHEMA, judge=True
         )
         turns = [
             Turn("system", "Read how this reply moves the persona's state."),
@@ -384,13 +393,12 @@ class JourneyRunner(Runner):
         if question.type == "free_text":
             reply = await self._reply(text)
             return Answer(question_id=question.id, value=reply, text=reply)
-        from clientsim.llm.calls import StructuredCall  # noqa: PLC0415
 
         self._exchange.append(Turn("user", text))
-        call = StructuredCall(
-            self.model,
+        call = self._call(
+            f"question {question.id}",
             _asking.answer_schema(question, self.seed),
-            timeout=self.timeouts.model_call,
+            judge=False,
         )
         turns = [
             Turn("system", persona_prompt(self.persona, self.state)),
