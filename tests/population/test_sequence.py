@@ -144,6 +144,7 @@ async def test_a_callable_trigger_fires_once_where_it_first_holds(tmp_path):
     assert fired[0]["day"] == 0
     assert fired[0]["reason"] == "interested_and_counted held"
     assert fired[0]["effect"] == "state"
+    assert fired[0]["state"]["trust"] == 0.95  # the state right after its effect
     assert len(calls) == 1  # once fired, never checked again
     # where it fired, in the transcript: a system-side message the persona never sees
     system = [

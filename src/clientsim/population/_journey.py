@@ -257,17 +257,16 @@ class JourneyRunner(Runner):
                 at,
                 speaker=SYSTEM_SPEAKER,
             )
-            self.events.append(
-                {
-                    "type": "intervention",
-                    "trigger": trigger.name,
-                    "touchpoint": touchpoint.label,
-                    "day": touchpoint.day,
-                    "reason": reason,
-                    "effect": "message" if trigger.sends_message else "state",
-                    "at": at.isoformat(),
-                }
-            )
+            event: dict[str, Any] = {
+                "type": "intervention",
+                "trigger": trigger.name,
+                "touchpoint": touchpoint.label,
+                "day": touchpoint.day,
+                "reason": reason,
+                "effect": "message" if trigger.sends_message else "state",
+                "at": at.isoformat(),
+            }
+            self.events.append(event)
             if isinstance(trigger.effect, str):
                 self._say(trigger.effect, ParticipantRole.AGENT, self._next_time(at))
                 reply = await self._reply(trigger.effect)
@@ -278,6 +277,7 @@ class JourneyRunner(Runner):
                 )
             else:
                 self.state = trigger.changed(self.state.at(at))
+            event["state"] = self.state.levels()  # after its effect
 
     async def _holds(
         self, trigger: Trigger, touchpoint: Touchpoint
