@@ -171,6 +171,10 @@ _CONCEPTS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
             "want to try",
             "like this",
             "like the",
+            "looks good",
+            "i like",
+            "like it",
+            "nice",
         ),
     ),
     "trusting": (
@@ -195,6 +199,10 @@ _NEGATIVE: Final = (
     "sick of",
     "fed up",
     "don't need",
+    "do not need",
+    "not convinced",
+    "not really my thing",
+    "doesn't do much",
 )
 
 

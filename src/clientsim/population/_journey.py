@@ -33,7 +33,8 @@ from clientsim.models import (
 from clientsim.models.group import Speaker
 from clientsim.models.persona import STUDY_PERSONA_MARKER, Persona
 from clientsim.models.survey import Answer, Question, Touchpoint
-from clientsim.population import _asking, _reaction
+from clientsim.population import _journey_questions as _asking
+from clientsim.population import _reaction
 from clientsim.population.state import PersonaState
 from clientsim.population.triggers import (
     PRECONDITION_SCHEMA,
@@ -222,7 +223,7 @@ class JourneyRunner(Runner):
         at = self._next_time(scheduled)
         self.state = _reaction.delivered(self.state.at(at))
         self._exchange = []
-        shown = _shown(touchpoint)
+        shown = _shown(touchpoint.content, _arrival(touchpoint))
         self._say(touchpoint.content, ParticipantRole.AGENT, at)
         reply = await self._reply(shown)
         self.state = await self._react(reply)
@@ -269,7 +270,9 @@ class JourneyRunner(Runner):
             self.events.append(event)
             if isinstance(trigger.effect, str):
                 self._say(trigger.effect, ParticipantRole.AGENT, self._next_time(at))
-                reply = await self._reply(trigger.effect)
+                reply = await self._reply(
+                    _shown(trigger.effect, "Then you received this message")
+                )
                 self.state = await self._react(reply)
                 self.state = self.state.remember(
                     f'then they wrote "{_cut(trigger.effect)}"; you replied '
@@ -382,13 +385,15 @@ class JourneyRunner(Runner):
         self, question_ids: Sequence[str], at: datetime
     ) -> dict[str, Answer]:
         asked: dict[str, Answer] = {}
-        for qid in question_ids:
-            answer = await self._ask(self.questions[qid], at)
+        for index, qid in enumerate(question_ids, start=1):
+            answer = await self._ask(self.questions[qid], at, index, len(question_ids))
             asked[qid] = self.answers[qid] = answer
         return asked
 
-    async def _ask(self, question: Question, at: datetime) -> Answer:
-        text = _asking.question_text(question, self.seed)
+    async def _ask(
+        self, question: Question, at: datetime, index: int, total: int
+    ) -> Answer:
+        text = _asking.question_text(question, self.seed, index, total)
         self._say(text, ParticipantRole.AGENT, self._next_time(at))
         if question.type == "free_text":
             reply = await self._reply(text)
@@ -413,10 +418,15 @@ class JourneyRunner(Runner):
         return answer
 
 
-def _shown(touchpoint: Touchpoint) -> str:
-    """A touchpoint as the persona reads it: when, how, what."""
-    channel = touchpoint.channel or "message"
-    return f"(Day {touchpoint.day:g}, by {channel}) {touchpoint.content}"
+def _shown(content: str, when: str) -> str:
+    """What the persona reads: when and how it came, the content between ``---``
+    lines (the form the survey mode shows content in), a request for a reaction."""
+    return f"{when}:\n---\n{content.strip()}\n---\nWhat is your reaction?"
+
+
+def _arrival(touchpoint: Touchpoint) -> str:
+    how = f" by {touchpoint.channel}" if touchpoint.channel else ""
+    return f"On day {touchpoint.day:g} of your journey you received this message{how}"
 
 
 def _cut(text: str, limit: int = 60) -> str:

@@ -47,6 +47,10 @@ POSITIVE: Final = (
     "like the",
     "helpful",
     "useful",
+    "looks good",
+    "i like",
+    "like it",
+    "nice",
 )
 NEGATIVE: Final = (
     "not interested",
@@ -65,6 +69,9 @@ NEGATIVE: Final = (
     "fed up",
     "don't need",
     "do not need",
+    "not convinced",
+    "not really my thing",
+    "doesn't do much",
 )
 PURCHASE: Final = (
     "i'll buy",

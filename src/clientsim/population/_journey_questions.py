@@ -1,11 +1,13 @@
 """Asking a persona a declared question inside a journey, and reading the answer.
 
-Free-text questions are asked as a plain message; scale, choice and ranking
-questions by structured output with the schema titled ``survey_answer``, whose
-``value`` is typed by the question (an integer in the scale, one of the options,
-every option in order). Choice and ranking options are shown in an order shuffled
-per persona (seeded), and answers name the options as declared, so position bias
-cannot masquerade as an effect.
+A question is put in the study's fixed form (``Question 1 of 2 (scale from 1 to
+10): How likely ...``, choice and ranking options one a line after ``Options:``), the
+form the survey mode uses and the offline persona reads. Free-text questions are
+answered as a plain message; scale, choice and ranking questions by structured output
+with the schema titled ``survey_answer`` (``value`` typed by the question, ``text``,
+``reasoning``, ``confidence``). Choice and ranking options are shown in an order
+shuffled per persona (seeded), and answers name the options as declared, so position
+bias cannot masquerade as an effect.
 """
 
 from __future__ import annotations
@@ -30,21 +32,25 @@ def shown(question: Question, seed: int) -> tuple[str, ...]:
     return tuple(options)
 
 
-def question_text(question: Question, seed: int) -> str:
-    """The question as the persona reads it, with how to answer."""
+_KINDS: Final = {
+    "choice": "choose one option, exactly as written",
+    "ranking": "rank every option, best first",
+    "free_text": "answer in your own words",
+}
+
+
+def question_text(question: Question, seed: int, index: int = 1, total: int = 1) -> str:
+    """The question as the persona reads it: its number, how to answer, the text,
+    and the options in the order this persona sees them."""
     if question.type == "scale":
-        return (
-            f"{question.text}\n(Answer on a scale from {question.low} to "
-            f"{question.high}.)"
-        )
-    if question.type == "choice":
-        return f"{question.text}\n(Choose one of: {'; '.join(shown(question, seed))}.)"
-    if question.type == "ranking":
-        return (
-            f"{question.text}\n(Rank all of these, best first: "
-            f"{'; '.join(shown(question, seed))}.)"
-        )
-    return question.text
+        kind = f"scale from {question.low} to {question.high}"
+    else:
+        kind = _KINDS[question.type]
+    lines = [f"Question {index} of {total} ({kind}): {question.text}"]
+    if question.type in ("choice", "ranking"):
+        lines.append("Options:")
+        lines.extend(f"- {option}" for option in shown(question, seed))
+    return "\n".join(lines)
 
 
 def answer_schema(question: Question, seed: int) -> dict[str, Any]:
