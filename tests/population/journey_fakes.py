@@ -37,6 +37,7 @@ class JourneyModel(BaseChatModel):
     default: str = "Okay."
     scale_value: int = 7
     prompts: list[str] = Field(default_factory=list)
+    shown: list[str] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
@@ -59,6 +60,7 @@ class JourneyModel(BaseChatModel):
             str(m.content) for m in messages if isinstance(m, SystemMessage)
         )
         self.prompts.append(system)
+        self.shown.append(str(messages[-1].content))
         tools = kwargs.get("tools") or []
         if tools and kwargs.get("tool_choice") not in (None, "none", "auto"):
             function = tools[0]["function"]

@@ -117,6 +117,15 @@ async def test_the_state_carries_from_one_touchpoint_to_the_next():
     assert "Name: Person 0" in day14
     assert 'day 0, email: they wrote "Welcome to Fresh Box!"' in day14
     assert 'you replied "Stop, this is annoying. Too many emails."' in day14
+    # what it reads: the content between --- lines, the question in the study's form
+    assert model.shown[0] == (
+        "On day 0 of your journey you received this message by email:\n---\n"
+        "Welcome to Fresh Box!\n---\nWhat is your reaction?"
+    )
+    assert (
+        "Question 1 of 1 (scale from 1 to 10): How likely are you to order?"
+        in model.shown
+    )
     first = next(p for p in model.prompts if "Monday 02 March 2026" in p)
     assert "What you remember" not in first
     assert len(response.fields["memory"]) == 3
