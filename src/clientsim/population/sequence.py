@@ -152,7 +152,8 @@ class SequenceMode(PopulationMode):
             ``Variant.sequence`` replaces it for that arm.
         questions: the study's questions. One a touchpoint names in its
             ``questions`` is asked right after that touchpoint; the others are asked
-            once at the end of the journey.
+            once at the end of the journey. A persona that opted out is sent no
+            further touchpoints and asked no further questions.
         model: plays the personas (a spec such as ``"offline"`` or a chat model).
         judge: judges statement preconditions (and reactions, see below); the
             persona's model if ``None``.
