@@ -176,11 +176,14 @@ if _typing.TYPE_CHECKING:
         PopulationProfile,
         PopulationSpec,
         SegmentSpec,
+        StudyResults,
         demographic_template,
         demographic_templates,
+        extract_fields,
         generate_population,
         load_demographic_template,
         load_population_spec,
+        with_extraction,
     )
     from clientsim.population.enrich import enrich
     from clientsim.population.fragments import (
@@ -189,7 +192,9 @@ if _typing.TYPE_CHECKING:
         load_fragments,
         register_fragment,
     )
-    from clientsim.population import StudyResults, extract_fields, with_extraction
+    from clientsim.population.sequence import SequenceMode
+    from clientsim.population.state import PersonaState
+    from clientsim.population.triggers import Trigger
     from clientsim.reports import (
         DetailedReport,
         JsonExportReport,
@@ -380,6 +385,7 @@ __all__ = [
     "ParticipantError",
     "ParticipantRole",
     "ParticipantWorker",
+    "PersonaState",
     "PluginError",
     "Population",
     "PopulationProfile",
@@ -411,6 +417,7 @@ __all__ = [
     "ScriptResult",
     "ScriptedParticipant",
     "SegmentSpec",
+    "SequenceMode",
     "Session",
     "SessionAnalysis",
     "SessionClosedError",
@@ -450,6 +457,7 @@ __all__ = [
     "Timeouts",
     "TokenUsage",
     "ToolCall",
+    "Trigger",
     "TurnPolicy",
     "TypingModel",
     "UnknownStrategyError",

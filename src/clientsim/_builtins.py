@@ -68,6 +68,9 @@ def clientsim_register_turn_policies(register: Register) -> None:
 @hookimpl
 def clientsim_register_population_modes(register: Register) -> None:
     """The communication modes of seed 002 (one import and one line per mode)."""
+    from clientsim.population.sequence import SequenceMode  # noqa: PLC0415
+
+    register("sequence", SequenceMode)
 
 
 @hookimpl

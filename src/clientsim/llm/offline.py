@@ -148,6 +148,7 @@ _ANSWERERS: Final = {
     "extracted_fields": "clientsim.llm._offline_extract",
     "themes": "clientsim.llm._offline_extract",
     "precondition_check": "clientsim.llm._offline_precondition",
+    "persona_reaction": "clientsim.llm._offline_precondition",
     "real_or_simulated": "clientsim.llm._offline_validation",
 }
 

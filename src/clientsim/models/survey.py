@@ -270,12 +270,29 @@ class Touchpoint:
         return self.name or f"day {self.day:g}"
 
 
+def _touchpoint(item: Mapping[str, Any], index: int) -> Touchpoint:
+    """A touchpoint from a file's mapping; a wrong key is named, not a TypeError."""
+    keys = tuple(a.name for a in attrs.fields(Touchpoint))
+    for key in item:
+        if key not in keys:
+            raise ConfigError(
+                f"sequence[{index}]: unknown key {key!r}; allowed: {', '.join(keys)}"
+            )
+    for key in ("day", "content"):
+        if key not in item:
+            raise ConfigError(f"sequence[{index}]: {key!r} is required")
+    return Touchpoint(**item)
+
+
 def _touchpoints(value: object) -> tuple[Touchpoint, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise InvalidTypeError(f"sequence must be a list of touchpoints; got {value!r}")
-    points = tuple(Touchpoint(**p) if isinstance(p, Mapping) else p for p in value)
+    points = tuple(
+        _touchpoint(p, index) if isinstance(p, Mapping) else p
+        for index, p in enumerate(value)
+    )
     for point in points:
         if not isinstance(point, Touchpoint):
             raise InvalidTypeError(f"sequence items must be touchpoints; got {point!r}")

@@ -39,9 +39,12 @@ from clientsim.population.fragments import (
 from clientsim.population.generate import Population, generate_population
 from clientsim.population.profile import PopulationProfile
 from clientsim.population.results import StudyResults
+from clientsim.population.sequence import SequenceMode
 from clientsim.population.spec import PopulationSpec, SegmentSpec, load_population_spec
+from clientsim.population.state import PersonaState
 from clientsim.population.study import StudyConfig, load_study
 from clientsim.population.themes import Theme
+from clientsim.population.triggers import Trigger
 
 
 __all__ = [
@@ -50,16 +53,19 @@ __all__ = [
     "Checkpoint",
     "DemographicTemplate",
     "ExtractionMode",
+    "PersonaState",
     "Population",
     "PopulationMode",
     "PopulationProfile",
     "PopulationSpec",
     "SegmentSpec",
+    "SequenceMode",
     "StudyConfig",
     "StudyResults",
     "StudyRun",
     "StudySession",
     "Theme",
+    "Trigger",
     "begin",
     "demographic_template",
     "demographic_templates",
