@@ -66,6 +66,11 @@ class ArmMode(PopulationMode):
         fields: Sequence[FieldSpec] = (),
         model: str | BaseChatModel = "offline",
     ) -> None:
+        if not isinstance(inner, PopulationMode):
+            raise ConfigError(
+                f"mode must be a PopulationMode (e.g. build_population_mode('survey', "
+                f"questions=...)); got {type(inner).__name__}"
+            )
         self.inner = inner
         self.fields = tuple(fields)
         self.model = model
