@@ -71,7 +71,8 @@ def test_the_metrics_add_the_questions_they_need():
 def test_a_control_group_that_shows_nothing():
     test = Intervention(name="x", control="control", variants=[{"name": "new"}])
     assert test.arm_names == ("control", "new")
-    assert test.control is not None and test.control.content == ""
+    assert test.control is not None
+    assert test.control.content == ""
     assert test.baseline == "control"
 
 
@@ -108,7 +109,7 @@ def test_missing_keys_and_files_are_named(tmp_path: Path):
         load_intervention(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="bad.yaml"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml"):
         load_intervention(bad)
 
 
@@ -118,7 +119,8 @@ def test_an_unknown_metric_lists_the_known_ones():
         build_metrics(test)
     message = str(caught.value)
     assert "'opn_rate'" in message
-    assert "response_rate" in message and "purchase_intent" in message
+    assert "response_rate" in message
+    assert "purchase_intent" in message
     assert "did you mean 'open_rate'" in message
 
 

@@ -60,19 +60,23 @@ def test_purchase_intent_is_a_threshold_on_the_question_or_the_field():
     strict = factory.build_metric({"strategy": "purchase_intent", "threshold": 9})
     assert strict(said(purchase_intent=8)) is False
     assert strict.name == "purchase_intent"
-    assert intent.question is not None and intent.question.type == "scale"
+    assert intent.question is not None
+    assert intent.question.type == "scale"
 
 
 def test_scores_and_shorthands():
     scale = Question(id="nps", text="Recommend us?", type="scale", low=0, high=10)
     mean = factory.build_metric("mean_score", questions=(scale,))
-    assert mean.kind == "score" and mean(said(nps=8)) == 8.0
+    assert mean.kind == "score"
+    assert mean(said(nps=8)) == 8.0
     assert factory.build_metric("question:nps", questions=(scale,))(said(nps=4)) == 4.0
     top = factory.build_metric("question:nps>=9", questions=(scale,))
-    assert top.kind == "rate" and top(said(nps=9)) is True
+    assert top.kind == "rate"
+    assert top(said(nps=9)) is True
     choice = Question(id="pick", text="?", type="choice", options=("red", "blue"))
     blue = factory.build_metric("question:pick=blue", questions=(choice,))
-    assert blue(said(pick="blue")) is True and blue.name == "question:pick=blue"
+    assert blue(said(pick="blue")) is True
+    assert blue.name == "question:pick=blue"
     with pytest.raises(ConfigError, match="not one of red, blue"):
         factory.build_metric("question:pick=green", questions=(choice,))
     rating = factory.build_metric(
@@ -88,7 +92,7 @@ def test_scores_and_shorthands():
 
 
 def test_unknown_metrics_list_the_known_ones():
-    with pytest.raises(UnknownStrategyError, match="available: .*'click_through'"):
+    with pytest.raises(UnknownStrategyError, match=r"available: .*'click_through'"):
         factory.build_metric("clicks")
 
 

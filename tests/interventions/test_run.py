@@ -47,19 +47,21 @@ async def test_a_variant_that_truly_converts_more_is_significant():
     assert [len(ids) for ids in results.assignment.values()] == [200, 200]
     conversion = results.comparison("conversion", "bold")
     assert conversion.significant
-    assert conversion.difference is not None and conversion.difference > 0.2
-    assert conversion.low is not None and conversion.low > 0
-    assert (
-        conversion.effect_name == "cohens_h"
-        and conversion.effect
-        and conversion.effect > 0
-    )
+    assert conversion.difference is not None
+    assert conversion.difference > 0.2
+    assert conversion.low is not None
+    assert conversion.low > 0
+    assert conversion.effect_name == "cohens_h"
+    assert conversion.effect
+    assert conversion.effect > 0
     assert conversion.test in {"chi_square", "fisher_exact"}
     score = results.comparison("question:satisfaction", "bold")
-    assert score.significant and score.effect_name == "cohens_d"
+    assert score.significant
+    assert score.effect_name == "cohens_d"
     rows = {(r["arm"], r["metric"]): r for r in results.table()}
     control = rows["control", "conversion"]
-    assert control["n"] == 200 and control["low"] < control["value"] < control["high"]
+    assert control["n"] == 200
+    assert control["low"] < control["value"] < control["high"]
     assert results.omnibus == ()
 
 
@@ -70,8 +72,11 @@ async def test_identical_arms_are_not_significant():
     )
     assert results.significant() == []
     for c in results.comparisons:
-        assert c.p_value is not None and c.p_value > 0.05
-        assert c.low is not None and c.high is not None and c.low < 0 < c.high
+        assert c.p_value is not None
+        assert c.p_value > 0.05
+        assert c.low is not None
+        assert c.high is not None
+        assert c.low < 0 < c.high
 
 
 async def test_three_arms_run_an_omnibus_test_and_holm_adjusts_every_p():
@@ -79,7 +84,8 @@ async def test_three_arms_run_an_omnibus_test_and_holm_adjusts_every_p():
     results = await run_intervention(THREE_ARMS, people(600), run_id="abc", mode=mode)
     omnibus = {o.metric: o for o in results.omnibus}
     assert set(omnibus) == {"conversion", "question:satisfaction", "response_rate"}
-    assert omnibus["conversion"].significant and omnibus["conversion"].test
+    assert omnibus["conversion"].significant
+    assert omnibus["conversion"].test
     assert omnibus["question:satisfaction"].test == "anova"
     # response_rate: every persona answered in every arm, nothing to test
     assert not omnibus["response_rate"].significant
@@ -90,7 +96,8 @@ async def test_three_arms_run_an_omnibus_test_and_holm_adjusts_every_p():
         min(1.0, 6 * (ordered[0].p_value or 0))
     )
     for c in tested:
-        assert c.p_adjusted is not None and c.p_adjusted >= c.p_value - 1e-12
+        assert c.p_adjusted is not None
+        assert c.p_adjusted >= c.p_value - 1e-12
     assert results.comparison("conversion", "bold").significant
     assert not results.comparison("conversion", "calm").significant
     assert not results.comparison("response_rate", "bold").significant
@@ -196,17 +203,23 @@ async def test_views_json_text_html_and_pandas():
         THREE_ARMS, people(60), run_id="views<script>", mode=mode
     )
     data = json.loads(results.to_json())
-    assert data["baseline"] == "control" and data["arms"] == {
+    assert data["baseline"] == "control"
+    assert data["arms"] == {
         "control": 20,
         "bold": 20,
         "calm": 20,
     }
-    assert len(data["responses"]) == 60 and data["omnibus"]
+    assert len(data["responses"]) == 60
+    assert data["omnibus"]
     text = results.render()
-    assert "Omnibus conversion" in text and "bold vs control" in text
+    assert "Omnibus conversion" in text
+    assert "bold vs control" in text
     page = results._repr_html_()
-    assert page.count("<svg") == 3 and "p (Holm)" in page and "By segment" in page
-    assert "<script>" not in page and "views&lt;script&gt;" in page
+    assert page.count("<svg") == 3
+    assert "p (Holm)" in page
+    assert "By segment" in page
+    assert "<script>" not in page
+    assert "views&lt;script&gt;" in page
     assert "<main>" in results.html()
     frame = results.to_pandas()
     assert list(frame.columns[:4]) == ["arm", "metric", "kind", "n"]
