@@ -81,6 +81,7 @@ if _typing.TYPE_CHECKING:
         build_entry_point_strategy,
         build_feedback_strategy,
         build_intake_strategy,
+        build_metric,
         build_outcome_evaluator,
         build_participant,
         build_report_strategy,
@@ -116,6 +117,11 @@ if _typing.TYPE_CHECKING:
         WorkPipeline,
         WorkSource,
     )
+    from clientsim.interventions import (
+        InterventionResults,
+        required_sample_size,
+        run_intervention,
+    )
     from clientsim.llm import OfflineChatModel
     from clientsim.models import (
         ClientFeedback,
@@ -150,6 +156,7 @@ if _typing.TYPE_CHECKING:
         TokenUsage,
         ToolCall,
     )
+    from clientsim.models.intervention import Intervention, load_intervention
     from clientsim.models.script_result import ScriptResult
     from clientsim.observability.logs import configure_logging
     from clientsim.participants import (
@@ -322,6 +329,8 @@ __all__ = [
     "IntakeStrategy",
     "Intent",
     "InternalReviewStage",
+    "Intervention",
+    "InterventionResults",
     "InvalidModelOutputError",
     "InvalidTypeError",
     "JsonExportReport",
@@ -428,6 +437,7 @@ __all__ = [
     "build_entry_point_strategy",
     "build_feedback_strategy",
     "build_intake_strategy",
+    "build_metric",
     "build_outcome_evaluator",
     "build_participant",
     "build_report_strategy",
@@ -441,10 +451,13 @@ __all__ = [
     "configure_logging",
     "get_role",
     "hookimpl",
+    "load_intervention",
     "open_store",
+    "required_sample_size",
     "resolve_agent",
     "roles",
     "run_experiment",
+    "run_intervention",
     "run_script",
     "simulate",
 ]
