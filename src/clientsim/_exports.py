@@ -64,6 +64,7 @@ EXPORTS: Final[dict[str, str]] = {
     "build_metric": "clientsim.factory",
     "build_outcome_evaluator": "clientsim.factory",
     "build_participant": "clientsim.factory",
+    "build_population_mode": "clientsim.factory",
     "build_report_strategy": "clientsim.factory",
     "build_requirement_generator": "clientsim.factory",
     "build_review_stage": "clientsim.factory",
