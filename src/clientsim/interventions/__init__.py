@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from clientsim.interventions.analysis import ArmMetric, Comparison, OmnibusTest
-from clientsim.interventions.assign import assign
+from clientsim.interventions.assignment import assign
 from clientsim.interventions.metrics import Metric
 from clientsim.interventions.power import required_sample_size
 from clientsim.interventions.results import InterventionResults

@@ -1,6 +1,6 @@
 """Success metrics of an intervention: what counts as success in one persona's response.
 
-A :class:`Metric` reads a :class:`~clientsim.models.survey.Response` and returns a
+A :class:`Metric` reads a ``Response`` (``clientsim.models.survey``) and returns a
 success (``True``/``False``, for a *rate* metric), a number (a *score* metric), or
 ``None`` when the response does not tell. Metrics are registered by name in
 :data:`clientsim.factory.metrics` (hook ``clientsim_register_metrics``) and built with

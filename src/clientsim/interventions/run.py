@@ -18,7 +18,7 @@ import attrs
 
 from clientsim.errors import ConfigError
 from clientsim.interventions.analysis import ScoreTest
-from clientsim.interventions.assign import assign
+from clientsim.interventions.assignment import assign
 from clientsim.interventions.results import (
     InterventionResults,
     build_metrics,
@@ -183,7 +183,7 @@ async def run_intervention(
 
     Args:
         intervention: an :class:`Intervention`, or a mapping or file it loads from.
-        population: a :class:`~clientsim.population.generate.Population` or personas.
+        population: a ``Population`` (``clientsim.population``) or personas.
         run_id: the run; an id the store has is resumed (no persona asked twice).
         store: where every unit is kept as it finishes.
         seed: seeds the assignment and every unit.
@@ -195,8 +195,11 @@ async def run_intervention(
         alpha: the significance level, after Holm's adjustment.
         score_test: ``welch`` (ANOVA with more arms) or ``mann_whitney``
             (Kruskal-Wallis).
-        timeout_seconds, timeouts, max_retries, response_cache, rate_limiter: as for
-            :func:`~clientsim.population.engine.run_mode`.
+        timeout_seconds: bounds each unit (``None``: no bound).
+        timeouts: the per-turn and per-conversation timeouts.
+        max_retries: retries of a unit after a transient error.
+        response_cache: a model response cache.
+        rate_limiter: bounds the model calls per second.
 
     Raises:
         ConfigError: a bad intervention or population, no persona in the target

@@ -9,7 +9,7 @@ Example:
     >>> from clientsim.interventions.analysis import ArmMetric
     >>> svg = estimate_chart([ArmMetric(arm="a", metric="m", kind="rate", n=10,
     ...                                 value=0.4, low=0.2, high=0.6)], baseline="a")
-    >>> svg.startswith("<svg") and "40%" in svg
+    >>> svg.startswith("<svg") and "40.0% (n=10)" in svg
     True
 """
 
