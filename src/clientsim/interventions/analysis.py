@@ -31,7 +31,10 @@ __all__ = [
 ]
 
 ScoreTest = Literal["welch", "mann_whitney"]
-_OMNIBUS: Final = {"welch": "anova", "mann_whitney": "kruskal"}
+_OMNIBUS: Final[dict[str, Literal["anova", "kruskal"]]] = {
+    "welch": "anova",
+    "mann_whitney": "kruskal",
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -165,7 +168,7 @@ def _estimate(  # noqa: PLR0917 - one row's coordinates
     confidence: float,
     segment: str | None = None,
 ) -> ArmMetric:
-    from clientsim.analysis.intervals import mean_ci, proportion_ci  # noqa: PLC0415
+    from clientsim.analysis import mean_ci, proportion_ci  # noqa: PLC0415
 
     n = len(column)
     if kind == "rate":
@@ -232,17 +235,19 @@ def _compare(  # noqa: PLR0917 - one comparison's coordinates
     kind: str,
     arm: str,
     baseline: str,
-    a: Sequence[MetricValue],
-    b: Sequence[MetricValue],
+    variant: Sequence[MetricValue],
+    control: Sequence[MetricValue],
     score_test: ScoreTest,
+    confidence: float,
 ) -> Comparison:
-    """``a``: the variant's values; ``b``: the baseline's."""
-    from clientsim.analysis import tests  # noqa: PLC0415
+    """The variant against the baseline (``control``): differences are variant minus
+    baseline."""
+    from clientsim import analysis  # noqa: PLC0415
 
     base = Comparison(metric=metric, arm=arm, baseline=baseline, kind=kind)
-    if not a or not b:
+    if not variant or not control:
         return attrs.evolve(base, note="no data in one of the arms")
-    if kind == "rate" and _alike([*a, *b]):
+    if kind == "rate" and _alike([*variant, *control]):
         return attrs.evolve(
             base,
             difference=0.0,
@@ -253,26 +258,29 @@ def _compare(  # noqa: PLR0917 - one comparison's coordinates
         )
     try:
         if kind == "rate":
-            a_s, a_n = sum(1 for v in a if v), len(a)
-            b_s, b_n = sum(1 for v in b if v), len(b)
-            expected = a_s / a_n - b_s / b_n
-            result = tests.compare_rates(a_s, a_n, b_s, b_n)
-            diff = tests.rate_difference(a_s, a_n, b_s, b_n)
-            effect = float(tests.cohens_h(a_s / a_n, b_s / b_n))
+            c_s, c_n = sum(1 for v in control if v), len(control)
+            v_s, v_n = sum(1 for v in variant if v), len(variant)
+            expected = v_s / v_n - c_s / c_n
+            result = analysis.compare_rates(c_s, c_n, v_s, v_n, confidence=confidence)
+            diff = result.ci or analysis.rate_difference(c_s, c_n, v_s, v_n, confidence)
+            effect = result.effect
+            if effect is None:
+                effect = analysis.cohens_h(c_s / c_n, v_s / v_n)
             effect_name = "cohens_h"
         else:
-            xa, xb = (
-                [float(v) for v in a if v is not None],
-                [float(v) for v in b if v is not None],
+            xc = [float(v) for v in control if v is not None]
+            xv = [float(v) for v in variant if v is not None]
+            expected = sum(xv) / len(xv) - sum(xc) / len(xc)
+            result = analysis.compare_means(
+                xc, xv, method=score_test, confidence=confidence
             )
-            expected = sum(xa) / len(xa) - sum(xb) / len(xb)
-            result = tests.compare_means(xa, xb, method=score_test)
-            diff = tests.mean_difference(xa, xb)
-            effect = float(tests.cohens_d(xa, xb))
+            diff = result.ci or analysis.mean_difference(xc, xv, confidence)
+            effect = analysis.cohens_d(xc, xv)
             effect_name = "cohens_d"
     except (ClientSimError, ValueError) as exc:
         return attrs.evolve(base, note=str(exc))
     value, low, high = _oriented(diff.value, diff.low, diff.high, expected)
+    effect = float(effect)
     if expected != 0 and effect != 0 and (effect > 0) != (expected > 0):
         effect = -effect
     return attrs.evolve(
@@ -285,7 +293,6 @@ def _compare(  # noqa: PLR0917 - one comparison's coordinates
         p_value=result.p_value,
         effect=effect,
         effect_name=effect_name,
-        note=result.detail,
     )
 
 
@@ -296,7 +303,7 @@ def _omnibus(
     score_test: ScoreTest,
     alpha: float,
 ) -> OmnibusTest:
-    from clientsim.analysis import tests  # noqa: PLC0415
+    from clientsim import analysis  # noqa: PLC0415
 
     if kind == "rate" and _alike([v for col in groups.values() for v in col]):
         return OmnibusTest(
@@ -307,13 +314,15 @@ def _omnibus(
         )
     try:
         if kind == "rate":
-            table = [(sum(1 for v in col if v), len(col)) for col in groups.values()]
-            result = tests.omnibus_rates(table)
+            counts = {
+                a: (sum(1 for v in col if v), len(col)) for a, col in groups.items()
+            }
+            result = analysis.omnibus_rates(counts)
         else:
-            samples = [
-                [float(v) for v in col if v is not None] for col in groups.values()
-            ]
-            result = tests.omnibus_means(samples, method=_OMNIBUS[score_test])
+            samples = {
+                a: [float(v) for v in col if v is not None] for a, col in groups.items()
+            }
+            result = analysis.omnibus_means(samples, method=_OMNIBUS[score_test])
     except (ClientSimError, ValueError) as exc:
         return OmnibusTest(metric=metric, test="", note=str(exc))
     return OmnibusTest(
@@ -323,7 +332,6 @@ def _omnibus(
         p_value=result.p_value,
         df=result.df,
         significant=result.p_value < alpha,
-        note=result.detail,
     )
 
 
@@ -351,7 +359,7 @@ def analyse(
         score_test: ``welch`` (then ANOVA before pairwise) or ``mann_whitney`` (then
             Kruskal-Wallis).
     """
-    from clientsim.analysis.tests import holm  # noqa: PLC0415
+    from clientsim.analysis import holm  # noqa: PLC0415
 
     table: list[ArmMetric] = []
     comparisons: list[Comparison] = []
@@ -377,6 +385,7 @@ def analyse(
                 values[arm],
                 values[baseline],
                 score_test,
+                confidence,
             )
             if gate is not None and not gate.significant:
                 found = attrs.evolve(

@@ -1,5 +1,5 @@
 """How many personas an intervention needs, before a run spends money, and how much
-power a finished run had.
+power a finished run had (at the sizes of its arms).
 
 Both rest on :mod:`clientsim.analysis.power`. With several variants and metrics the
 significance level is split across the comparisons (Bonferroni, the bound Holm's
@@ -56,7 +56,7 @@ def required_sample_size(
         >>> required_sample_size(0.2, baseline_rate=0.3) > 50
         True
     """
-    from clientsim.analysis.power import (  # noqa: PLC0415
+    from clientsim.analysis import (  # noqa: PLC0415
         sample_size_means,
         sample_size_rates,
     )
@@ -83,41 +83,6 @@ def required_sample_size(
     raise ConfigError(f"kind must be 'rate' or 'score'; got {kind!r}")
 
 
-def _power_at(
-    n: int,
-    min_effect: float,
-    kind: Literal["rate", "score"],
-    baseline: float,
-    alpha: float,
-) -> float:
-    """The power at ``n`` per arm: the highest level whose required size is <= n
-    (bisection on :func:`required_sample_size`)."""
-    low, high = 0.0, 0.999
-    if n <= 0:
-        return 0.0
-    if (
-        required_sample_size(
-            min_effect, kind=kind, baseline_rate=baseline, alpha=alpha, power=high
-        )
-        <= n
-    ):
-        return high
-    for _ in range(30):
-        middle = (low + high) / 2
-        needed = required_sample_size(
-            min_effect,
-            kind=kind,
-            baseline_rate=baseline,
-            alpha=alpha,
-            power=max(middle, 1e-6),
-        )
-        if needed <= n:
-            low = middle
-        else:
-            high = middle
-    return round(low, 3)
-
-
 def achieved_power(
     results: InterventionResults, min_effect: float, *, metric: str | None = None
 ) -> dict[str, float]:
@@ -136,11 +101,20 @@ def achieved_power(
         raise ConfigError(
             f"min_effect {min_effect} moves the baseline rate {rate:.3f} out of (0, 1)"
         )
+    from clientsim.analysis import power_means, power_rates  # noqa: PLC0415
+
     count = max(len(results.comparisons), 1)
     alpha = results.alpha / count
     _check(min_effect, alpha, 0.5)
-    return {
-        arm: _power_at(min(row.n, base.n), min_effect, kind, rate, alpha)
-        for arm, row in rows.items()
-        if arm != results.intervention.baseline
-    }
+    powers: dict[str, float] = {}
+    for arm, row in rows.items():
+        if arm == results.intervention.baseline:
+            continue
+        n = min(row.n, base.n)
+        if n < 2:
+            powers[arm] = 0.0
+        elif kind == "rate":
+            powers[arm] = float(power_rates(rate, rate + min_effect, n, alpha))
+        else:
+            powers[arm] = float(power_means(abs(min_effect), n, alpha))
+    return powers
