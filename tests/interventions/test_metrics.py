@@ -87,6 +87,16 @@ def test_scores_and_shorthands():
     flag = factory.build_metric("field:liked")
     assert flag.kind == "auto"
     assert flag(Response(persona_id="p1", fields={"liked": True})) is True
+    mood = factory.build_metric(
+        "field:mood=happy",
+        fields=(FieldSpec(name="mood", type="choice", options=("happy", "sad")),),
+    )
+    assert mood(Response(persona_id="p1", fields={"mood": "sad"})) is False
+    with pytest.raises(ConfigError, match="not one of happy, sad"):
+        factory.build_metric(
+            "field:mood=glad",
+            fields=(FieldSpec(name="mood", type="choice", options=("happy", "sad")),),
+        )
     labelled = factory.build_metric({"strategy": "conversion", "label": "bought"})
     assert labelled.name == "bought"
 

@@ -254,3 +254,26 @@ async def test_a_bad_population_or_mode_fails_clearly():
     with pytest.raises(ConfigError, match="PopulationMode"):
         await run_intervention(TWO_ARMS, people(4), run_id="bad", mode=NotAMode())  # type: ignore[arg-type]
     assert issubclass(ConvertMode, PopulationMode)
+
+
+async def test_declared_fields_are_extracted_from_each_transcript():
+    test = Intervention(
+        name="With fields",
+        variants=[{"name": "a", "content": "New flavour"}, {"name": "b"}],
+        fields=[
+            {
+                "name": "sentiment",
+                "type": "choice",
+                "options": ["positive", "negative", "neutral"],
+            }
+        ],
+        success_metrics=["conversion", "field:sentiment=positive"],
+    )
+    mode = ConvertMode({"a": 0.5, "b": 0.5})
+    results = await run_intervention(test, people(8), run_id="fields", mode=mode)
+    assert all("sentiment" in r.fields for r in results.responses)
+    assert all("converted" in r.fields for r in results.responses)
+    assert {r.variant for r in results.responses} == {"a", "b"}
+    shares = [r for r in results.estimates if r.metric == "field:sentiment=positive"]
+    assert [r.kind for r in shares] == ["rate", "rate"]
+    assert sum(r.n for r in shares) == 8

@@ -6,7 +6,8 @@ success (``True``/``False``, for a *rate* metric), a number (a *score* metric), 
 :data:`clientsim.factory.metrics` (hook ``clientsim_register_metrics``) and built with
 :func:`clientsim.factory.build_metric`; two shorthands take any field or question:
 ``field:<name>`` and ``question:<id>`` (``question:<id>=<option>`` for the share
-choosing an option, ``question:<id>>=<n>`` for the share at or above ``n``).
+choosing an option, ``question:<id>>=<n>`` for the share at or above ``n``;
+``field:<name>=<value>`` likewise).
 
 Built in: ``response_rate``, ``open_rate``, ``click_through``, ``purchase_intent``,
 ``conversion``, ``mean_score``, ``field``, ``question``.
@@ -110,23 +111,30 @@ def metric_config(config: object) -> str | Mapping[str, Any]:
     if not rest:
         raise ConfigError(f"metric {config!r}: name the {head} after ':'")
     if head == "field":
-        return {"strategy": "field", "name": rest}
+        name, equals, value = rest.partition("=")
+        return {
+            "strategy": "field",
+            "name": name,
+            **({"value": value} if equals else {}),
+        }
     if head == "question":
-        if ">=" in rest:
-            qid, _, limit = rest.partition(">=")
-            try:
-                return {"strategy": "question", "id": qid, "threshold": float(limit)}
-            except ValueError:
-                raise ConfigError(
-                    f"metric {config!r}: the threshold after '>=' must be a number"
-                ) from None
-        if "=" in rest:
-            qid, _, option = rest.partition("=")
-            return {"strategy": "question", "id": qid, "option": option}
-        return {"strategy": "question", "id": rest}
+        return _question_config(config, rest)
     raise ConfigError(
         f"metric {config!r}: only 'field:<name>' and 'question:<id>' take a ':'"
     )
+
+
+def _question_config(config: str, rest: str) -> dict[str, Any]:
+    if ">=" in rest:
+        qid, _, limit = rest.partition(">=")
+        try:
+            return {"strategy": "question", "id": qid, "threshold": float(limit)}
+        except ValueError:
+            raise ConfigError(
+                f"metric {config!r}: the threshold after '>=' must be a number"
+            ) from None
+    qid, equals, option = rest.partition("=")
+    return {"strategy": "question", "id": qid, **({"option": option} if equals else {})}
 
 
 def _yes(value: object) -> bool | None:
@@ -303,10 +311,26 @@ def mean_score(
 
 
 def field(
-    name: str, kind: MetricKind | None = None, fields: Sequence[FieldSpec] = ()
+    name: str,
+    kind: MetricKind | None = None,
+    value: str | None = None,
+    fields: Sequence[FieldSpec] = (),
 ) -> Metric:
-    """Any extracted field: booleans as a rate, numbers as a score."""
+    """Any extracted field: booleans as a rate, numbers as a score; with ``value``,
+    the share whose field equals it (``field:sentiment=positive``)."""
     declared = {spec.name: spec for spec in fields}.get(name)
+    if value is not None:
+        if declared is not None and declared.options and value not in declared.options:
+            raise ConfigError(
+                f"metric field:{name}: value {value!r} is not one of "
+                f"{', '.join(declared.options)}"
+            )
+
+        def equals(response: Response) -> MetricValue:
+            found = response.fields.get(name)
+            return None if found is None else str(found) == value
+
+        return Metric(name=f"field:{name}={value}", kind="rate", measure=equals)
     if kind is None:
         kind = "auto"
         if declared is not None and declared.type == "boolean":
@@ -315,10 +339,10 @@ def field(
             kind = "score"
 
     def measure(response: Response) -> MetricValue:
-        value = response.fields.get(name)
-        if kind == "rate" or isinstance(value, bool):
-            return _yes(value)
-        return _number(value)
+        found = response.fields.get(name)
+        if kind == "rate" or isinstance(found, bool):
+            return _yes(found)
+        return _number(found)
 
     return Metric(name=f"field:{name}", kind=kind, measure=measure)
 

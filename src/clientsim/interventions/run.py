@@ -8,7 +8,6 @@ written to the store unit by unit, and resumable: running again with the same
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -33,7 +32,7 @@ from clientsim.models.intervention import (
     load_intervention,
 )
 from clientsim.models.persona import Persona
-from clientsim.models.survey import FieldSpec, Response
+from clientsim.models.survey import Response, Variant
 from clientsim.population.base import PopulationMode, unit_personas
 from clientsim.population.engine import Arm, run_mode
 from clientsim.runners.base import Runner
@@ -53,30 +52,21 @@ KIND: Final = "intervention"
 
 
 class ArmMode(PopulationMode):
-    """A mode as an intervention runs it: each response carries its arm (``variant``),
-    its persona's segment and demographics, and the declared fields, extracted from
-    the transcript when the mode did not fill them."""
+    """A mode as an intervention runs it: each response carries its arm (``variant``)
+    and its persona's segment and demographics, whatever the mode filled in."""
 
     name = "intervention"
 
-    def __init__(
-        self,
-        inner: PopulationMode,
-        *,
-        fields: Sequence[FieldSpec] = (),
-        model: str | BaseChatModel = "offline",
-    ) -> None:
+    def __init__(self, inner: PopulationMode) -> None:
         if not isinstance(inner, PopulationMode):
             raise ConfigError(
                 f"mode must be a PopulationMode (e.g. build_population_mode('survey', "
                 f"questions=...)); got {type(inner).__name__}"
             )
         self.inner = inner
-        self.fields = tuple(fields)
-        self.model = model
 
     def units(
-        self, personas: Sequence[Persona], *, arm: str, variant: Any
+        self, personas: Sequence[Persona], *, arm: str, variant: Variant | None
     ) -> Iterable[BatchCell]:
         return self.inner.units(personas, arm=arm, variant=variant)
 
@@ -88,11 +78,6 @@ class ArmMode(PopulationMode):
     ) -> list[Response]:
         found = await self.inner.responses(job, result)
         people = {p.id: p for p in unit_personas(job)}
-        extracted: dict[str, Any] = {}
-        if self.fields and any(
-            f.name not in r.fields for r in found for f in self.fields
-        ):
-            extracted = await _extract(job, result, self.fields, self.model)
         chosen = []
         for response in found:
             persona = people.get(response.persona_id)
@@ -101,26 +86,8 @@ class ArmMode(PopulationMode):
                 changes["segment"] = persona.segment
             if not response.demographics and persona is not None:
                 changes["demographics"] = persona.demographics
-            if extracted:
-                changes["fields"] = {**extracted, **response.fields}
             chosen.append(attrs.evolve(response, **changes))
         return chosen
-
-
-async def _extract(
-    job: ConversationJob,
-    result: ConversationResult,
-    fields: Sequence[FieldSpec],
-    model: str | BaseChatModel,
-) -> dict[str, Any]:
-    from clientsim.population.extract import extract_fields  # noqa: PLC0415
-
-    values = extract_fields(
-        result.conversation, fields, job.models.model(model, "extract")
-    )
-    if inspect.isawaitable(values):
-        values = await values
-    return dict(values)
 
 
 def _personas(population: object) -> tuple[Persona, ...]:
@@ -250,8 +217,13 @@ async def run_intervention(
         Arm(name=variant.name, personas=split[variant.name], variant=variant)  # type: ignore[arg-type]
         for variant in intervention.arms
     ]
+    arm_mode: PopulationMode = ArmMode(mode)
+    if intervention.fields:
+        from clientsim.population.extract import with_extraction  # noqa: PLC0415
+
+        arm_mode = with_extraction(arm_mode, intervention.fields, model)
     study = await run_mode(
-        ArmMode(mode, fields=intervention.fields, model=model),
+        arm_mode,
         arms,
         run_id=run_id,
         seed=seed,
