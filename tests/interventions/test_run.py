@@ -197,7 +197,7 @@ async def test_load_refuses_other_runs():
         await InterventionResults.load(store, "plain")
 
 
-async def test_views_json_text_html_and_pandas():
+async def test_views_json_text_html_and_pandas(tmp_path: Path):
     mode = ConvertMode({"control": 0.2, "bold": 0.5, "calm": 0.2})
     results = await run_intervention(
         THREE_ARMS, people(60), run_id="views<script>", mode=mode
@@ -220,7 +220,10 @@ async def test_views_json_text_html_and_pandas():
     assert "By segment" in page
     assert "<script>" not in page
     assert "views&lt;script&gt;" in page
+    assert "Individual responses (60)" in page
     assert "<main>" in results.html()
+    written = results.write_html(tmp_path / "out" / "ab.html")
+    assert written.read_text(encoding="utf-8") == results.html()
     frame = results.to_pandas()
     assert list(frame.columns[:4]) == ["arm", "metric", "kind", "n"]
     assert len(frame) == 9

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -285,6 +286,13 @@ class InterventionResults:
         from clientsim.render.interventions import intervention_page  # noqa: PLC0415
 
         return intervention_page(self)
+
+    def write_html(self, path: str | Path) -> Path:
+        """Write :meth:`html` to ``path`` (its folder is created); returns the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.html(), encoding="utf-8")
+        return target
 
     def _repr_html_(self) -> str:
         from clientsim.render.interventions import intervention_html  # noqa: PLC0415

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from clientsim.interventions.results import InterventionResults
 
 __all__ = [
+    "MAX_INDIVIDUALS",
     "estimate_chart",
     "intervention_html",
     "intervention_page",
@@ -86,7 +87,7 @@ def estimate_chart(rows: Sequence[ArmMetric], *, baseline: str = "") -> str:
     kind = rows[0].kind
     top = 1.0
     if kind != "rate":
-        top = max([r.high or r.value or 0.0 for r in rows] + [1e-9])
+        top = 1.15 * max([r.high or r.value or 0.0 for r in rows] + [1e-9])
     height = len(rows) * (_BAR + _GAP) + _GAP
     width = _LABEL + _AREA + _TAIL
     parts = []
@@ -198,6 +199,49 @@ def _segment_rows(results: InterventionResults) -> list[list[str]]:
     ]
 
 
+#: Individual responses the explorer lists; the rest are counted.
+MAX_INDIVIDUALS: Final = 200
+
+
+def _answer_text(value: object) -> str:
+    if isinstance(value, tuple):
+        return " > ".join(str(v) for v in value)
+    return "-" if value is None else str(value)
+
+
+def _individuals(results: InterventionResults, style: str) -> str:
+    shown = results.responses[:MAX_INDIVIDUALS]
+    rows = [
+        [
+            escape(r.persona_id),
+            escape(r.variant or "-"),
+            escape(r.segment or "-"),
+            "<br>".join(
+                f"<b>{escape(qid)}</b>: {escape(cut(_answer_text(a.value), 60))}"
+                + (f" <i>{escape(cut(a.reasoning, 120))}</i>" if a.reasoning else "")
+                for qid, a in r.answers.items()
+            )
+            or "-",
+            "<br>".join(
+                f"<b>{escape(k)}</b>: {escape(cut(_answer_text(v), 60))}"
+                for k, v in r.fields.items()
+            )
+            or "-",
+            escape(", ".join(f"{k}: {v}" for k, v in r.demographics.items()) or "-"),
+        ]
+        for r in shown
+    ]
+    more = len(results.responses) - len(shown)
+    note = f"<p>{more} more not shown.</p>" if more > 0 else ""
+    table = _table(
+        ("persona", "arm", "segment", "answers", "fields", "demographics"), rows, style
+    )
+    return (
+        f"<details><summary>Individual responses ({len(results.responses)})"
+        f"</summary>{table}{note}</details>"
+    )
+
+
 def _body(results: InterventionResults, style: str, heading: str) -> str:
     test = results.intervention
     level = f"{results.confidence * 100:g}%"
@@ -230,6 +274,8 @@ def _body(results: InterventionResults, style: str, heading: str) -> str:
         parts.append(
             _table(("segment", "metric", *results.arms), _segment_rows(results), style)
         )
+    if results.responses:
+        parts.append(_individuals(results, style))
     return "".join(parts)
 
 
