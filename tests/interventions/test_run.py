@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import anyio
+import attrs
 import pytest
 
 from clientsim.errors import ConfigError
@@ -119,6 +120,9 @@ async def test_only_target_segments_are_run_and_segments_are_broken_down():
     assert {row["segment"] for row in results.segments()} == {"young"}
     with pytest.raises(ConfigError, match="no persona is in the target segments"):
         await run_intervention(test, people(4, ("family",)), run_id="none", mode=mode)
+    typo = attrs.evolve(test, target_segments=("young", "familes"))
+    with pytest.raises(ConfigError, match=r"\['familes'\]; the population's segments"):
+        await run_intervention(typo, people(4), run_id="typo", mode=mode)
 
 
 class Blocking(ConvertMode):

@@ -186,12 +186,13 @@ async def run_intervention(
         weights=intervention.allocation,
         target_segments=intervention.target_segments,
     )
-    if not any(split.values()):
-        present = sorted({p.segment or "(none)" for p in people})
+    present = sorted({p.segment for p in people if p.segment})
+    missing = [s for s in intervention.target_segments if s not in present]
+    if missing or not any(split.values()):
         raise ConfigError(
             f"intervention {intervention.name!r}: no persona is in the target "
-            f"segments {list(intervention.target_segments)}; the population's "
-            f"segments: {present}"
+            f"segments {missing or list(intervention.target_segments)}; the "
+            f"population's segments: {present or 'none'}"
         )
     if mode is None:
         from clientsim.factory import build_population_mode  # noqa: PLC0415
