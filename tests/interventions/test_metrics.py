@@ -57,6 +57,8 @@ def test_purchase_intent_is_a_threshold_on_the_question_or_the_field():
         intent(Response(persona_id="p1", fields={"purchase_intent": "unlikely"}))
         is False
     )
+    assert intent(said(intent=8)) is True
+    assert intent(Response(persona_id="p1", fields={"intent": "medium"})) is False
     strict = factory.build_metric({"strategy": "purchase_intent", "threshold": 9})
     assert strict(said(purchase_intent=8)) is False
     assert strict.name == "purchase_intent"

@@ -39,7 +39,21 @@ _YES: Final = frozenset(
     {"yes", "y", "true", "1", "likely", "very likely", "high", "definitely"}
 )
 _NO: Final = frozenset(
-    {"no", "n", "false", "0", "unlikely", "low", "never", "not likely"}
+    {
+        "no",
+        "n",
+        "false",
+        "0",
+        "unlikely",
+        "low",
+        "never",
+        "not likely",
+        "maybe",
+        "medium",
+        "moderate",
+        "unsure",
+        "not sure",
+    }
 )
 
 
@@ -246,11 +260,17 @@ def click_through(question: str = "click_through") -> Metric:
 
 
 def purchase_intent(question: str = "purchase_intent", threshold: float = 7) -> Metric:
-    """The share whose purchase intent (the question, else the field of that name)
-    is at least ``threshold`` (on 1-10), or a yes."""
+    """The share whose purchase intent (the question, else the field of that name,
+    else an ``intent`` question or field) is at least ``threshold`` (on 1-10), or a
+    yes (``high``, ``likely``)."""
 
     def measure(response: Response) -> bool | None:
-        for value in (_answer(response, question), response.fields.get(question)):
+        for value in (
+            _answer(response, question),
+            response.fields.get(question),
+            _answer(response, "intent"),
+            response.fields.get("intent"),
+        ):
             number = _number(value)
             if number is not None:
                 return number >= threshold
