@@ -68,6 +68,14 @@ def test_the_metrics_add_the_questions_they_need():
     assert questions[2].type == "scale"
 
 
+def test_metrics_is_the_short_name_of_success_metrics():
+    short = {k: v for k, v in SEED_EXAMPLE.items() if k != "success_metrics"}
+    short["metrics"] = ["conversion"]
+    assert load_intervention(short).metrics == ("conversion",)
+    with pytest.raises(ConfigError, match="not both"):
+        load_intervention({**short, "success_metrics": ["conversion"]})
+
+
 def test_a_control_group_that_shows_nothing():
     test = Intervention(name="x", control="control", variants=[{"name": "new"}])
     assert test.arm_names == ("control", "new")

@@ -266,7 +266,8 @@ def load_intervention(source: Mapping[str, Any] | str | Path) -> Intervention:
     """An :class:`Intervention` from a mapping, or from a YAML/JSON/TOML file.
 
     The seed's example loads as is (``name``, ``type``, ``variants`` with ``name``,
-    ``content``, ``timing``, ``channel``, ``target_segments``, ``success_metrics``).
+    ``content``, ``timing``, ``channel``, ``target_segments``, ``success_metrics``,
+    which may also be called ``metrics``).
 
     Raises:
         ConfigError: the file cannot be read or parsed, a key is unknown, or a value
@@ -288,6 +289,14 @@ def load_intervention(source: Mapping[str, Any] | str | Path) -> Intervention:
         data = source
     if not isinstance(data, Mapping):
         raise ConfigError(f"{what} must be a mapping; got {type(data).__name__}")
+    if "metrics" in data:  # the short name of success_metrics
+        if "success_metrics" in data:
+            raise ConfigError(
+                f"{what}: give 'success_metrics' or its short name 'metrics', not both"
+            )
+        data = {
+            ("success_metrics" if k == "metrics" else k): v for k, v in data.items()
+        }
     unknown = sorted(str(k) for k in data if k not in _KEYS)
     if unknown:
         raise ConfigError(
