@@ -90,6 +90,7 @@ if _typing.TYPE_CHECKING:
         build_entry_point_strategy,
         build_feedback_strategy,
         build_intake_strategy,
+        build_metric,
         build_outcome_evaluator,
         build_participant,
         build_population_mode,
@@ -126,6 +127,11 @@ if _typing.TYPE_CHECKING:
         WorkPipeline,
         WorkSource,
     )
+    from clientsim.interventions import (
+        InterventionResults,
+        required_sample_size,
+        run_intervention,
+    )
     from clientsim.llm import OfflineChatModel
     from clientsim.models import (
         ClientFeedback,
@@ -160,6 +166,7 @@ if _typing.TYPE_CHECKING:
         TokenUsage,
         ToolCall,
     )
+    from clientsim.models.intervention import Intervention, load_intervention
     from clientsim.models.script_result import ScriptResult
     from clientsim.observability.logs import configure_logging
     from clientsim.participants import (
@@ -358,6 +365,8 @@ __all__ = [
     "IntakeStrategy",
     "Intent",
     "InternalReviewStage",
+    "Intervention",
+    "InterventionResults",
     "InvalidModelOutputError",
     "InvalidTypeError",
     "JsonExportReport",
@@ -476,6 +485,7 @@ __all__ = [
     "build_entry_point_strategy",
     "build_feedback_strategy",
     "build_intake_strategy",
+    "build_metric",
     "build_outcome_evaluator",
     "build_participant",
     "build_population_mode",
@@ -500,15 +510,18 @@ __all__ = [
     "hookimpl",
     "load_demographic_template",
     "load_fragments",
+    "load_intervention",
     "load_population_spec",
     "mcnemar",
     "open_store",
     "paired_bootstrap",
     "paired_rates",
     "register_fragment",
+    "required_sample_size",
     "resolve_agent",
     "roles",
     "run_experiment",
+    "run_intervention",
     "run_paired",
     "run_script",
     "simulate",

@@ -90,6 +90,14 @@ def clientsim_register_fragments(register: Register) -> None:
 
 
 @hookimpl
+def clientsim_register_metrics(register: Register) -> None:
+    from clientsim.interventions.metrics import builtin_metrics  # noqa: PLC0415
+
+    for name, factory in builtin_metrics().items():
+        register(name, factory)
+
+
+@hookimpl
 def clientsim_register_roles(register: Register) -> None:
     from clientsim.teams.roles import builtin_roles  # noqa: PLC0415
 

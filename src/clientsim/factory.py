@@ -41,6 +41,7 @@ from clientsim.turns.base import TurnPolicy
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from clientsim.interventions.metrics import Metric
     from clientsim.models import TokenUsage
     from clientsim.models.client import ClientRequest
     from clientsim.models.persona import Fragment
@@ -62,6 +63,7 @@ __all__ = [
     "build_entry_point_strategy",
     "build_feedback_strategy",
     "build_intake_strategy",
+    "build_metric",
     "build_outcome_evaluator",
     "build_participant",
     "build_population_mode",
@@ -79,6 +81,7 @@ __all__ = [
     "feedback_strategies",
     "fragments",
     "intake_strategies",
+    "metrics",
     "outcome_evaluators",
     "participants",
     "population_modes",
@@ -141,6 +144,13 @@ fragments: Final[Registry[Fragment]] = Registry(
 """Personality fragments by name (the shipped ones, plugins' and
 :func:`~clientsim.population.fragments.register_fragment`'s); each factory takes no
 argument and returns a :class:`~clientsim.models.persona.Fragment`."""
+metrics: Final[Registry[Metric]] = Registry(
+    family="metric", hook="clientsim_register_metrics"
+)
+"""Success metrics of interventions: ``response_rate``, ``open_rate``,
+``click_through``, ``purchase_intent``, ``conversion``, ``mean_score``, ``field``,
+``question``, and plugins'; each builds a
+:class:`~clientsim.interventions.metrics.Metric`."""
 
 review_stages: Final[Registry[ReviewStage]] = Registry(
     family="review stage", hook="clientsim_register_review_stages"
@@ -259,6 +269,32 @@ def build_population_mode(
             "communication mode", config, mode, "PopulationMode base class"
         )
     return mode
+
+
+def build_metric(config: StrategyConfig, /, **context: object) -> Metric:
+    """Build a success metric: a name (``"purchase_intent"``), a shorthand
+    (``"field:rating"``, ``"question:nps"``, ``"question:buy=yes"``) or a mapping
+    (``{"strategy": "purchase_intent", "threshold": 8, "label": "intent_8"}``;
+    ``label`` names it in results); ``context`` offers the study's ``questions`` and
+    ``fields``.
+
+    Raises:
+        UnknownStrategyError: no metric has that name; the message lists the known ones.
+    """
+    import attrs  # noqa: PLC0415
+
+    from clientsim.interventions.metrics import Metric, metric_config  # noqa: PLC0415
+
+    label = config if isinstance(config, str) else None
+    if isinstance(config, Mapping) and "label" in config:
+        label = str(config["label"])
+        config = {k: v for k, v in config.items() if k != "label"}
+    built = metrics.build(metric_config(config), **context)
+    if not isinstance(built, Metric):
+        raise _wrong_kind("metric", config, built, "Metric value")
+    if label:
+        built = attrs.evolve(built, name=label)
+    return built
 
 
 def build_role(name: str, /) -> RoleTemplate:

@@ -98,6 +98,11 @@ class HookSpecs:
         :class:`~clientsim.models.persona.Fragment`."""
 
     @hookspec
+    def clientsim_register_metrics(self, register: Register) -> None:
+        """Register success metrics of interventions: ``register("nps", factory)``;
+        factories build a :class:`~clientsim.interventions.metrics.Metric`."""
+
+    @hookspec
     def clientsim_register_roles(self, register: Register) -> None:
         """Register team role templates: ``register("legal", lambda: RoleTemplate(
         name="Legal", ...))``; the name is the role's key (:func:`~clientsim.models.

@@ -195,9 +195,9 @@ def test_every_factory_is_at_the_top_level():
     from clientsim import factory
 
     builders = {name for name in factory.__all__ if name.startswith("build_")}
-    # the eleven of seed 000 and 003, turn policies, roles, review stages, and
-    # seed 002's communication modes
-    assert len(builders) == 15
+    # the eleven of seed 000 and 003, turn policies, roles, review stages, population
+    # modes, metrics
+    assert len(builders) == 16
     assert builders <= set(clientsim.__all__)
 
 
