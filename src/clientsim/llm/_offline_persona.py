@@ -33,6 +33,7 @@ from typing import Any, Final
 import attrs
 
 from clientsim.llm._offline_persona_read import (
+    Hit,
     Who,
     content_of,
     first_person,
@@ -80,12 +81,12 @@ _NAMES: Final = {
     "work": "what it does for my work",
 }
 _DEMOGRAPHIC: Final = {
-    "age_band": "at {value}",
-    "age": "at {value}",
+    "age_band": "aged {value}",
+    "age": "aged {value}",
     "household_type": "in a household that's {value}",
     "household": "in a household that's {value}",
     "occupation": "working in {value}",
-    "region": "living in {value}",
+    "region": "living in the {value} region",
     "income_band": "on an income of {value}",
     "education": "with {value} education",
 }
@@ -147,11 +148,12 @@ def _demographic(person: Who, rng: random.Random) -> str:
 
 
 def _description(person: Who, topic: str) -> str | None:
+    """The persona's own words for the fragment behind ``topic``, if one is."""
     stem = topic.lower()[:4]
     for name, text in zip(person.fragments, person.descriptions, strict=False):
         if stem in name.lower() or stem in text.lower():
             return first_person(text)
-    return first_person(person.descriptions[0]) if person.descriptions else None
+    return None
 
 
 def _styled(person: Who, text: str) -> str:
@@ -175,25 +177,54 @@ def _styled(person: Who, text: str) -> str:
     return text
 
 
-def _why(person: Who, hits: Sequence[tuple[str, float]], rng: random.Random) -> str:
-    if hits:
-        topic, value = hits[0]
-        said = _description(person, topic)
-        lead = f"It's mostly {_topic_name(topic)}."
+def _stance(hit: Hit) -> str:
+    """What the persona says about one leaning the text touched."""
+    name = _topic_name(hit.topic)
+    if hit.weight > 0 and hit.net > 0:
+        return f"I like {name}."
+    if hit.weight > 0:
+        return f"{name[0].upper()}{name[1:]} is a problem for me."
+    if hit.net > 0:
+        return f"{name[0].upper()}{name[1:]} doesn't count for much with me."
+    return f"Honestly, {name} is not something I worry about."
+
+
+def _reasons(person: Who, hits: Sequence[Hit], rng: random.Random) -> list[str]:
+    """Things the persona can say about why, the most telling first."""
+    said: list[str] = []
+    for hit in hits[:2]:
+        described = _description(person, hit.topic)
+        if hit.weight < 0 or not described:
+            said.append(_stance(hit))
+            continue
         tail = (
             "That's what makes it work for me."
-            if value > 0
+            if hit.value > 0
             else "That's what puts me off."
         )
-        return " ".join(part for part in (lead, said, tail) if part)
-    if person.descriptions:
-        return (
-            f"{first_person(rng.choice(person.descriptions))} Nothing here really "
-            "speaks to that."
-        )
-    return (
-        f"Speaking as someone {_demographic(person, rng)}, it neither helps nor hurts."
+        said.append(f"It's mostly {_topic_name(hit.topic)}. {described} {tail}")
+    if person.background:
+        said.append(f"Some background: {first_person(person.background)}")
+    said.extend(first_person(text) for text in person.descriptions)
+    said.append(
+        f"Speaking as someone {_demographic(person, rng)}, it "
+        f"{rng.choice(('neither helps nor hurts', 'depends on the details'))}."
     )
+    return [" ".join(text.split()) for text in said]
+
+
+def _why(person: Who, hits: Sequence[Hit], rng: random.Random) -> str:
+    return _reasons(person, hits, rng)[0]
+
+
+def _matters(person: Who) -> str:
+    """What matters most to the persona, in a sentence."""
+    liked = [(w, t) for t, w in person.leanings.items() if w > 0]
+    if not liked:
+        return "Nothing in particular, I just want it to be decent."
+    topic = max(liked)[1]
+    described = _description(person, topic)
+    return f"For me it's mostly {_topic_name(topic)}. {described or ''}".strip()
 
 
 def _feeling(level: float) -> str:
@@ -228,41 +259,41 @@ def _reaction(person: Who, content: str, rng: random.Random) -> str:
         )
     else:
         opener = rng.choice(("Okay, I see.", "It's fine, I guess.", "Hm, maybe."))
-    if hits:
-        topic, value = hits[0]
-        noticed = (
-            f"I like {_topic_name(topic)}."
-            if value > 0
-            else f"{_topic_name(topic).capitalize()} is a problem for me."
-        )
-    else:
-        noticed = (
-            f"Nothing in it is really aimed at someone {_demographic(person, rng)}."
-        )
+    noticed = (
+        _stance(hits[0])
+        if hits
+        else f"Nothing in it is really aimed at someone {_demographic(person, rng)}."
+    )
     return f"{opener} {noticed}"
 
 
 def _opinion(person: Who, text: str, rng: random.Random) -> str:
     hits = leaning_hits(person.leanings, text)
     if hits:
-        topic, value = hits[0]
-        said = _description(person, topic) or ""
-        verdict = "That matters a lot to me." if value > 0 else "That's not for me."
-        return f"{said} {verdict}".strip()
+        described = _description(person, hits[0].topic) or ""
+        return f"{_stance(hits[0])} {described}".strip()
+    if person.leanings:
+        return _matters(person)
     return (
         f"Hard to say. Speaking as someone {_demographic(person, rng)}, "
         f"{rng.choice(('I would need to know more', 'it depends on the details'))}."
     )
 
 
-def _probe(person: Who, probe: str, shown: str, rng: random.Random) -> str:
+def _probe(
+    person: Who, probe: str, shown: str, mine: Sequence[str], rng: random.Random
+) -> str:
     hits = leaning_hits(person.leanings, shown) if shown else []
     if _MIND.search(probe):
-        topic = hits[0][0] if hits else next(iter(person.leanings), "price")
+        topic = hits[0].topic if hits else next(iter(person.leanings), "price")
         return f"Probably if {_topic_name(topic)} were better. That would make a difference."
     if _ELSE.search(probe):
         return rng.choice(("No, I think that covers it.", "Not really, that's it."))
-    return _why(person, hits, rng)
+    said = {" ".join(_styled(person, text).split()) for text in mine}
+    for reason in _reasons(person, hits, rng):
+        if _styled(person, reason) not in said:
+            return reason
+    return "I think I've said it all, really."
 
 
 def reply(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) -> str:
@@ -279,7 +310,8 @@ def reply(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) 
     elif (
         _WHY.search(last) or _MIND.search(last) or _ELSE.search(last) or "more" in last
     ):
-        text = _probe(person, last, content_of(theirs), rng)
+        mine = [turn.content for turn in dialogue if turn.role == "assistant"]
+        text = _probe(person, last, content_of(theirs), mine, rng)
     elif not last:
         text = f"Hi, I'm {person.name}."
     else:
@@ -346,7 +378,7 @@ def _answer(
             text = f"{ranked[0]} first, {ranked[-1]} last."
     else:
         text = _opinion(person, question.text, rng)
-        if content:
+        if content and _INTEREST.search(question.text):
             text = f"{_feeling(level)} {text}"
         value = text
         confidence = 0.6

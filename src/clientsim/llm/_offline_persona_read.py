@@ -15,16 +15,18 @@ and two different messages get different, reproducible reactions.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import zlib
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import attrs
 
 
 __all__ = [
+    "Hit",
     "Who",
     "content_of",
     "first_person",
@@ -39,6 +41,10 @@ _SECTION: Final = re.compile(
     r"^(Name|Segment|Demographics|Background|Style|Traits|Fragments|Leanings):[ \t]*(.*)$"
 )
 _LEANING: Final = re.compile(r"([\w\-]+)=([+-]?\d+(?:\.\d+)?)")
+_SUBJECT: Final = re.compile(
+    r"\b(when|if|and|because|so|that|as|while|where|but|or|what|before|after|until)"
+    r" you\b"
+)
 _SHOWN: Final = re.compile(r"^---$\n(.*?)\n^---$", re.DOTALL | re.MULTILINE)
 
 # topic -> (cues for, cues against); matched on lowercased text
@@ -191,6 +197,7 @@ def content_of(texts: Sequence[str]) -> str:
     return "\n".join(block.strip() for text in texts for block in _SHOWN.findall(text))
 
 
+@functools.lru_cache(maxsize=512)
 def _cues(topic: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     lowered = topic.lower()
     known = [
@@ -208,22 +215,35 @@ def _count(text: str, cues: Sequence[str]) -> int:
     return sum(1 for cue in cues if cue and cue in text)
 
 
-def leaning_hits(leanings: Mapping[str, float], text: str) -> list[tuple[str, float]]:
-    """Each leaning topic ``text`` touches, with what it adds to the score (the
-    biggest first)."""
+class Hit(NamedTuple):
+    """A leaning topic a text touches: its weight, the net count of its cues (for
+    minus against) and what it adds to the score."""
+
+    topic: str
+    weight: float
+    net: int
+    value: float
+
+
+def leaning_hits(leanings: Mapping[str, float], text: str) -> list[Hit]:
+    """Each leaning topic ``text`` touches (the biggest effect first)."""
     lowered = f" {text.lower()} "
-    hits: list[tuple[str, float]] = []
+    hits: list[Hit] = []
     for topic, weight in leanings.items():
         pro, con = _cues(topic)
-        net = min(_count(lowered, pro), 3) - min(_count(lowered, con), 3)
-        if net:
-            hits.append((topic, weight * math.tanh(0.7 * net)))
-    return sorted(hits, key=lambda hit: (-abs(hit[1]), hit[0]))
+        found = min(_count(lowered, pro), 3)
+        rest = lowered
+        for cue in pro:  # "plastic-free" is not "plastic"
+            rest = rest.replace(cue, " ")
+        net = found - min(_count(rest, con), 3)
+        if net and weight:
+            hits.append(Hit(topic, weight, net, weight * math.tanh(0.7 * net)))
+    return sorted(hits, key=lambda hit: (-abs(hit.value), hit.topic))
 
 
 def topic_affinity(leanings: Mapping[str, float], text: str) -> float:
     """How much a short text (an option) appeals to the persona's leanings."""
-    return sum(value for _, value in leaning_hits(leanings, text))
+    return sum(hit.value for hit in leaning_hits(leanings, text))
 
 
 def score(leanings: Mapping[str, float], content: str) -> float:
@@ -247,12 +267,17 @@ def temperament(person: Who) -> float:
 
 
 def first_person(description: str) -> str:
-    """A fragment's second-person description as the persona says it."""
-    text = re.sub(r"\bYou are\b", "I am", description)
-    text = re.sub(r"\byou are\b", "I am", text)
-    text = re.sub(r"\bYou're\b|\byou're\b", "I'm", text)
+    """A fragment's second-person description as the persona says it.
+
+    Example:
+        >>> first_person("You buy local when you can and check your receipts.")
+        'I buy local when I can and check my receipts.'
+    """
+    text = re.sub(r"\b[Yy]ou are\b", "I am", description)
+    text = re.sub(r"\b[Yy]ou're\b", "I'm", text)
     text = re.sub(r"\bYour\b", "My", text)
     text = re.sub(r"\byour\b", "my", text)
     text = re.sub(r"\byourself\b", "myself", text)
     text = re.sub(r"\bYou\b", "I", text)
+    text = re.sub(_SUBJECT, r"\1 I", text)
     return re.sub(r"\byou\b", "me", text)
