@@ -160,6 +160,9 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.participants.channel import ChannelParticipant
     from clientsim.plugins import hookimpl
+    from clientsim.population.interview import InterviewMode
+    from clientsim.population.participant import PersonaParticipant
+    from clientsim.population.survey import SurveyMode
     from clientsim.reports import (
         DetailedReport,
         JsonExportReport,
@@ -322,6 +325,7 @@ __all__ = [
     "IntakeStrategy",
     "Intent",
     "InternalReviewStage",
+    "InterviewMode",
     "InvalidModelOutputError",
     "InvalidTypeError",
     "JsonExportReport",
@@ -347,6 +351,7 @@ __all__ = [
     "ParticipantError",
     "ParticipantRole",
     "ParticipantWorker",
+    "PersonaParticipant",
     "PluginError",
     "Priority",
     "ProceduralGenerator",
@@ -390,6 +395,7 @@ __all__ = [
     "StakeholderPanel",
     "SubmitContext",
     "SummaryReport",
+    "SurveyMode",
     "TargetChannel",
     "Task",
     "TaskBoardEntryAdapter",

@@ -10,6 +10,20 @@ from __future__ import annotations
 
 from clientsim.population.base import PopulationMode
 from clientsim.population.engine import Arm, StudyRun, record_responses, run_mode
+from clientsim.population.interview import InterviewMode
+from clientsim.population.participant import PersonaParticipant
+from clientsim.population.survey import SurveyMode, ask, shuffled_options
 
 
-__all__ = ["Arm", "PopulationMode", "StudyRun", "record_responses", "run_mode"]
+__all__ = [
+    "Arm",
+    "InterviewMode",
+    "PersonaParticipant",
+    "PopulationMode",
+    "StudyRun",
+    "SurveyMode",
+    "ask",
+    "record_responses",
+    "run_mode",
+    "shuffled_options",
+]
