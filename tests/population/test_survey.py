@@ -8,6 +8,7 @@ from collections import Counter
 
 import anyio
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from clientsim.errors import ConfigError, UnknownStrategyError
 from clientsim.factory import build_population_mode
@@ -311,3 +312,26 @@ async def test_the_survey_is_registered_and_built_from_config():
     run = await run_mode(mode, people(2), run_id="cfg", seed=1)
     first = run.records[0].result.conversation.messages[0].content
     assert first.startswith("Thanks for joining.\n\nQuestion 1 of 4")
+
+
+class Untooled(GenericFakeChatModel):
+    """langchain-core's fake chat model, binding tools but answering in prose."""
+
+    def bind_tools(self, tools, *, tool_choice=None, **kwargs):
+        return self.bind(tool_choice=tool_choice, **kwargs)
+
+
+async def test_a_model_without_structured_answers_fails_the_unit_with_a_clear_error():
+    no_tools = GenericFakeChatModel(messages=iter(["hi"] * 10))
+    run = await run_mode(
+        SurveyMode([QUESTIONS[0]], model=no_tools), people(1), run_id="t", seed=0
+    )
+    (failed,) = run.failed
+    assert "does not support structured output" in failed.error.message
+    prose = Untooled(messages=iter(["I would say seven."] * 10))
+    run = await run_mode(
+        SurveyMode([QUESTIONS[0]], model=prose), people(1), run_id="u", seed=0
+    )
+    (failed,) = run.failed
+    assert failed.error.type.endswith("InvalidModelOutputError")
+    assert "'survey_answer' shape" in failed.error.message

@@ -5,13 +5,15 @@ its declared type (see :mod:`clientsim.population.questions`), with follow-ups."
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
 from clientsim.config.values import to_dict
-from clientsim.llm import StructuredCall, Turn
+from clientsim.errors import InvalidModelOutputError, ModelError
+from clientsim.llm import Turn
+from clientsim.llm.calls import bounded, model_name, usage_of
 from clientsim.models import (
     Conversation,
     ConversationResult,
@@ -43,9 +45,53 @@ if TYPE_CHECKING:
     from clientsim.runners.batch import ConversationJob
 
 
-__all__ = ["AskingRunner", "Interviewer", "ScriptedInterviewer", "unit_responses"]
+__all__ = [
+    "AskingRunner",
+    "Interviewer",
+    "ScriptedInterviewer",
+    "structured",
+    "unit_responses",
+]
 
 _STUDY: Final = ParticipantRole.AGENT
+
+
+async def structured(
+    model: BaseChatModel,
+    schema: Mapping[str, Any],
+    turns: Sequence[Turn],
+    *,
+    timeout: float,  # noqa: ASYNC109 - a per-call limit
+) -> tuple[dict[str, Any], TokenUsage]:
+    """One structured-output call: ``model`` must call the tool ``schema`` describes
+    (named by its title); its arguments are the answer.
+
+    The tool is bound directly rather than through ``with_structured_output``, whose
+    parsing chain costs several times the call itself: a survey makes one such call
+    per question per persona.
+
+    Raises:
+        ModelError: the model failed, did not answer in time, or takes no tools.
+        InvalidModelOutputError: the answer is not a call of that tool.
+    """
+    from clientsim.llm.messages import to_langchain  # noqa: PLC0415
+
+    name = str(schema["title"])
+    try:
+        bound = model.bind_tools([dict(schema)], tool_choice=name)
+    except NotImplementedError as exc:
+        raise ModelError(
+            f"chat model {model_name(model)!r} does not support structured output "
+            "(bind_tools); use a model that does, e.g. 'offline' or an OpenAI model"
+        ) from exc
+    messages = to_langchain(turns)
+    reply = await bounded(model, lambda: bound.ainvoke(messages), timeout)
+    calls = [call for call in getattr(reply, "tool_calls", ()) if call["name"] == name]
+    if not calls or not isinstance(calls[0].get("args"), dict):
+        raise InvalidModelOutputError(
+            f"chat model {model_name(model)!r} did not answer in the {name!r} shape"
+        )
+    return dict(calls[0]["args"]), usage_of(reply)
 
 
 class Interviewer(Protocol):
@@ -175,10 +221,12 @@ class AskingRunner(Runner):
         turns = self.participant.turns(self._conversation)
         if turns[-1].content != spec:  # an interviewer put it in its own words
             turns.append(Turn("user", spec))
-        call = StructuredCall(
-            self.answer_model, answer_schema(question, shown), timeout=self.call_timeout
+        raw, usage = await structured(
+            self.answer_model,
+            answer_schema(question, shown),
+            turns,
+            timeout=self.call_timeout,
         )
-        raw, usage = await call(turns)
         self._usage = self._usage + usage
         answer = read_answer(question, shown, raw)
         message = self.participant._pacer.stamp(  # noqa: SLF001 - its own clock
