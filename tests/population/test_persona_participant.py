@@ -10,11 +10,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clientsim import LLMParticipant, simulate
+from clientsim import (
+    FullSimulationRunner,
+    GroupMember,
+    GroupSimulationRunner,
+    LLMParticipant,
+    simulate,
+)
 from clientsim.errors import ConfigError, InvalidModelOutputError
 from clientsim.factory import build_participant
 from clientsim.llm.offline import OfflineChatModel
-from clientsim.models import Conversation, Message, ParticipantRole
+from clientsim.models import (
+    Conversation,
+    Message,
+    MessageDraft,
+    Outcome,
+    Outcomes,
+    ParticipantRole,
+)
 from clientsim.models.persona import STUDY_PERSONA_MARKER, Persona
 from clientsim.models.survey import Question, Variant
 from clientsim.population.participant import PersonaParticipant
@@ -203,3 +216,37 @@ def test_choices_and_rankings_come_back_in_the_declared_options(options, seed, p
     schema = answer_schema(choice, shown)
     assert schema["title"] == "survey_answer"
     assert schema["properties"]["value"]["enum"] == list(shown)
+
+
+async def test_a_persona_takes_a_seat_in_the_group_and_full_runners():
+    ana = Persona(id="a", name="Ana", fragments=(PRICE,))
+    ben = Persona(id="b", name="Ben", fragments=(HEALTH,), message_style="lowercase")
+    group = GroupSimulationRunner(
+        [
+            GroupMember("Ana", PersonaParticipant(ana, "offline")),
+            GroupMember("Ben", PersonaParticipant(ben, "offline")),
+        ],
+        initial_message=(
+            "You received this message:\n---\nOur organic snack is 20% off.\n---\n"
+            "What do you think?"
+        ),
+        max_messages=5,
+        base_timestamp=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    )
+    result = await group.run()
+    said = [m.content for m in result.conversation.messages[1:]]
+    assert result.ok
+    assert len(said) == 4
+    assert "price" in said[0]  # each reacts through its own leanings
+    assert "health" in said[1]
+    assert said[1] == said[1].lower()
+    assert len(set(said)) == 4  # nobody repeats themselves
+    full = FullSimulationRunner(
+        PersonaParticipant(ana, "offline"),
+        LLMParticipant(ParticipantRole.AGENT, "offline"),
+        MessageDraft("I can't log in", ParticipantRole.CUSTOMER),
+        None,
+        Outcomes(outcomes=(Outcome(name="resolved", description="Fixed"),)),
+        max_messages=4,
+    )
+    assert (await full.run()).ok

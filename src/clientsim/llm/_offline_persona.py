@@ -63,6 +63,12 @@ _YES: Final = re.compile(
 _NO: Final = re.compile(
     r"^(no\b|not|never|unlikely|none|nothing|don't|do not)", re.IGNORECASE
 )
+_AGREE: Final = (
+    "Fair enough.",
+    "I hear you.",
+    "Yeah, I see what you mean.",
+    "Hm, maybe.",
+)
 _WHY: Final = re.compile(r"\b(why|what makes you|reason)\b", re.IGNORECASE)
 _MIND: Final = re.compile(r"change your mind|convince you|would it take", re.IGNORECASE)
 _ELSE: Final = re.compile(r"anything else", re.IGNORECASE)
@@ -301,7 +307,9 @@ def reply(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) 
     person = who(system)
     theirs = [turn.content for turn in dialogue if turn.role == "user"]
     last = theirs[-1] if theirs else ""
-    shown_now = content_of([last])
+    spoken = any(turn.role == "assistant" for turn in dialogue)
+    # what was just shown, or (in a group) shown before this persona first spoke
+    shown_now = content_of([last]) or ("" if spoken else content_of(theirs))
     if shown_now:
         text = _reaction(person, shown_now, rng)
     elif (question := asked(dialogue[-1:])) is not None:
@@ -316,7 +324,17 @@ def reply(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) 
         text = f"Hi, I'm {person.name}."
     else:
         text = _opinion(person, last, rng)
+    mine = {_plain(turn.content) for turn in dialogue if turn.role == "assistant"}
+    if _plain(_styled(person, text)) in mine:  # never say the same thing twice
+        hits = leaning_hits(person.leanings, last)
+        others = [_stance(hit) for hit in hits] + _reasons(person, hits, rng)
+        fresh = [t for t in others if _plain(_styled(person, t)) not in mine]
+        text = fresh[0] if fresh else rng.choice(_AGREE)
     return _styled(person, text)
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 # ----- structured answers --------------------------------------------------------------
