@@ -318,8 +318,8 @@ def reply(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) 
     elif (
         _WHY.search(last) or _MIND.search(last) or _ELSE.search(last) or "more" in last
     ):
-        mine = [turn.content for turn in dialogue if turn.role == "assistant"]
-        text = _probe(person, last, content_of(theirs), mine, rng)
+        earlier = [turn.content for turn in dialogue if turn.role == "assistant"]
+        text = _probe(person, last, content_of(theirs), earlier, rng)
     elif not last:
         text = f"Hi, I'm {person.name}."
     else:
