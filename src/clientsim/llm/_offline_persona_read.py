@@ -156,6 +156,7 @@ def _items(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
+@functools.lru_cache(maxsize=1024)
 def who(system: str) -> Who:
     """The persona a study system prompt describes (empty fields where it says
     nothing)."""
