@@ -24,7 +24,7 @@ from clientsim.models import (
 )
 from clientsim.models.conversation import TokenUsageReport
 from clientsim.models.survey import Answer, Question, Response, Variant
-from clientsim.participants.timing import AGENT_TYPING, Pacer
+from clientsim.participants.timing import AGENT_TYPING, Pacer, default_typing
 from clientsim.population.base import unit_personas, unit_variant
 from clientsim.population.questions import (
     answer_line,
@@ -181,6 +181,7 @@ class AskingRunner(Runner):
         self.call_timeout = call_timeout
         self._conversation = Conversation(())
         self._pacer = Pacer(_STUDY, AGENT_TYPING, seed)
+        self._answers = Pacer(participant.role, default_typing(participant.role), seed)
         self._usage = TokenUsage()
         self._complete = False
         self._started = time.perf_counter()
@@ -229,9 +230,7 @@ class AskingRunner(Runner):
         )
         self._usage = self._usage + usage
         answer = read_answer(question, shown, raw)
-        message = self.participant._pacer.stamp(  # noqa: SLF001 - its own clock
-            self._conversation, answer_line(question, answer)
-        )
+        message = self._answers.stamp(self._conversation, answer_line(question, answer))
         self._conversation = self._conversation.with_message(message)
         return answer
 
