@@ -149,8 +149,15 @@ def _demographic(person: Who, rng: random.Random) -> str:
         if key in _DEMOGRAPHIC and value
     ]
     if not phrases:
-        return "in my situation"
+        return "like me"
     return rng.choice(phrases)
+
+
+def _speaking(person: Who, rng: random.Random) -> str:
+    """``Speaking as someone aged 35-44`` (a demographic of theirs), or ``For me``."""
+    if person.demographics:
+        return f"Speaking as someone {_demographic(person, rng)}"
+    return "For me"
 
 
 def _description(person: Who, topic: str) -> str | None:
@@ -212,8 +219,10 @@ def _reasons(person: Who, hits: Sequence[Hit], rng: random.Random) -> list[str]:
     if person.background:
         said.append(f"Some background: {first_person(person.background)}")
     said.extend(first_person(text) for text in person.descriptions)
+    if not hits:
+        said.append("I'd need to know more about it before I decide.")
     said.append(
-        f"Speaking as someone {_demographic(person, rng)}, it "
+        f"{_speaking(person, rng)}, it "
         f"{rng.choice(('neither helps nor hurts', 'depends on the details'))}."
     )
     return [" ".join(text.split()) for text in said]
@@ -281,7 +290,7 @@ def _opinion(person: Who, text: str, rng: random.Random) -> str:
     if person.leanings:
         return _matters(person)
     return (
-        f"Hard to say. Speaking as someone {_demographic(person, rng)}, "
+        f"Hard to say. {_speaking(person, rng)}, "
         f"{rng.choice(('I would need to know more', 'it depends on the details'))}."
     )
 
@@ -364,7 +373,7 @@ def _option_scores(
     for option in question.options:
         polarity = 1.0 if _YES.match(option) else -1.0 if _NO.match(option) else 0.0
         value = topic_affinity(person.leanings, option) + polarity * 0.8 * level
-        scores.append(value + rng.gauss(0.0, 0.3))
+        scores.append(value + rng.gauss(0.0, 0.2))
     return scores
 
 
