@@ -199,8 +199,11 @@ if _typing.TYPE_CHECKING:
         load_fragments,
         register_fragment,
     )
+    from clientsim.population.interview import InterviewMode
+    from clientsim.population.participant import PersonaParticipant
     from clientsim.population.sequence import SequenceMode
     from clientsim.population.state import PersonaState
+    from clientsim.population.survey import SurveyMode
     from clientsim.population.triggers import Trigger
     from clientsim.reports import (
         DetailedReport,
@@ -367,6 +370,7 @@ __all__ = [
     "InternalReviewStage",
     "Intervention",
     "InterventionResults",
+    "InterviewMode",
     "InvalidModelOutputError",
     "InvalidTypeError",
     "JsonExportReport",
@@ -394,6 +398,7 @@ __all__ = [
     "ParticipantError",
     "ParticipantRole",
     "ParticipantWorker",
+    "PersonaParticipant",
     "PersonaState",
     "PluginError",
     "Population",
@@ -446,6 +451,7 @@ __all__ = [
     "StudyResults",
     "SubmitContext",
     "SummaryReport",
+    "SurveyMode",
     "TargetChannel",
     "Task",
     "TaskBoardEntryAdapter",

@@ -13,11 +13,13 @@ from clientsim._markers import Register, hookimpl
 def clientsim_register_participants(register: Register) -> None:
     from clientsim.participants.llm import LLMParticipant  # noqa: PLC0415
     from clientsim.participants.scripted import ScriptedParticipant  # noqa: PLC0415
+    from clientsim.population.participant import PersonaParticipant  # noqa: PLC0415
     from clientsim.teams.participant import RoleParticipant  # noqa: PLC0415
 
     register("llm", LLMParticipant.from_config)
     register("scripted", ScriptedParticipant.from_config)
     register("team_role", RoleParticipant.from_config)
+    register("persona", PersonaParticipant.from_config)
 
 
 @hookimpl
@@ -68,8 +70,12 @@ def clientsim_register_turn_policies(register: Register) -> None:
 @hookimpl
 def clientsim_register_population_modes(register: Register) -> None:
     """The communication modes of seed 002 (one import and one line per mode)."""
+    from clientsim.population.interview import InterviewMode  # noqa: PLC0415
     from clientsim.population.sequence import SequenceMode  # noqa: PLC0415
+    from clientsim.population.survey import SurveyMode  # noqa: PLC0415
 
+    register("survey", SurveyMode)
+    register("interview", InterviewMode)
     register("sequence", SequenceMode)
 
 

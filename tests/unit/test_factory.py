@@ -50,6 +50,7 @@ PARTICIPANT_CONFIGS = {
     },
     "scripted": {"strategy": "scripted", "role": "agent", "lines": ["Hi", "Bye"]},
     "team_role": {"strategy": "team_role", "role": "Designer", "name": "Dana"},
+    "persona": {"strategy": "persona", "persona": {"id": "p1", "name": "Maria"}},
 }
 TERMINATION_CONFIGS = {
     "max_messages": {"strategy": "max_messages", "max_messages": 5},

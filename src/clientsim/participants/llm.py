@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
-from clientsim._coerce import intent_of, role_of
+from clientsim._coerce import intent_of, persona_of, role_of
 from clientsim._validators import check_text
 from clientsim.errors import ConfigError
 from clientsim.llm import ChatView, Turn, resolve_model
@@ -17,6 +18,7 @@ from clientsim.models import (
     Timeouts,
     TokenUsage,
 )
+from clientsim.models.persona import Persona
 from clientsim.participants.base import Participant
 from clientsim.participants.timing import Pacer, TypingModel, default_typing, landed
 
@@ -78,7 +80,9 @@ class LLMParticipant(Participant):
         role: which side it plays.
         model: a LangChain chat model, or a spec such as ``"offline"`` or
             ``"openai:gpt-4o-mini"`` (resolved on first use, shared per spec).
-        persona: who it is, in a sentence or two.
+        persona: who it is, in a sentence or two, or a structured
+            :class:`~clientsim.models.persona.Persona` (the model is told its
+            ``prompt()``).
         intent: what it wants; must be for its own role.
         instructions: extra guidance appended to the system prompt.
         system_prompt: replaces the built-in prompt entirely (persona, intent and
@@ -96,7 +100,7 @@ class LLMParticipant(Participant):
         role: ParticipantRole,
         model: str | BaseChatModel,
         *,
-        persona: str | None = None,
+        persona: str | Persona | None = None,
         intent: Intent | None = None,
         instructions: str | None = None,
         system_prompt: str | None = None,
@@ -116,7 +120,7 @@ class LLMParticipant(Participant):
                 "must never see the customer's goal, nor the customer the agent's)"
             )
         for name, text in (
-            ("persona", persona),
+            ("persona", persona if not isinstance(persona, Persona) else None),
             ("instructions", instructions),
             ("system_prompt", system_prompt),
         ):
@@ -140,19 +144,22 @@ class LLMParticipant(Participant):
         *,
         role: str | ParticipantRole,
         model: str | BaseChatModel = "offline",
-        persona: str | None = None,
+        persona: str | Mapping[str, object] | Persona | None = None,
         intent: str | Intent | None = None,
         instructions: str | None = None,
         system_prompt: str | None = None,
         seed: int = 0,
         double_texting: bool = False,
     ) -> LLMParticipant:
-        """Build from config values; ``intent`` may be a description string."""
+        """Build from config values; ``intent`` may be a description string and
+        ``persona`` a mapping of :class:`~clientsim.models.persona.Persona` fields."""
         parsed = role_of(role)
         return cls(
             parsed,
             model,
-            persona=persona,
+            persona=persona
+            if persona is None or isinstance(persona, str)
+            else persona_of(persona),
             intent=intent_of(intent, parsed),
             instructions=instructions,
             system_prompt=system_prompt,
@@ -161,7 +168,11 @@ class LLMParticipant(Participant):
         )
 
     def _build_prompt(self, instructions: str | None) -> str:
-        persona = self.persona or _DEFAULT_PERSONA[self.role]
+        persona = (
+            self.persona.prompt()
+            if isinstance(self.persona, Persona)
+            else self.persona or _DEFAULT_PERSONA[self.role]
+        )
         if self.role is ParticipantRole.CUSTOMER:
             intent = (
                 self.intent.description if self.intent else "get help with a problem"

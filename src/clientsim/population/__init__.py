@@ -37,12 +37,15 @@ from clientsim.population.fragments import (
     register_fragment,
 )
 from clientsim.population.generate import Population, generate_population
+from clientsim.population.interview import InterviewMode
+from clientsim.population.participant import PersonaParticipant
 from clientsim.population.profile import PopulationProfile
 from clientsim.population.results import StudyResults
 from clientsim.population.sequence import SequenceMode
 from clientsim.population.spec import PopulationSpec, SegmentSpec, load_population_spec
 from clientsim.population.state import PersonaState
 from clientsim.population.study import StudyConfig, load_study
+from clientsim.population.survey import SurveyMode, ask, shuffled_options
 from clientsim.population.themes import Theme
 from clientsim.population.triggers import Trigger
 
@@ -53,6 +56,8 @@ __all__ = [
     "Checkpoint",
     "DemographicTemplate",
     "ExtractionMode",
+    "InterviewMode",
+    "PersonaParticipant",
     "PersonaState",
     "Population",
     "PopulationMode",
@@ -64,8 +69,10 @@ __all__ = [
     "StudyResults",
     "StudyRun",
     "StudySession",
+    "SurveyMode",
     "Theme",
     "Trigger",
+    "ask",
     "begin",
     "demographic_template",
     "demographic_templates",
@@ -81,5 +88,6 @@ __all__ = [
     "record_responses",
     "register_fragment",
     "run_mode",
+    "shuffled_options",
     "with_extraction",
 ]

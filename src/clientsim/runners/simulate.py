@@ -47,6 +47,7 @@ from clientsim.models import (
     SimulationRuns,
     Timeouts,
 )
+from clientsim.models.persona import Persona
 from clientsim.participants.base import Participant
 from clientsim.registry import StrategyConfig
 from clientsim.runners._core import check_first_value
@@ -82,7 +83,7 @@ _COMPLETED: Final = Outcome("completed", "The conversation ran to its end")
 async def simulate(
     agent: object,
     *,
-    personas: Sequence[str] = ("a typical customer",),
+    personas: Sequence[str | Persona] = ("a typical customer",),
     intents: Sequence[str],
     runs: int = 1,
     seed: int = 0,
@@ -111,7 +112,9 @@ async def simulate(
             channel, a callable, a LangChain runnable or compiled LangGraph graph, an
             ``http(s)://`` or ``ws(s)://`` URL, a ``"module:attr"`` string or a
             ``{"strategy": <channel>, ...}`` mapping (a Hybrid run).
-        personas: the customers' personas.
+        personas: the customers' personas: descriptions, or structured
+            :class:`~clientsim.models.persona.Persona` values (told as their
+            ``prompt()``).
         intents: what the customers want; each is also the customer's first message.
         runs: repetitions of each persona and intent.
         seed: the run seed; the same seed gives the same conversations.
@@ -163,7 +166,7 @@ async def simulate(
             agent answer otherwise than recorded (the message names the turn and
             shows both replies).
     """
-    persona_list = _texts("personas", personas)
+    persona_list = _texts("personas", _described(personas))
     intent_list = _texts("intents", intents)
     _check(runs, outcomes, timeouts)
     steps = _steps(script, first, outcomes, evaluator)
@@ -323,6 +326,13 @@ def _evaluator(
     if isinstance(evaluator, str | Mapping):
         return build_evaluator(evaluator, models=job.models)
     return evaluator
+
+
+def _described(personas: object) -> object:
+    """Personas as text: a structured Persona becomes its prompt."""
+    if isinstance(personas, Sequence) and not isinstance(personas, str):
+        return [p.prompt() if isinstance(p, Persona) else p for p in personas]
+    return personas
 
 
 def _texts(name: str, value: object) -> list[str]:
