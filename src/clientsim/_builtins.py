@@ -68,6 +68,9 @@ def clientsim_register_turn_policies(register: Register) -> None:
 @hookimpl
 def clientsim_register_population_modes(register: Register) -> None:
     """The communication modes of seed 002 (one import and one line per mode)."""
+    from clientsim.population.focus_group import FocusGroupMode  # noqa: PLC0415
+
+    register("focus_group", FocusGroupMode)
 
 
 @hookimpl

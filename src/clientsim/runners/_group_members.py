@@ -36,6 +36,7 @@ from clientsim.turns.base import MemberInfo, TurnPolicy
 
 
 __all__ = [
+    "as_audience",
     "build_policy",
     "check_audience",
     "check_history",
@@ -212,6 +213,18 @@ def posted(
             f"({last.timestamp.isoformat()}); got {message.timestamp.isoformat()}"
         )
     return transcript.with_message(message)
+
+
+def as_audience(value: object) -> tuple[str, ...] | None:
+    """A member's default audience as a tuple of names (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(f"audience must be a list of member names; got {value!r}")
+    names = tuple(value)
+    if not all(isinstance(name, str) and name.strip() for name in names):
+        raise ConfigError(f"audience must hold member names; got {names!r}")
+    return names
 
 
 def check_audience(

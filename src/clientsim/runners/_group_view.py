@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Final
 
 import anyio
@@ -90,6 +91,15 @@ def with_speaker(
     _set(copy, "tool_calls", message.tool_calls)
     _set(copy, "speaker", speaker)
     _set(copy, "audience", chosen)
+    return copy
+
+
+def restamped(message: Message, when: datetime) -> Message:
+    """``message`` sent at ``when`` instead (a copy; its other values were checked)."""
+    copy = _new(Message)
+    for name in ("content", "sender", "tool_calls", "speaker", "audience"):
+        _set(copy, name, getattr(message, name))
+    _set(copy, "timestamp", when)
     return copy
 
 
@@ -190,6 +200,11 @@ class Seat:
         self.speaker = info.speaker
         self._view = quick_conversation((), None)
         self._seen = 0
+
+    def seen_until(self) -> datetime | None:
+        """When the last message of its latest view was sent (``None``: none)."""
+        last = self._view.last_message
+        return last.timestamp if last is not None else None
 
     def view(self, transcript: Conversation, labels: Labels) -> Conversation:
         """The transcript from this member's side (only new messages converted),
@@ -312,6 +327,13 @@ class TurnRound:
             )
         last = self.transcript.last_message
         if last is not None and proposal.timestamp < last.timestamp:
+            seen = seat.seen_until()
+            if seen is None:  # it saw nothing: the messages so far were hidden from it
+                return restamped(proposal, last.timestamp)
+            if seen < last.timestamp and proposal.timestamp >= seen:
+                # It wrote after the last message it could see; the later ones were
+                # hidden from it: its message comes as long after the last one.
+                return restamped(proposal, last.timestamp + (proposal.timestamp - seen))
             raise Failed(
                 name,
                 ParticipantError(

@@ -54,6 +54,7 @@ from clientsim.runners._core import (
     new_conversation_id,
 )
 from clientsim.runners._group_members import (
+    as_audience,
     build_policy,
     check_history,
     check_opening,
@@ -120,7 +121,7 @@ class GroupMember:
         default="", validator=attrs.validators.instance_of(str)
     )
     audience: tuple[str, ...] | None = attrs.field(
-        default=None, kw_only=True, converter=attrs.converters.optional(tuple)
+        default=None, kw_only=True, converter=as_audience
     )
 
     @property
@@ -156,10 +157,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
 
     Each turn the policy asks the members it wants (each sees the transcript from
     its own side: its own messages as its own, everyone else's as the other side's,
-    as ``"Name (Role): text"``) and returns the message that makes the turn; it is
-    stamped with its author's :class:`~clientsim.models.group.Speaker` and appended.
-    A message with an ``audience`` (a direct message, a thought) is left out of the
-    views of the members not in it.
+    as ``"Name (Role): text"``, but none with an ``audience`` it is not in) and
+    returns the message that makes the turn, stamped with its author's
+    :class:`~clientsim.models.group.Speaker` and appended.
     A policy that finds everyone passing ends the run (``"all_passed"``). After every
     message the outcome evaluator, the progress callback, the termination strategies
     and ``max_messages`` are applied as in
