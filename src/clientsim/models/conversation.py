@@ -165,6 +165,28 @@ class Message:
         """``True`` for a message only some members may see (a thought too)."""
         return self.audience is not None
 
+    @property
+    def label(self) -> str:
+        """Who wrote it, as transcripts show it: the speaker's label (the sender's
+        role without one), then ``(thinking)`` for a thought or ``-> Dana
+        (private)`` for a message to only some.
+
+        Example:
+            >>> from datetime import UTC, datetime
+            >>> Message("Hm.", datetime(2026, 1, 5, tzinfo=UTC), ParticipantRole.AGENT,
+            ...         speaker=Speaker("Ana"), audience=["Dana"]).label
+            'Ana \u2192 Dana (private)'
+        """
+        speaker = self.speaker
+        if speaker is None:
+            return self.sender.value
+        if self.audience is None:
+            return speaker.label
+        others = [name for name in self.audience if name != speaker.name]
+        if not others:
+            return f"{speaker.label} (thinking)"
+        return f"{speaker.label} \u2192 {', '.join(others)} (private)"
+
 
 def stamped(
     content: str,

@@ -9,7 +9,10 @@
 from __future__ import annotations
 
 from clientsim.population.base import PopulationMode
+from clientsim.population.direct import talk_to, think
 from clientsim.population.engine import Arm, StudyRun, record_responses, run_mode
+from clientsim.population.focus_group import FocusGroupMode, group_sizes
 
 
 __all__ = ["Arm", "PopulationMode", "StudyRun", "record_responses", "run_mode"]
+__all__ += ["FocusGroupMode", "group_sizes", "talk_to", "think"]

@@ -187,6 +187,7 @@ async def think(
         message = Message(text, _after(view, base_timestamp), _side(participant))
     thought = attrs.evolve(message, speaker=speaker, audience=(speaker.name,))
     if runner is not None:
+        thought = _timed(thought, runner, view)
         runner.post(thought)
     return thought
 
@@ -211,16 +212,18 @@ async def _talk_in(
     order = [sender] + [(recipient, sender)[k % 2] for k in range(replies)]
     for index, name in enumerate(order):
         participant = runner.participant(name)
+        view = runner.view(name)
         if index == 0 and text is not None:
             message: Message | None = Message(
-                text, _after(runner.view(name), None), _side(participant)
+                text, _after(view, None), _side(participant)
             )
         else:
             cue = None if index else f"Write a private message to {recipient}."
-            message = await _ask(participant, runner.view(name), cue, None)
+            message = await _ask(participant, view, cue, None)
         if message is None:
             break
         message = attrs.evolve(message, speaker=_speaker(runner, name), audience=pair)
+        message = _timed(message, runner, view)
         runner.post(message)
         said.append(message)
     return tuple(said)
@@ -267,6 +270,19 @@ def _as_member(
         f"{where} must be a GroupMember, a participant or a Persona (or, with "
         f"runner=, a member's name); got {type(value).__name__}"
     )
+
+
+def _timed(
+    message: Message, runner: GroupSimulationRunner, view: Conversation
+) -> Message:
+    """``message`` timed after the transcript's last message, as long after it as it
+    came after the last message its writer could see (the later ones were hidden)."""
+    last = runner.result().conversation.last_message
+    if last is None or message.timestamp >= last.timestamp:
+        return message
+    seen = view.last_message
+    delay = message.timestamp - seen.timestamp if seen is not None else timedelta(0)
+    return attrs.evolve(message, timestamp=last.timestamp + max(delay, timedelta(0)))
 
 
 def _speaker(runner: GroupSimulationRunner, name: str) -> Speaker:
