@@ -160,6 +160,7 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.participants.channel import ChannelParticipant
     from clientsim.plugins import hookimpl
+    from clientsim.population import FocusGroupMode, talk_to, think
     from clientsim.reports import (
         DetailedReport,
         JsonExportReport,
@@ -299,6 +300,7 @@ __all__ = [
     "ExperimentResult",
     "FeedbackConfig",
     "FeedbackStrategy",
+    "FocusGroupMode",
     "FullSimulationRunner",
     "GoalReached",
     "GroupMember",
@@ -447,6 +449,8 @@ __all__ = [
     "run_experiment",
     "run_script",
     "simulate",
+    "talk_to",
+    "think",
 ]
 
 # Each public name and the module it comes from, loaded on first use.

@@ -207,4 +207,7 @@ EXPORTS: Final[dict[str, str]] = {
     "simulate": "clientsim.runners.simulate",
     "run_script": "clientsim.runners.scripted",
     "ScriptResult": "clientsim.models.script_result",
+    "FocusGroupMode": "clientsim.population",
+    "talk_to": "clientsim.population",
+    "think": "clientsim.population",
 }
