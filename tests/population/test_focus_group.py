@@ -146,11 +146,19 @@ async def test_a_resumed_run_skips_the_groups_already_stored(tmp_path):
     assert len({r.persona_id for r in again.responses}) == 10
 
 
-async def test_without_cross_talk_members_see_only_the_moderator_and_themselves():
-    run = await run_mode(
-        mode(broadcast_if_no_target=False), personas()[:5], run_id="fg", seed=3
-    )
-    (record,) = run.records
+async def test_without_cross_talk_members_see_only_the_moderator_and_themselves(
+    tmp_path,
+):
+    async with SQLiteStore(tmp_path / "runs.sqlite") as store:
+        await run_mode(
+            mode(broadcast_if_no_target=False),
+            personas()[:5],
+            run_id="fg",
+            seed=3,
+            store=store,
+        )
+    async with SQLiteStore(tmp_path / "runs.sqlite") as store:  # read back afresh
+        (record,) = await store.conversations("fg")
     for message in record.result.conversation.messages:
         if message.speaker.name == "Moderator":
             assert message.audience is None
