@@ -183,7 +183,9 @@ class FocusGroupMode(PopulationMode):
         names = member_names(personas)
         start = self.start or datetime.now(UTC)
         audience = None if self.broadcast_if_no_target else (MODERATOR,)
-        told = self.instructions or _instructions(self.topic, len(personas))
+        told = self.instructions or _instructions(
+            self.topic, len(personas), open_=self.broadcast_if_no_target
+        )
         members = [
             GroupMember(
                 name,
@@ -300,12 +302,16 @@ def _rounds(
     return tagged
 
 
-def _instructions(topic: str, size: int) -> str:
+def _instructions(topic: str, size: int, *, open_: bool) -> str:
+    others = (
+        "you may react to what others said"
+        if open_
+        else "you do not hear the others' answers, and they do not hear yours"
+    )
     return (
         f"You are in a focus group about {topic}, with {size - 1} other people and a "
         "moderator. Answer the moderator's question in two or three sentences, in "
-        "your own words and your own style; you may react to what others said. "
-        "Write only your own message."
+        f"your own words and your own style; {others}. Write only your own message."
     )
 
 
