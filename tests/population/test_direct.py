@@ -220,3 +220,27 @@ def test_every_view_holds_exactly_what_its_member_may_see(posts):
             assert [text for text in shown if text.startswith("post")] == expected
 
     anyio.run(main)
+
+
+async def test_text_reports_label_group_messages_and_private_ones():
+    from clientsim.experiments._traces import trace_line
+    from clientsim.models import ConversationRecord, GridCell, RunStatus
+    from clientsim.render.text import _failure
+
+    runner, _ = group()
+    await runner.step()
+    await talk_to("Ana", "Dana", "Between us.", runner=runner, replies=0)
+    await think("Ben", runner=runner, text="Hmm.")
+    record = ConversationRecord(
+        run_id="r",
+        cell=GridCell(input_id="i", persona_id="p", iteration=0),
+        seed=0,
+        status=RunStatus.DONE,
+        result=runner.result(),
+    )
+    lines: list[str] = []
+    _failure(lines, 1, trace_line(record), 200)
+    text = "\n".join(lines)
+    assert "Ana \u2192 Dana (private): Between us." in text
+    assert "Ben (thinking): Hmm." in text
+    assert "Facilitator: What do we do about the launch?" in text
