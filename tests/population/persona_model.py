@@ -12,6 +12,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from clientsim.models.persona import STUDY_PERSONA_MARKER
+
 
 _OPINIONS = (
     "I like it, it sounds useful to me.",
@@ -22,7 +24,9 @@ _OPINIONS = (
 
 
 class PersonaEcho(BaseChatModel):
-    """Replies ``"<Name> here: <opinion> (re: <start of the last message>)"``; the
+    """Plays a study persona only (any other system prompt fails the call).
+
+    Replies ``"<Name> here: <opinion> (re: <start of the last message>)"``; the
     opinion is chosen by a hash of the name and the last message; a scale question
     gets a number from 1 to 10 in its reply."""
 
@@ -40,6 +44,8 @@ class PersonaEcho(BaseChatModel):
         **kw: Any,
     ) -> ChatResult:
         system = str(messages[0].content) if messages else ""
+        if not system.startswith(STUDY_PERSONA_MARKER):
+            raise AssertionError(f"not a study persona's prompt: {system[:80]!r}")
         found = re.search(r"^Name: (.+)$", system, re.MULTILINE)
         name = found.group(1) if found else "someone"
         last = str(messages[-1].content) if len(messages) > 1 else ""
