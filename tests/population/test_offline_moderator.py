@@ -34,7 +34,7 @@ def test_it_opens_with_the_topic_the_material_and_the_first_question():
     opening = answer([])
     assert "a meal-kit subscription" in opening
     assert "A weekly box of five meals." in opening
-    assert opening.endswith("To start: What would make you try it?")
+    assert opening.endswith("To start:\nWhat would make you try it?")
 
 
 def test_it_asks_the_next_question_thanking_the_last_speaker_by_name():
@@ -75,14 +75,14 @@ def test_an_interview_prompt_without_members_is_followed_up_without_names():
         "Topic: coffee\nQuestions:\n- Why?"
     )
     dialogue = say(("m", "Why?"), ("u", "Because it tastes good. Mostly."))
-    assert reply(system, [], random.Random(0), 0).endswith("To start: Why?")
+    assert reply(system, [], random.Random(0), 0).endswith("To start:\nWhy?")
     assert "thank" in reply(system, dialogue, random.Random(0), 0).lower()
 
 
 async def test_the_offline_model_routes_a_moderator_prompt_here():
     model = resolve_model("offline")
     first = await model.ainvoke([SystemMessage(SYSTEM)])
-    assert "To start: What would make you try it?" in first.content
+    assert "To start:\nWhat would make you try it?" in first.content
     second = await model.ainvoke(
         [
             SystemMessage(SYSTEM),

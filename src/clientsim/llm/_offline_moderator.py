@@ -3,8 +3,9 @@
 
 It reads the line-oriented prompt (``Topic:``, ``Members:``, ``Rounds:``,
 ``Material:``, then ``Questions:`` with one numbered or bulleted question a line) and
-counts its own messages so far: the first opens (a welcome, the topic, the material,
-the first question), each next one asks the next question (thanking, by name, whoever
+counts its own messages so far: the first opens (a welcome, the topic, the material
+between ``---`` lines, the first question on a line of its own, as the prompt words
+it), each next one asks the next question (thanking, by name, whoever
 spoke last), and once the questions run out it follows up by name on what a member
 said; after the last round it thanks everyone and closes; after that it passes.
 Deterministic: the same prompt, dialogue and seed give the same words.
@@ -70,10 +71,14 @@ def reply(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) 
     heard = _heard(dialogue, members)
     if said == 0:
         material = fields.get("material")
-        shown = f" Here is what we'd like your views on: {material}" if material else ""
+        shown = (
+            f"\nHere is what we'd like your views on:\n---\n{material}\n---"
+            if material
+            else ""
+        )
         return (
-            f"{rng.choice(_WELCOMES)} Today we are talking about {topic}.{shown} "
-            f"To start: {prompts[0]}"
+            f"{rng.choice(_WELCOMES)} Today we are talking about {topic}.{shown}\n"
+            f"To start:\n{prompts[0]}"
         )
     if said >= rounds:
         return rng.choice(_CLOSINGS) if said == rounds else ""
@@ -81,7 +86,7 @@ def reply(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) 
         thanks = ""
         if heard and heard[-1][0]:
             thanks = rng.choice(_THANKS).format(name=heard[-1][0]) + " "
-        return f"{thanks}{rng.choice(_NEXT)} {prompts[said]}"
+        return f"{thanks}{rng.choice(_NEXT)}\n{prompts[said]}"
     return _follow_up(heard, members, said - len(prompts), rng)
 
 

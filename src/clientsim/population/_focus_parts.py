@@ -31,6 +31,7 @@ __all__ = [
     "member_names",
     "moderator_prompt",
     "public_by",
+    "question_line",
     "stance",
     "without_label",
 ]
@@ -89,6 +90,36 @@ def member_names(personas: Sequence[Persona]) -> list[str]:
             name, number = f"{persona.name} {number}", number + 1
         names.append(name)
     return names
+
+
+_KINDS: Final = {
+    "choice": "choose one option, exactly as written",
+    "ranking": "rank every option, best first",
+    "free_text": "answer in your own words",
+}
+
+
+def question_line(question: Question, index: int, total: int) -> str:
+    """``question`` in the study's form, on one line: its number, its declared type
+    and its text (a choice's options after it).
+
+    Example:
+        >>> question_line(Question(id="n", text="How fair?", type="scale"), 2, 3)
+        'Question 2 of 3 (scale from 1 to 10): How fair?'
+    """
+    if question.type == "scale":
+        kind = f"scale from {question.low} to {question.high}"
+    else:
+        kind = _KINDS[question.type]
+    options = f" Options: {', '.join(question.options)}." if question.options else ""
+    return f"Question {index} of {total} ({kind}): {question.text}{options}"
+
+
+def shown_block(material: str) -> str:
+    """What the group is shown, between ``---`` lines (``""`` for nothing)."""
+    if not material.strip():
+        return ""
+    return f"\nHere is what we'd like your views on:\n---\n{material.strip()}\n---"
 
 
 def public_by(message: Message, name: str) -> bool:
@@ -195,14 +226,10 @@ class ScriptedModerator(Participant):
     def line(self, said: int, messages: Sequence[Message]) -> str:
         """What it says as its message number ``said`` (0: the opening)."""
         if said == 0:
-            shown = (
-                f" Here is what we'd like your views on: {self.material}"
-                if (self.material)
-                else ""
-            )
             return (
                 f"Welcome, everyone, and thank you for joining. Today we are talking "
-                f"about {self.topic}.{shown} To start: {self.prompts[0]}"
+                f"about {self.topic}.{shown_block(self.material)}\nTo start:\n"
+                f"{self.prompts[0]}"
             )
         if said >= self.rounds:
             return (
@@ -210,7 +237,7 @@ class ScriptedModerator(Participant):
                 "very helpful."
             )
         if said < len(self.prompts):
-            return f"Thank you. Next question: {self.prompts[said]}"
+            return f"Thank you. Next question:\n{self.prompts[said]}"
         name = self.members[(said - len(self.prompts)) % len(self.members)]
         quoted = next(
             (
@@ -270,7 +297,7 @@ def moderator_prompt(
         f"Rounds: {rounds}",
     ]
     if material:
-        lines.append(f"Material: {material}")
+        lines.append(f"Material: {' '.join(material.split())}")
     if questions:
         lines.append("Questions:")
         lines.extend(f"{n}. {text}" for n, text in enumerate(questions, 1))

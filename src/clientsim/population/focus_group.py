@@ -36,6 +36,7 @@ from clientsim.population._focus_parts import (
     member_names,
     moderator_prompt,
     public_by,
+    question_line,
     stance,
 )
 from clientsim.population._seats import persona_participant
@@ -149,10 +150,12 @@ class FocusGroupMode(PopulationMode):
         return tuple(ids)
 
     def prompts(self) -> list[str]:
-        """The prompt of each question round (the topic's when there are none)."""
-        return [q.text for q in self.questions] or [
-            f"What are your first thoughts about {self.topic}?"
-        ]
+        """The prompt of each question round, in the study's form (``Question 1 of 2
+        (scale from 1 to 10): ...``); the topic's when there are none."""
+        total = len(self.questions)
+        return [
+            question_line(q, n, total) for n, q in enumerate(self.questions, 1)
+        ] or [f"What are your first thoughts about {self.topic}?"]
 
     def units(
         self, personas: Sequence[Persona], *, arm: str, variant: Variant | None
@@ -213,7 +216,7 @@ class FocusGroupMode(PopulationMode):
         else:
             system = moderator_prompt(
                 self.topic,
-                [q.text for q in self.questions],
+                self.prompts() if self.questions else [],
                 rounds=self.rounds,
                 members=names,
                 material=material,
