@@ -59,9 +59,10 @@ def name_of(member: object, where: str) -> str:
     name = getattr(member, "name", None)
     if isinstance(name, str) and name.strip():
         return name
-    persona = getattr(member, "persona", None)
-    if isinstance(persona, Persona):
-        return persona.name
+    for attribute in ("study_persona", "persona"):
+        persona = getattr(member, attribute, None)
+        if isinstance(persona, Persona):
+            return persona.name
     raise ConfigError(
         f"{where} must be a GroupMember, or a participant with a name (a `name` "
         f"attribute, or the persona it plays); got {type(member).__name__}"
