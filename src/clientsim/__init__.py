@@ -179,6 +179,7 @@ if _typing.TYPE_CHECKING:
     from clientsim.plugins import hookimpl
     from clientsim.population import (
         DemographicTemplate,
+        FocusGroupMode,
         Population,
         PopulationProfile,
         PopulationSpec,
@@ -190,6 +191,8 @@ if _typing.TYPE_CHECKING:
         generate_population,
         load_demographic_template,
         load_population_spec,
+        talk_to,
+        think,
         with_extraction,
     )
     from clientsim.population.enrich import enrich
@@ -345,6 +348,7 @@ __all__ = [
     "ExperimentResult",
     "FeedbackConfig",
     "FeedbackStrategy",
+    "FocusGroupMode",
     "FullSimulationRunner",
     "GoalReached",
     "GroupMember",
@@ -531,6 +535,8 @@ __all__ = [
     "run_paired",
     "run_script",
     "simulate",
+    "talk_to",
+    "think",
     "with_extraction",
 ]
 

@@ -70,6 +70,7 @@ def clientsim_register_turn_policies(register: Register) -> None:
 @hookimpl
 def clientsim_register_population_modes(register: Register) -> None:
     """The communication modes of seed 002 (one import and one line per mode)."""
+    from clientsim.population.focus_group import FocusGroupMode  # noqa: PLC0415
     from clientsim.population.interview import InterviewMode  # noqa: PLC0415
     from clientsim.population.sequence import SequenceMode  # noqa: PLC0415
     from clientsim.population.survey import SurveyMode  # noqa: PLC0415
@@ -77,6 +78,7 @@ def clientsim_register_population_modes(register: Register) -> None:
     register("survey", SurveyMode)
     register("interview", InterviewMode)
     register("sequence", SequenceMode)
+    register("focus_group", FocusGroupMode)
 
 
 @hookimpl

@@ -67,7 +67,7 @@ async def _with_session(
 def _echo_messages(session: TeamSession, messages: tuple[Any, ...]) -> None:
     first = session.turn - len(messages) + 1
     for offset, message in enumerate(messages):
-        who = message.speaker.label if message.speaker else message.sender.value
+        who = message.label
         click.echo(f"[{first + offset:>3}] {who}: {message.content}")
 
 

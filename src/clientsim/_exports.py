@@ -247,4 +247,7 @@ EXPORTS: Final[dict[str, str]] = {
     "StudyResults": "clientsim.population",
     "extract_fields": "clientsim.population",
     "with_extraction": "clientsim.population",
+    "FocusGroupMode": "clientsim.population",
+    "talk_to": "clientsim.population",
+    "think": "clientsim.population",
 }

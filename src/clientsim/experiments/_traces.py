@@ -132,9 +132,9 @@ def trace_line(record: ConversationRecord) -> dict[str, Any]:
 
 
 def _message_dict(message: Message) -> dict[str, Any]:
-    """A transcript entry: ``role``, ``content``, ``timestamp`` and, for an agent
+    """A transcript entry: ``role``, ``content``, ``timestamp``, for an agent
     message that carries any, ``tool_calls`` (``name``, ``arguments``, ``id``,
-    ``result`` each)."""
+    ``result`` each), and for a group's message its ``label`` (``Message.label``)."""
     entry: dict[str, Any] = {
         "role": message.sender.value,
         "content": message.content,
@@ -142,6 +142,8 @@ def _message_dict(message: Message) -> dict[str, Any]:
     }
     if message.tool_calls:
         entry["tool_calls"] = [tool_call_json(call) for call in message.tool_calls]
+    if message.speaker is not None:  # a group's: who, and to whom if private
+        entry["label"] = message.label
     return entry
 
 

@@ -62,6 +62,22 @@ def _agent_only(message: Message, _: object, calls: tuple[ToolCall, ...]) -> Non
         )
 
 
+def _to_audience(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"audience must be a list of member names or None; got {value!r}"
+        )
+    names = tuple(value)
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidTypeError(
+                f"audience must hold member names (non-blank strings); got {name!r}"
+            )
+    return tuple(dict.fromkeys(names))
+
+
 @attrs.frozen
 class MessageDraft:
     """Message content without a timestamp: the runner stamps it.
@@ -93,6 +109,10 @@ class Message:
         speaker: in a group conversation (a team, a focus group), who wrote it: its
             :class:`Speaker` (name and role); ``None`` in a two-sided conversation,
             where ``sender`` says it all.
+        audience: in a group conversation, the names of the members who may see it
+            besides its speaker (a direct message: ``("Dana",)``); ``None``: every
+            member. A message whose audience is its speaker alone is a thought
+            (:attr:`is_thought`), recorded but shown to no one else.
 
     Example:
         >>> from datetime import datetime, timedelta, timezone
@@ -120,6 +140,52 @@ class Message:
         kw_only=True,
         metadata={OMIT_IF_DEFAULT: True},
     )
+    audience: tuple[str, ...] | None = attrs.field(
+        default=None,
+        converter=_to_audience,
+        kw_only=True,
+        metadata={OMIT_IF_DEFAULT: True},  # plain data of a public message: as it was
+    )
+
+    def visible_to(self, name: str) -> bool:
+        """Whether the group member called ``name`` sees this message: its speaker
+        and its audience do (everyone, when it has none)."""
+        if self.audience is None or name in self.audience:
+            return True
+        return self.speaker is not None and self.speaker.name == name
+
+    @property
+    def is_thought(self) -> bool:
+        """``True`` for a thought: a message its speaker alone may see."""
+        speaker = self.speaker
+        return speaker is not None and self.audience in ((), (speaker.name,))
+
+    @property
+    def is_private(self) -> bool:
+        """``True`` for a message only some members may see (a thought too)."""
+        return self.audience is not None
+
+    @property
+    def label(self) -> str:
+        """Who wrote it, as transcripts show it: the speaker's label (the sender's
+        role without one), then ``(thinking)`` for a thought or ``-> Dana
+        (private)`` for a message to only some.
+
+        Example:
+            >>> from datetime import UTC, datetime
+            >>> Message("Hm.", datetime(2026, 1, 5, tzinfo=UTC), ParticipantRole.AGENT,
+            ...         speaker=Speaker("Ana"), audience=["Dana"]).label
+            'Ana \u2192 Dana (private)'
+        """
+        speaker = self.speaker
+        if speaker is None:
+            return self.sender.value
+        if self.audience is None:
+            return speaker.label
+        others = [name for name in self.audience if name != speaker.name]
+        if not others:
+            return f"{speaker.label} (thinking)"
+        return f"{speaker.label} \u2192 {', '.join(others)} (private)"
 
 
 def stamped(
@@ -146,6 +212,7 @@ def stamped(
         _set(message, "sender", sender)
         _set(message, "tool_calls", _NO_CALLS)
         _set(message, "speaker", None)
+        _set(message, "audience", None)
         return message
     return Message(content, timestamp, sender, tool_calls=tool_calls)
 

@@ -22,6 +22,7 @@ from clientsim.population.demographics import (
     demographic_templates,
     load_demographic_template,
 )
+from clientsim.population.direct import talk_to, think
 from clientsim.population.engine import Arm, StudyRun, record_responses, run_mode
 from clientsim.population.enrich import enrich
 from clientsim.population.extract import (
@@ -30,6 +31,7 @@ from clientsim.population.extract import (
     extract_fields,
     with_extraction,
 )
+from clientsim.population.focus_group import FocusGroupMode, group_sizes
 from clientsim.population.fragments import (
     fragments,
     get_fragment,
@@ -56,6 +58,7 @@ __all__ = [
     "Checkpoint",
     "DemographicTemplate",
     "ExtractionMode",
+    "FocusGroupMode",
     "InterviewMode",
     "PersonaParticipant",
     "PersonaState",
@@ -81,6 +84,7 @@ __all__ = [
     "fragments",
     "generate_population",
     "get_fragment",
+    "group_sizes",
     "load_demographic_template",
     "load_fragments",
     "load_population_spec",
@@ -89,5 +93,7 @@ __all__ = [
     "register_fragment",
     "run_mode",
     "shuffled_options",
+    "talk_to",
+    "think",
     "with_extraction",
 ]

@@ -109,19 +109,29 @@ def _message(message: Message, start: datetime) -> str:
     offset = (message.timestamp - start).total_seconds()
     # A group transcript (messages with speakers) reads top to bottom on one side.
     side = "flex-start" if customer or message.speaker else "flex-end"
-    who = message.speaker.label if message.speaker else message.sender.value
+    who = message.label
     background = _CUSTOMER_BG if customer else _AGENT_BG
+    if message.audience is not None:  # a thought or a direct message: set apart
+        background += "; border: 1px dashed rgba(127, 127, 127, 0.6)"
+        background += "; font-style: italic" if message.is_thought else ""
     stamp = (
         f'<span title="{escape(message.timestamp.isoformat())}">'
         f"{escape(_clock(message.timestamp))} (+{offset:.1f} s)</span>"
     )
     return (
-        f'<div class="clientsim-message clientsim-{escape(message.sender.value)}" '
+        f'<div class="clientsim-message clientsim-{escape(message.sender.value)}'
+        f'{_private_class(message)}" '
         f'style="display: flex; justify-content: {side}; margin: 4px 0">'
         f'<div style="{_BUBBLE}; {background}">'
         f'<div style="{_MUTED}">{escape(who)} \u00b7 {stamp}</div>'
         f"{_tool_lines(message)}<div>{escape(message.content)}</div></div></div>"
     )
+
+
+def _private_class(message: Message) -> str:
+    if message.audience is None:
+        return ""
+    return " clientsim-thought" if message.is_thought else " clientsim-private"
 
 
 def _tool_lines(message: Message) -> str:

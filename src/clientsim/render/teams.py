@@ -27,7 +27,7 @@ _CELL = (
 
 
 def _who(message: Message) -> str:
-    return message.speaker.label if message.speaker else message.sender.value
+    return message.label
 
 
 def analysis_text(analysis: SessionAnalysis) -> str:

@@ -362,6 +362,7 @@ def _failure(
         if message is None:
             lines.append(f"     ... {-index} messages not shown ...")
             continue
-        role = as_mapping(message).get("role", "?")
-        content = str(as_mapping(message).get("content", ""))
+        entry = as_mapping(message)
+        role = entry.get("label") or entry.get("role", "?")  # a group's: its label
+        content = str(entry.get("content", ""))
         lines.append(_cut(f"     {role:>8}: ", content, width))

@@ -32,16 +32,21 @@ from clientsim.participants.channel import ChannelParticipant
 from clientsim.runners._core import NO_USAGE, NO_USAGE_REPORT, Failed
 from clientsim.runners._group_view import Seat, derived_seed, with_speaker
 from clientsim.runners.agents import builds_a_channel, resolve_agent
-from clientsim.turns.base import MemberInfo
+from clientsim.turns.base import MemberInfo, TurnPolicy
 
 
 __all__ = [
+    "as_audience",
+    "build_policy",
+    "check_audience",
     "check_history",
     "check_opening",
     "check_scalars",
     "member_failure",
     "member_seats",
     "opening_message",
+    "posted",
+    "seat_of",
 ]
 
 _FORMS = (
@@ -116,6 +121,7 @@ def member_seats(
     for index, value in enumerate(participants):
         where = f"participants[{index}]"
         default = f"member {index + 1}"
+        audience = value.audience if isinstance(value, GroupMember) else None
         if isinstance(value, GroupMember):
             info, participant = value.info, value.participant
         elif isinstance(value, Participant):
@@ -143,8 +149,94 @@ def member_seats(
                 f"{where}: the name {info.name!r} is taken by another member; member "
                 "names must be unique (give a GroupMember with a name of its own)"
             )
-        seats[info.name] = Seat(info, participant)
+        seats[info.name] = Seat(info, participant, audience)
+    _check_audiences(seats)
     return seats, owned
+
+
+def _check_audiences(seats: Mapping[str, Seat]) -> None:
+    for seat in seats.values():
+        check_audience(seat.audience, seats, f"member {seat.info.name!r}'s audience")
+
+
+def build_policy(
+    policy: object, seed: int, members: Sequence[MemberInfo]
+) -> TurnPolicy:
+    """The runner's turn policy from what it was given, checked against the group."""
+    if isinstance(policy, str | Mapping):
+        policy = factory.build_turn_policy(policy, seed=seed)
+    if not isinstance(policy, TurnPolicy):
+        raise ConfigError(
+            "turn_policy must be a TurnPolicy (a subclass with an async "
+            "take_turn(context) method) or the name or config of one ("
+            f"{', '.join(map(repr, factory.turn_policies.names()))}); got "
+            f"{type(policy).__name__}"
+        )
+    check = getattr(policy, "check_members", None)
+    if callable(check):
+        check(members)
+    return policy
+
+
+def seat_of(seats: Mapping[str, Seat], name: str) -> Seat:
+    """Member ``name``'s seat; a :class:`ConfigError` if no member has that name."""
+    seat = seats.get(name)
+    if seat is None:
+        raise ConfigError(
+            f"no member is called {name!r}; the members are "
+            f"{', '.join(map(repr, seats))}"
+        )
+    return seat
+
+
+def posted(
+    transcript: Conversation, message: object, seats: Mapping[str, Seat], open_: bool
+) -> Conversation:
+    """``transcript`` with a member's ``message`` added between turns (see
+    :meth:`~clientsim.runners.group.GroupSimulationRunner.post`)."""
+    if not open_:
+        raise SimulationError(
+            "post() adds a message between turns: take a first step() before, and "
+            "none once the conversation has ended"
+        )
+    speaker = message.speaker if isinstance(message, Message) else None
+    if not isinstance(message, Message) or speaker is None or speaker.name not in seats:
+        raise ConfigError(
+            f"post() takes a Message whose speaker is a member ({', '.join(seats)}); "
+            f"got {message!r}"
+        )
+    check_audience(message.audience, seats, "the message's audience")
+    last = transcript.last_message
+    if last is not None and message.timestamp < last.timestamp:
+        raise ConfigError(
+            f"a posted message must not be earlier than the last message "
+            f"({last.timestamp.isoformat()}); got {message.timestamp.isoformat()}"
+        )
+    return transcript.with_message(message)
+
+
+def as_audience(value: object) -> tuple[str, ...] | None:
+    """A member's default audience as a tuple of names (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(f"audience must be a list of member names; got {value!r}")
+    names = tuple(value)
+    if not all(isinstance(name, str) and name.strip() for name in names):
+        raise ConfigError(f"audience must hold member names; got {names!r}")
+    return names
+
+
+def check_audience(
+    audience: Sequence[str] | None, seats: Mapping[str, Seat], what: str
+) -> None:
+    """Raise :class:`ConfigError` unless every name of ``audience`` is a member's."""
+    unknown = [name for name in audience or () if name not in seats]
+    if unknown:
+        raise ConfigError(
+            f"{what} names {', '.join(map(repr, unknown))}, who are not members of "
+            f"the group; the members are {', '.join(map(repr, seats))}"
+        )
 
 
 def _resolve(value: object, where: str) -> Participant | Channel:

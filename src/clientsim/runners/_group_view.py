@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Final
 
 import anyio
@@ -32,6 +33,7 @@ __all__ = [
     "Seat",
     "TurnRound",
     "derived_seed",
+    "labelled",
     "member_seed",
     "quick_conversation",
     "with_speaker",
@@ -72,9 +74,15 @@ def quick_conversation(
     return conversation
 
 
-def with_speaker(message: Message, speaker: Speaker) -> Message:
-    """``message`` carrying ``speaker`` (a copy; its other values were checked)."""
-    if message.speaker == speaker:
+def with_speaker(
+    message: Message,
+    speaker: Speaker,
+    audience: tuple[str, ...] | None = None,
+) -> Message:
+    """``message`` carrying ``speaker`` (a copy; its other values were checked), and
+    ``audience`` when it has none of its own."""
+    chosen = message.audience if message.audience is not None else audience
+    if message.speaker == speaker and message.audience == chosen:
         return message
     copy = _new(Message)
     _set(copy, "content", message.content)
@@ -82,7 +90,27 @@ def with_speaker(message: Message, speaker: Speaker) -> Message:
     _set(copy, "sender", message.sender)
     _set(copy, "tool_calls", message.tool_calls)
     _set(copy, "speaker", speaker)
+    _set(copy, "audience", chosen)
     return copy
+
+
+def restamped(message: Message, when: datetime) -> Message:
+    """``message`` sent at ``when`` instead (a copy; its other values were checked)."""
+    copy = _new(Message)
+    for name in ("content", "sender", "tool_calls", "speaker", "audience"):
+        _set(copy, name, getattr(message, name))
+    _set(copy, "timestamp", when)
+    return copy
+
+
+def labelled(message: Message) -> str:
+    """How a member sees another's message: ``"Name (Role): text"``, or
+    ``"Name (Role), to you privately: text"`` for one sent to only some."""
+    speaker = message.speaker
+    label = speaker.label if speaker is not None else message.sender.value
+    if message.audience is not None:
+        label += ", to you privately"
+    return f"{label}: {message.content}"
 
 
 class LiveRun:
@@ -135,8 +163,7 @@ class Labels:
         made = self._by_side[side]
         for message in messages[len(made) :]:
             speaker = message.speaker
-            label = speaker.label if speaker is not None else message.sender.value
-            copy = stamped(f"{label}: {message.content}", message.timestamp, side)
+            copy = stamped(labelled(message), message.timestamp, side)
             if speaker is not None:
                 _set(copy, "speaker", speaker)
             made.append(copy)
@@ -144,13 +171,29 @@ class Labels:
 
 
 class Seat:
-    """One member in a run: its participant, its side and its view so far."""
+    """One member in a run: its participant, its side, who its messages reach by
+    default (``None``: everyone) and its view so far."""
 
-    __slots__ = ("_seen", "_view", "info", "other", "participant", "side", "speaker")
+    __slots__ = (
+        "_seen",
+        "_view",
+        "audience",
+        "info",
+        "other",
+        "participant",
+        "side",
+        "speaker",
+    )
 
-    def __init__(self, info: MemberInfo, participant: Participant) -> None:
+    def __init__(
+        self,
+        info: MemberInfo,
+        participant: Participant,
+        audience: tuple[str, ...] | None = None,
+    ) -> None:
         self.info = info
         self.participant = participant
+        self.audience = audience
         role = getattr(participant, "role", None)
         self.side = role if isinstance(role, ParticipantRole) else _AGENT
         self.other = self.side.other
@@ -158,20 +201,27 @@ class Seat:
         self._view = quick_conversation((), None)
         self._seen = 0
 
+    def seen_until(self) -> datetime | None:
+        """When the last message of its latest view was sent (``None``: none)."""
+        last = self._view.last_message
+        return last.timestamp if last is not None else None
+
     def view(self, transcript: Conversation, labels: Labels) -> Conversation:
-        """The transcript from this member's side (only new messages converted)."""
+        """The transcript from this member's side (only new messages converted),
+        without the messages it is not in the audience of."""
         messages = transcript.messages
         seen = self._seen
         view = self._view
         if seen == len(messages) and view.outcome is transcript.outcome:
             return view
         name = self.info.name
-        labelled = labels.upto(self.other, messages)
+        shown = labels.upto(self.other, messages)
         added = [
             message
             if message.speaker is not None and message.speaker.name == name
-            else labelled[index]
+            else shown[index]
             for index, message in enumerate(messages[seen:], seen)
+            if message.audience is None or message.visible_to(name)
         ]
         self._view = quick_conversation(
             (*view.messages, *added) if seen else tuple(added), transcript.outcome
@@ -255,7 +305,7 @@ class TurnRound:
         del self._pending[name]  # not on cancellation: then it was too slow
         if proposal is None:
             return None
-        return with_speaker(self._checked(seat, proposal), seat.speaker)
+        return with_speaker(self._checked(seat, proposal), seat.speaker, seat.audience)
 
     def _checked(self, seat: Seat, proposal: object) -> Message:
         name = seat.info.name
@@ -277,6 +327,13 @@ class TurnRound:
             )
         last = self.transcript.last_message
         if last is not None and proposal.timestamp < last.timestamp:
+            seen = seat.seen_until()
+            if seen is None:  # it saw nothing: the messages so far were hidden from it
+                return restamped(proposal, last.timestamp)
+            if seen < last.timestamp and proposal.timestamp >= seen:
+                # It wrote after the last message it could see; the later ones were
+                # hidden from it: its message comes as long after the last one.
+                return restamped(proposal, last.timestamp + (proposal.timestamp - seen))
             raise Failed(
                 name,
                 ParticipantError(

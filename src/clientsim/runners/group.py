@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 import anyio
 import attrs
 
-from clientsim import events, factory
+from clientsim import events
 from clientsim._validators import a_text
 from clientsim.channels.base import Channel
 from clientsim.errors import ConfigError, SimulationError
 from clientsim.evaluation.base import OutcomeEvaluator
 from clientsim.models import (
     DEFAULT_TIMEOUTS,
+    Conversation,
     ConversationResult,
     Ending,
     ErrorRecord,
@@ -53,6 +54,8 @@ from clientsim.runners._core import (
     new_conversation_id,
 )
 from clientsim.runners._group_members import (
+    as_audience,
+    build_policy,
     check_history,
     check_opening,
     check_scalars,
@@ -61,6 +64,8 @@ from clientsim.runners._group_members import (
     member_seats,
     open_channels,
     opening_message,
+    posted,
+    seat_of,
     usage_report,
 )
 from clientsim.runners._group_view import (
@@ -105,6 +110,8 @@ class GroupMember:
         participant: who writes its messages.
         role: the part it plays (shown to the others: ``"Dana (Designer)"``).
         description: what it does or knows, for policies that pick the speaker.
+        audience: who its messages reach, besides itself, when they name no audience
+            of their own (``("Moderator",)``: no one else); ``None``: everyone.
     """
 
     name: str = attrs.field(validator=a_text(non_empty=True))
@@ -112,6 +119,9 @@ class GroupMember:
     role: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
     description: str = attrs.field(
         default="", validator=attrs.validators.instance_of(str)
+    )
+    audience: tuple[str, ...] | None = attrs.field(
+        default=None, kw_only=True, converter=as_audience
     )
 
     @property
@@ -147,8 +157,9 @@ class GroupSimulationRunner(ConversationCore, Runner):
 
     Each turn the policy asks the members it wants (each sees the transcript from
     its own side: its own messages as its own, everyone else's as the other side's,
-    as ``"Name (Role): text"``) and returns the message that makes the turn; it is
-    stamped with its author's :class:`~clientsim.models.group.Speaker` and appended.
+    as ``"Name (Role): text"``, but none with an ``audience`` it is not in) and
+    returns the message that makes the turn, stamped with its author's
+    :class:`~clientsim.models.group.Speaker` and appended.
     A policy that finds everyone passing ends the run (``"all_passed"``). After every
     message the outcome evaluator, the progress callback, the termination strategies
     and ``max_messages`` are applied as in
@@ -293,20 +304,7 @@ class GroupSimulationRunner(ConversationCore, Runner):
                 )
 
     def _build_policy(self) -> TurnPolicy:
-        policy = self.turn_policy
-        if isinstance(policy, str | Mapping):
-            policy = factory.build_turn_policy(policy, seed=self.seed)
-        if not isinstance(policy, TurnPolicy):
-            raise ConfigError(
-                "turn_policy must be a TurnPolicy (a subclass with an async "
-                "take_turn(context) method) or the name or config of one ("
-                f"{', '.join(map(repr, factory.turn_policies.names()))}); got "
-                f"{type(policy).__name__}"
-            )
-        check = getattr(policy, "check_members", None)
-        if callable(check):
-            check(self.members)
-        return policy
+        return build_policy(self.turn_policy, self.seed, self.members)
 
     # ----- what the group is -----------------------------------------------------
 
@@ -321,13 +319,27 @@ class GroupSimulationRunner(ConversationCore, Runner):
         Raises:
             ConfigError: no member has that name.
         """
-        seat = self._seats.get(name)
-        if seat is None:
-            raise ConfigError(
-                f"no member is called {name!r}; the members are "
-                f"{', '.join(map(repr, self._seats))}"
-            )
-        return seat.participant
+        return seat_of(self._seats, name).participant
+
+    def view(self, name: str) -> Conversation:
+        """The transcript as member ``name`` sees it (without what it may not see).
+
+        Raises:
+            ConfigError: no member has that name.
+        """
+        return seat_of(self._seats, name).view(self._state.conversation, self._labels)
+
+    def post(self, message: Message) -> None:
+        """Add a member's ``message`` (a direct message, a thought: see
+        :mod:`clientsim.population.direct`) to the transcript, between turns.
+
+        Raises:
+            ConfigError: it has no member's speaker, names non-members in its
+                audience, or is earlier than the last message.
+            SimulationError: no turn was taken yet, or the conversation has ended.
+        """
+        state, live = self._state, self._live.opened and not self._state.is_complete
+        state.conversation = posted(state.conversation, message, self._seats, live)
 
     @property
     def usage_by_member(self) -> Mapping[str, TokenUsage]:
