@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
+from typing import SupportsFloat, TypeGuard
 
 from clientsim._validators import check_int
 from clientsim.errors import ConfigError, StatisticsError
@@ -21,25 +22,27 @@ __all__ = [
     "check_level",
     "check_sample",
     "check_samples",
+    "is_real",
     "variance",
 ]
+
+
+def is_real(value: object) -> TypeGuard[SupportsFloat]:
+    """Whether ``value`` is a real number and not a bool (numpy's numbers included)."""
+    return not isinstance(value, bool) and isinstance(value, numbers.Real)
 
 
 def as_float(value: object) -> object:
     """``float(value)`` for a real number that is not a bool (numpy's included);
     anything else unchanged, for a validator to refuse with its own words."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if is_real(value):
         return float(value)
     return value
 
 
 def check_level(name: str, value: object, example: str) -> float:
     """A level (confidence, alpha, power) strictly between 0 and 1."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 < float(value) < 1.0
-    ):
+    if not is_real(value) or not 0.0 < float(value) < 1.0:
         raise ConfigError(
             f"{name} must be a number strictly between 0 and 1 (e.g. {example}); "
             f"got {value!r}"
@@ -64,7 +67,7 @@ def check_counts(
 
 
 def _plain_int(value: object) -> object:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if not isinstance(value, bool) and isinstance(value, numbers.Integral):
         return int(value)
     return value
 
@@ -83,11 +86,7 @@ def check_sample(where: str, name: str, values: object, *, minimum: int) -> list
         )
     sample: list[float] = []
     for value in values:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not math.isfinite(float(value))
-        ):
+        if not is_real(value) or not math.isfinite(float(value)):
             raise ConfigError(
                 f"{where}: {name} must hold finite numbers only; got {value!r}"
             )

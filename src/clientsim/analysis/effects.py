@@ -14,13 +14,13 @@ positive figure means the variant is higher.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 
 from clientsim.analysis._checks import (
     check_counts,
     check_level,
     check_samples,
+    is_real,
     variance,
 )
 from clientsim.analysis.intervals import scipy_proportion_ci
@@ -32,11 +32,7 @@ __all__ = ["cohens_d", "cohens_h", "mean_difference", "rate_difference"]
 
 
 def _rate(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 <= float(value) <= 1.0
-    ):
+    if not is_real(value) or not 0.0 <= float(value) <= 1.0:
         raise ConfigError(f"cohens_h: {name} must be a rate from 0 to 1; got {value!r}")
     return float(value)
 

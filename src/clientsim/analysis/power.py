@@ -15,12 +15,11 @@ the chosen power (the chance of a significant result when the effect is real, us
 from __future__ import annotations
 
 import math
-import numbers
 from statistics import NormalDist
 from typing import Final
 
 from clientsim._validators import check_int
-from clientsim.analysis._checks import check_level
+from clientsim.analysis._checks import check_level, is_real
 from clientsim.errors import ConfigError
 
 
@@ -32,11 +31,7 @@ _SLACK: Final = 1e-9
 
 
 def _open_rate(where: str, name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 < float(value) < 1.0
-    ):
+    if not is_real(value) or not 0.0 < float(value) < 1.0:
         raise ConfigError(
             f"{where}: {name} must be a rate strictly between 0 and 1; got {value!r}"
         )
@@ -91,7 +86,7 @@ def sample_size_rates(
     """
     where = "sample_size_rates"
     p1 = _open_rate(where, "p_control", p_control)
-    if isinstance(min_effect, bool) or not isinstance(min_effect, numbers.Real):
+    if not is_real(min_effect):
         raise ConfigError(f"{where}: min_effect must be a number; got {min_effect!r}")
     p2 = p1 + float(min_effect)
     if min_effect == 0 or not 0.0 < p2 < 1.0:
@@ -160,11 +155,7 @@ def power_rates(
 
 
 def _effect(where: str, value: object, name: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(float(value))
-    ):
+    if not is_real(value) or not math.isfinite(float(value)):
         raise ConfigError(f"{where}: {name} must be a finite number; got {value!r}")
     return float(value)
 
