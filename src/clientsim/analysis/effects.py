@@ -23,7 +23,7 @@ from clientsim.analysis._checks import (
     is_real,
     variance,
 )
-from clientsim.analysis.intervals import scipy_proportion_ci
+from clientsim.analysis.intervals import scipy_proportion_ci, t_quantile
 from clientsim.analysis.results import Estimate
 from clientsim.errors import ConfigError, StatisticsError
 
@@ -186,9 +186,7 @@ def mean_difference(
     level = check_level("mean_difference: confidence", confidence, "0.95")
     first, second = check_samples("mean_difference", a, b, minimum=2)
     difference, se, df = welch(first, second, "mean_difference")
-    from scipy.stats import t  # noqa: PLC0415 - scipy loads on first use
-
-    half = float(t.ppf(0.5 + level / 2.0, df)) * se
+    half = t_quantile(0.5 + level / 2.0, df) * se
     return Estimate(
         value=difference,
         low=difference - half,

@@ -86,13 +86,22 @@ def scipy_proportion_ci(
     around the observed rate (rounding may put a bound a hair past either)."""
     from scipy.stats import binomtest  # noqa: PLC0415 - scipy loads on first use
 
-    interval = binomtest(successes, n).proportion_ci(
+    # The interval depends on the counts only, not on the p-value binomtest computes
+    # first; testing against the observed rate makes that p-value a one-step shortcut.
+    interval = binomtest(successes, n, p=successes / n).proportion_ci(
         confidence_level=confidence, method=method
     )
     rate = successes / n
     low = max(0.0, min(float(interval.low), rate))
     high = min(1.0, max(float(interval.high), rate))
     return low, high
+
+
+def t_quantile(q: float, df: float) -> float:
+    """The ``q`` quantile of Student's t on ``df`` degrees of freedom (scipy's)."""
+    from scipy.special import stdtrit  # noqa: PLC0415 - scipy loads on first use
+
+    return float(stdtrit(df, q))
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> Estimate:
@@ -128,11 +137,9 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> Estimate:
 
 def t_interval(sample: Sequence[float], confidence: float) -> Estimate:
     """:func:`mean_ci` on a checked sample of two or more values."""
-    from scipy.stats import t  # noqa: PLC0415 - scipy loads on first use
-
     n = len(sample)
     mean = math.fsum(sample) / n
-    half = float(t.ppf(0.5 + confidence / 2.0, n - 1)) * math.sqrt(variance(sample) / n)
+    half = t_quantile(0.5 + confidence / 2.0, n - 1) * math.sqrt(variance(sample) / n)
     # All equal values: the exact interval is the mean itself.
     low, high = (mean, mean) if half == 0.0 else (mean - half, mean + half)
     return Estimate(
