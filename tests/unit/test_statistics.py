@@ -84,6 +84,11 @@ def test_values_refuse_what_does_not_fit(build, message):
         build()
 
 
+def test_a_p_value_a_rounding_error_past_1_is_1():
+    assert TestResult("t", 1.0, 1.0000000000000002).p_value == 1.0
+    assert TestResult("t", 1.0, -1e-17).p_value == 0.0
+
+
 def test_significance_is_p_below_alpha():
     result = TestResult("t", 1.0, 0.05)
     assert not result.significant()

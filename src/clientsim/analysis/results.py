@@ -23,6 +23,8 @@ from clientsim.errors import ConfigError
 __all__ = ["Estimate", "TestResult"]
 
 _V = TypeVar("_V", "Estimate", "TestResult")
+#: How far past [0, 1] a p-value may stray from rounding and still be taken.
+_ROUNDING = 1e-9
 
 
 def _finite(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -42,6 +44,17 @@ def _not_nan(_: object, attribute: attrs.Attribute[float], value: float) -> None
 
 def _p_value(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     a_number(0, 1)(None, attribute, value)
+
+
+def _p_float(value: object) -> object:
+    """A p-value as a float; one a hair past 0 or 1 from rounding (scipy's sums can
+    give ``1.0000000000000002``) is put back on the bound."""
+    value = as_float(value)
+    if isinstance(value, float) and -_ROUNDING <= value < 0.0:
+        return 0.0
+    if isinstance(value, float) and 1.0 < value <= 1.0 + _ROUNDING:
+        return 1.0
+    return value
 
 
 def _optional_number(
@@ -168,7 +181,7 @@ class TestResult:
 
     name: str = attrs.field(validator=a_text(non_empty=True))
     statistic: float = attrs.field(validator=_not_nan, converter=as_float)
-    p_value: float = attrs.field(validator=_p_value, converter=as_float)
+    p_value: float = attrs.field(validator=_p_value, converter=_p_float)
     df: float | None = attrs.field(
         default=None, validator=_optional_number, converter=as_float
     )
