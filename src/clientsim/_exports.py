@@ -7,6 +7,23 @@ from typing import Final
 __all__ = ["EXPORTS"]
 
 EXPORTS: Final[dict[str, str]] = {
+    "Estimate": "clientsim.analysis",
+    "TestResult": "clientsim.analysis",
+    "cohens_d": "clientsim.analysis",
+    "cohens_h": "clientsim.analysis",
+    "compare_means": "clientsim.analysis",
+    "compare_rates": "clientsim.analysis",
+    "holm": "clientsim.analysis",
+    "mean_ci": "clientsim.analysis",
+    "mean_difference": "clientsim.analysis",
+    "omnibus_means": "clientsim.analysis",
+    "omnibus_rates": "clientsim.analysis",
+    "power_means": "clientsim.analysis",
+    "power_rates": "clientsim.analysis",
+    "proportion_ci": "clientsim.analysis",
+    "rate_difference": "clientsim.analysis",
+    "sample_size_means": "clientsim.analysis",
+    "sample_size_rates": "clientsim.analysis",
     "Channel": "clientsim.channels",
     "HTTPChannel": "clientsim.channels",
     "InMemoryChannel": "clientsim.channels",

@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import scipy.stats  # noqa: F401 - loaded here once, not in a timed example
 from hypothesis import assume, given
 from hypothesis import strategies as st
 

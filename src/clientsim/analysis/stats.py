@@ -1,14 +1,13 @@
 """Summary statistics for experiment results: intervals, percentiles, cost estimates.
 
-Pure functions on the standard library only (no numpy, no scipy), so a summary can be
-computed anywhere clientsim runs.
+Pure functions; the Wilson interval is scipy's (loaded on first use), the rest is the
+standard library only.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import statistics
 import types
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -52,7 +51,10 @@ def wilson_interval(
 
     Unlike the normal approximation, the Wilson interval stays inside [0, 1] and
     behaves well for small samples and proportions near 0 or 1. The interval always
-    contains the observed proportion ``successes / total``.
+    contains the observed proportion ``successes / total``. It is scipy's
+    (``binomtest(...).proportion_ci(method="wilson")``); see
+    :func:`clientsim.analysis.proportion_ci` for the same as an ``Estimate`` and for
+    the other methods.
 
     Args:
         successes: how many trials succeeded, ``0 <= successes <= total``.
@@ -89,19 +91,11 @@ def wilson_interval(
         )
     if total == 0:
         return (0.0, 1.0)
-    z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2.0)
-    z2 = z * z
-    p = successes / total
-    denominator = 1.0 + z2 / total
-    centre = (p + z2 / (2.0 * total)) / denominator
-    half_width = (
-        z * math.sqrt(p * (1.0 - p) / total + z2 / (4.0 * total * total))
-    ) / denominator
-    # Rounding may push a bound a hair past p or past [0, 1]; the exact interval
-    # contains p and lies within [0, 1].
-    low = max(0.0, min(centre - half_width, p))
-    high = min(1.0, max(centre + half_width, p))
-    return (low, high)
+    from clientsim.analysis.intervals import (  # noqa: PLC0415 - loads scipy
+        scipy_proportion_ci,
+    )
+
+    return scipy_proportion_ci(successes, total, float(confidence), "wilson")
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
