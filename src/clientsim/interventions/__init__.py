@@ -17,7 +17,11 @@ from clientsim.interventions.assignment import assign
 from clientsim.interventions.metrics import Metric
 from clientsim.interventions.power import required_sample_size
 from clientsim.interventions.results import InterventionResults
-from clientsim.interventions.run import run_intervention
+from clientsim.interventions.run import (
+    InterventionPlan,
+    plan_intervention,
+    run_intervention,
+)
 from clientsim.models.intervention import Intervention, load_intervention
 
 
@@ -25,11 +29,13 @@ __all__ = [
     "ArmMetric",
     "Comparison",
     "Intervention",
+    "InterventionPlan",
     "InterventionResults",
     "Metric",
     "OmnibusTest",
     "assign",
     "load_intervention",
+    "plan_intervention",
     "required_sample_size",
     "run_intervention",
 ]

@@ -46,7 +46,13 @@ if TYPE_CHECKING:
     from clientsim.llm.cache import SQLiteCache
     from clientsim.store.base import SimulationStore
 
-__all__ = ["ArmMode", "run_intervention"]
+__all__ = [
+    "ArmMode",
+    "InterventionPlan",
+    "check_resumable",
+    "plan_intervention",
+    "run_intervention",
+]
 
 KIND: Final = "intervention"
 
@@ -126,6 +132,127 @@ def _same(stored: object, plain: object) -> bool:
     return canonical(stored) == canonical(plain)
 
 
+@attrs.frozen(kw_only=True)
+class InterventionPlan:
+    """What running an intervention takes, before anything runs: the mode (each
+    response stamped with its arm), the arms with their seeded, stratified
+    assignment, and the run metadata that lets :meth:`InterventionResults.load`
+    analyse the stored run.
+
+    Attributes:
+        intervention: the intervention.
+        mode: the mode every arm runs (fields extracted when declared).
+        arms: one per variant (the control included).
+        assignment: arm -> persona id -> segment.
+        metadata: the run's metadata.
+    """
+
+    intervention: Intervention
+    mode: PopulationMode
+    arms: tuple[Arm, ...]
+    assignment: Mapping[str, Mapping[str, str | None]]
+    metadata: Mapping[str, Any]
+
+
+def plan_intervention(
+    intervention: Intervention | Mapping[str, Any] | str | Path,
+    population: Iterable[Persona],
+    *,
+    seed: int = 0,
+    model: str | BaseChatModel = "offline",
+    mode: PopulationMode | None = None,
+    stratify_by: str | None = "segment",
+    confidence: float = 0.95,
+    alpha: float = 0.05,
+    score_test: ScoreTest = "welch",
+) -> InterventionPlan:
+    """Plan ``intervention`` on ``population`` (see :func:`run_intervention`, whose
+    arguments these are): assign the personas and build the mode, running nothing.
+
+    Raises:
+        ConfigError: a bad intervention or population, or no persona in the target
+            segments.
+        UnknownStrategyError: a metric or mode name that is not registered.
+    """
+    if not isinstance(intervention, Intervention):
+        intervention = load_intervention(intervention)
+    metrics = build_metrics(intervention)
+    questions = study_questions(intervention, metrics)
+    people = _personas(population)
+    split = assign(
+        people,
+        intervention.arm_names,
+        seed=seed,
+        stratify_by=stratify_by,
+        weights=intervention.allocation,
+        target_segments=intervention.target_segments,
+    )
+    present = sorted({p.segment for p in people if p.segment})
+    missing = [s for s in intervention.target_segments if s not in present]
+    if missing or not any(split.values()):
+        raise ConfigError(
+            f"intervention {intervention.name!r}: no persona is in the target "
+            f"segments {missing or list(intervention.target_segments)}; the "
+            f"population's segments: {present or 'none'}"
+        )
+    if mode is None:
+        from clientsim.factory import build_population_mode  # noqa: PLC0415
+
+        config, context = _mode_config(intervention, questions, model)
+        mode = build_population_mode(config, **context)
+    assignment = {
+        arm: {p.id: p.segment for p in members} for arm, members in split.items()
+    }
+    plain = intervention_to_dict(intervention)
+    arms = [
+        Arm(name=variant.name, personas=split[variant.name], variant=variant)
+        for variant in intervention.arms
+    ]
+    arm_mode: PopulationMode = ArmMode(mode)
+    if intervention.fields:
+        from clientsim.population.extract import with_extraction  # noqa: PLC0415
+
+        arm_mode = with_extraction(arm_mode, intervention.fields, model)
+    return InterventionPlan(
+        intervention=intervention,
+        mode=arm_mode,
+        arms=tuple(arms),
+        assignment=assignment,
+        metadata={
+            "kind": KIND,
+            "mode": mode.name,
+            "intervention": plain,
+            "assignment": assignment,
+            "seed": seed,
+            "analysis": {
+                "confidence": confidence,
+                "alpha": alpha,
+                "score_test": score_test,
+            },
+        },
+    )
+
+
+async def check_resumable(
+    store: SimulationStore, run_id: str, plan: InterventionPlan
+) -> None:
+    """Refuse to resume ``run_id`` if the store holds it for another intervention,
+    population or seed.
+
+    Raises:
+        ConfigError: it does.
+    """
+    info = await store.get_simulation(run_id)
+    if info is not None and not (
+        _same(info.metadata.get("intervention"), plan.metadata["intervention"])
+        and _same(info.metadata.get("assignment"), plan.assignment)
+    ):
+        raise ConfigError(
+            f"run {run_id!r} is already in the store for another intervention, "
+            "population or seed; resume it with the same ones or choose a new run_id"
+        )
+
+
 async def run_intervention(
     intervention: Intervention | Mapping[str, Any] | str | Path,
     population: Iterable[Persona],
@@ -173,59 +300,22 @@ async def run_intervention(
             segments, or a stored run of that id that is another intervention.
         UnknownStrategyError: a metric or mode name that is not registered.
     """
-    if not isinstance(intervention, Intervention):
-        intervention = load_intervention(intervention)
-    metrics = build_metrics(intervention)
-    questions = study_questions(intervention, metrics)
-    people = _personas(population)
-    split = assign(
-        people,
-        intervention.arm_names,
+    plan = plan_intervention(
+        intervention,
+        population,
         seed=seed,
+        model=model,
+        mode=mode,
         stratify_by=stratify_by,
-        weights=intervention.allocation,
-        target_segments=intervention.target_segments,
+        confidence=confidence,
+        alpha=alpha,
+        score_test=score_test,
     )
-    present = sorted({p.segment for p in people if p.segment})
-    missing = [s for s in intervention.target_segments if s not in present]
-    if missing or not any(split.values()):
-        raise ConfigError(
-            f"intervention {intervention.name!r}: no persona is in the target "
-            f"segments {missing or list(intervention.target_segments)}; the "
-            f"population's segments: {present or 'none'}"
-        )
-    if mode is None:
-        from clientsim.factory import build_population_mode  # noqa: PLC0415
-
-        config, context = _mode_config(intervention, questions, model)
-        mode = build_population_mode(config, **context)
-    assignment = {
-        arm: {p.id: p.segment for p in members} for arm, members in split.items()
-    }
-    plain = intervention_to_dict(intervention)
     if store is not None:
-        info = await store.get_simulation(run_id)
-        if info is not None and not (
-            _same(info.metadata.get("intervention"), plain)
-            and _same(info.metadata.get("assignment"), assignment)
-        ):
-            raise ConfigError(
-                f"run {run_id!r} is already in the store for another intervention, "
-                "population or seed; resume it with the same ones or choose a new "
-                "run_id"
-            )
-    arms = [
-        Arm(name=variant.name, personas=split[variant.name], variant=variant)  # type: ignore[arg-type]
-        for variant in intervention.arms
-    ]
-    arm_mode: PopulationMode = ArmMode(mode)
-    if intervention.fields:
-        from clientsim.population.extract import with_extraction  # noqa: PLC0415
-
-        arm_mode = with_extraction(arm_mode, intervention.fields, model)
+        await check_resumable(store, run_id, plan)
     study = await run_mode(
-        arm_mode,
-        arms,
+        plan.mode,
+        plan.arms,
         run_id=run_id,
         seed=seed,
         store=store,
@@ -235,22 +325,11 @@ async def run_intervention(
         max_retries=max_retries,
         response_cache=response_cache,
         rate_limiter=rate_limiter,
-        metadata={
-            "kind": KIND,
-            "mode": mode.name,
-            "intervention": plain,
-            "assignment": assignment,
-            "seed": seed,
-            "analysis": {
-                "confidence": confidence,
-                "alpha": alpha,
-                "score_test": score_test,
-            },
-        },
+        metadata=plan.metadata,
     )
     return InterventionResults.from_responses(
-        intervention,
-        assignment,
+        plan.intervention,
+        plan.assignment,
         study.responses,
         run_id=run_id,
         failed=len(study.failed),

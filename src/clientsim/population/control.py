@@ -107,23 +107,24 @@ class StudySession:
         self.run_id = run_id
         self.store = store
         self.personas = tuple(personas)
-        self._mode: PopulationMode | None = None
-        self._arms: list[Arm] | None = None
+        self._planned: tuple[PopulationMode, list[Arm], dict[str, Any]] | None = None
 
     # -- running -----------------------------------------------------------------
 
+    def _plan(self) -> tuple[PopulationMode, list[Arm], dict[str, Any]]:
+        if self._planned is None:
+            self._planned = _plan(self.study, self.personas)
+        return self._planned
+
     def mode(self) -> PopulationMode:
-        """The study's communication mode (built once)."""
-        if self._mode is None:
-            self._mode = _build_mode(self.study)
-        return self._mode
+        """The study's communication mode (built once; for an intervention study,
+        the mode every arm runs)."""
+        return self._plan()[0]
 
     def arms(self) -> list[Arm]:
         """The study's arms: one (``all``) without an intervention; else the
         intervention's arms with their seeded, segment-stratified assignment."""
-        if self._arms is None:
-            self._arms = _build_arms(self.study, self.personas)
-        return self._arms
+        return self._plan()[1]
 
     async def run(
         self,
@@ -157,6 +158,7 @@ class StudySession:
 
     async def _run(self, limit: int | None) -> StudyRun:
         metadata = {
+            **self._plan()[2],
             "study": self.study.name,
             "seed": self.study.seed,
             "config": _plain(self.study),
@@ -323,6 +325,43 @@ def _personas(study: StudyConfig) -> tuple[Persona, ...]:
     return tuple(generate_population(spec, seed=study.seed))
 
 
+def _plan(
+    study: StudyConfig, personas: Sequence[Persona]
+) -> tuple[PopulationMode, list[Arm], dict[str, Any]]:
+    """The mode, the arms and the run metadata of ``study``."""
+    if study.intervention is not None:
+        import attrs as _attrs  # noqa: PLC0415
+
+        from clientsim.interventions import (  # noqa: PLC0415
+            load_intervention,
+            plan_intervention,
+        )
+
+        source = study.intervention
+        intervention = load_intervention(
+            study.path(source) if isinstance(source, str) else dict(source)
+        )
+        # The study's mode, questions and fields apply to every arm, with the
+        # intervention's own (and those its metrics need) added.
+        intervention = _attrs.evolve(
+            intervention,
+            mode=study.mode,
+            questions=_merged(study.questions, intervention.questions, "id"),
+            fields=_merged(study.fields, intervention.fields, "name"),
+        )
+        plan = plan_intervention(
+            intervention, personas, seed=study.seed, model=study.model
+        )
+        return plan.mode, list(plan.arms), dict(plan.metadata)
+    arm = Arm(name="all", personas=personas)
+    return _build_mode(study), [arm], {}
+
+
+def _merged(first: Sequence[Any], second: Sequence[Any], key: str) -> tuple[Any, ...]:
+    seen = {getattr(item, key) for item in first}
+    return tuple(first) + tuple(i for i in second if getattr(i, key) not in seen)
+
+
 def _build_mode(study: StudyConfig) -> PopulationMode:
     from clientsim.factory import build_population_mode  # noqa: PLC0415
 
@@ -335,21 +374,6 @@ def _build_mode(study: StudyConfig) -> PopulationMode:
 
         mode = with_extraction(mode, study.fields, study.model)
     return mode
-
-
-def _build_arms(study: StudyConfig, personas: Sequence[Persona]) -> list[Arm]:
-    if study.intervention is None:
-        return [Arm(name="all", personas=tuple(personas))]
-    from clientsim.interventions import intervention_arms  # noqa: PLC0415
-
-    source = study.intervention
-    return list(
-        intervention_arms(
-            study.path(source) if isinstance(source, str) else source,
-            personas,
-            seed=study.seed,
-        )
-    )
 
 
 def _plain(study: StudyConfig) -> dict[str, Any]:

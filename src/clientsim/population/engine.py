@@ -10,7 +10,7 @@ persona twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -38,6 +38,10 @@ __all__ = ["Arm", "StudyRun", "record_responses", "run_mode"]
 RESPONSES_KEY = "responses"
 
 
+def _personas(value: Iterable[Persona]) -> tuple[Persona, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Arm:
     """One arm of a study: who is in it and what it shows.
@@ -49,7 +53,7 @@ class Arm:
     """
 
     name: str
-    personas: tuple[Persona, ...] = attrs.field(converter=tuple)
+    personas: tuple[Persona, ...] = attrs.field(converter=_personas)
     variant: Variant | None = None
 
 
