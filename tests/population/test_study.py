@@ -151,7 +151,7 @@ async def test_a_study_file_reads_its_population_file_beside_it(tmp_path):
     )
     (tmp_path / "study.yaml").write_text(
         "name: Uk survey\npopulation: people.yaml\nquestions:\n"
-        "  - {id: q, text: Would you try it?, type: free_text}\n",
+        "  - {id: q, text: 'Would you try it?', type: free_text}\n",
         encoding="utf-8",
     )
     session = await begin(tmp_path / "study.yaml", store=InMemoryStore())
@@ -167,8 +167,9 @@ def test_the_run_study_fixture(pytester):
             "name: Fixture survey\n"
             "population: {name: Adults, demographic_base: usa, size: 8}\n"
             "questions:\n"
-            "  - {id: interest, text: How interested are you, from 1 to 10?, "
-            "type: scale}"
+            "  - id: interest\n"
+            "    text: How interested are you, from 1 to 10?\n"
+            "    type: scale\n"
         ),
     )
     pytester.makeini("[pytest]\nanyio_mode = auto\n")

@@ -332,7 +332,7 @@ class PairedComparison:
 def _rate(passed: int, n: int, level: float) -> Estimate:
     low, high = wilson_interval(passed, n, level)
     return Estimate(
-        value=passed / n if n else math.nan,
+        value=passed / n if n else 0.0,  # no pairs: nothing known, interval [0, 1]
         low=low,
         high=high,
         n=n,
@@ -345,11 +345,12 @@ def newcombe_paired(
     both: int, a_only: int, b_only: int, neither: int, confidence: float = 0.95
 ) -> Estimate:
     """B's pass rate minus A's over paired cells, with Newcombe's (1998) hybrid score
-    interval (his method 10); stays within [-1, 1] and behaves at 0 and 1."""
+    interval (his method 10); stays within [-1, 1] and behaves at 0 and 1. With no
+    pairs nothing is known: the change reads 0 and the interval is [-1, 1]."""
     n = both + a_only + b_only + neither
     if n == 0:
         return Estimate(
-            value=math.nan,
+            value=0.0,
             low=-1.0,
             high=1.0,
             n=0,

@@ -139,10 +139,13 @@ async def run_mode(
     cells: list[BatchCell] = []
     for arm in chosen:
         cells.extend(mode.units(arm.personas, arm=arm.name, variant=arm.variant))
+    already = 0
     if limit is not None:
         check_int("limit", limit, low=0)
         done = await store.stored_keys(run_id) if store is not None else frozenset()
-        cells = [cell for cell in cells if cell.cell.key not in done][:limit]
+        pending = [cell for cell in cells if cell.cell.key not in done]
+        already = len(cells) - len(pending)
+        cells = pending[:limit]
     if store is not None and await store.get_simulation(run_id) is None:
         info = {"kind": "population", "mode": mode.name, **(metadata or {})}
         await store.register_if_absent(run_id, info)
@@ -176,7 +179,7 @@ async def run_mode(
         mode=mode.name,
         records=records,
         ran=len(result.records),
-        skipped=result.skipped,
+        skipped=result.skipped + already,
         live_model_calls=result.live_model_calls,
     )
 
