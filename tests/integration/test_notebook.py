@@ -18,6 +18,7 @@ from clientsim.notebook import COLUMNS, ordered
 
 ROOT = Path(__file__).parents[2]
 QUICKSTART = ROOT / "examples" / "notebooks" / "quickstart.ipynb"
+POPULATION = ROOT / "examples" / "notebooks" / "population.ipynb"
 KERNEL = "clientsim-test-python"
 
 
@@ -82,6 +83,8 @@ LOOP_STARTERS = {"run", "run_until_complete", "new_event_loop", "apply"}
 ENTRY_POINTS = {
     "cli.py",
     "_cli_team.py",
+    "_cli_population.py",
+    "_cli_compare.py",
     "__main__.py",
     "pytest_plugin.py",
 }  # own the loop
@@ -181,3 +184,40 @@ def test_the_quickstart_notebook_runs(kernel_name, tmp_path):
     assert "patient" in text  # the pandas tables
     assert "rushed" in text
     assert "mean_turns" in text
+
+
+def test_the_population_notebook_runs(kernel_name, tmp_path):
+    notebook = nbformat.read(POPULATION, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert not any("anyio.run(" in source for source in code)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=180,
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()  # raises CellExecutionError if any cell fails
+    outputs = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    ]
+    assert not [output for output in outputs if output.output_type == "error"]
+    pages = [
+        output["data"]["text/html"]
+        for output in outputs
+        if "text/html" in output.get("data", {})
+    ]
+    assert len(pages) == 5  # profile, survey, A/B test, two frames
+    profile, survey, ab, frame, ab_frame = pages
+    assert "<svg" in profile
+    assert "young_professionals" in profile
+    assert "interest" in survey
+    assert "<svg" in survey
+    assert "emotional_appeal" in ab
+    assert "purchase_intent" in ab
+    assert "<svg" in ab
+    assert "interest" in frame
+    assert "rational_appeal" in ab_frame
