@@ -58,7 +58,7 @@ async def _stored_session(run_id: str, opened: SimulationStore) -> StudySession:
         known = [
             r.simulation_id
             for r in await opened.runs()
-            if r.metadata.get("kind") == "population"
+            if isinstance(r.metadata.get("config"), dict)
         ]
         raise ConfigError(
             f"no study run {run_id!r} in the store; study runs: "
