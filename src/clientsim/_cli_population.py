@@ -67,14 +67,28 @@ async def _stored_session(run_id: str, opened: SimulationStore) -> StudySession:
     return await begin(config, store=opened, run_id=run_id)
 
 
-def _echo_results(results: Any, as_json: bool, csv: Path | None) -> None:
+def _echo_results(
+    results: Any, as_json: bool, csv: Path | None, html: Path | None = None
+) -> None:
     if csv is not None:
         results.to_csv(csv)
         click.echo(f"wrote {csv}")
+    if html is not None:
+        results.write_html(html)
+        click.echo(f"wrote {html}")
     if as_json:
         click.echo(results.to_json())
-    elif csv is None:
+    elif csv is None and html is None:
         click.echo(results.render())
+
+
+def _html_option(function: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--html",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write the results as a self-contained HTML page to this file.",
+    )(function)
 
 
 @click.group("population")
@@ -100,6 +114,7 @@ def population() -> None:
     default=None,
     help="Write one row per persona and question to this CSV file.",
 )
+@_html_option
 @_store_option
 @exits_cleanly("population run")
 def run_command(study: Path, **options: Any) -> None:
@@ -131,7 +146,7 @@ def run_command(study: Path, **options: Any) -> None:
                 )
                 return 0
             results = await session.end()
-            _echo_results(results, options["as_json"], options["csv"])
+            _echo_results(results, options["as_json"], options["csv"], options["html"])
             return EXIT_FAILED if status["failed"] else 0
         finally:
             await opened.aclose()
@@ -150,6 +165,7 @@ def run_command(study: Path, **options: Any) -> None:
     default=None,
     help="Write one row per persona and question to this CSV file.",
 )
+@_html_option
 @_store_option
 @exits_cleanly("population show")
 def show_command(run_id: str, **options: Any) -> None:
@@ -166,7 +182,7 @@ def show_command(run_id: str, **options: Any) -> None:
         finally:
             await opened.aclose()
 
-    _echo_results(anyio.run(work), options["as_json"], options["csv"])
+    _echo_results(anyio.run(work), options["as_json"], options["csv"], options["html"])
 
 
 @population.command("checkpoints")
@@ -229,11 +245,20 @@ def _population_of(study: Path) -> Any:
 @population.command("profile")
 @click.argument("study", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
+@_html_option
 @exits_cleanly("population profile")
-def profile_command(study: Path, as_json: bool) -> None:
+def profile_command(study: Path, as_json: bool, html: Path | None) -> None:
     """The distribution of each demographic dimension of a study's population."""
     profile = _population_of(study).profile()
-    click.echo(json.dumps(profile.to_dict(), indent=2) if as_json else profile.render())
+    if html is not None:
+        from clientsim.render.population import profile_page  # noqa: PLC0415
+
+        html.write_text(profile_page(profile), encoding="utf-8")
+        click.echo(f"wrote {html}")
+    elif as_json:
+        click.echo(json.dumps(profile.rows(), indent=2))
+    else:
+        click.echo(profile.render())
 
 
 @population.command("segments")

@@ -151,6 +151,18 @@ async def test_profile_segments_and_individuals_run_nothing(tmp_path):
     profile = await run_cli("population", "profile", str(study), cwd=tmp_path)
     assert profile.returncode == 0, explain(profile)
     assert "age" in profile.stdout.lower()
+    rows = await run_cli("population", "profile", str(study), "--json", cwd=tmp_path)
+    assert rows.returncode == 0, explain(rows)
+    table = json.loads(rows.stdout)
+    assert {row["segment"] for row in table} == {"all", "families", "general"}
+    page = await run_cli(
+        "population", "profile", str(study), "--html", "profile.html", cwd=tmp_path
+    )
+    assert page.returncode == 0, explain(page)
+    text = (tmp_path / "profile.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "<svg" in text
+    assert "<script" not in text
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,import-not-found,unused-ignore]
     from langchain_core.language_models import BaseChatModel
 
+    from clientsim.population.generate import Population
     from clientsim.store.base import SimulationStore
 
     DataFrame: TypeAlias = pd.DataFrame
@@ -541,6 +542,23 @@ class StudyResults:
 
     def __str__(self) -> str:
         return self.render()
+
+    def html(self, population: Population | None = None) -> str:
+        """A self-contained HTML page of the results, after the population's profile
+        when ``population`` is given."""
+        from clientsim.render.population_results import results_page  # noqa: PLC0415
+
+        profile = population.profile()._repr_html_() if population is not None else ""
+        return results_page(self, profile)
+
+    def write_html(
+        self, path: str | Path, population: Population | None = None
+    ) -> Path:
+        """Write :meth:`html` to ``path`` (its folder is created); returns the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.html(population), encoding="utf-8")
+        return target
 
     def _repr_html_(self) -> str:
         from clientsim.render.population_results import results_html  # noqa: PLC0415

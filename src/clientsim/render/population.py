@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from clientsim.population.generate import Population
     from clientsim.population.profile import PopulationProfile
 
-__all__ = ["MAX_PERSONAS", "population_html", "profile_html"]
+__all__ = ["MAX_PERSONAS", "population_html", "profile_html", "profile_page"]
 
 MAX_PERSONAS: Final = 20
 """The most personas the population's HTML lists."""
@@ -106,4 +106,15 @@ def population_html(population: Population, *, max_rows: int = MAX_PERSONAS) -> 
         + (f"<p>... and {more} more</p>" if more > 0 else "")
         + profile_html(population.profile())
         + "</div>"
+    )
+
+
+def profile_page(profile: PopulationProfile) -> str:
+    """A self-contained HTML page (no script, no outside resource) of the profile."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\">\n"
+        "<title>Population profile - clientsim</title>\n</head>\n<body>\n<main>\n"
+        f"{profile_html(profile)}</main>\n</body>\n</html>\n"
     )

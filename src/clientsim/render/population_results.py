@@ -17,7 +17,13 @@ from clientsim.render._format import cut, escape, fmt_number, fmt_percent
 if TYPE_CHECKING:
     from clientsim.population.results import StudyResults
 
-__all__ = ["MAX_ROWS", "distribution_chart", "results_html", "results_text"]
+__all__ = [
+    "MAX_ROWS",
+    "distribution_chart",
+    "results_html",
+    "results_page",
+    "results_text",
+]
 
 MAX_ROWS: Final = 50
 """Rows the individual explorer shows; the rest are counted."""
@@ -398,3 +404,16 @@ def results_html(results: StudyResults) -> str:
         _explorer(results),
     ]
     return f'<div class="clientsim-study-results" style="{_BOX}">{"".join(parts)}</div>'
+
+
+def results_page(results: StudyResults, profile_html: str = "") -> str:
+    """A self-contained HTML page (no script, no outside resource): the population's
+    profile when given, then :func:`results_html`."""
+    title = escape(str(results.simulation_id))
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\">\n"
+        f"<title>{title} - clientsim study</title>\n</head>\n<body>\n<main>\n"
+        f"{profile_html}{results_html(results)}</main>\n</body>\n</html>\n"
+    )
