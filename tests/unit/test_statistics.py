@@ -272,6 +272,7 @@ def test_holm_adjusts_step_down():
         {"a": 0.03, "b": 0.04, "c": 0.04}
     )
     assert holm([0.5, 0.9]) == [1.0, 1.0]
+    assert holm(np.array([0.01, 0.02], dtype=np.float32)) == pytest.approx([0.02, 0.02])
     assert holm([]) == []
     assert holm({}) == {}
     with pytest.raises(

@@ -19,7 +19,7 @@ Differences read as **the second group minus the first** (see
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Literal, overload
 
 from clientsim.analysis._checks import (
@@ -27,6 +27,7 @@ from clientsim.analysis._checks import (
     check_level,
     check_sample,
     check_samples,
+    is_real,
 )
 from clientsim.analysis.effects import (
     cohens_d,
@@ -266,7 +267,7 @@ def holm(
         keys = list(p_values)
         values = [_p_value(f"p_values[{key!r}]", p_values[key]) for key in keys]
         return dict(zip(keys, _holm(values), strict=True))
-    if isinstance(p_values, str | bytes) or not isinstance(p_values, Sequence):
+    if isinstance(p_values, str | bytes) or not isinstance(p_values, Iterable):
         raise ConfigError(
             "holm: p_values must be a mapping of names to p-values or a sequence of "
             f"p-values; got {type(p_values).__name__}"
@@ -275,11 +276,7 @@ def holm(
 
 
 def _p_value(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0.0 <= value <= 1.0
-    ):
+    if not is_real(value) or not 0.0 <= float(value) <= 1.0:
         raise ConfigError(f"holm: {name} must be a p-value from 0 to 1; got {value!r}")
     return float(value)
 
