@@ -33,8 +33,8 @@ from clientsim.models import (
 from clientsim.models.group import Speaker
 from clientsim.models.persona import STUDY_PERSONA_MARKER, Persona
 from clientsim.models.survey import Answer, Question, Touchpoint
-from clientsim.population import _journey_questions as _asking
 from clientsim.population import _reaction
+from clientsim.population import questions as _asking
 from clientsim.population.state import PersonaState
 from clientsim.population.triggers import (
     PRECONDITION_SCHEMA,
@@ -393,7 +393,8 @@ class JourneyRunner(Runner):
     async def _ask(
         self, question: Question, at: datetime, index: int, total: int
     ) -> Answer:
-        text = _asking.question_text(question, self.seed, index, total)
+        shown = _asking.shuffled_options(question, self.seed)
+        text = _asking.question_text(question, shown, index, total)
         self._say(text, ParticipantRole.AGENT, self._next_time(at))
         if question.type == "free_text":
             reply = await self._reply(text)
@@ -402,7 +403,7 @@ class JourneyRunner(Runner):
         self._exchange.append(Turn("user", text))
         call = self._call(
             f"question {question.id}",
-            _asking.answer_schema(question, self.seed),
+            _asking.answer_schema(question, shown),
             judge=False,
         )
         turns = [
@@ -411,7 +412,7 @@ class JourneyRunner(Runner):
         ]
         data, usage = await call(turns)
         self._persona_usage = self._persona_usage + usage
-        answer = _asking.answer_of(question, data)
+        answer = _asking.read_answer(question, shown, data)
         said = answer.text or str(answer.value)
         self._exchange.append(Turn("assistant", said))
         self._say(said, ParticipantRole.CUSTOMER, self._next_time(at))
