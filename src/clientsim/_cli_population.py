@@ -13,12 +13,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import click
 
 from clientsim._cli_errors import EXIT_FAILED, exits_cleanly
+from clientsim._cli_store import open_cli_store, store_option
 
 
 if TYPE_CHECKING:
@@ -26,25 +27,6 @@ if TYPE_CHECKING:
     from clientsim.store.base import SimulationStore
 
 __all__ = ["population"]
-
-T = TypeVar("T")
-
-_STORE_HELP = (
-    "The run store: a path or URL (sqlite:///file.db). "
-    "Default: DATABASE_URL, else the default store file."
-)
-
-
-def _store_option(function: Callable[..., None]) -> Callable[..., None]:
-    return click.option("--store", default=None, metavar="PATH|URL", help=_STORE_HELP)(
-        function
-    )
-
-
-def _open(store: str | None) -> SimulationStore:
-    from clientsim.store import open_store  # noqa: PLC0415
-
-    return open_store(store)
 
 
 async def _stored_session(run_id: str, opened: SimulationStore) -> StudySession:
@@ -115,7 +97,7 @@ def population() -> None:
     help="Write one row per persona and question to this CSV file.",
 )
 @_html_option
-@_store_option
+@store_option
 @exits_cleanly("population run")
 def run_command(study: Path, **options: Any) -> None:
     """Run a study file (STUDY: YAML, TOML, JSON); rerun to resume."""
@@ -129,7 +111,7 @@ def run_command(study: Path, **options: Any) -> None:
     config = attrs.evolve(config, **overrides) if overrides else config
 
     async def work() -> int:
-        opened = _open(options["store"])
+        opened = open_cli_store(options["store"])
         try:
             session = await begin(config, store=opened, run_id=options["run_id"])
             click.echo(f"study run {session.run_id}: {len(session.personas)} personas")
@@ -166,14 +148,14 @@ def run_command(study: Path, **options: Any) -> None:
     help="Write one row per persona and question to this CSV file.",
 )
 @_html_option
-@_store_option
+@store_option
 @exits_cleanly("population show")
 def show_command(run_id: str, **options: Any) -> None:
     """Show a stored study run's results."""
     from clientsim.population.control import results_of  # noqa: PLC0415
 
     async def work() -> Any:
-        opened = _open(options["store"])
+        opened = open_cli_store(options["store"])
         try:
             session = await _stored_session(run_id, opened)
             return await results_of(
@@ -187,13 +169,13 @@ def show_command(run_id: str, **options: Any) -> None:
 
 @population.command("checkpoints")
 @click.argument("run_id")
-@_store_option
+@store_option
 @exits_cleanly("population checkpoints")
 def checkpoints_command(run_id: str, store: str | None) -> None:
     """List a study run's checkpoints."""
 
     async def work() -> list[Any]:
-        opened = _open(store)
+        opened = open_cli_store(store)
         try:
             return await (await _stored_session(run_id, opened)).checkpoints()
         finally:
@@ -209,13 +191,13 @@ def checkpoints_command(run_id: str, store: str | None) -> None:
 @click.argument("checkpoint_id")
 @click.option("--new-run-id", default=None, help="The new run's id.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@_store_option
+@store_option
 @exits_cleanly("population restore")
 def restore_command(run_id: str, checkpoint_id: str, **options: Any) -> None:
     """Start a new run from a checkpoint of RUN_ID and run the rest."""
 
     async def work() -> Any:
-        opened = _open(options["store"])
+        opened = open_cli_store(options["store"])
         try:
             session = await _stored_session(run_id, opened)
             restored = await session.restore(

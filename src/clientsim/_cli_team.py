@@ -17,32 +17,15 @@ import anyio
 import click
 
 from clientsim._cli_errors import exits_cleanly
+from clientsim._cli_store import open_cli_store, store_option
 
 
 if TYPE_CHECKING:
-    from clientsim.store.base import SimulationStore
     from clientsim.teams.session import TeamSession
 
 __all__ = ["team"]
 
 T = TypeVar("T")
-
-_STORE_HELP = (
-    "The run store the sessions live in: a path or URL (sqlite:///file.db). "
-    "Default: DATABASE_URL, else the default store file."
-)
-
-
-def _store_option(function: Callable[..., None]) -> Callable[..., None]:
-    return click.option("--store", default=None, metavar="PATH|URL", help=_STORE_HELP)(
-        function
-    )
-
-
-def _open(store: str | None) -> SimulationStore:
-    from clientsim.store import open_store  # noqa: PLC0415
-
-    return open_store(store)
 
 
 def _run(work: Callable[[], Awaitable[T]]) -> T:
@@ -56,7 +39,7 @@ async def _with_session(
 ) -> T:
     from clientsim.teams.session import TeamSession  # noqa: PLC0415
 
-    opened = _open(store)
+    opened = open_cli_store(store)
     try:
         session = await TeamSession.load(session_id, opened)
         return await action(session)
@@ -96,14 +79,14 @@ def team() -> None:
 @click.option("--seed", type=int, default=None, help="Override the file's seed.")
 @click.option("--model", default=None, help="Override the file's model spec.")
 @click.option("--session-id", default=None, help="The id to give the session.")
-@_store_option
+@store_option
 @exits_cleanly("team start")
 def start_command(scenario: Path, **options: Any) -> None:
     """Start a session from a team file and run it (SCENARIO: YAML, TOML, JSON)."""
     from clientsim.teams.session import start  # noqa: PLC0415
 
     async def work() -> None:
-        opened = _open(options["store"])
+        opened = open_cli_store(options["store"])
         try:
             session = await start(
                 scenario,
@@ -136,7 +119,7 @@ def start_command(scenario: Path, **options: Any) -> None:
     show_default=True,
     help="How many turns to run.",
 )
-@_store_option
+@store_option
 @exits_cleanly("team next")
 def next_command(session_id: str, turns: int, store: str | None) -> None:
     """Run the next turn(s) of a stored session."""
@@ -179,7 +162,7 @@ def next_command(session_id: str, turns: int, store: str | None) -> None:
     help="Turns the branch runs to (default: as many as the original).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@_store_option
+@store_option
 @exits_cleanly("team what-if")
 def what_if_command(session_id: str, at_turn: int, **options: Any) -> None:
     """Fork a stored session at a turn with a change, and compare the branches."""
@@ -205,7 +188,7 @@ def what_if_command(session_id: str, at_turn: int, **options: Any) -> None:
 @team.command("show")
 @click.argument("session_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the stored record.")
-@_store_option
+@store_option
 @exits_cleanly("team show")
 def show_command(session_id: str, as_json: bool, store: str | None) -> None:
     """Show a stored session: its transcript and the analyst's analyses."""
@@ -225,7 +208,7 @@ def show_command(session_id: str, as_json: bool, store: str | None) -> None:
 @team.command("memory")
 @click.argument("session_id")
 @click.option("--member", default=None, help="One member's memory only.")
-@_store_option
+@store_option
 @exits_cleanly("team memory")
 def memory_command(session_id: str, member: str | None, store: str | None) -> None:
     """Print what each member of a stored session remembers, as JSON."""
