@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
+from clientsim._fixtures import RunStudy, StartTeam
+
 
 if TYPE_CHECKING:
     from clientsim.assertions import (
@@ -55,11 +57,7 @@ if TYPE_CHECKING:
     )
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.offline import OfflineChatModel
-    from clientsim.models import RoleTemplate, Timeouts
-    from clientsim.models.persona import Persona
-    from clientsim.population.study import StudyConfig
-    from clientsim.teams.scenario import TeamConfig, TeamScenario
-    from clientsim.teams.session import TeamSession
+    from clientsim.models import Timeouts
 
 
 __all__ = [
@@ -387,91 +385,10 @@ def _start_team(request: pytest.FixtureRequest) -> StartTeam:
     return StartTeam(seed=_settings(request).seed)
 
 
-class StartTeam:
-    """The ``start_team`` fixture: :func:`clientsim.teams.start` with the test's seed
-    (the ``clientsim`` marker's) and, unless the test gives one, a store of its own in
-    memory, so that a test never writes to ``DATABASE_URL``'s store.
-
-    Example:
-        >>> session = await start_team(
-        ...     "tests/launch.yaml", team=["CEO", "Engineering Lead"]
-        ... )  # doctest: +SKIP
-        >>> await session.run(until=6)  # doctest: +SKIP
-
-    Args:
-        seed: the marker's seed, used unless the call gives one.
-    """
-
-    def __init__(self, *, seed: int) -> None:
-        self.seed = seed
-
-    async def __call__(
-        self,
-        scenario: TeamScenario | TeamConfig | str | Path | Mapping[str, Any],
-        team: Sequence[str | RoleTemplate | Mapping[str, Any]] | None = None,
-        *,
-        seed: int | None = None,
-        **options: Any,
-    ) -> TeamSession:
-        """Start the session; ``options`` are :func:`clientsim.teams.start`'s."""
-        from clientsim.store import InMemoryStore  # noqa: PLC0415
-        from clientsim.teams import start  # noqa: PLC0415
-
-        options.setdefault("store", InMemoryStore())
-        return await start(
-            scenario, team, self.seed if seed is None else seed, **options
-        )
-
-
 @pytest.fixture(name="run_study")
 def _run_study(request: pytest.FixtureRequest) -> RunStudy:
     """``await run_study("study.yaml")``; see :class:`RunStudy`."""
     return RunStudy(seed=_settings(request).seed)
-
-
-class RunStudy:
-    """The ``run_study`` fixture: runs a population study (a study file, a mapping or
-    a :class:`~clientsim.population.study.StudyConfig`) to its end and returns its
-    results, with the test's seed (the ``clientsim`` marker's) unless the call gives
-    one, and a store of its own in memory unless the call gives one.
-
-    Example:
-        >>> results = await run_study("tests/survey.yaml")  # doctest: +SKIP
-        >>> assert results.aggregate_results["response_rate"] > 0.8  # doctest: +SKIP
-
-    Args:
-        seed: the marker's seed, used unless the call gives one.
-    """
-
-    def __init__(self, *, seed: int) -> None:
-        self.seed = seed
-
-    async def __call__(
-        self,
-        study: StudyConfig | str | Path | Mapping[str, Any],
-        *,
-        seed: int | None = None,
-        model: str | None = None,
-        personas: Sequence[Persona] | None = None,
-        **options: Any,
-    ) -> Any:
-        """Run the study; ``options`` are :func:`clientsim.population.begin`'s
-        (``store``, ``run_id``)."""
-        import attrs  # noqa: PLC0415
-
-        from clientsim.population.control import begin  # noqa: PLC0415
-        from clientsim.population.study import StudyConfig, load_study  # noqa: PLC0415
-        from clientsim.store import InMemoryStore  # noqa: PLC0415
-
-        config = study if isinstance(study, StudyConfig) else load_study(study)
-        changes: dict[str, Any] = {"seed": self.seed if seed is None else seed}
-        if model is not None:
-            changes["model"] = model
-        config = attrs.evolve(config, **changes)
-        options.setdefault("store", InMemoryStore())
-        session = await begin(config, personas=personas, **options)
-        await session.run()
-        return await session.end()
 
 
 @pytest.fixture(name="simulate")
