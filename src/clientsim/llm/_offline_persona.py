@@ -132,6 +132,17 @@ def asked(dialogue: Sequence[Turn]) -> Asked | None:
     return None
 
 
+def _pending(dialogue: Sequence[Turn]) -> Asked | None:
+    """The question put since this persona last spoke, if any: in a group, others may
+    have answered it first."""
+    for turn in reversed(dialogue):
+        if turn.role == "assistant":
+            return None
+        if turn.role == "user" and _SPEC.search(turn.content):
+            return asked([turn])
+    return None
+
+
 # ----- phrasing ------------------------------------------------------------------------
 
 
@@ -321,7 +332,7 @@ def reply(system: str, dialogue: Sequence[Turn], rng: random.Random, seed: int) 
     shown_now = content_of([last]) or ("" if spoken else content_of(theirs))
     if shown_now:
         text = _reaction(person, shown_now, rng)
-    elif (question := asked(dialogue[-1:])) is not None:
+    elif (question := _pending(dialogue)) is not None:
         result = _answer(person, question, content_of(theirs), stable_rng(seed, last))
         text = str(result["text"])
     elif (
