@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 import scipy.stats  # loaded once here, not inside a timed example
 
-from clientsim import (
+from clientsim.analysis import (
     Estimate,
-    StatisticsError,
     TestResult,
     cohens_d,
     cohens_h,
@@ -36,7 +35,7 @@ from clientsim import (
     sample_size_rates,
 )
 from clientsim.analysis.stats import wilson_interval
-from clientsim.errors import ConfigError
+from clientsim.errors import ConfigError, StatisticsError
 
 
 # -- values --------------------------------------------------------------------------
