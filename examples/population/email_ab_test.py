@@ -32,8 +32,8 @@ from clientsim import (
 )
 
 
-MODEL = os.environ.get("CLIENTSIM_MODEL", "offline")
-SEED = int(os.environ.get("CLIENTSIM_SEED", "0"))
+MODEL = os.environ.get("CLIENTSIM_MODEL") or "offline"
+SEED = int(os.environ.get("CLIENTSIM_SEED") or "0")
 
 POPULATION = {
     "name": "US Healthcare Consumers",
