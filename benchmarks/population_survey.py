@@ -51,7 +51,9 @@ def questions(n: int) -> list[Question]:
     made = []
     for i in range(n):
         if i % 3 == 0:
-            made.append(Question(id=f"q{i}", text=f"Rate idea {i} from 1 to 10.", type="scale"))
+            made.append(
+                Question(id=f"q{i}", text=f"Rate idea {i} from 1 to 10.", type="scale")
+            )
         elif i % 3 == 1:
             made.append(
                 Question(
@@ -67,11 +69,15 @@ def questions(n: int) -> list[Question]:
 
 
 def measure(n_personas: int, n_questions: int, parallel: int) -> dict[str, float]:
-    mode = SurveyMode(questions(n_questions), model=OfflineChatModel(latency_seconds=LATENCY))
+    mode = SurveyMode(
+        questions(n_questions), model=OfflineChatModel(latency_seconds=LATENCY)
+    )
     people = personas(n_personas)
 
     async def main() -> int:
-        run = await run_mode(mode, people, run_id="bench", seed=1, parallel_runs=parallel)
+        run = await run_mode(
+            mode, people, run_id="bench", seed=1, parallel_runs=parallel
+        )
         assert len(run.responses) == n_personas, len(run.responses)
         return run.live_model_calls
 
@@ -96,9 +102,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run with small N")
     args = parser.parse_args()
     n, q = (50, 3) if args.quick else (1000, 10)
-    print(f"{n} personas x {q} questions, offline model at {LATENCY * 1000:.0f} ms a call")
-    print(f"{'parallel':>8} {'calls':>7} {'wall s':>8} {'ideal s':>8} {'wall/ideal':>10} "
-          f"{'cpu s':>7} {'cpu/call':>9}")
+    print(
+        f"{n} personas x {q} questions, offline model at {LATENCY * 1000:.0f} ms a call"
+    )
+    print(
+        f"{'parallel':>8} {'calls':>7} {'wall s':>8} {'ideal s':>8} {'wall/ideal':>10} "
+        f"{'cpu s':>7} {'cpu/call':>9}"
+    )
     for parallel in (10, 25, 50) if not args.quick else (10,):
         f = measure(n, q, parallel)
         print(

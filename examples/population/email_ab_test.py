@@ -94,7 +94,8 @@ async def main(folder: Path) -> None:
         print()
         print(results.render())
         again = await InterventionResults.load(store, "email-ab")
-        assert again.table() == results.table()
+        same = again.table() == results.table()
+        print(f"\nread back from the store after the run: the same figures: {same}")
     html = folder / "email-ab.html"
     results.write_html(html)
     print(f"\nHTML report: {html.name} ({html.stat().st_size // 1024} KiB)")
