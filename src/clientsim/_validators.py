@@ -60,6 +60,7 @@ __all__ = [
     "plain",
     "seconds",
     "shown",
+    "texts",
     "typed",
 ]
 
@@ -509,3 +510,24 @@ def lone_surrogate(text: str) -> str | None:
             "which is not text; remove it"
         )
     return None
+
+
+def texts(value: object) -> tuple[str, ...]:
+    """A converter: one string, or an iterable of strings, as a tuple of strings.
+
+    Raises:
+        InvalidTypeError: ``value`` is not a string nor an iterable of strings.
+    """
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"expected a list of strings; got {type(value).__name__}"
+        )
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidTypeError(
+                f"expected a list of strings; got an item of type {type(item).__name__}"
+            )
+    return items

@@ -13,7 +13,7 @@ from typing import Final
 
 import attrs
 
-from clientsim._validators import a_text, typed
+from clientsim._validators import a_text, texts, typed
 from clientsim.errors import InvalidTypeError
 from clientsim.models.frozen import FrozenDict, freeze_mapping
 
@@ -54,22 +54,6 @@ def _slug(_: object, attribute: attrs.Attribute[str], value: object) -> None:
             f"{attribute.name} must be a slug of lowercase letters, digits, '_' and "
             f"'-' starting with a letter or digit; got {value!r}"
         )
-
-
-def _texts(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, Iterable):
-        raise InvalidTypeError(
-            f"expected a list of strings; got {type(value).__name__}"
-        )
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, str):
-            raise InvalidTypeError(
-                f"expected a list of strings; got an item of type {type(item).__name__}"
-            )
-    return items
 
 
 def _demographics(value: object) -> FrozenDict[str, str]:
@@ -117,7 +101,7 @@ class Fragment:
 
     name: str = attrs.field(validator=_slug)
     description: str = attrs.field(validator=_name)
-    traits: tuple[str, ...] = attrs.field(default=(), converter=_texts)
+    traits: tuple[str, ...] = attrs.field(default=(), converter=texts)
     leanings: Mapping[str, float] = attrs.field(factory=FrozenDict, converter=_leanings)
 
 
@@ -160,7 +144,7 @@ class Persona:
     )
     background: str = attrs.field(default="", validator=_text)
     message_style: str = attrs.field(default="", validator=_text)
-    traits: tuple[str, ...] = attrs.field(default=(), converter=_texts)
+    traits: tuple[str, ...] = attrs.field(default=(), converter=texts)
     fragments: tuple[Fragment, ...] = attrs.field(
         default=(),
         converter=_fragments,

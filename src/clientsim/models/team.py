@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import attrs
 
-from clientsim._validators import a_number, a_text, an_int, typed
+from clientsim._validators import a_number, a_text, an_int, texts, typed
 from clientsim.errors import InvalidTypeError
 from clientsim.models.conversation import Message
 from clientsim.models.frozen import FrozenDict, freeze_mapping
@@ -41,22 +41,6 @@ def role_key(name: str) -> str:
         'engineering_lead'
     """
     return "_".join(re.findall(r"[a-z0-9]+", name.lower()))
-
-
-def _texts(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, Iterable):
-        raise InvalidTypeError(
-            f"expected a list of strings; got {type(value).__name__}"
-        )
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, str):
-            raise InvalidTypeError(
-                f"expected a list of strings; got an item of type {type(item).__name__}"
-            )
-    return items
 
 
 def _messages(value: Iterable[Message]) -> tuple[Message, ...]:
@@ -107,10 +91,10 @@ class RoleTemplate:
 
     name: str = attrs.field(validator=_name)
     description: str = attrs.field(default="", validator=_text)
-    goals: tuple[str, ...] = attrs.field(default=(), converter=_texts)
-    expertise: tuple[str, ...] = attrs.field(default=(), converter=_texts)
+    goals: tuple[str, ...] = attrs.field(default=(), converter=texts)
+    expertise: tuple[str, ...] = attrs.field(default=(), converter=texts)
     style: str = attrs.field(default="", validator=_text)
-    cares_about: tuple[str, ...] = attrs.field(default=(), converter=_texts)
+    cares_about: tuple[str, ...] = attrs.field(default=(), converter=texts)
     persona: str | None = attrs.field(default=None, validator=typed(str, optional=True))
     prompt: str | None = attrs.field(default=None, validator=typed(str, optional=True))
     model: str | None = attrs.field(default=None, validator=typed(str, optional=True))
@@ -134,7 +118,7 @@ class MemoryState:
 
     window: tuple[Message, ...] = attrs.field(default=(), converter=_messages)
     summary: str = attrs.field(default="", validator=_text)
-    facts: tuple[str, ...] = attrs.field(default=(), converter=_texts)
+    facts: tuple[str, ...] = attrs.field(default=(), converter=texts)
     summarized: int = attrs.field(default=0, validator=an_int(low=0))
 
 
@@ -153,9 +137,9 @@ class SessionAnalysis:
     """
 
     turn: int = attrs.field(validator=an_int(low=0))
-    decisions: tuple[str, ...] = attrs.field(default=(), converter=_texts)
-    open_questions: tuple[str, ...] = attrs.field(default=(), converter=_texts)
-    risks: tuple[str, ...] = attrs.field(default=(), converter=_texts)
+    decisions: tuple[str, ...] = attrs.field(default=(), converter=texts)
+    open_questions: tuple[str, ...] = attrs.field(default=(), converter=texts)
+    risks: tuple[str, ...] = attrs.field(default=(), converter=texts)
     positions: FrozenDict[str, Any] = attrs.field(
         factory=FrozenDict, converter=_positions
     )

@@ -13,13 +13,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from clientsim.render._format import cut, escape
 
 
-__all__ = ["interval_bar", "outcome_chart"]
+__all__ = ["bar_chart", "interval_bar", "outcome_chart"]
 
 _GREEN: Final = "#2e8b57"  # an outcome that counts as a pass
 _GREY: Final = "#999999"  # no outcome reached ("none")
@@ -71,15 +71,46 @@ def outcome_chart(
         The ``<svg>`` element, or ``""`` when ``counts`` is empty.
     """
     names = sorted(counts, key=lambda name: (name == _NONE, name))
+    return bar_chart(
+        counts,
+        names,
+        colour=lambda name, index: _colour(name, index, pass_outcomes),
+        label="Outcome distribution",
+        css_class="clientsim-chart",
+        element_id=element_id,
+    )
+
+
+def bar_chart(
+    counts: Mapping[str, int],
+    names: Sequence[str],
+    *,
+    colour: Callable[[str, int], str] | None = None,
+    label: str,
+    css_class: str,
+    element_id: str | None = None,
+) -> str:
+    """Horizontal bars of ``counts`` in the order of ``names``, each with its count,
+    its share and a tooltip with the full name, as inline SVG (``""`` for no names).
+
+    Args:
+        counts: a count per name.
+        names: the bars, in order.
+        colour: the fill of the bar of ``(name, index)``; the palette by default.
+        label: the chart's title and accessible name.
+        css_class: the ``class`` of the ``<svg>`` element.
+        element_id: its ``id``, for a page that links to it.
+    """
     if not names:
         return ""
+    fill = colour or (lambda _name, index: _PALETTE[index % len(_PALETTE)])
     height = len(names) * (_BAR + _GAP) + _GAP
     width = _LABEL_WIDTH + _BAR_AREA + _COUNT_WIDTH
     largest = max(*counts.values(), 1)
     total = sum(counts.values())
     bars = []
     for index, name in enumerate(names):
-        count = counts[name]
+        count = counts.get(name, 0)
         y = _GAP + index * (_BAR + _GAP)
         length = max(round(_BAR_AREA * count / largest), 1 if count else 0)
         share = f"{100 * count / total:.0f}%" if total else ""
@@ -88,15 +119,15 @@ def outcome_chart(
             f'<text x="{_LABEL_WIDTH - 6}" y="{y + _BAR - 5}" text-anchor="end" '
             f"{_TEXT}>{escape(cut(name, _LABEL_CHARS))}</text>"
             f'<rect x="{_LABEL_WIDTH}" y="{y}" width="{length}" height="{_BAR}" '
-            f'rx="3" fill="{_colour(name, index, pass_outcomes)}"/>'
+            f'rx="3" fill="{fill(name, index)}"/>'
             f'<text x="{_LABEL_WIDTH + length + 6}" y="{y + _BAR - 5}" {_TEXT}>'
             f"{count} ({share})</text></g>"
         )
     identity = f' id="{escape(element_id)}"' if element_id is not None else ""
     return (
-        f'<svg class="clientsim-chart"{identity} width="{width}" height="{height}" '
+        f'<svg class="{escape(css_class)}"{identity} width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" '
-        'aria-label="Outcome distribution"><title>Outcome distribution</title>'
+        f'aria-label="{escape(label)}"><title>{escape(label)}</title>'
         f"{''.join(bars)}</svg>"
     )
 

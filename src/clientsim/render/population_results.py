@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from clientsim.render._format import cut, escape, fmt_number, fmt_percent
+from clientsim.render.chart import bar_chart
 
 
 if TYPE_CHECKING:
@@ -163,32 +164,12 @@ def distribution_chart(
 ) -> str:
     """A horizontal bar chart of ``counts`` in the order given, as inline SVG (``""``
     for no counts)."""
-    if not counts:
-        return ""
-    names = list(counts)
-    height = len(names) * (_BAR + _GAP) + _GAP
-    width = _LABEL + _AREA + _COUNT
-    largest = max(*counts.values(), 1)
-    total = sum(counts.values())
-    bars = []
-    for index, name in enumerate(names):
-        count = counts[name]
-        y = _GAP + index * (_BAR + _GAP)
-        length = max(round(_AREA * count / largest), 1 if count else 0)
-        share = f"{100 * count / total:.0f}%" if total else ""
-        bars.append(
-            f"<g><title>{escape(name)}: {count}</title>"
-            f'<text x="{_LABEL - 6}" y="{y + _BAR - 4}" text-anchor="end" {_TEXT}>'
-            f"{escape(cut(name, 24))}</text>"
-            f'<rect x="{_LABEL}" y="{y}" width="{length}" height="{_BAR}" rx="3" '
-            f'fill="{_BLUE}"/>'
-            f'<text x="{_LABEL + length + 6}" y="{y + _BAR - 4}" {_TEXT}>'
-            f"{count} ({share})</text></g>"
-        )
-    return (
-        f'<svg class="clientsim-distribution" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
-        f"<title>{escape(label)}</title>{''.join(bars)}</svg>"
+    return bar_chart(
+        counts,
+        list(counts),
+        colour=lambda _name, _index: _BLUE,
+        label=label,
+        css_class="clientsim-distribution",
     )
 
 
