@@ -8,8 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clientsim import factory, hookimpl
 from clientsim.errors import ConfigError, UnknownStrategyError
+from clientsim.models.survey import Answer, Response
+from clientsim.plugins import register_plugin, unregister_plugin
 from clientsim.population import begin, load_study
+from clientsim.population.base import PopulationMode, unit_personas
 from clientsim.population.templates import TEMPLATES, scaffold_study, template_text
 from clientsim.store import InMemoryStore, SQLiteStore
 
@@ -198,3 +202,64 @@ def test_module_runs_without_an_event_loop_of_its_own():
     study = load_study(STUDY)
     session = anyio.run(lambda: begin(study, store=InMemoryStore()))
     assert session.run_id == "bottle_survey-3"
+
+
+class EchoMode(PopulationMode):
+    """A plugin's communication mode: the persona's answer is its segment's name."""
+
+    name = "echo"
+
+    def __init__(self, *, greeting: str = "hello") -> None:
+        self.greeting = greeting
+
+    async def build(self, job):
+        from clientsim import FullSimulationRunner, ScriptedParticipant
+        from clientsim.models import MessageDraft, Outcome, Outcomes, ParticipantRole
+
+        persona = unit_personas(job)[0]
+        customer = ScriptedParticipant("customer", [f"{self.greeting} {persona.name}"])
+        agent = ScriptedParticipant("agent", ["noted"])
+        first = MessageDraft(self.greeting, ParticipantRole.AGENT)
+        outcomes = Outcomes(outcomes=(Outcome(name="done", description="Done"),))
+        return FullSimulationRunner(
+            customer, agent, first, None, outcomes, max_messages=3
+        )
+
+    async def responses(self, job, result):
+        persona = unit_personas(job)[0]
+        said = [m.content for m in result.conversation.messages]
+        return [
+            Response(
+                persona_id=persona.id,
+                segment=persona.segment,
+                answers=[Answer(question_id="greeting", value=said[1], text=said[1])],
+            )
+        ]
+
+
+class EchoPlugin:
+    @hookimpl
+    def clientsim_register_population_modes(self, register):
+        register("echo", EchoMode)
+
+
+async def test_a_plugin_mode_is_chosen_by_name_from_a_study_file(tmp_path):
+    (tmp_path / "study.yaml").write_text(
+        "name: Echo study\n"
+        "population: {name: Adults, demographic_base: usa, size: 5}\n"
+        "mode: {strategy: echo, greeting: hi}\n",
+        encoding="utf-8",
+    )
+    plugin = EchoPlugin()
+    register_plugin(plugin)
+    try:
+        session = await begin(tmp_path / "study.yaml", store=InMemoryStore())
+        run = await session.run()
+        results = await session.end()
+    finally:
+        unregister_plugin(plugin)
+    assert run.mode == "echo"
+    assert len(run.responses) == 5
+    assert all(r.answers["greeting"].value.startswith("hi ") for r in run.responses)
+    assert results.aggregate_results["total_responses"] == 5
+    assert "echo" not in factory.population_modes
