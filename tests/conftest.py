@@ -9,6 +9,13 @@ import pytest
 from clientsim import Intent, MessageDraft, Outcome, Outcomes, ParticipantRole
 
 
+pytest_plugins = [
+    "tests.services.postgres",
+    "tests.services.ray_cluster",
+    "tests.services.redis_server",
+]
+
+
 @pytest.fixture(name="anyio_backend", scope="session")
 def _anyio_backend() -> str:
     return "asyncio"

@@ -68,6 +68,16 @@ def clientsim_register_turn_policies(register: Register) -> None:
 
 
 @hookimpl
+def clientsim_register_executors(register: Register) -> None:
+    """Where conversations run: this process, or Ray actors (imported when built)."""
+    from clientsim.runners.executors import LocalExecutor  # noqa: PLC0415
+    from clientsim.runners.ray_executor import RayExecutor  # noqa: PLC0415
+
+    register("local", LocalExecutor)
+    register("ray", RayExecutor)
+
+
+@hookimpl
 def clientsim_register_population_modes(register: Register) -> None:
     """The communication modes of seed 002 (one import and one line per mode)."""
     from clientsim.population.focus_group import FocusGroupMode  # noqa: PLC0415

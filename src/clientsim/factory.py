@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from clientsim.population.base import PopulationMode
     from clientsim.population.demographics import DemographicTemplate
     from clientsim.review.pipeline import ReviewStage
+    from clientsim.runners.executors import Executor
     from clientsim.simulation.config import (
         FeedbackConfig,
         IntakeConfig,
@@ -61,6 +62,7 @@ __all__ = [
     "build_channel",
     "build_client_pool_strategy",
     "build_entry_point_strategy",
+    "build_executor",
     "build_feedback_strategy",
     "build_intake_strategy",
     "build_metric",
@@ -78,6 +80,7 @@ __all__ = [
     "client_pool_strategies",
     "demographic_templates",
     "entry_point_strategies",
+    "executors",
     "feedback_strategies",
     "fragments",
     "intake_strategies",
@@ -116,6 +119,13 @@ turn_policies: Final[Registry[TurnPolicy]] = Registry(
 )
 """Who speaks next in a group conversation: ``round_robin``, ``earliest``,
 ``moderator``, ``llm_selector``, ``addressed``, and plugins'."""
+
+executors: Final[Registry[Executor]] = Registry(
+    family="executor", hook="clientsim_register_executors"
+)
+"""Where a batch's conversations run: ``local`` (this process, the default), ``ray``
+(Ray actors; the ``ray`` extra), and plugins'; each builds a
+:class:`~clientsim.runners.executors.Executor`."""
 
 # Teams (seed 001).
 roles: Final[Registry[RoleTemplate]] = Registry(
@@ -254,6 +264,17 @@ def build_turn_policy(config: StrategyConfig, /, **context: object) -> TurnPolic
     if not callable(getattr(policy, "take_turn", None)):
         raise _wrong_kind("turn policy", config, policy, "async take_turn method")
     return policy
+
+
+def build_executor(config: StrategyConfig, /, **context: object) -> Executor:
+    """Build an executor, e.g. ``"local"``, ``"ray"`` or ``{"strategy": "ray",
+    "address": "auto", "workers": 2}``."""
+    from clientsim.runners.executors import Executor  # noqa: PLC0415
+
+    executor = executors.build(config, **context)
+    if not isinstance(executor, Executor):
+        raise _wrong_kind("executor", config, executor, "Executor base class")
+    return executor
 
 
 def build_population_mode(

@@ -80,6 +80,12 @@ class HookSpecs:
         :class:`~clientsim.turns.base.TurnPolicy`."""
 
     @hookspec
+    def clientsim_register_executors(self, register: Register) -> None:
+        """Register executors, where a batch's conversations run:
+        ``register("ray", RayExecutor)``; factories build a
+        :class:`~clientsim.runners.executors.Executor`."""
+
+    @hookspec
     def clientsim_register_population_modes(self, register: Register) -> None:
         """Register communication modes of population studies:
         ``register("survey", SurveyMode)``; factories build a

@@ -29,7 +29,14 @@ import logging
 import random
 import time
 from abc import ABC
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -38,7 +45,7 @@ import anyio.lowlevel
 import attrs
 
 from clientsim import events
-from clientsim._runtime import run_sync, task_group
+from clientsim._runtime import run_sync
 from clientsim._validators import check_int, check_seconds
 from clientsim.errors import ConfigError
 from clientsim.models import (
@@ -57,6 +64,7 @@ from clientsim.runners._batch_parts import (
     timed_out_result,
 )
 from clientsim.runners.base import Runner
+from clientsim.runners.executors import Executor
 
 
 if TYPE_CHECKING:
@@ -68,6 +76,7 @@ if TYPE_CHECKING:
     from clientsim.llm.cache import SQLiteCache
     from clientsim.llm.run_model import RunChatModel
     from clientsim.notebook import DataFrame
+    from clientsim.registry import StrategyConfig
     from clientsim.store.base import SimulationStore
 
 __all__ = [
@@ -76,7 +85,9 @@ __all__ = [
     "BatchRunner",
     "ConversationJob",
     "ConversationModels",
+    "ConversationWork",
     "DistinctCells",
+    "FinishedConversation",
     "derive_seed",
 ]
 
@@ -280,6 +291,154 @@ class BatchResult:
         return batch_result_html(self)
 
 
+@attrs.frozen(kw_only=True)
+class FinishedConversation:
+    """What :class:`ConversationWork` gives back for one cell.
+
+    Attributes:
+        record: the conversation, ready to store.
+        live_calls: model calls it made that reached a real model.
+    """
+
+    record: ConversationRecord
+    live_calls: int
+
+
+@attrs.define(kw_only=True, eq=False)
+class ConversationWork:
+    """One batch's unit of work: ``await work(cell)`` runs the conversation in
+    ``cell`` (with retries and its timeout) and returns its record, unstored.
+
+    It is what an :class:`~clientsim.runners.executors.Executor` runs, here or in
+    another process: everything it holds travels with it (a remote executor pickles
+    it), and it touches neither the store nor the ``on_record`` hook, which stay
+    with the :class:`BatchRunner` that drives the run.
+    """
+
+    build: Build
+    run_id: str
+    seed: int
+    timeout_seconds: float
+    timeouts: Timeouts
+    max_retries: int
+    retry_base_seconds: float
+    cassette: Cassette | None = None
+    response_cache: SQLiteCache | None = None
+    rate_limiter: BaseRateLimiter | None = None
+    finish: Finish | None = None
+
+    async def __call__(self, cell: BatchCell) -> FinishedConversation:
+        seed = derive_seed(self.seed, cell.cell)
+        simulation_id = f"{self.run_id}/{cell.cell.key}"
+        jitter = random.Random(seed)
+        attempt = 0
+        while True:
+            attempt += 1
+            scope = (
+                await self.cassette.scope(cell.cell.key)
+                if self.cassette is not None
+                else None
+            )
+            models = ConversationModels(
+                seed=seed,
+                scope=scope,
+                cassette=self.cassette,
+                cache=self.response_cache,
+                limiter=self.rate_limiter,
+                max_retries=self.max_retries,
+                retry_base_seconds=self.retry_base_seconds,
+                timeouts=self.timeouts,
+            )
+            job = ConversationJob(
+                run_id=self.run_id,
+                cell=cell.cell,
+                seed=seed,
+                input=cell.input,
+                persona=cell.persona,
+                item=cell.item,
+                attempt=attempt,
+                models=models,
+                timeouts=self.timeouts,
+            )
+            started_at = datetime.now(UTC)
+            start = time.perf_counter()
+            status, result = await self._attempt(job)
+            duration = time.perf_counter() - start
+            error = result.error if result is not None else None
+            if (
+                status is RunStatus.FAILED
+                and error is not None
+                and error.transient
+                and attempt <= self.max_retries
+            ):
+                delay = self.retry_base_seconds * 2 ** (attempt - 1)
+                log.info(
+                    "retrying %s after a transient %s (attempt %d of %d)",
+                    simulation_id,
+                    error.type,
+                    attempt + 1,
+                    self.max_retries + 1,
+                )
+                await anyio.sleep(delay * (0.5 + jitter.random()))
+                continue
+            if self.cassette is not None and scope is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.cassette.commit(scope)
+            record = ConversationRecord(
+                run_id=self.run_id,
+                cell=cell.cell,
+                seed=seed,
+                status=status,
+                input=cell.input,
+                result=result,
+                error=error,
+                attempts=attempt,
+                started_at=started_at,
+                duration_seconds=duration,
+                models=models.usage_by_model(),
+            )
+            return FinishedConversation(record=record, live_calls=models.live_calls)
+
+    async def _attempt(
+        self, job: ConversationJob
+    ) -> tuple[RunStatus, ConversationResult | None]:
+        try:
+            built = self.build(job)
+            runner = await built if inspect.isawaitable(built) else built
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the factory failed: a simulator error
+            record = ErrorRecord.from_exception("simulator", exc)
+            return RunStatus.FAILED, empty_result(record)
+        if not isinstance(runner, Runner):
+            raise ConfigError(
+                "build(job) must return a Runner (e.g. a FullSimulationRunner or a "
+                f"HybridSimulationRunner); got {type(runner).__name__}"
+            )
+        start = time.perf_counter()
+        result: ConversationResult | None = None
+        with anyio.move_on_after(self.timeout_seconds) as scope:
+            result = await runner.run()
+        if scope.cancelled_caught or result is None:
+            return RunStatus.TIMEOUT, timed_out_result(
+                runner.conversation,
+                time.perf_counter() - start,
+                self.timeout_seconds,
+                getattr(runner, "pending_call_seconds", None),
+            )
+        if result.error is not None:
+            return RunStatus.FAILED, result
+        if self.finish is not None:
+            try:
+                result = await self.finish(job, result)
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded, like a runner's errors
+                error = ErrorRecord.from_exception("evaluator", exc)
+                return RunStatus.FAILED, attrs.evolve(result, error=error)
+        return RunStatus.DONE, result
+
+
 class BatchRunner:
     """Runs many conversations; see the module docstring.
 
@@ -327,6 +486,11 @@ class BatchRunner:
         finish: called with each conversation that ended without an error; what it
             returns is stored (an exception it raises fails the conversation, source
             ``"evaluator"``).
+        executor: where the conversations run: an
+            :class:`~clientsim.runners.executors.Executor`, or a name or config
+            (``"local"``, the default; ``"ray"``; ``{"strategy": "ray", "workers":
+            2}``) built for this run and closed after it. The store, ``on_record``
+            and :attr:`finished` stay in this process either way.
     """
 
     def __init__(
@@ -348,6 +512,7 @@ class BatchRunner:
         on_record: OnRecord | None = None,
         finish: Finish | None = None,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        executor: Executor | StrategyConfig | None = None,
     ) -> None:
         if not callable(build):
             raise ConfigError(
@@ -383,6 +548,11 @@ class BatchRunner:
         self.rate_limiter = rate_limiter
         self.on_record = on_record
         self.finish = finish
+        if executor is not None and not isinstance(executor, Executor):
+            from clientsim.factory import executors  # noqa: PLC0415
+
+            executors.check(executor)
+        self.executor = executor
         self._records: list[ConversationRecord] = []
         self._hook_lock: anyio.Lock | None = None  # made on the loop that runs
         self._live_calls = 0
@@ -415,28 +585,35 @@ class BatchRunner:
                 first conversation that hit it; nothing else is started after).
         """
         done = await self._stored()
-        skipped = started = 0
-        limiter = anyio.CapacityLimiter(self.parallel_runs)
+        skipped = 0
+
+        async def pending() -> AsyncIterator[BatchCell]:
+            # One cell at a time: a cell exists only while its conversation runs
+            # (at most parallel_runs of them, plus the next one waiting).
+            nonlocal skipped
+            for cell in self.cells:
+                if cell.cell.key in done:
+                    skipped += 1
+                    if skipped % _SKIPS_PER_CHECKPOINT == 0:
+                        # A resume may skip millions: stay cancellable.
+                        await anyio.lowlevel.checkpoint()
+                    continue
+                yield cell
+
+        executor, owned = self._executor()
         try:
-            # A ConfigError from any conversation comes out as itself (no group).
-            async with task_group() as group:
-                # One cell at a time: a cell exists only while its conversation
-                # runs (at most parallel_runs of them, plus the next one waiting).
-                for cell in self.cells:
-                    if cell.cell.key in done:
-                        skipped += 1
-                        if skipped % _SKIPS_PER_CHECKPOINT == 0:
-                            # A resume may skip millions: stay cancellable.
-                            await anyio.lowlevel.checkpoint()
-                        continue
-                    if started and self.run_delay_seconds:
-                        await anyio.sleep(self.run_delay_seconds)
-                    started += 1
-                    await limiter.acquire_on_behalf_of(cell.cell.key)
-                    group.start_soon(self._slot, limiter, cell)
+            await executor.map(
+                self.work(),
+                pending(),
+                limit=self.parallel_runs,
+                on_result=self._store,
+                delay_seconds=self.run_delay_seconds,
+            )
         finally:
-            if self.response_cache is not None:
-                with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
+                if owned:
+                    await executor.aclose()
+                if self.response_cache is not None:
                     await self.response_cache.flush()
         return BatchResult(
             run_id=self.run_id,
@@ -445,23 +622,45 @@ class BatchRunner:
             live_model_calls=self._live_calls,
         )
 
-    async def _slot(self, limiter: anyio.CapacityLimiter, cell: BatchCell) -> None:
-        try:
-            record = await self._conversation(cell)
-            if self.store is not None:
-                with anyio.CancelScope(shield=True):
-                    await self.store.save_conversation(record)
-            self._records.append(record)
-            events.emit(
-                events.BATCH_CONVERSATION_STORED,
-                run_id=self.run_id,
-                key=record.key,
-                status=record.status.value,
-            )
-            if self.on_record is not None:
-                await self._hook(self.on_record, record)
-        finally:
-            limiter.release_on_behalf_of(cell.cell.key)
+    def work(self) -> ConversationWork:
+        """This run's unit of work (what the executor runs for each pending cell)."""
+        return ConversationWork(
+            build=self.build,
+            run_id=self.run_id,
+            seed=self.seed,
+            timeout_seconds=self.timeout_seconds,
+            timeouts=self.timeouts,
+            max_retries=self.max_retries,
+            retry_base_seconds=self.retry_base_seconds,
+            cassette=self.cassette,
+            response_cache=self.response_cache,
+            rate_limiter=self.rate_limiter,
+            finish=self.finish,
+        )
+
+    def _executor(self) -> tuple[Executor, bool]:
+        """The executor to run on, and whether this run made it (and closes it)."""
+        if isinstance(self.executor, Executor):
+            return self.executor, False
+        from clientsim.factory import build_executor  # noqa: PLC0415
+
+        return build_executor(self.executor or "local"), True
+
+    async def _store(self, _cell: BatchCell, finished: FinishedConversation) -> None:
+        record = finished.record
+        self._live_calls += finished.live_calls
+        if self.store is not None:
+            with anyio.CancelScope(shield=True):
+                await self.store.save_conversation(record)
+        self._records.append(record)
+        events.emit(
+            events.BATCH_CONVERSATION_STORED,
+            run_id=self.run_id,
+            key=record.key,
+            status=record.status.value,
+        )
+        if self.on_record is not None:
+            await self._hook(self.on_record, record)
 
     async def _hook(self, hook: OnRecord, record: ConversationRecord) -> None:
         """Call ``on_record`` in a worker thread, one call at a time; one that takes
@@ -478,114 +677,3 @@ class BatchRunner:
                 limit,
                 record.key,
             )
-
-    async def _conversation(self, cell: BatchCell) -> ConversationRecord:
-        seed = derive_seed(self.seed, cell.cell)
-        simulation_id = f"{self.run_id}/{cell.cell.key}"
-        jitter = random.Random(seed)
-        attempt = 0
-        while True:
-            attempt += 1
-            scope = (
-                await self.cassette.scope(cell.cell.key)
-                if self.cassette is not None
-                else None
-            )
-            models = ConversationModels(
-                seed=seed,
-                scope=scope,
-                cassette=self.cassette,
-                cache=self.response_cache,
-                limiter=self.rate_limiter,
-                max_retries=self.max_retries,
-                retry_base_seconds=self.retry_base_seconds,
-                timeouts=self.timeouts,
-            )
-            job = ConversationJob(
-                run_id=self.run_id,
-                cell=cell.cell,
-                seed=seed,
-                input=cell.input,
-                persona=cell.persona,
-                item=cell.item,
-                attempt=attempt,
-                models=models,
-                timeouts=self.timeouts,
-            )
-            started_at = datetime.now(UTC)
-            start = time.perf_counter()
-            status, result = await self._attempt(job)
-            duration = time.perf_counter() - start
-            self._live_calls += models.live_calls
-            error = result.error if result is not None else None
-            if (
-                status is RunStatus.FAILED
-                and error is not None
-                and error.transient
-                and attempt <= self.max_retries
-            ):
-                delay = self.retry_base_seconds * 2 ** (attempt - 1)
-                log.info(
-                    "retrying %s after a transient %s (attempt %d of %d)",
-                    simulation_id,
-                    error.type,
-                    attempt + 1,
-                    self.max_retries + 1,
-                )
-                await anyio.sleep(delay * (0.5 + jitter.random()))
-                continue
-            if self.cassette is not None and scope is not None:
-                with anyio.CancelScope(shield=True):
-                    await self.cassette.commit(scope)
-            return ConversationRecord(
-                run_id=self.run_id,
-                cell=cell.cell,
-                seed=seed,
-                status=status,
-                input=cell.input,
-                result=result,
-                error=error,
-                attempts=attempt,
-                started_at=started_at,
-                duration_seconds=duration,
-                models=models.usage_by_model(),
-            )
-
-    async def _attempt(
-        self, job: ConversationJob
-    ) -> tuple[RunStatus, ConversationResult | None]:
-        try:
-            built = self.build(job)
-            runner = await built if inspect.isawaitable(built) else built
-        except ConfigError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the factory failed: a simulator error
-            record = ErrorRecord.from_exception("simulator", exc)
-            return RunStatus.FAILED, empty_result(record)
-        if not isinstance(runner, Runner):
-            raise ConfigError(
-                "build(job) must return a Runner (e.g. a FullSimulationRunner or a "
-                f"HybridSimulationRunner); got {type(runner).__name__}"
-            )
-        start = time.perf_counter()
-        result: ConversationResult | None = None
-        with anyio.move_on_after(self.timeout_seconds) as scope:
-            result = await runner.run()
-        if scope.cancelled_caught or result is None:
-            return RunStatus.TIMEOUT, timed_out_result(
-                runner.conversation,
-                time.perf_counter() - start,
-                self.timeout_seconds,
-                getattr(runner, "pending_call_seconds", None),
-            )
-        if result.error is not None:
-            return RunStatus.FAILED, result
-        if self.finish is not None:
-            try:
-                result = await self.finish(job, result)
-            except ConfigError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - recorded, like a runner's errors
-                error = ErrorRecord.from_exception("evaluator", exc)
-                return RunStatus.FAILED, attrs.evolve(result, error=error)
-        return RunStatus.DONE, result

@@ -1,0 +1,1 @@
+"""A PostgreSQL server for the store tests (the PostgreSQL helper writes it)."""
