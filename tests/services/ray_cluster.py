@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _ray_cluster() -> Iterator[str]:
     """The address of a local Ray cluster (2 CPUs), shut down after the session."""
     try:
-        import ray  # noqa: PLC0415
+        import ray
     except ImportError as exc:
         pytest.skip(f"ray is not installed ({exc}); pip install 'clientsim[ray]'")
     # Workers import the tests' fakes by module name, so they see the project too.
