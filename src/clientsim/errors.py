@@ -55,6 +55,7 @@ __all__ = [
     "ModelError",
     "ParticipantError",
     "PluginError",
+    "RateLimitedError",
     "SessionClosedError",
     "SimulationError",
     "StatisticsError",
@@ -188,6 +189,27 @@ class AgentTimeoutError(ChannelError, TimeoutError):
 
 class ModelError(ClientSimError):
     """A chat model call failed."""
+
+
+class RateLimitedError(ModelError):
+    """A provider refused a model call for its rate limit (HTTP 429); transient.
+
+    Args:
+        message: what happened.
+        provider: the provider (``"openai"``, ...).
+        retry_after: the seconds the provider asked to wait (its ``Retry-After``
+            header), or ``None`` when it named none.
+    """
+
+    transient = True
+    status_code = 429
+
+    def __init__(
+        self, message: str, *, provider: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.retry_after = retry_after
 
 
 class InvalidModelOutputError(ModelError):
