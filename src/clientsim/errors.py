@@ -15,6 +15,7 @@ ClientSimError(Exception)
  |    +-- SessionClosedError
  |    +-- AgentTimeoutError(ChannelError, TimeoutError)
  +-- ModelError(ClientSimError)
+ |    +-- RateLimitedError
  |    +-- InvalidModelOutputError
  +-- CassetteMissError(ClientSimError, LookupError)
  |    +-- CassetteDivergenceError
