@@ -114,7 +114,9 @@ def main() -> None:
 @click.option("--output-dir", help="Where experiment folders go.")
 @click.option("--model", help="Model spec for every simulated part, e.g. 'offline'.")
 @click.option(
-    "--executor", metavar="NAME", help="Where conversations run: local, ray, a plugin's."
+    "--executor",
+    metavar="NAME",
+    help="Where conversations run: local, ray, a plugin's.",
 )
 @click.option("--resume", "resume", metavar="RUN_ID", help="Finish an earlier run.")
 @click.option(
