@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterable
 from pathlib import Path
+from typing import Any, ClassVar
 
 import anyio
-from typing import Any, ClassVar
 
 from clientsim.plugins import hookimpl
 from clientsim.runners.executors import LocalExecutor, OnResult, Work
