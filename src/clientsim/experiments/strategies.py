@@ -306,6 +306,8 @@ def _as_executor(value: object) -> Any:
         return LOCAL if value is None else StrategySpec.parse(value)
     except _FieldError as exc:
         raise _FieldError(f"executor.{exc.key}", exc.detail) from None
+    except ConfigError as exc:
+        raise _FieldError("executor", str(exc)) from None
 
 
 def override_executor(spec: StrategySpec, value: object) -> Any:
