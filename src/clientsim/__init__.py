@@ -60,6 +60,7 @@ if _typing.TYPE_CHECKING:
         ModelError,
         ParticipantError,
         PluginError,
+        RateLimitedError,
         SessionClosedError,
         SimulationError,
         StatisticsError,
@@ -83,6 +84,7 @@ if _typing.TYPE_CHECKING:
         build_channel,
         build_client_pool_strategy,
         build_entry_point_strategy,
+        build_executor,
         build_feedback_strategy,
         build_intake_strategy,
         build_metric,
@@ -240,6 +242,8 @@ if _typing.TYPE_CHECKING:
         ConversationJob,
     )
     from clientsim.runners.build import build_runner
+    from clientsim.runners.executors import Executor, LocalExecutor
+    from clientsim.runners.ray_executor import RayExecutor
     from clientsim.runners.scripted import run_script
     from clientsim.runners.simulate import simulate
     from clientsim.simulation import (
@@ -339,6 +343,7 @@ __all__ = [
     "DuplicateStrategyError",
     "Ending",
     "EntryPointStrategy",
+    "Executor",
     "ExperimentConfig",
     "ExperimentResult",
     "FeedbackConfig",
@@ -376,6 +381,7 @@ __all__ = [
     "LLMGenerator",
     "LLMOutcomeEvaluator",
     "LLMParticipant",
+    "LocalExecutor",
     "MaxMessages",
     "MemberInfo",
     "MemoryManager",
@@ -408,6 +414,8 @@ __all__ = [
     "ProjectAdapter",
     "QueueHuman",
     "QueueSession",
+    "RateLimitedError",
+    "RayExecutor",
     "ReportConfig",
     "ReportStrategy",
     "RequestStatus",
@@ -488,6 +496,7 @@ __all__ = [
     "build_channel",
     "build_client_pool_strategy",
     "build_entry_point_strategy",
+    "build_executor",
     "build_feedback_strategy",
     "build_intake_strategy",
     "build_metric",

@@ -84,6 +84,12 @@ def population() -> None:
 @click.option("--seed", type=int, default=None, help="Override the file's seed.")
 @click.option("--model", default=None, help="Override the file's model spec.")
 @click.option(
+    "--executor",
+    metavar="NAME",
+    default=None,
+    help="Where the units run (overrides the file's executor): local, ray, a plugin's.",
+)
+@click.option(
     "--max-units",
     type=click.IntRange(min=1),
     default=None,
@@ -107,7 +113,8 @@ def run_command(study: Path, **options: Any) -> None:
     from clientsim.population.study import load_study  # noqa: PLC0415
 
     config = load_study(study)
-    overrides = {k: options[k] for k in ("seed", "model") if options[k] is not None}
+    keys = ("seed", "model", "executor")
+    overrides = {k: options[k] for k in keys if options[k] is not None}
     config = attrs.evolve(config, **overrides) if overrides else config
 
     async def work() -> int:

@@ -13,10 +13,30 @@ if TYPE_CHECKING:
     from clientsim.models import RoleTemplate
     from clientsim.models.persona import Persona
     from clientsim.population.study import StudyConfig
+    from clientsim.registry import StrategyConfig
     from clientsim.teams.scenario import TeamConfig, TeamScenario
     from clientsim.teams.session import TeamSession
 
-__all__ = ["RunStudy", "StartTeam"]
+__all__ = ["RunStudy", "StartTeam", "check_executor_option"]
+
+
+def check_executor_option(option: str, chosen: str | None) -> None:
+    """Check ``--clientsim-executor`` when pytest starts (``None``: not given).
+
+    Raises:
+        pytest.UsageError: an unknown executor (naming the known ones).
+    """
+    if chosen is None:
+        return
+    import pytest  # noqa: PLC0415
+
+    from clientsim.errors import ConfigError  # noqa: PLC0415 - only when given
+    from clientsim.factory import executors  # noqa: PLC0415
+
+    try:
+        executors.check(chosen)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"{option} {chosen}: {exc}") from None
 
 
 class StartTeam:
@@ -67,10 +87,14 @@ class RunStudy:
 
     Args:
         seed: the marker's seed, used unless the call gives one.
+        executor: where the units run (the marker's ``executor``, else
+            ``--clientsim-executor``), unless the call gives one; ``None``: the
+            study's own ``executor``.
     """
 
-    def __init__(self, *, seed: int) -> None:
+    def __init__(self, *, seed: int, executor: StrategyConfig | None = None) -> None:
         self.seed = seed
+        self.executor = executor
 
     async def __call__(
         self,
@@ -82,7 +106,7 @@ class RunStudy:
         **options: Any,
     ) -> Any:
         """Run the study; ``options`` are :func:`clientsim.population.begin`'s
-        (``store``, ``run_id``)."""
+        (``store``, ``run_id``, ``executor``)."""
         import attrs  # noqa: PLC0415
 
         from clientsim.population.control import begin  # noqa: PLC0415
@@ -95,6 +119,8 @@ class RunStudy:
             changes["model"] = model
         config = attrs.evolve(config, **changes)
         options.setdefault("store", InMemoryStore())
+        if self.executor is not None:
+            options.setdefault("executor", self.executor)
         session = await begin(config, personas=personas, **options)
         await session.run()
         return await session.end()

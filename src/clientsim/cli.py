@@ -113,6 +113,11 @@ def main() -> None:
 @click.option("--persona", help="Use only this persona id.")
 @click.option("--output-dir", help="Where experiment folders go.")
 @click.option("--model", help="Model spec for every simulated part, e.g. 'offline'.")
+@click.option(
+    "--executor",
+    metavar="NAME",
+    help="Where conversations run: local, ray, a plugin's.",
+)
 @click.option("--resume", "resume", metavar="RUN_ID", help="Finish an earlier run.")
 @click.option(
     "--record-cassette",  # absolute: a later chdir does not change what it means
@@ -253,6 +258,7 @@ _OVERRIDES = (
     "persona",
     "output_dir",
     "model",
+    "executor",
 )
 
 

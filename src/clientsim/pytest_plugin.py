@@ -9,7 +9,9 @@ It gives tests of agents:
   afterwards replays the simulated side and calls the agent live, so a changed
   agent fails the test; ``--clientsim-record`` re-records);
 - the marker ``@pytest.mark.clientsim(runs=..., seed=..., threshold=...)``
-  (and ``replay=...``, ``on_miss=...`` for the cassette);
+  (and ``replay=...``, ``on_miss=...`` for the cassette, ``executor=...`` for where
+  the ``simulate`` and ``run_study`` fixtures run their conversations, which
+  ``--clientsim-executor ray`` sets for a whole suite);
 - the assertion helpers of :mod:`clientsim.assertions`, re-exported here.
 
 The plugin is import-light: at pytest start-up it imports only the standard library
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from clientsim._fixtures import RunStudy, StartTeam
+from clientsim._fixtures import RunStudy, StartTeam, check_executor_option
 
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.offline import OfflineChatModel
     from clientsim.models import Timeouts
+    from clientsim.registry import StrategyConfig
 
 
 __all__ = [
@@ -83,7 +86,11 @@ MARKER: Final = "clientsim"
 RECORD_OPTION: Final = "--clientsim-record"
 REPLAY_OPTION: Final = "--clientsim-replay"
 ON_MISS_OPTION: Final = "--clientsim-on-miss"
-_MARKER_KEYS: Final = ("runs", "seed", "threshold", "timeouts", "replay", "on_miss")
+EXECUTOR_OPTION: Final = "--clientsim-executor"
+_MARKER_KEYS: Final = (
+    *("runs", "seed", "threshold", "timeouts"),
+    *("replay", "on_miss", "executor"),
+)
 _ASSERTIONS: Final = frozenset(
     {
         "SimulatedRun",
@@ -113,7 +120,8 @@ def __getattr__(name: str) -> object:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--clientsim-record``, ``--clientsim-replay`` and ``--clientsim-on-miss``."""
+    """Add ``--clientsim-record``, ``--clientsim-replay``, ``--clientsim-on-miss`` and
+    ``--clientsim-executor``."""
     group = parser.getgroup("clientsim")
     group.addoption(
         RECORD_OPTION,
@@ -137,18 +145,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "tests whose clientsim marker does not say: 'fail' (default) or 'live' (call "
         "the simulated side live from there and re-record the cassette)",
     )
+    group.addoption(
+        EXECUTOR_OPTION,
+        metavar="NAME",
+        default=None,
+        help="where the simulate and run_study fixtures run conversations, for tests "
+        "whose clientsim marker does not say: 'local' (default), 'ray' (RAY_ADDRESS "
+        "or a local cluster) or a plugin's executor",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``clientsim`` marker (so ``--strict-markers`` accepts it)."""
+    """Register the ``clientsim`` marker (so ``--strict-markers`` accepts it) and
+    check ``--clientsim-executor`` (an unknown name stops pytest, naming the known)."""
+    check_executor_option(EXECUTOR_OPTION, config.getoption(EXECUTOR_OPTION, None))
     config.addinivalue_line(
         "markers",
         "clientsim(runs=1, seed=0, threshold=None, timeouts=None, replay='simulator', "
         "on_miss='fail'): runs per persona and intent, the run seed, the default "
         "threshold of clientsim's assertion helpers, the simulate fixture's "
         "clientsim.Timeouts (or a mapping of model_call, turn and conversation "
-        "seconds), and what the clientsim_cassette fixture replays and does when the "
-        "agent answers otherwise than recorded",
+        "seconds), what the clientsim_cassette fixture replays and does when the "
+        "agent answers otherwise than recorded, and the executor the simulate and "
+        "run_study fixtures run on ('local', 'ray', {'strategy': 'ray', ...})",
     )
 
 
@@ -346,6 +365,15 @@ def _cassette_choice(request: pytest.FixtureRequest, key: str, option: str) -> s
     return allowed[0] if chosen is None else str(chosen)
 
 
+def _executor(request: pytest.FixtureRequest) -> StrategyConfig | None:
+    """The marker's ``executor``, else ``--clientsim-executor``, else ``None`` (local)."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is not None and "executor" in marker.kwargs:
+        chosen: StrategyConfig | None = marker.kwargs["executor"]
+        return chosen
+    return request.config.getoption(EXECUTOR_OPTION)  # type: ignore[no-any-return]
+
+
 def _settings(request: pytest.FixtureRequest) -> ClientsimSettings:
     return ClientsimSettings.from_marker(request.node.get_closest_marker(MARKER))
 
@@ -388,7 +416,7 @@ def _start_team(request: pytest.FixtureRequest) -> StartTeam:
 @pytest.fixture(name="run_study")
 def _run_study(request: pytest.FixtureRequest) -> RunStudy:
     """``await run_study("study.yaml")``; see :class:`RunStudy`."""
-    return RunStudy(seed=_settings(request).seed)
+    return RunStudy(seed=_settings(request).seed, executor=_executor(request))
 
 
 @pytest.fixture(name="simulate")
@@ -399,7 +427,9 @@ def _simulate(request: pytest.FixtureRequest) -> Simulate:
         if "clientsim_cassette" in request.fixturenames
         else None
     )
-    return _TrackedSimulate(settings=_settings(request), cassette=cassette)
+    return _TrackedSimulate(
+        settings=_settings(request), cassette=cassette, executor=_executor(request)
+    )
 
 
 class Simulate:
@@ -420,13 +450,20 @@ class Simulate:
     Args:
         settings: the marker's settings.
         cassette: the test's cassette, or ``None``.
+        executor: where the conversations run (the marker's ``executor``, else
+            ``--clientsim-executor``; ``None``: in this process), unless a call says.
     """
 
     def __init__(
-        self, *, settings: ClientsimSettings, cassette: ClientsimCassette | None
+        self,
+        *,
+        settings: ClientsimSettings,
+        cassette: ClientsimCassette | None,
+        executor: StrategyConfig | None = None,
     ) -> None:
         self.settings = settings
         self.cassette = cassette
+        self.executor = executor
         self._calls = 0
 
     async def __call__(
@@ -467,7 +504,11 @@ class Simulate:
                 cassette=self.cassette.open() if self.cassette is not None else None,
                 threshold=self.settings.threshold,
                 run_id=f"pytest-s{self._calls}",
-                **{"timeouts": self.settings.timeouts, **options},
+                **{
+                    "timeouts": self.settings.timeouts,
+                    "executor": self.executor,
+                    **options,
+                },
             )
         except CassetteDivergenceError as exc:
             raise CassetteDivergenceError(f"{exc}.\n{_HOW_TO_FIX}") from None
@@ -489,9 +530,13 @@ class _TrackedSimulate(Simulate):
     :func:`pytest_runtest_call`) instead of passing with a "never awaited" warning."""
 
     def __init__(
-        self, *, settings: ClientsimSettings, cassette: ClientsimCassette | None
+        self,
+        *,
+        settings: ClientsimSettings,
+        cassette: ClientsimCassette | None,
+        executor: StrategyConfig | None = None,
     ) -> None:
-        super().__init__(settings=settings, cassette=cassette)
+        super().__init__(settings=settings, cassette=cassette, executor=executor)
         self._handed_out: list[Coroutine[Any, Any, SimulationRuns]] = []
 
     def __repr__(self) -> str:

@@ -196,8 +196,8 @@ def test_every_factory_is_at_the_top_level():
 
     builders = {name for name in factory.__all__ if name.startswith("build_")}
     # the eleven of seed 000 and 003, turn policies, roles, review stages, population
-    # modes, metrics
-    assert len(builders) == 16
+    # modes, metrics, executors
+    assert len(builders) == 17
     assert builders <= set(clientsim.__all__)
 
 

@@ -92,11 +92,13 @@ from clientsim.experiments.strategies import (
     HybridConfig,
     StrategySpec,
     _as_agent,
+    _as_executor,
     _as_optional_spec,
     _as_specs,
     _check_agent,
     check_criteria_key,
     check_strategy_names,
+    override_executor,
 )
 
 
@@ -138,7 +140,7 @@ class ExperimentConfig:
 
     clientsim's own keys, beyond the seed: ``inputs``, ``inputs_file``, ``personas``,
     ``model``, ``agent``, ``outcomes``, ``pass_outcomes``, ``cache``, ``store``,
-    ``first`` and ``fail_under``.
+    ``first``, ``fail_under`` and ``executor``.
 
     Attributes:
         name: experiment name (required).
@@ -174,6 +176,9 @@ class ExperimentConfig:
             (needs the ``otel`` extra); ``None``: no export. ``clientsim run --otel``
             or an :func:`~clientsim.observability.otel.instrument` already in place
             wins.
+        executor: where the conversations run: ``local`` (this process, the
+            default), ``ray`` (the ``ray`` extra; ``{strategy: ray, address: ...,
+            workers: 2}``) or a plugin's; see :mod:`clientsim.runners.executors`.
         base_dir: the project root that relative paths are resolved against; set by
             the loader, never read from the file.
 
@@ -272,12 +277,15 @@ class ExperimentConfig:
     otel: str | None = attrs.field(
         default=None, validator=_optional(_choice("console", "otlp"))
     )
+    executor: StrategySpec = attrs.field(
+        default=None, converter=_as_executor, validator=_SPEC
+    )
     base_dir: Path = attrs.field(factory=Path.cwd, converter=Path)
 
     def __attrs_post_init__(self) -> None:
         _check_experiment(self)
         check_strategy_names(
-            self.agent, self.customer, self.termination, self.evaluator
+            self.agent, self.customer, self.termination, self.evaluator, self.executor
         )
 
     # ----------------------------------------------------------------- loading
@@ -354,6 +362,7 @@ class ExperimentConfig:
         persona: str | None = None,
         output_dir: str | os.PathLike[str] | None = None,
         model: str | None = None,
+        executor: str | Mapping[str, object] | None = None,
     ) -> ExperimentConfig:
         """This config with the command line's flags applied (``None``: not given).
 
@@ -372,6 +381,7 @@ class ExperimentConfig:
             persona: ``--persona``; sets ``multi_turn.persona_override``.
             output_dir: ``--output-dir``; sets ``output_directory``.
             model: ``--model``.
+            executor: ``--executor``; the file's options stay if it names the same.
 
         Raises:
             ConfigError: an override is out of range or of the wrong type.
@@ -395,6 +405,7 @@ class ExperimentConfig:
             (data, "seed", seed),
             (data, "output_directory", output_dir),
             (data, "model", model),
+            (data, "executor", override_executor(self.executor, executor)),
             (turns, "enabled", multi_turn),
             (turns, "max_turns", max_turns),
             (turns, "auto_approve_tools", auto_approve),
@@ -519,6 +530,7 @@ register_structure_overrides(
         "customer": _structure_strategy,
         "evaluator": _structure_strategy,
         "termination": _structure_strategies,
+        "executor": _structure_strategy,
     },
 )
 register_unstructure_overrides(InputItem, hooks={"metadata": _json_copy})
@@ -529,6 +541,7 @@ register_unstructure_overrides(
         "agent": _unstructure_agent,
         "customer": _unstructure_spec,
         "evaluator": _unstructure_spec,
+        "executor": _unstructure_spec,
         "termination": lambda specs: [spec.to_data() for spec in specs],
     },
 )

@@ -44,16 +44,15 @@ from clientsim.models import (
     Timeouts,
 )
 from clientsim.observability.otel import exporting
-from clientsim.runners.batch import (
-    BatchCell,
-    BatchRunner,
-)
+from clientsim.runners.batch import BatchCell, BatchRunner
 
 
 if TYPE_CHECKING:
     from clientsim.experiments.cassette import Cassette
     from clientsim.llm.cache import SQLiteCache
     from clientsim.notebook import DataFrame
+    from clientsim.registry import StrategyConfig
+    from clientsim.runners.executors import Executor
     from clientsim.store.base import SimulationStore
 
 __all__ = ["ExperimentResult", "Progress", "grid", "run_experiment"]
@@ -213,8 +212,8 @@ async def _stored_config(
 ) -> ExperimentConfig:
     """The configuration run ``resume`` started with, so a resume finishes the same
     grid with the same seed whatever the file or the command line say now; only
-    where the run is (``output_directory``, ``store``) comes from ``config``, the file
-    and command line as they are now."""
+    where it is and runs (``output_directory``, ``store``, ``executor``) comes from
+    ``config``, the file and command line as they are now."""
     check_run_id(resume, "--resume")
     info = await store.get_simulation(resume)
     if info is None:
@@ -226,7 +225,8 @@ async def _stored_config(
     data = info.metadata.get("config")
     if not isinstance(data, dict):
         return config
-    here = {"output_directory": config.output_directory, "store": config.store}
+    now = config.to_dict()  # where it is and where it runs: as they are now
+    here = {key: now[key] for key in ("output_directory", "store", "executor")}
     if redact_config(config.to_dict()) == {**data, **here}:
         return config  # the same configuration, with the secrets the store never kept
     stored = ExperimentConfig.from_dict({**data, **here}, base_dir=config.base_dir)
@@ -304,6 +304,7 @@ async def run_experiment(
     on_start: Callable[[str, Path], None] | None = None,
     retry_base_seconds: float = 0.5,
     allow_large_grid: bool = False,
+    executor: Executor | StrategyConfig | None = None,
 ) -> ExperimentResult:
     """Run the experiment ``config`` describes and write its folder.
 
@@ -338,8 +339,7 @@ async def run_experiment(
             :class:`~clientsim.errors.CassetteDivergenceError`, or with
             ``strict=False`` goes live and is recorded anew). See
             :class:`~clientsim.experiments.cassette.Cassette`.
-        strict: see ``cassette`` (``strict=False`` is the cassette's
-            ``on_miss="live"``).
+        strict: see ``cassette`` (``False``: the cassette's ``on_miss="live"``).
         requests_per_second: a rate limit on model calls, shared by the whole run.
         progress: called as each conversation is stored, in a worker thread (a
             slow one never stalls the run; past a turn's timeout it is abandoned);
@@ -348,6 +348,8 @@ async def run_experiment(
         retry_base_seconds: the first backoff before retrying a conversation.
         allow_large_grid: run a grid of more than
             :data:`~clientsim.experiments.build.LARGE_GRID` conversations (100,000).
+        executor: where the conversations run, instead of ``config.executor``: an
+            :class:`~clientsim.runners.executors.Executor` (yours to close) or a name.
 
     Returns:
         What ran, once every conversation of the grid has run. A cancelled run
@@ -410,6 +412,7 @@ async def run_experiment(
             rate_limiter=limiter,
             on_record=on_record,
             finish=make_finish(config),
+            executor=config.executor.to_config() if executor is None else executor,
         )
         opened.executing = True
         return await _execute(
@@ -538,10 +541,7 @@ async def _execute(
             pending=len(batch.cells) - stored_before,
             parallel_runs=config.parallel_runs,
         )
-        if tape is not None:
-            async with tape:
-                result = await batch.run()
-        else:
+        async with tape if tape is not None else contextlib.nullcontext():
             result = await batch.run()
         status = "done"
     except Exception as exc:

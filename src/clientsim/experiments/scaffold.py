@@ -51,6 +51,8 @@ iterations: 2          # times to cycle through inputs x personas (1-1000)
 parallel_runs: 4       # conversations at once (seed range 1-20; clientsim allows more)
 run_delay_seconds: 0   # pause between starts (0-60)
 seed: 42               # null for a random seed per run
+executor: local        # where conversations run: local (this process), ray (the
+                       # ray extra), or {{strategy: ray, address: "ray://HOST:10001"}}
 
 runner:
   target: "agent:run"  # module:function, module:Class.method or module:instance.method

@@ -1,5 +1,5 @@
 """The experiment file's strategy keys: ``agent``, ``customer``, ``termination``,
-``evaluator`` and ``hybrid`` (clientsim's own, beyond seed 003).
+``evaluator``, ``executor`` and ``hybrid`` (clientsim's own, beyond seed 003).
 
 A strategy is written as its name, or as a mapping with a ``strategy`` key naming it
 plus that strategy's options, exactly as :mod:`clientsim.factory` builds it::
@@ -10,6 +10,7 @@ plus that strategy's options, exactly as :mod:`clientsim.factory` builds it::
       - clientsim-example-plugin/politeness
     evaluator: {strategy: llm, instructions: "Resolved means a refund was issued."}
     agent: {strategy: http, base_url: "http://127.0.0.1:8000/v1", mode: webhook}
+    executor: {strategy: ray, address: "ray://head:10001", workers: 2}
 
 A name a plugin registers through the ``clientsim`` entry point group is used exactly
 like a built-in's. Names are checked when the file loads: an unknown one is an error
@@ -213,8 +214,10 @@ def check_strategy_names(
     customer: StrategySpec | None,
     termination: tuple[StrategySpec, ...],
     evaluator: StrategySpec | None,
+    executor: StrategySpec | None = None,
 ) -> None:
-    """Every strategy a file names is registered (plugins' included).
+    """Every strategy a file names is registered (plugins' included), with options
+    its factory takes.
 
     Raises:
         ConfigError: naming the key, the value and the known names.
@@ -232,6 +235,8 @@ def check_strategy_names(
     )
     if evaluator is not None:
         checks.append(("evaluator", evaluator, (factory.outcome_evaluators,)))
+    if executor is not None:
+        checks.append(("executor", executor, (factory.executors,)))
     for key, spec, registries in checks:
         found = [registry for registry in registries if spec.strategy in registry]
         if found:
@@ -289,6 +294,30 @@ _SPECS: Final = _Check(
 
 def _as_optional_spec(value: object) -> Any:
     return None if value is None else StrategySpec.parse(value)
+
+
+LOCAL: Final = StrategySpec("local")
+"""The default ``executor``: conversations as tasks in this process."""
+
+
+def _as_executor(value: object) -> Any:
+    """``executor``: a name or a mapping; ``null`` is the default, ``local``."""
+    try:
+        return LOCAL if value is None else StrategySpec.parse(value)
+    except _FieldError as exc:
+        raise _FieldError(f"executor.{exc.key}", exc.detail) from None
+    except ConfigError as exc:
+        raise _FieldError("executor", str(exc)) from None
+
+
+def override_executor(spec: StrategySpec, value: object) -> Any:
+    """The file's ``executor`` as plain data after ``--executor value`` (``None``:
+    not given). Naming the file's executor again keeps its options (its address)."""
+    if value is None or isinstance(value, StrategySpec):
+        return value if value is None else value.to_data()
+    if value == spec.strategy:
+        return spec.to_data()
+    return dict(value) if isinstance(value, Mapping) else value
 
 
 def _as_specs(value: object) -> Any:

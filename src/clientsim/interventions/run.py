@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from langchain_core.rate_limiters import BaseRateLimiter
 
     from clientsim.llm.cache import SQLiteCache
+    from clientsim.registry import StrategyConfig
+    from clientsim.runners.executors import Executor
     from clientsim.store.base import SimulationStore
 
 __all__ = [
@@ -272,6 +274,7 @@ async def run_intervention(
     max_retries: int = 3,
     response_cache: SQLiteCache | None = None,
     rate_limiter: BaseRateLimiter | None = None,
+    executor: Executor | StrategyConfig | None = None,
 ) -> InterventionResults:
     """Run ``intervention`` on ``population`` and analyse it.
 
@@ -294,6 +297,8 @@ async def run_intervention(
         max_retries: retries of a unit after a transient error.
         response_cache: a model response cache.
         rate_limiter: bounds the model calls per second.
+        executor: where the units run: ``"local"`` (the default), ``"ray"``, a
+            plugin's, or an :class:`~clientsim.runners.executors.Executor`.
 
     Raises:
         ConfigError: a bad intervention or population, no persona in the target
@@ -326,6 +331,7 @@ async def run_intervention(
         response_cache=response_cache,
         rate_limiter=rate_limiter,
         metadata=plan.metadata,
+        executor=executor,
     )
     return InterventionResults.from_responses(
         plan.intervention,

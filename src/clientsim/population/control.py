@@ -43,15 +43,18 @@ import attrs
 from clientsim._validators import check_int
 from clientsim.config.values import to_dict
 from clientsim.errors import ConfigError
+from clientsim.models.frozen import thaw
 from clientsim.models.persona import Persona
 from clientsim.population.engine import Arm, StudyRun, run_mode
 from clientsim.population.study import StudyConfig, load_study
+from clientsim.runners.executors import Executor
 
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from clientsim.population.base import PopulationMode
+    from clientsim.registry import StrategyConfig
     from clientsim.store.base import SimulationStore
 
 
@@ -93,6 +96,8 @@ class StudySession:
         run_id: the run's id in the store.
         store: the run store.
         personas: the study's personas (generated from its population).
+        executor: where :meth:`run` runs the units (``None``: the study's
+            ``executor``).
     """
 
     def __init__(
@@ -102,8 +107,10 @@ class StudySession:
         store: SimulationStore,
         run_id: str,
         personas: Sequence[Persona],
+        executor: Executor | StrategyConfig | None = None,
     ) -> None:
         self.study = study
+        self.executor = executor
         self.run_id = run_id
         self.store = store
         self.personas = tuple(personas)
@@ -134,15 +141,31 @@ class StudySession:
     ) -> StudyRun:
         """Run the units not yet stored (at most ``max_units`` of them), taking a
         checkpoint after every ``study.checkpoint_every`` stored units (each passed
-        to ``on_checkpoint``)."""
+        to ``on_checkpoint``). The units run on :attr:`executor`, else the study's
+        ``executor`` (one for the whole call)."""
         if max_units is not None:
             check_int("max_units", max_units, low=0)
+        executor = self.executor
+        if executor is None or not isinstance(executor, Executor):
+            from clientsim.factory import build_executor  # noqa: PLC0415
+
+            executor = build_executor(executor or thaw(self.study.executor))
+            async with executor:
+                return await self._steps(max_units, on_checkpoint, executor)
+        return await self._steps(max_units, on_checkpoint, executor)
+
+    async def _steps(
+        self,
+        max_units: int | None,
+        on_checkpoint: Callable[[Checkpoint], None] | None,
+        executor: Executor,
+    ) -> StudyRun:
         step = self.study.checkpoint_every or None
         left = max_units
         total = skipped = calls = 0
         while True:
             limit = step if left is None else min(step or left, left)
-            run = await self._run(limit)
+            run = await self._run(limit, executor)
             total, calls = total + run.ran, calls + run.live_model_calls
             skipped = skipped or run.skipped
             if left is not None:
@@ -156,7 +179,7 @@ class StudySession:
                     run, ran=total, skipped=skipped, live_model_calls=calls
                 )
 
-    async def _run(self, limit: int | None) -> StudyRun:
+    async def _run(self, limit: int | None, executor: Executor) -> StudyRun:
         metadata = {
             **self._plan()[2],
             "study": self.study.name,
@@ -172,6 +195,7 @@ class StudySession:
             parallel_runs=self.study.parallel_runs,
             metadata=metadata,
             limit=limit,
+            executor=executor,
         )
 
     async def status(self) -> dict[str, Any]:
@@ -259,7 +283,11 @@ class StudySession:
             if record.key in keep:
                 await self.store.save_conversation(attrs.evolve(record, run_id=new_id))
         return StudySession(
-            self.study, store=self.store, run_id=new_id, personas=self.personas
+            self.study,
+            store=self.store,
+            run_id=new_id,
+            personas=self.personas,
+            executor=self.executor,
         )
 
     async def end(self) -> Any:
@@ -291,6 +319,7 @@ async def begin(
     store: SimulationStore | None = None,
     run_id: str | None = None,
     personas: Sequence[Persona] | None = None,
+    executor: Executor | StrategyConfig | None = None,
 ) -> StudySession:
     """Begin (or resume) a study run.
 
@@ -300,6 +329,9 @@ async def begin(
         run_id: the run's id (default: the study's name as a slug and its seed). A
             run id the store already has is resumed.
         personas: use these personas instead of generating the study's population.
+        executor: where the units run, instead of the study's ``executor``: a name,
+            a mapping with ``strategy``, or an
+            :class:`~clientsim.runners.executors.Executor` (yours to close).
     """
     from clientsim.models.persona import persona_id  # noqa: PLC0415
     from clientsim.store import InMemoryStore  # noqa: PLC0415
@@ -311,6 +343,7 @@ async def begin(
         store=store if store is not None else InMemoryStore(),
         run_id=run_id or f"{persona_id(config.name) or 'study'}-{config.seed}",
         personas=chosen,
+        executor=executor,
     )
 
 

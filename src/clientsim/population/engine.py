@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from langchain_core.rate_limiters import BaseRateLimiter
 
     from clientsim.llm.cache import SQLiteCache
+    from clientsim.registry import StrategyConfig
+    from clientsim.runners.executors import Executor
     from clientsim.store.base import SimulationStore
 
 
@@ -118,13 +120,16 @@ async def run_mode(
     rate_limiter: BaseRateLimiter | None = None,
     metadata: Mapping[str, Any] | None = None,
     limit: int | None = None,
+    executor: Executor | StrategyConfig | None = None,
 ) -> StudyRun:
     """Run ``mode`` over ``arms`` (or over a list of personas, as one arm ``"all"``).
 
     The run is registered in ``store`` (with ``metadata``) the first time; a run id
     the store already has is resumed: stored units are skipped. ``limit`` runs at
     most that many of the units not yet stored (in order), so a long study can be
-    run, and checkpointed, in steps.
+    run, and checkpointed, in steps. ``executor`` is where the units run
+    (``"local"``, the default; ``"ray"``; a plugin's; or an
+    :class:`~clientsim.runners.executors.Executor`, yours to close).
 
     Raises:
         ConfigError: ``mode`` is not a :class:`PopulationMode`, or two arms share a
@@ -170,6 +175,7 @@ async def run_mode(
         response_cache=response_cache,
         rate_limiter=rate_limiter,
         finish=finish,
+        executor=executor,
     )
     result = await runner.run()
     stored = await store.conversations(run_id) if store is not None else None

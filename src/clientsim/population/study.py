@@ -52,6 +52,24 @@ def _spec(value: object, _: object = None) -> str | FrozenDict[str, Any]:
     raise WrongType(value, "a mode name (e.g. 'survey') or a mapping with 'strategy'")
 
 
+def _executor(value: object, _: object = None) -> str | FrozenDict[str, Any]:
+    """Where the units run: a registered executor's name, or a mapping with
+    ``strategy`` and its options (checked now, so a typo fails before any unit)."""
+    if value is None:
+        return "local"
+    if not (isinstance(value, str) and value.strip()) and not isinstance(
+        value, Mapping
+    ):
+        raise WrongType(
+            value,
+            "an executor name (local, ray, a plugin's) or a mapping with 'strategy'",
+        )
+    from clientsim.factory import executors  # noqa: PLC0415 - loads plugins when used
+
+    executors.check(value)
+    return value if isinstance(value, str) else freeze_mapping(value, "executor")
+
+
 def _source(value: object, _: object = None) -> str | FrozenDict[str, Any]:
     """A file path or an inline mapping."""
     if isinstance(value, str) and value.strip():
@@ -118,6 +136,8 @@ class StudyConfig:
         parallel_runs: how many units run at once.
         checkpoint_every: an automatic checkpoint after every this many stored
             units (``0``: only on demand).
+        executor: where the units run: ``local`` (default, this process), ``ray``
+            (``{strategy: ray, address: ..., workers: 2}``) or a plugin's.
         base_dir: where relative paths are read from (the study file's folder).
     """
 
@@ -133,6 +153,9 @@ class StudyConfig:
     seed: int = attrs.field(default=0, validator=an_int())
     parallel_runs: int = attrs.field(default=8, validator=an_int(low=1, high=10_000))
     checkpoint_every: int = attrs.field(default=50, validator=an_int(low=0))
+    executor: str | FrozenDict[str, Any] = attrs.field(
+        default="local", converter=_executor
+    )
     base_dir: str = attrs.field(default=".", validator=typed(str))
 
     @property
@@ -156,6 +179,7 @@ register_structure_overrides(
         "questions": _questions,
         "fields": _fields,
         "intervention": _optional_source,
+        "executor": _executor,
     },
 )
 

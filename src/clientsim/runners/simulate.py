@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from clientsim.evaluation.criteria import CriteriaJudge
     from clientsim.experiments.cassette import Cassette
     from clientsim.runners.base import Runner
+    from clientsim.runners.executors import Executor
     from clientsim.runners.script_steps import Step
 
 
@@ -102,6 +103,7 @@ async def simulate(
     first: Literal["customer", "agent"] = "customer",
     script: Sequence[Step] | None = None,
     criteria: Sequence[str] | CriteriaJudge | None = None,
+    executor: Executor | StrategyConfig | None = None,
 ) -> SimulationRuns:
     """Run simulated customers against ``agent`` and return their conversations.
 
@@ -153,6 +155,11 @@ async def simulate(
             strings, judged on ``customer_model``; or a
             :class:`~clientsim.evaluation.criteria.CriteriaJudge` for another model);
             each result then carries its verdict as ``result.criteria``.
+        executor: where the conversations run: ``"local"`` (the default: tasks in
+            this process), ``"ray"``, ``{"strategy": "ray", "workers": 2}``, a
+            plugin's name, or an :class:`~clientsim.runners.executors.Executor`
+            (yours to close). On another process the agent, the customer's model and
+            the strategies travel pickled, so they must pickle.
 
     Returns:
         The conversations in grid order (intent, persona, repetition), each with its
@@ -263,6 +270,7 @@ async def simulate(
             cassette=cassette,
             timeouts=timeouts or Timeouts(),
             finish=finish,
+            executor=executor,
         ).run()
         status, stored = "done", len(batch.records)
     except Exception:
