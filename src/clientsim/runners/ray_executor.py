@@ -196,9 +196,16 @@ class RayExecutor(Executor):
         check_int("limit", limit, low=1)
         check_seconds("delay_seconds", delay_seconds, zero=True)
         _refuse_what_cannot_travel(work)
-        ray = self._connect()
-        workers = self._worker_count(ray, limit)
-        work_ref = ray.put(_pickled(work, ray, workers))
+        ray = _ray()
+        if self.workers is not None:  # refuse work that cannot travel before connecting
+            workers = min(self.workers, limit)
+            data = _pickled(work, ray, workers)
+            ray = self._connect()
+        else:
+            ray = self._connect()
+            workers = self._worker_count(ray, limit)
+            data = _pickled(work, ray, workers)
+        work_ref = ray.put(data)
         pool = _Pool(self, ray, work_ref, workers, limit)
         try:
             await pool.start()
