@@ -28,6 +28,7 @@ the number of units.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -133,7 +134,8 @@ async def unit_cost(
 
 async def main(count: int, workers: int) -> None:
     print(
-        f"{count} conversations, at most {MAX_MESSAGES} messages, {LATENCY * 1000:.0f} ms per model call",
+        f"{count} conversations, at most {MAX_MESSAGES} messages, "
+        f"{LATENCY * 1000:.0f} ms per model call",
         file=sys.stderr,
     )
     local_wall, local = await timed(count, None)
