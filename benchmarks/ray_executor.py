@@ -28,7 +28,6 @@ the number of units.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import AsyncIterator
