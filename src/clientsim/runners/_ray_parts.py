@@ -74,6 +74,8 @@ def dumps_work(work: object, *, cloudpickle: ModuleType, workers: int) -> bytes:
 
 
 def _pickler(cloudpickle: ModuleType, workers: int) -> type[pickle.Pickler]:
+    from clientsim.llm.travel import rebuilt as _rebuilt  # noqa: PLC0415 - loads LangChain
+
     base: type[pickle.Pickler] = cloudpickle.CloudPickler
 
     class WorkPickler(base):  # type: ignore[valid-type,misc]
@@ -84,36 +86,6 @@ def _pickler(cloudpickle: ModuleType, workers: int) -> type[pickle.Pickler]:
             return super().reducer_override(obj)
 
     return WorkPickler
-
-
-def _rebuilt(obj: object, workers: int) -> tuple[object, ...] | None:
-    """How to rebuild ``obj`` in a worker, if it is one of the live things rebuilt
-    rather than copied; ``None`` otherwise."""
-    try:
-        from langchain_core.rate_limiters import InMemoryRateLimiter  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - langchain-core is a dependency
-        return None
-    if type(obj) is InMemoryRateLimiter:
-        # One bucket per worker: the run's rate, shared out between them.
-        return (
-            _rate_limiter,
-            (
-                obj.requests_per_second / workers,
-                obj.check_every_n_seconds,
-                obj.max_bucket_size,
-            ),
-        )
-    return None
-
-
-def _rate_limiter(rate: float, check_every: float, bucket: float) -> object:
-    from langchain_core.rate_limiters import InMemoryRateLimiter  # noqa: PLC0415
-
-    return InMemoryRateLimiter(
-        requests_per_second=rate,
-        check_every_n_seconds=check_every,
-        max_bucket_size=bucket,
-    )
 
 
 def unpicklable_part(
