@@ -102,7 +102,7 @@ async def test_same_conversations_as_local(ray_cluster: str, tmp_path: Path) -> 
 async def test_a_killed_worker_loses_no_conversation(
     ray_cluster: str, tmp_path: Path
 ) -> None:
-    config = experiment(tmp_path / "project", iterations=30)
+    config = experiment(tmp_path / "project", iterations=12)
     store = SQLiteStore(tmp_path / "runs.sqlite")
     executor = RayExecutor(address=ray_cluster, workers=2)
     twenty = threading.Event()
@@ -128,7 +128,7 @@ async def test_a_killed_worker_loses_no_conversation(
             result = await runner.run()
         keys = [record.key for record in runner.finished]
         assert killed
-        assert len(result.records) == config.grid_size == 300
+        assert len(result.records) == config.grid_size == 120
         assert all(count == 1 for count in collections.Counter(keys).values())
         assert set(keys) == {cell.cell.key for cell in grid(config)}
         assert await store.stored_keys("run") == set(keys)

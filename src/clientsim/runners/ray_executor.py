@@ -270,8 +270,11 @@ class _Pool:
         self.actors: list[Any] = []
 
     def make(self, slots: int) -> Any:
-        """A new actor with ``slots`` units at once (and room for its other calls)."""
-        options = self.remote.options(max_concurrency=slots + 2)
+        """A new actor with ``slots`` units at once (and room for its other calls),
+        spread over the cluster's nodes."""
+        options = self.remote.options(
+            max_concurrency=slots + 2, scheduling_strategy="SPREAD"
+        )
         return options.remote(self.work_ref, self.paths)
 
     async def start(self) -> None:
