@@ -267,3 +267,22 @@ def test_the_module_imports_without_ray_and_a_map_says_how_to_install_it() -> No
         "import clientsim.runners.ray_executor\nassert 'ray' not in sys.modules"
     )
     assert done.returncode == 0, done.stderr
+
+
+async def test_a_used_channel_travels_without_its_session() -> None:
+    from clientsim.channels import HTTPChannel, WebSocketChannel
+
+    http = HTTPChannel(base_url="http://127.0.0.1:9/v1")
+    socket = WebSocketChannel("ws://127.0.0.1:9/ws")
+    http._client()
+    socket._http = http._client()
+    try:
+        for channel in (http, socket):
+            copy = pickle.loads(dumps_work(channel, cloudpickle=cloudpickle, workers=2))  # noqa: S301
+            assert type(copy) is type(channel)
+            assert copy._http is None
+            assert channel._http is not None
+    finally:
+        socket._http = None
+        await http.aclose()
+        await socket.aclose()
