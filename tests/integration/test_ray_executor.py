@@ -9,6 +9,7 @@ cannot travel is refused, naming what could not be pickled.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import signal
 import subprocess
@@ -24,7 +25,7 @@ import pytest
 import yaml
 
 import clientsim
-from clientsim.errors import ConfigError
+from clientsim.errors import ConfigError, SimulationError
 from clientsim.experiments import scaffold
 from clientsim.experiments.build import grid, make_build, make_finish
 from clientsim.experiments.cassette import Cassette
@@ -158,6 +159,47 @@ async def test_a_config_error_from_work_comes_out_as_itself(ray_cluster: str) ->
             await executor.map(refuse_seven, _items(50), limit=4, on_result=keep)
     assert type(caught.value) is ConfigError
     assert 7 not in seen
+
+
+async def die_on(folder: Path, doomed: int, once: bool, number: int) -> int:
+    """Kill this worker process at ``number == doomed``: the first time only
+    (``once``; a marker file remembers it), or every time."""
+    if number == doomed:
+        marker = folder / f"died-{number}"
+        if not (once and marker.exists()):
+            marker.touch()
+            os._exit(1)
+    return number
+
+
+async def test_a_unit_whose_worker_dies_runs_again(
+    ray_cluster: str, tmp_path: Path
+) -> None:
+    seen: list[int] = []
+
+    async def keep(_number: int, result: int) -> None:
+        seen.append(result)
+
+    work = functools.partial(die_on, tmp_path, 5, True)
+    async with RayExecutor(address=ray_cluster, workers=2) as executor:
+        await executor.map(work, _items(20), limit=4, on_result=keep)
+        assert executor.restarts == 1
+    assert sorted(seen) == list(range(20))
+    assert (tmp_path / "died-5").exists()
+
+
+async def test_a_unit_that_kills_every_worker_stops_the_run(
+    ray_cluster: str, tmp_path: Path
+) -> None:
+    async def keep(_number: int, _result: int) -> None:
+        return None
+
+    work = functools.partial(die_on, tmp_path, 3, False)
+    async with RayExecutor(
+        address=ray_cluster, workers=2, max_unit_attempts=2
+    ) as executor:
+        with pytest.raises(SimulationError, match="died 2 times"):
+            await executor.map(work, _items(10), limit=2, on_result=keep)
 
 
 async def test_unpicklable_work_is_refused_by_name(ray_cluster: str) -> None:
