@@ -328,6 +328,13 @@ class HTTPChannel(Channel):
         """``True`` once :meth:`aclose` was called."""
         return self._closed
 
+    def __getstate__(self) -> dict[str, object]:
+        """A copy in another process (a Ray worker) opens its own connections on
+        first use: the live client session stays here."""
+        state = dict(self.__dict__)
+        state["_http"] = None
+        return state
+
     async def aclose(self) -> None:
         """Close the connection pool; closing twice is harmless."""
         self._closed = True

@@ -211,6 +211,14 @@ class WebSocketChannel(Channel):
     def __repr__(self) -> str:
         return f"WebSocketChannel({display_url(self.url)!r}, format={self.format!r})"
 
+    def __getstate__(self) -> dict[str, object]:
+        """A copy in another process (a Ray worker) opens its own connections on
+        first use: the live client session stays here."""
+        state = dict(self.__dict__)
+        state["_http"] = None
+        state["_users"] = 0
+        return state
+
     async def create_session(self, session_id: str | None = None) -> WebSocketSession:
         """A new session; it connects when entered with ``async with``.
 

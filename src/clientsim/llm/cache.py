@@ -94,6 +94,14 @@ class SQLiteCache(BaseCache):
     def __repr__(self) -> str:
         return f"SQLiteCache({str(self.path)!r})"
 
+    def __reduce__(self) -> tuple[type[SQLiteCache], tuple[Path], dict[str, int]]:
+        """A copy in another process (a Ray worker) opens the same file itself, on
+        first use; the answers waiting here stay here (:meth:`flush` writes them)."""
+        return SQLiteCache, (self.path,), {"flush_every": self.flush_every}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.flush_every = state["flush_every"]
+
     @staticmethod
     def key(prompt: str, llm_string: str) -> str:
         """The cache key LangChain's ``(prompt, llm_string)`` is stored under."""
