@@ -44,7 +44,7 @@ from clientsim.models import (
 )
 from clientsim.participants.base import Participant
 from clientsim.runners.agents import builds_a_channel, resolve_agent
-from clientsim.runners.batch import (
+from clientsim.runners.work import (
     BatchCell,
     Build,
     ConversationJob,

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from clientsim.evaluation.criteria import CriteriaJudge
     from clientsim.models import ConversationResult
-    from clientsim.runners.batch import ConversationJob, ConversationModels, Finish
+    from clientsim.runners.work import ConversationJob, ConversationModels, Finish
 
 
 __all__ = [
