@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Final, Self
+from typing import ClassVar, Final, Self
 
 import anyio
 import attrs
@@ -49,6 +49,13 @@ class Channel(abc.ABC):
     A channel that holds resources (a connection pool) releases them in
     :meth:`aclose`; every channel is an async context manager that calls it.
     """
+
+    _detached: ClassVar[dict[str, object]] = {}
+    """Attributes a copy in another process (a Ray worker) starts afresh with: its
+    live connections stay here, and the copy opens its own on first use."""
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, **self._detached}
 
     @abc.abstractmethod
     async def create_session(self) -> Session:

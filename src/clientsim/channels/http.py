@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal
 from urllib.parse import quote, urlsplit
 
 import aiohttp
@@ -166,6 +166,8 @@ class HTTPChannel(Channel):
                     async for event in session.events():
                         ...
     """
+
+    _detached: ClassVar[dict[str, object]] = {"_http": None}
 
     def __init__(
         self,
@@ -327,13 +329,6 @@ class HTTPChannel(Channel):
     def closed(self) -> bool:
         """``True`` once :meth:`aclose` was called."""
         return self._closed
-
-    def __getstate__(self) -> dict[str, object]:
-        """A copy in another process (a Ray worker) opens its own connections on
-        first use: the live client session stays here."""
-        state = dict(self.__dict__)
-        state["_http"] = None
-        return state
 
     async def aclose(self) -> None:
         """Close the connection pool; closing twice is harmless."""

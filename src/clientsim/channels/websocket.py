@@ -27,7 +27,7 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from types import MappingProxyType
-from typing import Final, Literal, Self, TypeAlias
+from typing import ClassVar, Final, Literal, Self, TypeAlias
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -147,6 +147,8 @@ class WebSocketChannel(Channel):
         WebSocketChannel('ws://127.0.0.1:8000/chat', format='json')
     """
 
+    _detached: ClassVar[dict[str, object]] = {"_http": None, "_users": 0}
+
     def __init__(
         self,
         url: str,
@@ -210,14 +212,6 @@ class WebSocketChannel(Channel):
 
     def __repr__(self) -> str:
         return f"WebSocketChannel({display_url(self.url)!r}, format={self.format!r})"
-
-    def __getstate__(self) -> dict[str, object]:
-        """A copy in another process (a Ray worker) opens its own connections on
-        first use: the live client session stays here."""
-        state = dict(self.__dict__)
-        state["_http"] = None
-        state["_users"] = 0
-        return state
 
     async def create_session(self, session_id: str | None = None) -> WebSocketSession:
         """A new session; it connects when entered with ``async with``.
