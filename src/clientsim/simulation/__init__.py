@@ -12,6 +12,11 @@ from clientsim.simulation.config import (
 from clientsim.simulation.metrics import SimulationMetrics, TaskOutcome
 from clientsim.simulation.result import SimulationResult
 from clientsim.simulation.runner import ContinuousMode, SimulationRunner, build_clients
+from clientsim.simulation.batch import (
+    SimulationReplicate,
+    SimulationWork,
+    run_simulations,
+)
 
 
 __all__ = [
@@ -25,7 +30,10 @@ __all__ = [
     "SimulationMetrics",
     "SimulationResult",
     "SimulationRunner",
+    "SimulationReplicate",
     "SimulationRunnerConfig",
+    "SimulationWork",
     "TaskOutcome",
     "build_clients",
+    "run_simulations",
 ]
