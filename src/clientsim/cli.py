@@ -165,6 +165,16 @@ def main() -> None:
     "worker(task, feedback) -> str or a participant); default: a simulated agent.",
 )
 @click.option(
+    "--replicates",
+    type=click.IntRange(min=1),
+    help="Client simulation: run it this many times, seeded runner.seed up.",
+)
+@click.option(
+    "--executor",
+    metavar="NAME",
+    help="Where the work runs: local (default), ray, or a plugin's executor.",
+)
+@click.option(
     "--otel", type=click.Choice(OTEL_TARGETS), callback=otel_option, help=OTEL_HELP
 )
 @_exits_cleanly("run")
@@ -176,6 +186,8 @@ def run(config: Path, **options: Any) -> None:
         _run_client_simulation(config, options)
     if options["worker"] is not None:
         _fail("--worker applies to client simulation configs only")
+    if options["replicates"] is not None:
+        _fail("--replicates applies to client simulation configs only")
     loaded = _with_threshold(_load(config, options), options["fail_under"])
     record, replay = options["record_cassette"], options["replay_cassette"]
     # Absolute before a chdir below, so the path means what it meant.
@@ -472,6 +484,10 @@ def _run_client_simulation(path: Path, options: dict[str, Any]) -> NoReturn:
 
     try:
         config = ClientSimulationConfig.from_file(path)
+        if options["replicates"] is not None or options["executor"] is not None:
+            from clientsim._cli_simulations import run_replicates  # noqa: PLC0415
+
+            run_replicates(config, options)
         worker = _worker(options["worker"])
     except ClientSimError as exc:
         _fail(str(exc))

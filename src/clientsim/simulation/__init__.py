@@ -1,5 +1,10 @@
 """Client simulation runs (seed 000): configuration, metrics, results and reports."""
 
+from clientsim.simulation.batch import (
+    SimulationReplicate,
+    SimulationWork,
+    run_simulations,
+)
 from clientsim.simulation.config import (
     ClientSimulationConfig,
     ContinuousModeConfig,
@@ -12,11 +17,6 @@ from clientsim.simulation.config import (
 from clientsim.simulation.metrics import SimulationMetrics, TaskOutcome
 from clientsim.simulation.result import SimulationResult
 from clientsim.simulation.runner import ContinuousMode, SimulationRunner, build_clients
-from clientsim.simulation.batch import (
-    SimulationReplicate,
-    SimulationWork,
-    run_simulations,
-)
 
 
 __all__ = [
@@ -28,9 +28,9 @@ __all__ = [
     "ReportConfig",
     "RequirementGeneratorConfig",
     "SimulationMetrics",
+    "SimulationReplicate",
     "SimulationResult",
     "SimulationRunner",
-    "SimulationReplicate",
     "SimulationRunnerConfig",
     "SimulationWork",
     "TaskOutcome",

@@ -33,7 +33,7 @@ import attrs
 
 from clientsim._validators import check_int
 from clientsim.errors import ConfigError, DuplicateSimulationError
-from clientsim.runners._executor_use import ExecutorArg, check_executor, executor_for
+from clientsim.runners.executor_choice import ExecutorArg, check_executor, executor_for
 from clientsim.simulation.config import ClientSimulationConfig
 from clientsim.simulation.result import SimulationResult
 from clientsim.store.base import SimulationStore
@@ -187,7 +187,9 @@ async def run_simulations(
     check_executor(executor)
     prefix = batch_id or f"sim-{secrets.token_hex(4)}"
     units = [
-        SimulationReplicate(index=index, seed=seed, simulation_id=f"{prefix}-{index + 1}")
+        SimulationReplicate(
+            index=index, seed=seed, simulation_id=f"{prefix}-{index + 1}"
+        )
         for index, seed in enumerate(chosen)
     ]
     work = SimulationWork(config=config.to_dict(), worker=worker, model=model)
