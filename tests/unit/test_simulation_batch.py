@@ -4,9 +4,7 @@ the store written in the driver, and work that pickles."""
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import AsyncIterable
-from typing import Any, ClassVar
+from typing import Any
 
 import anyio
 import pytest
@@ -18,7 +16,6 @@ from clientsim.errors import ConfigError, DuplicateSimulationError, UnknownStrat
 from clientsim.participants import LLMParticipant
 from clientsim.plugins import register_plugin, unregister_plugin
 from clientsim.requirements.template import TemplateGenerator
-from clientsim.runners.executors import Executor, LocalExecutor, OnResult, Work
 from clientsim.simulation import (
     ClientSimulationConfig,
     SimulationReplicate,
@@ -29,6 +26,7 @@ from clientsim.simulation import (
 )
 from clientsim.store import InMemoryStore
 from clientsim.tasks import InMemoryTaskEngine
+from tests.executor_fakes import ExecutorPlugin, RecordingExecutor, round_trip
 
 
 pytestmark = pytest.mark.anyio
@@ -109,39 +107,6 @@ async def test_explicit_seeds_come_back_in_seed_order_and_the_store_gets_each():
         assert info.metadata["replicates"] == 3
     with pytest.raises(DuplicateSimulationError, match="seeds-1"):
         await run_simulations(CONFIG, seeds=[1], store=store, batch_id="seeds")
-
-
-class RecordingExecutor(Executor):
-    """A plugin's executor: sends each unit through pickle, as a remote one would."""
-
-    name: ClassVar[str] = "recording"
-    units: ClassVar[list[object]] = []
-
-    async def map(
-        self,
-        work: Work[Any, Any],
-        items: AsyncIterable[Any],
-        *,
-        limit: int,
-        on_result: OnResult[Any, Any],
-        delay_seconds: float = 0.0,
-    ) -> None:
-        shipped = pickle.loads(pickle.dumps(work))
-
-        async def remote(item: Any) -> Any:
-            self.units.append(item)
-            result = await shipped(pickle.loads(pickle.dumps(item)))
-            return pickle.loads(pickle.dumps(result))
-
-        await LocalExecutor().map(
-            remote, items, limit=limit, on_result=on_result, delay_seconds=delay_seconds
-        )
-
-
-class ExecutorPlugin:
-    @hookimpl
-    def clientsim_register_executors(self, register):
-        register("recording", RecordingExecutor)
 
 
 async def test_the_replicates_go_through_a_plugin_executor_named_in_the_config():
@@ -257,10 +222,10 @@ async def test_an_unknown_executor_lists_the_known_ones():
 def test_the_work_and_its_results_pickle():
     work = SimulationWork(config=CONFIG.to_dict(), worker="tests.fakes:Timed")
     unit = SimulationReplicate(index=0, seed=3, simulation_id="p-1")
-    assert pickle.loads(pickle.dumps(work)) == work
-    assert pickle.loads(pickle.dumps(unit)) == unit
+    assert round_trip(work) == work
+    assert round_trip(unit) == unit
     (result,) = anyio.run(lambda: run_simulations(CONFIG, seeds=[3]))
-    assert pickle.loads(pickle.dumps(result)) == result
+    assert round_trip(result) == result
 
 
 def test_the_work_round_trips_through_cloudpickle():
