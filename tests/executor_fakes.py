@@ -27,6 +27,7 @@ class RecordingExecutor(Executor):
 
     name: ClassVar[str] = "recording"
     units: ClassVar[list[Any]] = []
+    limits: ClassVar[list[int]] = []
 
     async def map(
         self,
@@ -37,6 +38,7 @@ class RecordingExecutor(Executor):
         on_result: OnResult[Any, Any],
         delay_seconds: float = 0.0,
     ) -> None:
+        self.limits.append(limit)
         shipped = round_trip(work)
 
         async def remote(item: Any) -> Any:

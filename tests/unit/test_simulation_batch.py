@@ -16,6 +16,7 @@ from clientsim.errors import ConfigError, DuplicateSimulationError, UnknownStrat
 from clientsim.participants import LLMParticipant
 from clientsim.plugins import register_plugin, unregister_plugin
 from clientsim.requirements.template import TemplateGenerator
+from clientsim.runners.executors import LocalExecutor
 from clientsim.simulation import (
     ClientSimulationConfig,
     SimulationReplicate,
@@ -113,17 +114,21 @@ async def test_the_replicates_go_through_a_plugin_executor_named_in_the_config()
     plugin = ExecutorPlugin()
     register_plugin(plugin)
     RecordingExecutor.units.clear()
+    RecordingExecutor.limits.clear()
     try:
         config = ClientSimulationConfig.from_dict(
             {**CONFIG.to_dict(), "executor": "recording"}
         )
-        results = await run_simulations(config, replicates=2, batch_id="plug")
+        results = await run_simulations(
+            config, replicates=2, batch_id="plug", parallel=1
+        )
     finally:
         unregister_plugin(plugin)
     assert [unit.simulation_id for unit in RecordingExecutor.units] == [
         "plug-1",
         "plug-2",
     ]
+    assert RecordingExecutor.limits == [1]
     local = await run_simulations(CONFIG, replicates=2, batch_id="plug")
     assert [journey(r) for r in results] == [journey(r) for r in local]
     assert "recording" not in factory.executors
@@ -265,3 +270,35 @@ def test_a_bad_executor_key_is_refused(value):
 
 def test_a_config_without_an_executor_dumps_as_before():
     assert "executor" not in ClientSimulationConfig().to_dict()
+
+
+async def test_no_more_than_parallel_replicates_run_at_once():
+    running = 0
+    most = 0
+    gate = anyio.Event()
+
+    def count(result: SimulationResult) -> None:
+        gate.set()
+
+    class Counting(LocalExecutor):
+        async def map(self, work, items, *, limit, on_result, delay_seconds=0.0):
+            async def counted(item):
+                nonlocal running, most
+                running += 1
+                most = max(most, running)
+                try:
+                    return await work(item)
+                finally:
+                    running -= 1
+
+            await super().map(
+                counted, items, limit=limit, on_result=on_result,
+                delay_seconds=delay_seconds,
+            )  # fmt: skip
+
+    results = await run_simulations(
+        CONFIG, replicates=5, parallel=2, executor=Counting(), on_result=count
+    )
+    assert len(results) == 5
+    assert most == 2
+    assert gate.is_set()

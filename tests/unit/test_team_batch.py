@@ -130,6 +130,7 @@ async def test_the_sessions_go_through_a_plugin_executor_named_in_the_team_file(
     plugin = ExecutorPlugin()
     register_plugin(plugin)
     RecordingExecutor.units.clear()
+    RecordingExecutor.limits.clear()
     try:
         runs = await run_sessions(tmp_path / "team.yaml", sessions=2, batch_id="p")
     finally:
@@ -138,6 +139,7 @@ async def test_the_sessions_go_through_a_plugin_executor_named_in_the_team_file(
         SessionUnit(index=0, seed=2, session_id="p-1"),
         SessionUnit(index=1, seed=3, session_id="p-2"),
     ]
+    assert RecordingExecutor.limits == [2]  # all of them, at most 16
     local = await run_sessions(
         tmp_path / "team.yaml", sessions=2, batch_id="p", executor="local"
     )

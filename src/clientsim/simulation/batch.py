@@ -67,7 +67,9 @@ class SimulationWork:
     Attributes:
         config: the client simulation config as plain data
             (:meth:`ClientSimulationConfig.to_dict`).
-        worker: the system under test (see :data:`WorkerSpec`).
+        worker: the system under test: ``None`` (a simulated agent on ``model``),
+            a ``"module:function"`` target, or a picklable async
+            ``worker(task, feedback)``.
         model: the model the simulated clients (and a simulated agent) use.
     """
 
