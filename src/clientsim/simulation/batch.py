@@ -27,17 +27,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from clientsim._validators import check_int
 from clientsim.errors import ConfigError, DuplicateSimulationError
-from clientsim.runners.executor_choice import ExecutorArg, check_executor, executor_for
 from clientsim.simulation.config import ClientSimulationConfig
 from clientsim.simulation.result import SimulationResult
-from clientsim.store.base import SimulationStore
 
+
+if TYPE_CHECKING:
+    from clientsim.runners.executor_choice import ExecutorArg
+    from clientsim.store.base import SimulationStore
 
 __all__ = ["SimulationReplicate", "SimulationWork", "run_simulations"]
 
@@ -178,6 +180,11 @@ async def run_simulations(
             from another process); nothing more is started after it.
         DuplicateSimulationError: the store already has one of the ids.
     """
+    from clientsim.runners.executor_choice import (  # noqa: PLC0415 - light import
+        check_executor,
+        executor_for,
+    )
+
     if not isinstance(config, ClientSimulationConfig):
         raise ConfigError(
             f"config must be a ClientSimulationConfig; got {type(config).__name__}"
