@@ -113,6 +113,11 @@ def main() -> None:
 @click.option("--persona", help="Use only this persona id.")
 @click.option("--output-dir", help="Where experiment folders go.")
 @click.option("--model", help="Model spec for every simulated part, e.g. 'offline'.")
+@click.option(
+    "--executor",
+    metavar="NAME",
+    help="Where conversations run: local, ray, a plugin's.",
+)
 @click.option("--resume", "resume", metavar="RUN_ID", help="Finish an earlier run.")
 @click.option(
     "--record-cassette",  # absolute: a later chdir does not change what it means
@@ -168,11 +173,6 @@ def main() -> None:
     "--replicates",
     type=click.IntRange(min=1),
     help="Client simulation: run it this many times, seeded runner.seed up.",
-)
-@click.option(
-    "--executor",
-    metavar="NAME",
-    help="Where the work runs: local (default), ray, or a plugin's executor.",
 )
 @click.option(
     "--otel", type=click.Choice(OTEL_TARGETS), callback=otel_option, help=OTEL_HELP
@@ -424,7 +424,8 @@ def report(
 
 # Options of `run` that only an experiment file takes, with their defaults.
 _EXPERIMENT_ONLY = {
-    **dict.fromkeys(_OVERRIDES),
+    # --executor also runs a client simulation's replicates (--replicates).
+    **dict.fromkeys(key for key in _OVERRIDES if key != "executor"),
     "seed": None,
     "resume": None,
     "record_cassette": None,
