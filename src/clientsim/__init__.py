@@ -259,6 +259,7 @@ if _typing.TYPE_CHECKING:
         SimulationRunner,
         SimulationRunnerConfig,
         TaskOutcome,
+        run_simulations,
     )
     from clientsim.store import (
         InMemoryStore,
@@ -273,7 +274,12 @@ if _typing.TYPE_CHECKING:
         TaskEngine,
         Worker,
     )
-    from clientsim.teams import MemoryManager, SimulationAnalyst, StakeholderPanel
+    from clientsim.teams import (
+        MemoryManager,
+        SimulationAnalyst,
+        StakeholderPanel,
+        run_sessions,
+    )
     from clientsim.teams.participant import RoleParticipant
     from clientsim.teams.roles import get_role, roles
     from clientsim.teams.scenario import TeamConfig, TeamScenario
@@ -535,6 +541,8 @@ __all__ = [
     "run_intervention",
     "run_paired",
     "run_script",
+    "run_sessions",
+    "run_simulations",
     "simulate",
     "talk_to",
     "think",

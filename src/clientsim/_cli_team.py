@@ -1,6 +1,7 @@
 """``clientsim team``: seed 001's operations on the command line, on the run store.
 
-``start`` (a team file), ``next`` (one or more turns), ``what-if`` (fork at a turn with
+``start`` (a team file), ``batch`` (many sessions of it, on an executor), ``next``
+(one or more turns), ``what-if`` (fork at a turn with
 a change), ``show`` (transcript and analyses), ``memory`` and ``roles``. Sessions live
 in the store ``--store`` names (default: ``DATABASE_URL``, else the default store file),
 so each command can run in a new process.
@@ -108,6 +109,108 @@ def start_command(scenario: Path, **options: Any) -> None:
             await opened.aclose()
 
     _run(work)
+
+
+@team.command("batch")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--sessions",
+    type=click.IntRange(min=1),
+    default=None,
+    help="How many sessions, seeded from the file's seed up (default 1).",
+)
+@click.option(
+    "--seed", "seeds", type=int, multiple=True, help="A session's seed (repeatable)."
+)
+@click.option(
+    "--turns",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Turns each session runs to (default: to the end).",
+)
+@click.option(
+    "--what-if",
+    "what_ifs",
+    multiple=True,
+    metavar="AT_TURN:TARGET.FIELD=VALUE",
+    help="A branch of every session, e.g. 2:CEO.goal=Ship in Q3 (repeatable).",
+)
+@click.option("--model", default=None, help="Override the file's model spec.")
+@click.option(
+    "--executor",
+    default=None,
+    help="Where the sessions run: local (default, or the file's), ray, a plugin's.",
+)
+@click.option(
+    "--parallel", type=click.IntRange(min=1), default=None, help="Sessions at once."
+)
+@click.option("--batch-id", default=None, help="Sessions are BATCH_ID-1, -2, ...")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per session.")
+@store_option
+@exits_cleanly("team batch")
+def batch_command(scenario: Path, **options: Any) -> None:
+    """Run many sessions of a team file to their end, on an executor, into the store
+    (exit 1 if any stopped on a fault)."""
+    from clientsim.teams.batch import run_sessions  # noqa: PLC0415
+
+    plans = [_what_if_plan(text) for text in options["what_ifs"]]
+
+    async def work() -> list[Any]:
+        opened = open_cli_store(options["store"])
+        try:
+            return await run_sessions(
+                scenario,
+                seeds=options["seeds"] or None,
+                sessions=options["sessions"],
+                turns=options["turns"],
+                what_ifs=plans,
+                model=options["model"],
+                executor=options["executor"],
+                parallel=options["parallel"],
+                store=opened,
+                batch_id=options["batch_id"],
+            )
+        finally:
+            await opened.aclose()
+
+    runs = _run(work)
+    for run in runs:
+        if options["as_json"]:
+            data = {
+                "session_id": run.session_id,
+                "seed": run.seed,
+                "turns": run.turns,
+                "ending": run.ending,
+                "branches": [record.session_id for record in run.branches],
+                "error": run.error,
+            }
+            click.echo(json.dumps(data))
+            continue
+        status = f"ended: {run.ending}" if run.ending else "open"
+        branches = f", {len(run.branches)} what-if branches" if run.branches else ""
+        click.echo(
+            f"session {run.session_id} (seed {run.seed}): turn {run.turns}, "
+            f"{status}{branches}"
+        )
+        if run.error is not None:
+            click.echo(f"error: {run.session_id}: {run.error}", err=True)
+    if any(run.error is not None for run in runs):
+        raise SystemExit(1)
+
+
+def _what_if_plan(text: str) -> dict[str, Any]:
+    from clientsim.errors import ConfigError  # noqa: PLC0415
+
+    turn, colon, change = text.partition(":")
+    if not colon or not turn.strip().isdigit():
+        raise click.BadParameter(
+            f"a what-if is AT_TURN:TARGET.FIELD=VALUE (e.g. '2:CEO.goal=Ship in Q3'); "
+            f"got {text!r}",
+            param_hint="--what-if",
+        )
+    if not change.strip():
+        raise ConfigError(f"--what-if {text!r} names no change after the turn")
+    return {"at_turn": int(turn), "change": change}
 
 
 @team.command("next")

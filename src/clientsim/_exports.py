@@ -194,6 +194,8 @@ EXPORTS: Final[dict[str, str]] = {
     "SimulationRunner": "clientsim.simulation",
     "SimulationRunnerConfig": "clientsim.simulation",
     "TaskOutcome": "clientsim.simulation",
+    "run_simulations": "clientsim.simulation",
+    "run_sessions": "clientsim.teams",
     "InMemoryStore": "clientsim.store",
     "SQLiteStore": "clientsim.store",
     "SimulationInfo": "clientsim.store",

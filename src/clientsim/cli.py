@@ -170,6 +170,11 @@ def main() -> None:
     "worker(task, feedback) -> str or a participant); default: a simulated agent.",
 )
 @click.option(
+    "--replicates",
+    type=click.IntRange(min=1),
+    help="Client simulation: run it this many times, seeded runner.seed up.",
+)
+@click.option(
     "--otel", type=click.Choice(OTEL_TARGETS), callback=otel_option, help=OTEL_HELP
 )
 @_exits_cleanly("run")
@@ -181,6 +186,8 @@ def run(config: Path, **options: Any) -> None:
         _run_client_simulation(config, options)
     if options["worker"] is not None:
         _fail("--worker applies to client simulation configs only")
+    if options["replicates"] is not None:
+        _fail("--replicates applies to client simulation configs only")
     loaded = _with_threshold(_load(config, options), options["fail_under"])
     record, replay = options["record_cassette"], options["replay_cassette"]
     # Absolute before a chdir below, so the path means what it meant.
@@ -418,7 +425,8 @@ def report(
 
 # Options of `run` that only an experiment file takes, with their defaults.
 _EXPERIMENT_ONLY = {
-    **dict.fromkeys(_OVERRIDES),
+    # --executor also runs a client simulation's replicates (--replicates).
+    **dict.fromkeys(key for key in _OVERRIDES if key != "executor"),
     "seed": None,
     "resume": None,
     "record_cassette": None,
@@ -478,6 +486,10 @@ def _run_client_simulation(path: Path, options: dict[str, Any]) -> NoReturn:
 
     try:
         config = ClientSimulationConfig.from_file(path)
+        if options["replicates"] is not None or options["executor"] is not None:
+            from clientsim._cli_simulations import run_replicates  # noqa: PLC0415
+
+            run_replicates(config, options)
         worker = _worker(options["worker"])
     except ClientSimError as exc:
         _fail(str(exc))

@@ -66,6 +66,8 @@ def _summary_lines(result: SimulationResult) -> list[str]:
         f"  tokens {usage.total_tokens:,} in {usage.calls:,} model calls; estimated "
         f"cost {cost}"
     )
+    if result.error is not None:
+        lines.append(f"  error: {result.error}")
     return lines
 
 
@@ -159,6 +161,8 @@ class JsonExportReport:
             "metrics": result.metrics.as_dict(),
             "outcomes": [to_dict(outcome) for outcome in result.outcomes],
         }
+        if result.error is not None:
+            data["error"] = result.error
         json.dumps(data)  # fail here, not in the caller, if something is not JSON-able
         return data
 

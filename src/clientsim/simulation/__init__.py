@@ -1,5 +1,10 @@
 """Client simulation runs (seed 000): configuration, metrics, results and reports."""
 
+from clientsim.simulation.batch import (
+    SimulationReplicate,
+    SimulationWork,
+    run_simulations,
+)
 from clientsim.simulation.config import (
     ClientSimulationConfig,
     ContinuousModeConfig,
@@ -23,9 +28,12 @@ __all__ = [
     "ReportConfig",
     "RequirementGeneratorConfig",
     "SimulationMetrics",
+    "SimulationReplicate",
     "SimulationResult",
     "SimulationRunner",
     "SimulationRunnerConfig",
+    "SimulationWork",
     "TaskOutcome",
     "build_clients",
+    "run_simulations",
 ]

@@ -19,10 +19,12 @@ import attrs
 from clientsim._validators import an_int, or_none, seconds
 from clientsim.clients.pool import ClientPoolConfig
 from clientsim.config import (
+    WrongType,
     check_text_data,
     from_dict,
     parse_text,
     read_text,
+    register_structure_overrides,
     to_dict,
 )
 from clientsim.config.converter import OMIT_IF_DEFAULT
@@ -71,6 +73,26 @@ def _stage_configs(_: object, attribute: attrs.Attribute[Any], value: object) ->
 
 
 _optional_rounds: Final = or_none(an_int(low=1))  # None: until stopped
+
+
+def _executor(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return
+    if isinstance(value, Mapping) and isinstance(value.get("strategy"), str):
+        return
+    raise ConfigError(
+        f"{attribute.name} must name an executor ('local', 'ray', a plugin's) or be a "
+        f"mapping with a 'strategy' key plus its options; got {value!r}"
+    )
+
+
+def _executor_value(value: object, _: object = None) -> object:
+    """An executor entry as a file gives it: a name or a mapping (read as is)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise WrongType(value, "an executor name or a mapping with a 'strategy' key")
 
 
 def _project(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -185,6 +207,9 @@ class ClientSimulationConfig:
             own review, e.g. ``[{strategy: stakeholder_panel, team: [CEO, Designer],
             rule: majority}]`` (each a mapping with ``strategy`` naming a registered
             review stage, plus its options).
+        executor: where :func:`~clientsim.simulation.run_simulations` runs the
+            replicates: ``local`` (the default) or ``ray``, or ``{strategy: ray,
+            workers: 2}``; a single run is always in this process.
     """
 
     pool: ClientPoolConfig = attrs.field(factory=ClientPoolConfig)
@@ -200,6 +225,9 @@ class ClientSimulationConfig:
         default=(),
         validator=_stage_configs,
         metadata={OMIT_IF_DEFAULT: True},  # configs without stages dump as before
+    )
+    executor: str | Mapping[str, Any] | None = attrs.field(
+        default=None, validator=_executor, metadata={OMIT_IF_DEFAULT: True}
     )
 
     @classmethod
@@ -239,3 +267,8 @@ class ClientSimulationConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain data that :meth:`from_dict` reads back to an equal config."""
         return to_dict(self)
+
+
+register_structure_overrides(
+    ClientSimulationConfig, hooks={"executor": _executor_value}
+)

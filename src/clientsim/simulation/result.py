@@ -26,6 +26,9 @@ class SimulationResult:
         status: ``"completed"``, ``"cancelled"`` or ``"failed"``.
         report_style: the report :meth:`report` gives by default (the config's
             ``report.strategy``).
+        error: what stopped a ``"failed"`` run (a replicate of
+            :func:`~clientsim.simulation.run_simulations` keeps its fault here, with
+            the outcomes that finished before it).
     """
 
     simulation_id: str
@@ -35,6 +38,7 @@ class SimulationResult:
     finished_at: datetime
     status: str = "completed"
     report_style: str = "summary"
+    error: str | None = None
 
     @property
     def duration_seconds(self) -> float:

@@ -7,6 +7,7 @@ stored session's memory).
 """
 
 from clientsim.teams.analyst import SimulationAnalyst
+from clientsim.teams.batch import SessionRun, WhatIfPlan, run_sessions
 from clientsim.teams.memory import MemoryManager
 from clientsim.teams.panel import StakeholderPanel
 from clientsim.teams.participant import ParticipantMemory, RoleParticipant
@@ -28,6 +29,7 @@ __all__: list[str] = [
     "MemoryManager",
     "ParticipantMemory",
     "RoleParticipant",
+    "SessionRun",
     "SimulationAnalyst",
     "StakeholderPanel",
     "TeamConfig",
@@ -35,6 +37,7 @@ __all__: list[str] = [
     "TeamSession",
     "WhatIfChange",
     "WhatIfComparison",
+    "WhatIfPlan",
     "builtin_roles",
     "get_role",
     "load_roles",
@@ -43,5 +46,6 @@ __all__: list[str] = [
     "memory",
     "register_role",
     "roles",
+    "run_sessions",
     "start",
 ]

@@ -29,6 +29,7 @@ from clientsim.config import (
     register_structure_overrides,
     structure_file,
 )
+from clientsim.config.converter import OMIT_IF_DEFAULT
 from clientsim.errors import ConfigError, InvalidTypeError
 from clientsim.models.frozen import FrozenDict, freeze, freeze_mapping
 from clientsim.models.intent import Outcome
@@ -194,6 +195,9 @@ class TeamConfig:
         outcome_evaluator: decides the scenario's outcomes (``"llm"`` by default
             when the scenario has outcomes).
         termination: termination strategies, as an experiment file gives them.
+        executor: where :func:`~clientsim.teams.run_sessions` runs a batch of
+            sessions (``local`` by default, ``ray``, or ``{strategy: ray, workers:
+            2}``); one session always runs in this process.
     """
 
     scenario: TeamScenario
@@ -214,6 +218,11 @@ class TeamConfig:
     termination: tuple[str | FrozenDict[str, Any], ...] = attrs.field(
         default=(), converter=_specs
     )
+    executor: str | FrozenDict[str, Any] | None = attrs.field(
+        default=None,
+        converter=_optional_spec,
+        metadata={OMIT_IF_DEFAULT: True},  # a session's record stays as it was
+    )
 
 
 register_structure_overrides(
@@ -223,6 +232,7 @@ register_structure_overrides(
         "turn_policy": _spec,
         "outcome_evaluator": _optional_spec,
         "termination": _specs,
+        "executor": _optional_spec,
     },
 )
 
