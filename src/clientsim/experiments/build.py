@@ -44,13 +44,6 @@ from clientsim.models import (
 )
 from clientsim.participants.base import Participant
 from clientsim.runners.agents import builds_a_channel, resolve_agent
-from clientsim.runners.work import (
-    BatchCell,
-    Build,
-    ConversationJob,
-    DistinctCells,
-    Finish,
-)
 from clientsim.runners.build import (
     build_agent_participant,
     build_customer,
@@ -59,6 +52,13 @@ from clientsim.runners.build import (
     build_termination,
     criteria_finish,
     fresh_agent,
+)
+from clientsim.runners.work import (
+    BatchCell,
+    Build,
+    ConversationJob,
+    DistinctCells,
+    Finish,
 )
 
 

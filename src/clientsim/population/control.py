@@ -47,7 +47,7 @@ from clientsim.models.frozen import thaw
 from clientsim.models.persona import Persona
 from clientsim.population.engine import Arm, StudyRun, run_mode
 from clientsim.population.study import StudyConfig, load_study
-from clientsim.runners.executors import Executor
+from clientsim.runners.executors import Executor, executor_for
 
 
 if TYPE_CHECKING:
@@ -145,14 +145,8 @@ class StudySession:
         ``executor`` (one for the whole call)."""
         if max_units is not None:
             check_int("max_units", max_units, low=0)
-        executor = self.executor
-        if executor is None or not isinstance(executor, Executor):
-            from clientsim.factory import build_executor  # noqa: PLC0415
-
-            executor = build_executor(executor or thaw(self.study.executor))
-            async with executor:
-                return await self._steps(max_units, on_checkpoint, executor)
-        return await self._steps(max_units, on_checkpoint, executor)
+        async with executor_for(self.executor or thaw(self.study.executor)) as executor:
+            return await self._steps(max_units, on_checkpoint, executor)
 
     async def _steps(
         self,

@@ -49,7 +49,11 @@ from clientsim.models import (
 from clientsim.runners._batch_parts import (
     check_distinct,
 )
-from clientsim.runners.executors import Executor
+from clientsim.runners.executors import (
+    Executor,
+    check_executor,
+    executor_for,
+)
 from clientsim.runners.work import (
     BatchCell,
     Build,
@@ -237,10 +241,7 @@ class BatchRunner:
         self.rate_limiter = rate_limiter
         self.on_record = on_record
         self.finish = finish
-        if executor is not None and not isinstance(executor, Executor):
-            from clientsim.factory import executors  # noqa: PLC0415
-
-            executors.check(executor)
+        check_executor(executor)
         self.executor = executor
         self._records: list[ConversationRecord] = []
         self._hook_lock: anyio.Lock | None = None  # made on the loop that runs
@@ -289,20 +290,18 @@ class BatchRunner:
                     continue
                 yield cell
 
-        executor, owned = self._executor()
         try:
-            await executor.map(
-                self.work(),
-                pending(),
-                limit=self.parallel_runs,
-                on_result=self._store,
-                delay_seconds=self.run_delay_seconds,
-            )
+            async with executor_for(self.executor) as executor:
+                await executor.map(
+                    self.work(),
+                    pending(),
+                    limit=self.parallel_runs,
+                    on_result=self._store,
+                    delay_seconds=self.run_delay_seconds,
+                )
         finally:
-            with anyio.CancelScope(shield=True):
-                if owned:
-                    await executor.aclose()
-                if self.response_cache is not None:
+            if self.response_cache is not None:
+                with anyio.CancelScope(shield=True):
                     await self.response_cache.flush()
         return BatchResult(
             run_id=self.run_id,
@@ -326,14 +325,6 @@ class BatchRunner:
             rate_limiter=self.rate_limiter,
             finish=self.finish,
         )
-
-    def _executor(self) -> tuple[Executor, bool]:
-        """The executor to run on, and whether this run made it (and closes it)."""
-        if isinstance(self.executor, Executor):
-            return self.executor, False
-        from clientsim.factory import build_executor  # noqa: PLC0415
-
-        return build_executor(self.executor or "local"), True
 
     async def _store(self, _cell: BatchCell, finished: FinishedConversation) -> None:
         record = finished.record

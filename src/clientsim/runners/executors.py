@@ -28,19 +28,29 @@ the run seed and its cell).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, ClassVar, Self, TypeVar
 
 import anyio
 
 from clientsim._runtime import task_group
 from clientsim._validators import check_int, check_seconds
+from clientsim.registry import StrategyConfig
 
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["Executor", "LocalExecutor", "OnResult", "Work"]
+__all__ = [
+    "Executor",
+    "ExecutorArg",
+    "LocalExecutor",
+    "OnResult",
+    "Work",
+    "check_executor",
+    "executor_for",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -167,3 +177,36 @@ class LocalExecutor(Executor):
                 token = object()
                 await slots.acquire_on_behalf_of(token)
                 group.start_soon(slot, token, item)
+
+
+ExecutorArg = Executor | StrategyConfig | None
+"""What a batch surface accepts as ``executor=``."""
+
+
+def check_executor(executor: ExecutorArg) -> None:
+    """Check a name or config before any work starts.
+
+    Raises:
+        UnknownStrategyError: no executor of that name (the message lists them).
+        ConfigError: an option the executor does not take.
+    """
+    if executor is not None and not isinstance(executor, Executor):
+        from clientsim.factory import executors  # noqa: PLC0415
+
+        executors.check(executor)
+
+
+@asynccontextmanager
+async def executor_for(executor: ExecutorArg) -> AsyncIterator[Executor]:
+    """The executor to run a batch on, closed afterwards if it was built here."""
+    if isinstance(executor, Executor):
+        yield executor
+        return
+    from clientsim.factory import build_executor  # noqa: PLC0415
+
+    built = build_executor(executor if executor is not None else "local")
+    try:
+        yield built
+    finally:
+        with anyio.CancelScope(shield=True):
+            await built.aclose()

@@ -38,7 +38,7 @@ from clientsim.simulation.result import SimulationResult
 
 
 if TYPE_CHECKING:
-    from clientsim.runners.executor_choice import ExecutorArg
+    from clientsim.runners.executors import ExecutorArg
     from clientsim.store.base import SimulationStore
 
 __all__ = ["SimulationReplicate", "SimulationWork", "run_simulations"]
@@ -180,7 +180,7 @@ async def run_simulations(
             from another process); nothing more is started after it.
         DuplicateSimulationError: the store already has one of the ids.
     """
-    from clientsim.runners.executor_choice import (  # noqa: PLC0415 - light import
+    from clientsim.runners.executors import (  # noqa: PLC0415 - light import
         check_executor,
         executor_for,
     )

@@ -33,7 +33,7 @@ from clientsim._validators import check_int
 from clientsim.errors import ConfigError, DuplicateSimulationError
 from clientsim.models import RoleTemplate, TeamSessionRecord
 from clientsim.models.frozen import thaw
-from clientsim.runners.executor_choice import ExecutorArg, check_executor, executor_for
+from clientsim.runners.executors import ExecutorArg, check_executor, executor_for
 from clientsim.store.base import SimulationStore
 from clientsim.teams._build import open_store_for
 from clientsim.teams.scenario import TeamConfig, TeamScenario, load_team_config
