@@ -35,6 +35,7 @@ class Server:
         self.delay = 0.0
         self.stall_next = 0
         self.echo_error = ""
+        self.stalled = asyncio.Event()
         self.usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -46,7 +47,7 @@ class Server:
             await asyncio.sleep(self.delay)
         if self.stall_next:
             self.stall_next -= 1
-            await asyncio.Event().wait()  # until the client gives up
+            await self.stalled.wait()  # until the server stops
         if self.rate_limit_next:
             self.rate_limit_next -= 1
             headers = {"Retry-After": self.retry_after} if self.retry_after else {}
@@ -169,4 +170,5 @@ async def serve() -> AsyncIterator[Server]:
     try:
         yield server
     finally:
+        server.stalled.set()
         await runner.cleanup()

@@ -13,12 +13,14 @@ once (all servers together; 1000 by default).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import weakref
 from typing import TYPE_CHECKING, Final
 
-from clientsim.errors import ConfigError
+import anyio.lowlevel
+import sniffio
+
+from clientsim.errors import ConfigError, ModelError
 
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ CONNECT_TIMEOUT_SECONDS: Final = 10.0
 
 CONNECTIONS_ENV: Final = "CLIENTSIM_HTTP_CONNECTIONS"
 
-_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = (
+_sessions: weakref.WeakKeyDictionary[object, aiohttp.ClientSession] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -62,13 +64,31 @@ def connection_limit() -> int:
     return int(raw)
 
 
+def _loop() -> object | None:
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return None
+    if library != "asyncio":
+        raise ModelError(
+            f"clientsim's HTTP model client runs on asyncio (aiohttp), not {library}; "
+            "run under asyncio (anyio's default backend)"
+        )
+    return anyio.lowlevel.current_token().native_token
+
+
 def shared_session() -> aiohttp.ClientSession:
     """The running event loop's session (made on first use).
 
     Raises:
-        RuntimeError: no asyncio event loop is running.
+        ModelError: no asyncio event loop is running here.
     """
-    loop = asyncio.get_running_loop()
+    loop = _loop()
+    if loop is None:
+        raise ModelError(
+            "HTTP model calls need a running asyncio event loop: await them "
+            "(ainvoke, astream) inside anyio.run or asyncio.run"
+        )
     session = _sessions.get(loop)
     if session is None or session.closed:
         import aiohttp  # noqa: PLC0415 - only when a call is made
@@ -94,10 +114,7 @@ def shared_session() -> aiohttp.ClientSession:
 async def aclose_session() -> None:
     """Close the running event loop's session, if it has one (a later call makes a
     new one)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    session = _sessions.pop(loop, None)
+    loop = _loop()
+    session = _sessions.pop(loop, None) if loop is not None else None
     if session is not None and not session.closed:
         await session.close()

@@ -107,13 +107,15 @@ def _tool_calls_in(
         function = item.get("function") or {}
         name = function.get("name")
         arguments = function.get("arguments") or "{}"
+        error: str | None = None
+        args: object = None
         try:
             args = json.loads(arguments)
         except (TypeError, ValueError) as exc:
-            args, error = None, f"the arguments are not JSON: {exc}"
-        else:
-            error = None if isinstance(args, dict) else "the arguments are not a JSON object"
-        if error is None and isinstance(name, str):
+            error = f"the arguments are not JSON: {exc}"
+        if error is None and not isinstance(args, dict):
+            error = "the arguments are not a JSON object"
+        if error is None and isinstance(name, str) and isinstance(args, dict):
             calls.append(
                 {"name": name, "args": args, "id": item.get("id"), "type": "tool_call"}
             )

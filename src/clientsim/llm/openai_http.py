@@ -18,9 +18,7 @@ sent only as the bearer token, and never appears in an error, a ``repr`` or a du
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -38,7 +36,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, SecretStr
 
-from clientsim._http import aclose_session, shared_session
+from clientsim._http import shared_session
 from clientsim.errors import ModelError, RateLimitedError
 from clientsim.llm._openai_structured import structured
 from clientsim.llm._openai_wire import (
@@ -143,7 +141,10 @@ class OpenAIHTTPChatModel(BaseChatModel):
     # -- requests ----------------------------------------------------------------
 
     def _payload(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model_name,
@@ -160,16 +161,17 @@ class OpenAIHTTPChatModel(BaseChatModel):
             payload["stop"] = stops
         if self.model_kwargs:
             payload.update(self.model_kwargs)
-        for key, value in kwargs.items():
-            if key not in _NOT_SENT:
-                payload[key] = value
+        payload.update(
+            {key: value for key, value in kwargs.items() if key not in _NOT_SENT}
+        )
         return payload
 
     def _backoff(self, attempt: int, error: BaseException) -> float:
-        wait = getattr(error, "retry_after", None)
+        wait: object = getattr(error, "retry_after", None)
         if isinstance(wait, float | int):
             return min(float(wait), self.retry_max_seconds)
-        return min(self.retry_base_seconds * 2**attempt, self.retry_max_seconds)
+        backoff: float = self.retry_base_seconds * 2**attempt
+        return min(backoff, self.retry_max_seconds)
 
     async def _failure(self, response: aiohttp.ClientResponse) -> ModelError:
         body = await response.read()
@@ -228,7 +230,9 @@ class OpenAIHTTPChatModel(BaseChatModel):
                     raise await self._failure(response)
                 data = json.loads(await response.read())
             if not isinstance(data, dict):
-                raise ModelError(f"the chat completion is not a JSON object: {data!r}"[:300])
+                raise ModelError(
+                    f"the chat completion is not a JSON object: {data!r}"[:300]
+                )
             return data
 
         result: dict[str, Any] = await self._retrying(once)
@@ -305,36 +309,20 @@ class OpenAIHTTPChatModel(BaseChatModel):
         self,
         messages: list[BaseMessage],
         stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,  # noqa: ARG002
+        run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        """The synchronous path (``invoke``): the call on an event loop of its own, in
-        this thread or, when one runs here already, in a helper thread."""
+        """Not offered: the model calls through the event loop's shared session.
 
-        async def call() -> ChatResult:
-            try:
-                return await self._agenerate(messages, stop, **kwargs)
-            finally:
-                await aclose_session()
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(call())
-        box: list[ChatResult | BaseException] = []
-
-        def run() -> None:
-            try:
-                box.append(asyncio.run(call()))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                box.append(exc)
-
-        thread = threading.Thread(target=run, name="clientsim-openai-sync")
-        thread.start()
-        thread.join()
-        if isinstance(box[0], BaseException):
-            raise box[0]
-        return box[0]
+        Raises:
+            ModelError: always, saying what to use instead.
+        """
+        del messages, stop, run_manager, kwargs  # LangChain's signature
+        raise ModelError(
+            f"{type(self).__name__} is asynchronous: use ainvoke/astream/abatch (or "
+            "set CLIENTSIM_OPENAI_CLIENT=langchain for ChatOpenAI, which also calls "
+            "synchronously)"
+        )
 
     def bind_tools(
         self,

@@ -219,13 +219,15 @@ def build_openai(name: str) -> BaseChatModel:
             "OpenAI-compatible server); set one, or use the 'offline' model"
         )
     if openai_client() == "http":
+        from pydantic import SecretStr  # noqa: PLC0415
+
         from clientsim.llm.openai_http import OpenAIHTTPChatModel  # noqa: PLC0415
 
         key = os.environ.get("OPENAI_API_KEY") or "not-needed"
         return OpenAIHTTPChatModel(
             model=name,
             base_url=base_url or "https://api.openai.com/v1",
-            api_key=key,
+            api_key=SecretStr(key),
             timeout=DEFAULT_TIMEOUT_SECONDS,
             max_retries=2,
         )
@@ -271,10 +273,12 @@ def build_groq(name: str) -> BaseChatModel:
     from clientsim.llm.groq import GroqChatModel, GroqChatOpenAI  # noqa: PLC0415
 
     if openai_client() == "http":
+        from pydantic import SecretStr  # noqa: PLC0415
+
         return GroqChatModel(
             model=name,
             base_url=base_url,
-            api_key=key,
+            api_key=SecretStr(key),
             timeout=DEFAULT_TIMEOUT_SECONDS,
             max_retries=2,
         )
