@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from openai_http import DELAY, MODEL, Server  # noqa: E402
+from openai_http import DELAY, MODEL, Server
 
 
 TURNS = 10
@@ -100,8 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  finished conversations       {done}")
     print(f"  model calls (server count)   {calls}")
     print(f"  wall                         {wall:.1f} s")
-    print(f"  latency bound                {bound:.2f} s  -> wall / bound = {wall / bound:.1f}")
-    print(f"  CPU (this process)           {cpu:.1f} s  -> {cpu / max(calls, 1) * 1e6:.0f} us per model call")
+    print(
+        f"  latency bound                {bound:.2f} s  -> wall / bound = {wall / bound:.1f}"
+    )
+    print(
+        f"  CPU (this process)           {cpu:.1f} s  -> "
+        f"{cpu / max(calls, 1) * 1e6:.0f} us per model call"
+    )
     print(f"  CPU bound on wall            wall / CPU = {wall / cpu:.2f}")
     print(f"  server CPU                   {server.final.get('cpu_seconds', 0):.1f} s")
     print(f"  peak RSS                     {peak_rss_mb():.0f} MB")
