@@ -229,7 +229,10 @@ async def chat_openai(url: str, *, aiohttp: bool = False) -> Side:
     )
 
     async def close() -> None:
-        await model.root_async_client.close()
+        # The default httpx client is LangChain's, shared by every ChatOpenAI of the
+        # process: only the aiohttp one is this side's to close.
+        if aiohttp:
+            await model.root_async_client.close()
 
     return _through_run_model(model, direct=False), close
 
@@ -299,13 +302,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the lean side")
     parser.add_argument("--calls", type=int, default=0, help="calls per side (N)")
     parser.add_argument("--concurrency", type=int, default=400, help="in flight (C)")
+    parser.add_argument("--reps", type=int, default=0, help="repetitions (3)")
     parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve is not None:
         serve(args.serve)
         return 0
     n = args.calls or (400 if args.quick else 4000)
-    reps = 1 if args.quick else 3
+    reps = args.reps or (1 if args.quick else 3)
     results: dict[str, list[tuple[float, float]]] = {side: [] for side in SIDES}
     with Server() as server:
         for rep in range(reps):
@@ -313,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for side in order:
                 progress(f"rep {rep + 1}/{reps}: {side}")
                 results[side].append(run_side(side, server.url, n, args.concurrency))
+                cpu, wall = results[side][-1]
+                progress(f"  {cpu * 1e6:.0f} us/call, {wall:.2f} s wall")
         if args.profile:
             import cProfile
             import pstats

@@ -228,6 +228,17 @@ async def test_a_429_not_retried_is_a_rate_limited_error_with_retry_after(server
     assert is_transient(caught.value)
 
 
+async def test_a_429_can_be_left_to_the_caller_while_5xx_are_still_retried(server):
+    server.fail_next = 1
+    server.rate_limit_next = 1
+    model = lean(server, max_retries=3, retry_rate_limits=False)
+    with pytest.raises(RateLimitedError):
+        await model.ainvoke(ASKED)
+    assert len(server.requests) == 1  # the 429 came first: raised at once
+    assert (await model.ainvoke(ASKED)).content  # the 503 is retried
+    assert len(server.requests) == 3
+
+
 async def test_a_429_is_retried_after_what_the_server_asked(server):
     server.rate_limit_next = 1
     server.retry_after = "0.2"

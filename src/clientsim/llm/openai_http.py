@@ -82,6 +82,9 @@ class OpenAIHTTPChatModel(BaseChatModel):
         timeout: the longest one attempt may take, in seconds (a stream: the longest
             wait for its next line).
         max_retries: retries of an attempt that failed transiently.
+        retry_rate_limits: whether a 429 is retried too; ``False`` raises it at once
+            (as :class:`~clientsim.errors.RateLimitedError`), for a caller that
+            shares one rate budget and waits ``Retry-After`` once for everybody.
         retry_base_seconds: the first backoff, doubled on each retry, at most
             ``retry_max_seconds`` (a server's ``Retry-After`` wins, up to that cap).
         streaming: answer ``ainvoke`` by streaming (``astream`` always streams).
@@ -101,6 +104,7 @@ class OpenAIHTTPChatModel(BaseChatModel):
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     timeout: float = 60.0
     max_retries: int = 2
+    retry_rate_limits: bool = True
     retry_base_seconds: float = 0.5
     retry_max_seconds: float = 30.0
     streaming: bool = False
@@ -210,7 +214,11 @@ class OpenAIHTTPChatModel(BaseChatModel):
             except (aiohttp.ClientError, TimeoutError) as exc:
                 error = self._unreachable(exc)
                 error.__cause__ = None
-            if attempt >= self.max_retries or not getattr(error, "transient", False):
+            if (
+                attempt >= self.max_retries
+                or not getattr(error, "transient", False)
+                or (isinstance(error, RateLimitedError) and not self.retry_rate_limits)
+            ):
                 raise error
             await anyio.sleep(self._backoff(attempt, error))
             attempt += 1
