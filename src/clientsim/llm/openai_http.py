@@ -3,7 +3,7 @@
 :class:`OpenAIHTTPChatModel` is a LangChain ``BaseChatModel`` (``ainvoke``, ``astream``,
 ``bind_tools``, ``with_structured_output`` and usage metadata work as with
 ``ChatOpenAI``) that posts JSON through the process's shared aiohttp session
-(:mod:`clientsim._http`: one per event loop, closed by
+(``clientsim._http``: one per event loop, closed by
 :func:`~clientsim.llm.aclose_models`) and builds the answer straight from the JSON,
 with no SDK objects in between. ``openai:`` and ``groq:`` specs use it; set
 ``CLIENTSIM_OPENAI_CLIENT=langchain`` for ``ChatOpenAI`` instead.
