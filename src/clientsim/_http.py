@@ -56,7 +56,7 @@ def connection_limit() -> int:
     raw = os.environ.get(CONNECTIONS_ENV, "").strip()
     if not raw:
         return DEFAULT_CONNECTIONS
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ConfigError(
             f"{CONNECTIONS_ENV} must be a positive integer (the most HTTP connections "
             f"open at once); got {raw!r}"

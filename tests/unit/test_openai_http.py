@@ -7,10 +7,12 @@ from typing import TypedDict
 
 import anyio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, Field
 
-from clientsim._http import shared_session
+from clientsim._http import connection_limit, shared_session
 from clientsim.errors import ConfigError, ModelError, RateLimitedError, is_transient
 from clientsim.llm import aclose_models, resolve_model
 from clientsim.llm._openai_wire import result_of, retry_after, to_openai
@@ -354,3 +356,35 @@ def test_a_call_log_is_plain_json():
     assert json.loads(json.dumps(sent)) == [
         {"role": "user", "content": "hi", "name": "sam"}
     ]
+
+
+@given(st.floats(min_value=0, max_value=1e6, allow_nan=False))
+def test_retry_after_in_seconds_is_read_back(seconds):
+    assert retry_after({"retry-after": repr(seconds)}) == seconds
+    assert (
+        retry_after({"Retry-After-Ms": repr(seconds * 1000)}) == seconds * 1000 / 1000
+    )
+
+
+@given(
+    st.one_of(
+        st.sampled_from(["", " ", "0", "1", "64 ", "²", "-3", "1e3", "١٢"]),
+        st.text(
+            alphabet=st.characters(
+                blacklist_categories=("Cs",), blacklist_characters="\x00"
+            ),
+            max_size=8,
+        ),
+    )
+)
+def test_the_connection_limit_is_a_positive_integer_or_refused(raw):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CLIENTSIM_HTTP_CONNECTIONS", raw)
+        text = raw.strip()
+        if not text:
+            assert connection_limit() == 1000
+        elif text.isdigit() and text.isascii() and int(text) > 0:
+            assert connection_limit() == int(text)
+        else:
+            with pytest.raises(ConfigError, match="CLIENTSIM_HTTP_CONNECTIONS"):
+                connection_limit()
