@@ -6,6 +6,7 @@ calls for structured output, reports token usage, and records every request it g
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -25,12 +26,41 @@ class Server:
         self.arrivals: list[float] = []  # time.monotonic() as each request arrived
         self.fail_next = 0
         self.base_url = ""
+        # Additions for the lean OpenAI model's tests: the next N requests answer 429
+        # (with `Retry-After: retry_after` when it is set), `delay` seconds of latency
+        # before each answer, `stall_next` requests that never answer, `echo_error`
+        # puts this text into the 400 of requests whose model is "bad-request".
+        self.rate_limit_next = 0
+        self.retry_after: str | None = None
+        self.delay = 0.0
+        self.stall_next = 0
+        self.echo_error = ""
+        self.stalled = asyncio.Event()
+        self.usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         self.arrivals.append(time.monotonic())
         self.headers.append(dict(request.headers))
         body = await request.json()
         self.requests.append(body)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.stall_next:
+            self.stall_next -= 1
+            await self.stalled.wait()  # until the server stops
+        if self.rate_limit_next:
+            self.rate_limit_next -= 1
+            headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+            return web.json_response(
+                {"error": {"message": "rate limit reached", "type": "requests"}},
+                status=429,
+                headers=headers,
+            )
+        if body.get("model") == "bad-request":
+            return web.json_response(
+                {"error": {"message": f"invalid request {self.echo_error}"}},
+                status=400,
+            )
         if self.fail_next:
             self.fail_next -= 1
             return web.json_response({"error": {"message": "overloaded"}}, status=503)
@@ -66,6 +96,8 @@ class Server:
         else:
             message = {"role": "assistant", "content": respond(turns, 0)}
             finish = "stop"
+        if body.get("stream"):
+            return await self._stream(request, body, message, finish)
         return web.json_response(
             {
                 "id": f"chatcmpl-{len(self.requests)}",
@@ -73,13 +105,55 @@ class Server:
                 "created": int(time.time()),
                 "model": body.get("model", "test"),
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {
-                    "prompt_tokens": 11,
-                    "completion_tokens": 7,
-                    "total_tokens": 18,
-                },
+                "usage": self.usage,
             }
         )
+
+    async def _stream(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        message: dict[str, Any],
+        finish: str,
+    ) -> web.StreamResponse:
+        """The answer as server-sent events: the content word by word, a tool call's
+        arguments in two pieces, then (with stream_options.include_usage) the usage."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        base = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion.chunk",
+            "model": body.get("model", "test"),
+        }
+
+        async def send(choices: list[Any], **extra: Any) -> None:
+            data = json.dumps({**base, "choices": choices, **extra})
+            await response.write(f"data: {data}\n\n".encode())
+
+        await send([{"index": 0, "delta": {"role": "assistant", "content": ""}}])
+        words = (message.get("content") or "").split(" ")
+        for piece in [word + " " for word in words[:-1]] + words[-1:]:
+            if piece:
+                await send([{"index": 0, "delta": {"content": piece}}])
+        for index, call in enumerate(message.get("tool_calls") or ()):
+            arguments = call["function"]["arguments"]
+            half = len(arguments) // 2
+            head = {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""},
+            }
+            await send([{"index": 0, "delta": {"tool_calls": [head]}}])
+            for part in (arguments[:half], arguments[half:]):
+                tail = {"index": index, "function": {"arguments": part}}
+                await send([{"index": 0, "delta": {"tool_calls": [tail]}}])
+        await send([{"index": 0, "delta": {}, "finish_reason": finish}])
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await send([], usage=self.usage)
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
 
 
 @asynccontextmanager
@@ -96,4 +170,5 @@ async def serve() -> AsyncIterator[Server]:
     try:
         yield server
     finally:
+        server.stalled.set()
         await runner.cleanup()

@@ -85,6 +85,10 @@ async def aclose_models() -> None:
         aclose = getattr(client, "aclose", None)
         if aclose is not None:
             await aclose()
+    if loop is not None:
+        from clientsim._http import aclose_session  # noqa: PLC0415
+
+        await aclose_session()  # the shared session of the lean OpenAI models
 
 
 def resolve_model(spec: str | BaseChatModel) -> BaseChatModel:
@@ -175,8 +179,31 @@ def build_offline(name: str) -> BaseChatModel:
 DEFAULT_TIMEOUT_SECONDS: Final = 60.0
 
 
+OPENAI_CLIENT: Final = "CLIENTSIM_OPENAI_CLIENT"
+"""The environment variable that chooses the client of ``openai:`` and ``groq:`` specs:
+``http`` (the default, :class:`~clientsim.llm.openai_http.OpenAIHTTPChatModel` on the
+shared aiohttp session) or ``langchain`` (``ChatOpenAI``)."""
+
+OPENAI_CLIENTS: Final = ("http", "langchain")
+
+
+def openai_client() -> str:
+    """The client ``openai:`` and ``groq:`` specs build (``CLIENTSIM_OPENAI_CLIENT``).
+
+    Raises:
+        ConfigError: the variable names no client.
+    """
+    value = os.environ.get(OPENAI_CLIENT, "").strip().lower() or "http"
+    if value not in OPENAI_CLIENTS:
+        raise ConfigError(
+            f"{OPENAI_CLIENT} must be one of {', '.join(OPENAI_CLIENTS)}; got {value!r}"
+        )
+    return value
+
+
 def build_openai(name: str) -> BaseChatModel:
-    """``openai:<model>``: ``ChatOpenAI`` on the aiohttp-backed HTTP client.
+    """``openai:<model>``: clientsim's lean OpenAI-compatible model on the shared
+    aiohttp session (``ChatOpenAI`` with ``CLIENTSIM_OPENAI_CLIENT=langchain``).
 
     Reads ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` as the openai SDK does; with a base
     URL and no key (a local OpenAI-compatible server) a placeholder key is sent.
@@ -190,6 +217,19 @@ def build_openai(name: str) -> BaseChatModel:
         raise ConfigError(
             f"'openai:{name}' needs OPENAI_API_KEY (or OPENAI_BASE_URL pointing at an "
             "OpenAI-compatible server); set one, or use the 'offline' model"
+        )
+    if openai_client() == "http":
+        from pydantic import SecretStr  # noqa: PLC0415
+
+        from clientsim.llm.openai_http import OpenAIHTTPChatModel  # noqa: PLC0415
+
+        key = os.environ.get("OPENAI_API_KEY") or "not-needed"
+        return OpenAIHTTPChatModel(
+            model=name,
+            base_url=base_url or "https://api.openai.com/v1",
+            api_key=SecretStr(key),
+            timeout=DEFAULT_TIMEOUT_SECONDS,
+            max_retries=2,
         )
     return _openai_compatible(
         name,
@@ -209,10 +249,11 @@ GROQ_DEFAULT_URL: Final = "https://api.groq.com/openai/v1"
 
 
 def build_groq(name: str) -> BaseChatModel:
-    """``groq:<model>``: Groq's OpenAI-compatible endpoint, with ``ChatOpenAI`` on the
-    aiohttp-backed HTTP client (as ``openai:``); structured output by tool calling,
-    which every Groq model with tool use takes
-    (:class:`~clientsim.llm.groq.GroqChatModel`).
+    """``groq:<model>``: Groq's OpenAI-compatible endpoint, on the same client as
+    ``openai:`` (:class:`~clientsim.llm.groq.GroqChatModel`, or
+    :class:`~clientsim.llm.groq.GroqChatOpenAI` with
+    ``CLIENTSIM_OPENAI_CLIENT=langchain``); structured output by tool calling, which
+    every Groq model with tool use takes.
 
     Reads ``GROQ_API_KEY`` (required; sent as a bearer token and never shown) and
     ``GROQ_BASE_URL`` (default ``https://api.groq.com/openai/v1``).
@@ -229,9 +270,19 @@ def build_groq(name: str) -> BaseChatModel:
             "the 'offline' model"
         )
     base_url = os.environ.get(GROQ_BASE_URL, "").strip() or GROQ_DEFAULT_URL
-    from clientsim.llm.groq import GroqChatModel  # noqa: PLC0415
+    from clientsim.llm.groq import GroqChatModel, GroqChatOpenAI  # noqa: PLC0415
 
-    return _openai_compatible(name, base_url=base_url, api_key=key, kind=GroqChatModel)
+    if openai_client() == "http":
+        from pydantic import SecretStr  # noqa: PLC0415
+
+        return GroqChatModel(
+            model=name,
+            base_url=base_url,
+            api_key=SecretStr(key),
+            timeout=DEFAULT_TIMEOUT_SECONDS,
+            max_retries=2,
+        )
+    return _openai_compatible(name, base_url=base_url, api_key=key, kind=GroqChatOpenAI)
 
 
 def _openai_compatible(
