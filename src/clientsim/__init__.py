@@ -258,6 +258,7 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.store import (
         InMemoryStore,
+        PostgresStore,
         SimulationInfo,
         SimulationStore,
         SQLiteStore,
@@ -403,6 +404,7 @@ __all__ = [
     "Population",
     "PopulationProfile",
     "PopulationSpec",
+    "PostgresStore",
     "Priority",
     "ProceduralGenerator",
     "ProjectAdapter",

@@ -194,6 +194,7 @@ EXPORTS: Final[dict[str, str]] = {
     "TaskOutcome": "clientsim.simulation",
     "InMemoryStore": "clientsim.store",
     "SQLiteStore": "clientsim.store",
+    "PostgresStore": "clientsim.store",
     "SimulationInfo": "clientsim.store",
     "SimulationStore": "clientsim.store",
     "open_store": "clientsim.store",
