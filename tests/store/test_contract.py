@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import anyio
 import attrs
@@ -194,3 +194,40 @@ async def test_use_after_close_is_refused(store):
         await store.save_conversation(make_record())
     with pytest.raises(ClientSimError, match="closed"):
         await store.runs()
+
+
+async def test_timestamps_are_timezone_aware_utc_and_ordered(store):
+    first = await store.register_if_absent("first")
+    await store.update_status("first", "running")
+    again = await store.get_simulation("first")
+    assert again is not None
+    for moment in (first.created_at, again.created_at, again.updated_at):
+        assert moment.utcoffset() == timedelta(0)
+    assert again.created_at == first.created_at
+    assert again.updated_at >= again.created_at
+
+
+async def test_a_big_record_round_trips(store):
+    record = make_record(1)
+    assert record.result is not None
+    words = "🚀 ünïcode \x00 nul and \ud800 lone surrogate " * 40_000  # ~1.6 MB
+    messages = [
+        attrs.evolve(message, content=words)
+        for message in record.result.conversation.messages
+    ]
+    conversation = attrs.evolve(record.result.conversation, messages=messages)
+    big = attrs.evolve(
+        record, result=attrs.evolve(record.result, conversation=conversation)
+    )
+    assert await store.save_conversation(big)
+    assert await store.conversations("run-1") == [big]
+
+
+async def test_conversations_come_back_in_the_order_stored_not_by_key(store):
+    keys = [5, 1, 9, 0, 3, 7]
+    for key in keys:
+        assert await store.save_conversation(make_record(key))
+    stored = await store.conversations("run-1")
+    assert [record.cell.input_id for record in stored] == [str(k) for k in keys]
+    assert await store.stored_keys("run-1") == {make_record(k).key for k in keys}
+    assert await store.stored_keys("no-such-run") == frozenset()
