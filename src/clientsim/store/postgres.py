@@ -159,6 +159,7 @@ class PostgresStore:
         self._loop: object = None
         self._lock: anyio.Lock | None = None
         self._closed = False
+        self._pending: list[_Pending] = []
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
@@ -237,19 +238,30 @@ class PostgresStore:
     async def save_conversation(self, record: ConversationRecord) -> bool:
         """Store a finished conversation under ``(record.run_id, record.key)``.
 
-        Committed before this returns.
+        Committed before this returns. Conversations saved at the same moment go to
+        the server together: while one call's batch is being written, the calls that
+        come in queue up, and the next free connection writes them all in one
+        transaction (one round trip), so 1,000 concurrent savers need not take
+        1,000 turns.
 
         Returns:
             ``True`` if it was stored; ``False`` (and nothing is stored) if that cell
             of that run is already stored.
         """
-        values = _row_values(check_record(record))
-
-        async def insert(connection: AsyncConnection[Any]) -> bool:
-            cursor = await connection.execute(sql.INSERT_CONVERSATION, values)
-            return cursor.rowcount == 1
-
-        return await self._run(insert)
+        pending = _Pending(_row_values(check_record(record)))
+        self._pending.append(pending)
+        try:
+            await self._run(lambda connection: self._flush(connection, pending))
+        except BaseException:
+            if not pending.taken:  # never sent: leave no trace
+                self._pending.remove(pending)
+            raise
+        await pending.done.wait()
+        if pending.error is not None:
+            raise SimulationError(
+                f"the clientsim store {self.url} failed: {pending.error}"
+            ) from pending.error
+        return pending.stored
 
     async def stored_keys(self, run_id: str) -> frozenset[str]:
         """The cell keys already stored for ``run_id`` (empty for an unknown run)."""
@@ -335,6 +347,25 @@ class PostgresStore:
         await self.aclose()
 
     # ----- helpers ------------------------------------------------------------------
+
+    async def _flush(self, connection: AsyncConnection[Any], pending: _Pending) -> None:
+        """Write every conversation waiting, ``pending``'s included (if no other
+        call's flush took it meanwhile)."""
+        if pending.taken:
+            return
+        batch, self._pending = self._pending, []
+        for item in batch:
+            item.taken = True
+        # Shielded: the other callers in the batch wait for its outcome.
+        with anyio.CancelScope(shield=True):
+            try:
+                stored = await _insert_many(connection, batch)
+            except BaseException as exc:
+                for item in batch:
+                    item.settle(error=exc)
+                raise
+            for item, was_stored in zip(batch, stored, strict=True):
+                item.settle(stored=was_stored)
 
     def _info(self, row: tuple[Any, ...]) -> SimulationInfo:
         simulation_id, status, metadata, created_at, updated_at = row
@@ -481,6 +512,43 @@ class PostgresStore:
                 await connection.execute(
                     "UPDATE clientsim_schema SET version = %s", (version,)
                 )
+
+
+class _Pending:
+    """A conversation waiting to be written with others."""
+
+    __slots__ = ("done", "error", "stored", "taken", "values")
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self.values = values
+        self.taken = False
+        self.stored = False
+        self.error: BaseException | None = None
+        self.done = anyio.Event()
+
+    def settle(
+        self, *, stored: bool = False, error: BaseException | None = None
+    ) -> None:
+        self.stored, self.error = stored, error
+        self.done.set()
+
+
+async def _insert_many(
+    connection: AsyncConnection[Any], batch: list[_Pending]
+) -> list[bool]:
+    """Insert a batch in one transaction and one round trip; which rows were new."""
+    async with connection.transaction(), connection.cursor() as cursor:
+        await cursor.executemany(
+            sql.INSERT_CONVERSATION + " RETURNING 1",
+            [item.values for item in batch],
+            returning=True,
+        )
+        stored = []
+        while True:
+            stored.append(await cursor.fetchone() is not None)
+            if not cursor.nextset():
+                break
+    return stored
 
 
 def _safe(exc: BaseException, url: str) -> str:
