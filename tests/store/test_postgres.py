@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 import clientsim
-from clientsim.errors import ConfigError, DuplicateSimulationError
+from clientsim.errors import ConfigError, DuplicateSimulationError, SimulationError
 from clientsim.store import PostgresStore, open_store
 from clientsim.store.postgres import SCHEMA_VERSION
 from tests.store.records import make_record
@@ -226,6 +226,64 @@ def test_without_psycopg_the_message_names_the_extra(tmp_path):
     assert "pip install 'clientsim[postgresql]'" in done.stdout
     assert "hunter2" not in done.stdout
     assert done.stdout.startswith("the store URL 'postgresql://bot:***@db/sims'")
+
+
+async def test_a_thousand_concurrent_saves_through_a_small_pool_each_land_once(
+    postgres_url,
+):
+    records = [make_record(n, seed=n) for n in range(500)]
+    results: dict[str, list[bool]] = {}
+
+    async def save(record) -> None:
+        results.setdefault(record.key, []).append(await store.save_conversation(record))
+
+    async with PostgresStore(postgres_url, max_size=3) as store:
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as tg:
+                for record in records + records:
+                    tg.start_soon(save, record)
+        assert all(sorted(found) == [False, True] for found in results.values())
+        assert len(await store.conversations("run-1")) == 500
+
+
+async def test_a_failed_write_fails_every_save_in_it_and_none_hangs(postgres_url):
+    async with PostgresStore(postgres_url, max_size=2) as store:
+        await store.save_conversation(make_record(0))
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute("DROP TABLE conversations")
+        failures: list[BaseException] = []
+
+        async def save(n: int) -> None:
+            try:
+                await store.save_conversation(make_record(n))
+            except SimulationError as exc:
+                failures.append(exc)
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for n in range(1, 101):
+                    tg.start_soon(save, n)
+    assert len(failures) == 100
+    assert all("conversations" in str(exc) for exc in failures)
+
+
+async def test_saves_cancelled_while_queued_leave_the_store_consistent(postgres_url):
+    reported: set[str] = set()
+
+    async def save(record) -> None:
+        if await store.save_conversation(record):
+            reported.add(record.key)
+
+    async with PostgresStore(postgres_url, max_size=2) as store:
+        with anyio.move_on_after(0.05):
+            async with anyio.create_task_group() as tg:
+                for n in range(2000):
+                    tg.start_soon(save, make_record(n, seed=n))
+        stored = await store.stored_keys("run-1")
+        assert reported <= stored  # what was reported stored is stored
+        more = make_record(5000)
+        assert await store.save_conversation(more)  # and the store still works
+        assert more.key in await store.stored_keys("run-1")
 
 
 # --- a run killed and resumed, with its record in PostgreSQL -------------------------

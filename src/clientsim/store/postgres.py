@@ -160,6 +160,7 @@ class PostgresStore:
         self._lock: anyio.Lock | None = None
         self._closed = False
         self._pending: list[_Pending] = []
+        self._writers = 0
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
@@ -251,12 +252,15 @@ class PostgresStore:
         pending = _Pending(_row_values(check_record(record)))
         self._pending.append(pending)
         try:
-            await self._run(lambda connection: self._flush(connection, pending))
+            while not pending.done:
+                if not pending.taken and self._writers < self.max_size:
+                    await self._write_pending()
+                else:  # a writer takes it; wake when it is written (or to retry)
+                    await pending.wait()
         except BaseException:
             if not pending.taken:  # never sent: leave no trace
                 self._pending.remove(pending)
             raise
-        await pending.done.wait()
         if pending.error is not None:
             raise SimulationError(
                 f"the clientsim store {self.url} failed: {pending.error}"
@@ -348,24 +352,45 @@ class PostgresStore:
 
     # ----- helpers ------------------------------------------------------------------
 
-    async def _flush(self, connection: AsyncConnection[Any], pending: _Pending) -> None:
-        """Write every conversation waiting, ``pending``'s included (if no other
-        call's flush took it meanwhile)."""
-        if pending.taken:
-            return
-        batch, self._pending = self._pending, []
-        for item in batch:
-            item.taken = True
-        # Shielded: the other callers in the batch wait for its outcome.
-        with anyio.CancelScope(shield=True):
-            try:
-                stored = await _insert_many(connection, batch)
-            except BaseException as exc:
+    async def _write_pending(self) -> None:
+        """Write the waiting conversations, batch after batch, until none waits.
+
+        At most ``max_size`` calls write at once (each on its own connection); the
+        others wait for theirs. A writer that fails before it took everything wakes
+        the waiting calls when it was the last, so that one of them writes.
+        """
+        self._writers += 1
+        writing = True
+
+        async def drain(connection: AsyncConnection[Any]) -> None:
+            nonlocal writing
+            while self._pending:
+                batch, self._pending = self._pending, []
                 for item in batch:
-                    item.settle(error=exc)
-                raise
-            for item, was_stored in zip(batch, stored, strict=True):
-                item.settle(stored=was_stored)
+                    item.taken = True
+                # Shielded: the other callers in the batch wait for its outcome.
+                with anyio.CancelScope(shield=True):
+                    try:
+                        stored = await _insert_many(connection, batch)
+                    except BaseException as exc:
+                        for item in batch:
+                            item.settle(error=exc)
+                        raise
+                    for item, was_stored in zip(batch, stored, strict=True):
+                        item.settle(stored=was_stored)
+            # No await between finding nothing to write and stopping: a call that
+            # queues after this sees one writer fewer and writes itself.
+            self._writers -= 1
+            writing = False
+
+        try:
+            await self._run(drain)
+        finally:
+            if writing:
+                self._writers -= 1
+                if self._writers == 0:
+                    for item in self._pending:
+                        item.wake()
 
     def _info(self, row: tuple[Any, ...]) -> SimulationInfo:
         simulation_id, status, metadata, created_at, updated_at = row
@@ -517,20 +542,30 @@ class PostgresStore:
 class _Pending:
     """A conversation waiting to be written with others."""
 
-    __slots__ = ("done", "error", "stored", "taken", "values")
+    __slots__ = ("_event", "done", "error", "stored", "taken", "values")
 
     def __init__(self, values: dict[str, object]) -> None:
         self.values = values
         self.taken = False
+        self.done = False
         self.stored = False
         self.error: BaseException | None = None
-        self.done = anyio.Event()
+        self._event = anyio.Event()
+
+    async def wait(self) -> None:
+        """Until it is written, or :meth:`wake` asks its caller to write it."""
+        await self._event.wait()
+        if not self.done:
+            self._event = anyio.Event()
+
+    def wake(self) -> None:
+        self._event.set()
 
     def settle(
         self, *, stored: bool = False, error: BaseException | None = None
     ) -> None:
-        self.stored, self.error = stored, error
-        self.done.set()
+        self.stored, self.error, self.done = stored, error, True
+        self._event.set()
 
 
 async def _insert_many(
