@@ -38,9 +38,6 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import anyio  # noqa: E402
 import attrs  # noqa: E402
-
-from clientsim.store import PostgresStore, SQLiteStore  # noqa: E402
-from clientsim.store.base import SimulationStore  # noqa: E402
 from tests.services.postgres import (  # noqa: E402
     LocalPostgres,
     NoPostgresError,
@@ -48,6 +45,9 @@ from tests.services.postgres import (  # noqa: E402
     drop_database,
 )
 from tests.store.records import make_record  # noqa: E402
+
+from clientsim.store import PostgresStore, SQLiteStore  # noqa: E402
+from clientsim.store.base import SimulationStore  # noqa: E402
 
 
 CONCURRENCY = 1_000
