@@ -390,3 +390,15 @@ def test_a_run_killed_with_sigkill_resumes_from_database_url(postgres_url, tmp_p
     anyio.run(check)
     folder = root / "experiments" / run_id
     assert "hunter2" not in (folder / "metadata.json").read_text()
+
+
+def test_one_store_serves_two_event_loops_one_after_the_other(postgres_url):
+    store = PostgresStore(postgres_url)
+
+    async def save(n: int) -> frozenset[str]:
+        assert await store.save_conversation(make_record(n))
+        return await store.stored_keys("run-1")
+
+    assert len(anyio.run(save, 1)) == 1
+    assert len(anyio.run(save, 2)) == 2  # a new loop: a new pool
+    anyio.run(store.aclose)

@@ -29,6 +29,7 @@ from clientsim.models import from_json
 from clientsim.models.records import ConversationRecord
 from clientsim.models.team import TeamSessionRecord
 from clientsim.store import _pg_schema as sql
+from clientsim.store._pg_writes import Pending, insert_many, row_values
 from clientsim.store.base import SimulationInfo
 from clientsim.store.memory import (
     check_id,
@@ -57,31 +58,6 @@ _SCHEMES: Final = ("postgresql+psycopg://", "postgres://", "postgresql://")
 
 def _aware(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
-
-
-def _row_values(record: ConversationRecord) -> dict[str, object]:
-    import json  # noqa: PLC0415
-
-    from clientsim.models import to_dict  # noqa: PLC0415
-
-    result = record.result
-    outcome = result.outcome if result is not None else None
-    error = record.error or (result.error if result is not None else None)
-    return {
-        "run_id": record.run_id,
-        "key": record.key,
-        "status": record.status.value,
-        "seed": record.seed,
-        "input_id": record.cell.input_id,
-        "persona_id": record.cell.persona_id,
-        "iteration": record.cell.iteration,
-        "outcome": outcome.name if outcome is not None else None,
-        "error_type": error.type if error is not None else None,
-        "started_at": record.started_at,
-        "duration_seconds": float(record.duration_seconds),
-        # ASCII escapes: any text (lone surrogates, NUL) is storable as TEXT.
-        "record": json.dumps(to_dict(record)),
-    }
 
 
 def libpq_url(url: str) -> str:
@@ -159,7 +135,7 @@ class PostgresStore:
         self._loop: object = None
         self._lock: anyio.Lock | None = None
         self._closed = False
-        self._pending: list[_Pending] = []
+        self._pending: list[Pending] = []
         self._writers = 0
 
     def __repr__(self) -> str:
@@ -249,7 +225,8 @@ class PostgresStore:
             ``True`` if it was stored; ``False`` (and nothing is stored) if that cell
             of that run is already stored.
         """
-        pending = _Pending(_row_values(check_record(record)))
+        pending = Pending(row_values(check_record(record)))
+        self._bind_loop()
         self._pending.append(pending)
         try:
             while not pending.done:
@@ -334,7 +311,8 @@ class PostgresStore:
         """Close the pool; idempotent. Any later call raises ``ConfigError``."""
         self._closed = True
         pool, self._pool = self._pool, None
-        if pool is not None:
+        here = anyio.lowlevel.current_token().native_token
+        if pool is not None and self._loop is here:  # another loop's pool is gone
             with anyio.CancelScope(shield=True):
                 await pool.close()
 
@@ -371,7 +349,7 @@ class PostgresStore:
                 # Shielded: the other callers in the batch wait for its outcome.
                 with anyio.CancelScope(shield=True):
                     try:
-                        stored = await _insert_many(connection, batch)
+                        stored = await insert_many(connection, batch)
                     except BaseException as exc:
                         for item in batch:
                             item.settle(error=exc)
@@ -452,16 +430,22 @@ class PostgresStore:
                 f"the PostgresStore on {self.url} is closed (aclose() was called); "
                 "open a new PostgresStore"
             )
-        loop = anyio.lowlevel.current_token().native_token
-        if self._lock is None or self._loop is not loop:
-            # A pool belongs to one event loop: a new loop gets a new pool.
-            self._lock, self._loop, self._pool = anyio.Lock(), loop, None
+        lock = self._bind_loop()
         if self._pool is not None:
             return self._pool
-        async with self._lock:
+        async with lock:
             if self._pool is None:
                 self._pool = await self._open_pool()
             return self._pool
+
+    def _bind_loop(self) -> anyio.Lock:
+        """The lock of this event loop's pool: a pool (and the saves waiting for
+        it) belongs to one event loop, so a new loop starts afresh."""
+        loop = anyio.lowlevel.current_token().native_token
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop, self._pool = anyio.Lock(), loop, None
+            self._pending, self._writers = [], 0
+        return self._lock
 
     async def _open_pool(self) -> AsyncConnectionPool[Any]:
         import psycopg  # noqa: PLC0415
@@ -537,53 +521,6 @@ class PostgresStore:
                 await connection.execute(
                     "UPDATE clientsim_schema SET version = %s", (version,)
                 )
-
-
-class _Pending:
-    """A conversation waiting to be written with others."""
-
-    __slots__ = ("_event", "done", "error", "stored", "taken", "values")
-
-    def __init__(self, values: dict[str, object]) -> None:
-        self.values = values
-        self.taken = False
-        self.done = False
-        self.stored = False
-        self.error: BaseException | None = None
-        self._event = anyio.Event()
-
-    async def wait(self) -> None:
-        """Until it is written, or :meth:`wake` asks its caller to write it."""
-        await self._event.wait()
-        if not self.done:
-            self._event = anyio.Event()
-
-    def wake(self) -> None:
-        self._event.set()
-
-    def settle(
-        self, *, stored: bool = False, error: BaseException | None = None
-    ) -> None:
-        self.stored, self.error, self.done = stored, error, True
-        self._event.set()
-
-
-async def _insert_many(
-    connection: AsyncConnection[Any], batch: list[_Pending]
-) -> list[bool]:
-    """Insert a batch in one transaction and one round trip; which rows were new."""
-    async with connection.transaction(), connection.cursor() as cursor:
-        await cursor.executemany(
-            sql.INSERT_CONVERSATION + " RETURNING 1",
-            [item.values for item in batch],
-            returning=True,
-        )
-        stored = []
-        while True:
-            stored.append(await cursor.fetchone() is not None)
-            if not cursor.nextset():
-                break
-    return stored
 
 
 def _safe(exc: BaseException, url: str) -> str:
