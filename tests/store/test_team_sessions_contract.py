@@ -17,7 +17,7 @@ from clientsim.errors import ConfigError, InvalidTypeError
 from clientsim.models import from_dict, to_dict
 from clientsim.models.frozen import FrozenDict
 from clientsim.models.team import TeamSessionRecord
-from clientsim.store import InMemoryStore, SimulationStore, SQLiteStore
+from clientsim.store import InMemoryStore, PostgresStore, SimulationStore, SQLiteStore
 from tests.store.records import SESSION_START as START
 from tests.store.records import session
 
@@ -156,3 +156,25 @@ def test_any_json_document_round_trips_in_both_stores(document):
 
     with tempfile.TemporaryDirectory() as folder:
         assert anyio.run(both, folder) == [record, record]
+
+
+@pytest.fixture(name="shared_postgres", scope="module")
+def _shared_postgres(postgres_server):
+    from tests.services.postgres import create_database, drop_database
+
+    url = create_database(postgres_server)
+    yield url
+    drop_database(postgres_server, url)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=st.dictionaries(st.text(max_size=8), json_values, max_size=5))
+def test_any_json_document_round_trips_in_postgresql(shared_postgres, document):
+    record = attrs.evolve(session(), document=document)
+
+    async def save_and_load() -> TeamSessionRecord | None:
+        async with PostgresStore(shared_postgres, min_size=0, max_size=1) as store:
+            await store.save_team_session(record)  # replaces the last example's
+            return await store.team_session("s-1")
+
+    assert anyio.run(save_and_load) == record
