@@ -263,6 +263,7 @@ if _typing.TYPE_CHECKING:
     )
     from clientsim.store import (
         InMemoryStore,
+        PostgresStore,
         SimulationInfo,
         SimulationStore,
         SQLiteStore,
@@ -415,6 +416,7 @@ __all__ = [
     "Population",
     "PopulationProfile",
     "PopulationSpec",
+    "PostgresStore",
     "Priority",
     "ProceduralGenerator",
     "ProjectAdapter",

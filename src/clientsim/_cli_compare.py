@@ -70,8 +70,8 @@ async def _from_store(run_id: str, store_url: str | Path | None) -> _Loaded:
 
 
 def _shown(store: object) -> str:
-    path = getattr(store, "path", None)
-    return repr(str(path)) if path is not None else "(in memory)"
+    where = getattr(store, "path", None) or getattr(store, "url", None)  # no password
+    return repr(str(where)) if where is not None else "(in memory)"
 
 
 async def _from_folder(text: str, store_url: str | None) -> _Loaded:

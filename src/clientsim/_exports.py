@@ -198,6 +198,7 @@ EXPORTS: Final[dict[str, str]] = {
     "run_sessions": "clientsim.teams",
     "InMemoryStore": "clientsim.store",
     "SQLiteStore": "clientsim.store",
+    "PostgresStore": "clientsim.store",
     "SimulationInfo": "clientsim.store",
     "SimulationStore": "clientsim.store",
     "open_store": "clientsim.store",

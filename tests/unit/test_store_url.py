@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from clientsim.errors import ConfigError
 from clientsim.models.team import TeamSessionRecord
-from clientsim.store import DEFAULT_STORE_URL, InMemoryStore, SQLiteStore, open_store
+from clientsim.store import (
+    DEFAULT_STORE_URL,
+    InMemoryStore,
+    PostgresStore,
+    SQLiteStore,
+    open_store,
+)
 
 
 @pytest.fixture(name="env")
@@ -71,19 +77,23 @@ def test_without_either_the_default_store_is_used(env, value):
         "postgresql+psycopg://bot:hunter2@db/sims?sslmode=require",
     ],
 )
-def test_postgresql_is_refused_for_now_naming_database_url(env, url):
+def test_postgresql_urls_give_a_postgres_store_that_hides_the_password(env, url):
     env.setenv("DATABASE_URL", url)
+    for store in (open_store(), open_store(url)):
+        assert isinstance(store, PostgresStore)
+        assert "hunter2" not in repr(store)
+        assert "hunter2" not in store.url
+        assert "bot:***@db" in repr(store)
+
+
+def test_another_postgresql_driver_is_refused_naming_the_forms(env):
+    env.setenv("DATABASE_URL", "postgresql+asyncpg://bot:hunter2@db/sims")
     with pytest.raises(ConfigError) as caught:
         open_store()
     message = str(caught.value)
-    assert message.startswith("DATABASE_URL '")
-    assert "PostgreSQL, which arrives with a later release" in message
-    assert "sqlite:///relative/path.db" in message
+    assert message.startswith("DATABASE_URL 'postgresql+asyncpg://bot:***@db/sims'")
+    assert "postgresql+psycopg://" in message
     assert "hunter2" not in message
-    assert "bot:***@db" in message
-    with pytest.raises(ConfigError, match=r"^the store URL 'post") as caught:
-        open_store(url)  # given directly: not DATABASE_URL
-    assert "hunter2" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -227,7 +227,7 @@ async def _stored_config(
         return config
     now = config.to_dict()  # where it is and where it runs: as they are now
     here = {key: now[key] for key in ("output_directory", "store", "executor")}
-    if redact_config(config.to_dict()) == {**data, **here}:
+    if redact_config(now) == redact_config({**data, **here}):
         return config  # the same configuration, with the secrets the store never kept
     stored = ExperimentConfig.from_dict({**data, **here}, base_dir=config.base_dir)
     log.warning(
@@ -273,10 +273,10 @@ def _cassette(
     return Cassette(path, mode=mode, replay=replay, strict=strict)
 
 
-def _sqlite_store(config: ExperimentConfig) -> SimulationStore:
-    from clientsim.store import SQLiteStore  # noqa: PLC0415
+def _run_store(config: ExperimentConfig) -> SimulationStore:
+    from clientsim.experiments._run_store import run_store  # noqa: PLC0415
 
-    return SQLiteStore(config.store_path)
+    return run_store(config)
 
 
 async def _response_cache(config: ExperimentConfig) -> SQLiteCache | None:
@@ -367,7 +367,7 @@ async def run_experiment(
     limiter = rate_limiter(requests_per_second)
     own_store = store is None
     if store is None:
-        store = _sqlite_store(config)
+        store = _run_store(config)
     undo: list[Callable[[], None]] = []
     build: ExperimentBuild | None = None
     cache: SQLiteCache | None = None

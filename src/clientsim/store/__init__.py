@@ -1,8 +1,9 @@
 """Run stores: where simulations are registered and finished conversations are kept.
 
 :class:`SimulationStore` is the contract; :class:`InMemoryStore` keeps everything in
-memory (tests, notebooks) and :class:`SQLiteStore` in one SQLite file that survives a
-crash and can be shared by several processes; :func:`open_store` picks one from a URL
+memory (tests, notebooks), :class:`SQLiteStore` in one SQLite file that survives a
+crash and can be shared by several processes, and :class:`PostgresStore` in a
+PostgreSQL database shared by many machines; :func:`open_store` picks one from a URL
 or the ``DATABASE_URL`` environment variable. A batch saves each conversation as it
 finishes, keyed by ``(run_id, cell key)``, so a rerun can skip what is already stored.
 
@@ -26,6 +27,7 @@ Example:
 
 from clientsim.store.base import SimulationInfo, SimulationStore
 from clientsim.store.memory import InMemoryStore
+from clientsim.store.postgres import PostgresStore
 from clientsim.store.sqlite import SQLiteStore
 from clientsim.store.url import DEFAULT_STORE_URL, open_store
 
@@ -33,6 +35,7 @@ from clientsim.store.url import DEFAULT_STORE_URL, open_store
 __all__ = [
     "DEFAULT_STORE_URL",
     "InMemoryStore",
+    "PostgresStore",
     "SQLiteStore",
     "SimulationInfo",
     "SimulationStore",

@@ -7,7 +7,9 @@ The forms it takes:
   (``runs/store.db``): a :class:`~clientsim.store.SQLiteStore` on that file;
 - ``memory://`` (or ``sqlite://``, ``sqlite:///:memory:``): an
   :class:`~clientsim.store.InMemoryStore`;
-- ``postgresql://`` / ``postgres://``: refused for now (a later release adds it).
+- ``postgresql://user:password@host:port/database`` (also ``postgres://`` and
+  ``postgresql+psycopg://``): a :class:`~clientsim.store.PostgresStore` (the
+  ``postgresql`` extra).
 
 Messages never show a URL's password or query values.
 """
@@ -16,13 +18,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote, urlsplit
 
 from clientsim._secrets import redact_url
 from clientsim.errors import ConfigError
 from clientsim.store.memory import InMemoryStore
 from clientsim.store.sqlite import SQLiteStore
+
+
+if TYPE_CHECKING:
+    from clientsim.store.postgres import PostgresStore
 
 
 __all__ = ["DATABASE_URL", "DEFAULT_STORE_URL", "open_store"]
@@ -37,7 +43,7 @@ sessions of one project share one file."""
 
 _FORMS: Final = (
     "sqlite:///relative/path.db, sqlite:////absolute/path.db, a bare file path, "
-    "or memory://"
+    "memory://, or postgresql://user:password@host/database"
 )
 _MEMORY: Final = frozenset({"memory://", "sqlite://", "sqlite:///:memory:"})
 _POSTGRES: Final = frozenset({"postgres", "postgresql"})
@@ -45,23 +51,25 @@ _POSTGRES: Final = frozenset({"postgres", "postgresql"})
 
 def open_store(
     url: str | os.PathLike[str] | None = None,
-) -> InMemoryStore | SQLiteStore:
-    """The run store a URL names (no I/O yet: the file opens on first use).
+) -> InMemoryStore | SQLiteStore | PostgresStore:
+    """The run store a URL names (no I/O yet: it opens on first use).
 
     Args:
         url: ``sqlite:///relative.db``, ``sqlite:////absolute.db``, a bare path,
-            or ``memory://``; ``None`` reads the ``DATABASE_URL`` environment
+            ``memory://``, or ``postgresql://user:password@host/database``
+            (``postgres://``, ``postgresql+psycopg://``); ``None`` reads the ``DATABASE_URL`` environment
             variable, and without it (or with it empty) uses
             :data:`DEFAULT_STORE_URL` (``experiments/runs.sqlite``).
 
     Returns:
-        A :class:`~clientsim.store.SQLiteStore` or an
-        :class:`~clientsim.store.InMemoryStore`; use it with ``async with``.
+        A :class:`~clientsim.store.SQLiteStore`, an
+        :class:`~clientsim.store.InMemoryStore` or a
+        :class:`~clientsim.store.PostgresStore`; use it with ``async with``.
 
     Raises:
-        ConfigError: a URL of another form (a PostgreSQL URL: not yet supported);
-            the message names ``DATABASE_URL`` when the URL came from it, and never
-            shows a password.
+        ConfigError: a URL of another form, or a PostgreSQL URL without the
+            ``postgresql`` extra installed; the message names ``DATABASE_URL`` when
+            the URL came from it, and never shows a password.
 
     Example:
         >>> open_store("memory://")
@@ -71,9 +79,11 @@ def open_store(
         >>> open_store("sqlite:////srv/clientsim/store.db").path.as_posix()
         '/srv/clientsim/store.db'
         >>> open_store("postgresql://bot:hunter2@db/sims")
+        PostgresStore('postgresql://bot:***@db/sims')
+        >>> open_store("ftp://bot:hunter2@db/sims")
         Traceback (most recent call last):
         ...
-        clientsim.errors.ConfigError: the store URL 'postgresql://bot:***@db/sims' names PostgreSQL, which arrives with a later release of clientsim; use sqlite:///relative/path.db, sqlite:////absolute/path.db, a bare file path, or memory:// for now
+        clientsim.errors.ConfigError: the store URL 'ftp://bot:***@db/sims' names a store clientsim does not know (ftp scheme); use sqlite:///relative/path.db, sqlite:////absolute/path.db, a bare file path, memory://, or postgresql://user:password@host/database
     """  # noqa: E501
     source = "the store URL"
     if url is None:
@@ -93,7 +103,25 @@ def open_store(
         return InMemoryStore()
     if "://" not in text:
         return SQLiteStore(Path(text).expanduser())
+    if text.partition("://")[0].lower().partition("+")[0] in _POSTGRES:
+        return _postgres(text, source)
     return SQLiteStore(_sqlite_path(text, source))
+
+
+def _postgres(url: str, source: str) -> PostgresStore:
+    scheme = url.partition("://")[0].lower()
+    if scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
+        raise ConfigError(
+            f"{source} {redact_url(url)!r} names PostgreSQL through {scheme!r}; "
+            "clientsim talks to PostgreSQL through psycopg 3: use postgresql://, "
+            "postgres:// or postgresql+psycopg://"
+        )
+    from clientsim.store.postgres import PostgresStore  # noqa: PLC0415
+
+    try:
+        return PostgresStore(url)
+    except ConfigError as exc:
+        raise ConfigError(f"{source} {redact_url(url)!r}: {exc}") from exc
 
 
 def _sqlite_path(url: str, source: str) -> Path:
@@ -103,11 +131,6 @@ def _sqlite_path(url: str, source: str) -> Path:
     except ValueError as exc:
         raise ConfigError(f"{shown} is not a URL ({exc}); use {_FORMS}") from exc
     scheme = parts.scheme.lower()
-    if scheme.partition("+")[0] in _POSTGRES:
-        raise ConfigError(
-            f"{shown} names PostgreSQL, which arrives with a later release of "
-            f"clientsim; use {_FORMS} for now"
-        )
     if scheme != "sqlite":
         raise ConfigError(
             f"{shown} names a store clientsim does not know ({scheme or 'no'} "
