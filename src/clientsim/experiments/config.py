@@ -167,7 +167,7 @@ class ExperimentConfig:
             criteria judge on ``model``); the verdicts go into the traces.
         pass_outcomes: names in ``outcomes`` that count as a pass.
         cache: keep a persistent cache of LLM responses.
-        store: SQLite run store path; ``None`` for ``<output_directory>/runs.sqlite``.
+        store: an SQLite path or a ``postgresql://`` URL (``None``: see the docs).
         first: who opens each conversation: ``"customer"`` (the input) or
             ``"agent"`` (its opening first; the input then answers it).
         fail_under: ``clientsim run`` exits 1 when the pass rate is below this
