@@ -1,4 +1,10 @@
-"""Shared test setup: asyncio only (LangChain's chat models do not run under trio)."""
+"""Shared test setup: asyncio only (LangChain's chat models do not run under trio).
+
+The suite runs in parallel (``pytest -n 2 --dist loadgroup``, as ``nox -s tests``
+does) and serially (plain ``pytest``). Every test keeps its files in ``tmp_path``, its
+servers on ports the system picks, and its environment changes in ``monkeypatch``, so
+that two workers never meet.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,38 @@ pytest_plugins = [
     "tests.services.ray_cluster",
     "tests.services.redis_server",
 ]
+
+
+#: The xdist group of every Ray test: one worker runs them all, on one local cluster.
+RAY_GROUP = "ray"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every test that uses the Ray cluster (or lives in a ``test_ray_*.py``)
+    in the ``ray`` xdist group, marked or not, so that a parallel run never starts
+    a second cluster: one takes about 1 GiB, and two on 2 cores starve each other.
+    (Runs before pytest-xdist reads the groups; harmless without xdist.)"""
+    for item in items:
+        uses_ray = "ray_cluster" in getattr(item, "fixturenames", ())
+        grouped = any(item.iter_markers("xdist_group"))
+        if (uses_ray or item.path.name.startswith("test_ray")) and not grouped:
+            item.add_marker(pytest.mark.xdist_group(RAY_GROUP))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under ``--dist loadgroup``, fail a grouped test that pytest-xdist did not
+    group: some pytest and xdist versions together silently drop the groups, and
+    the Ray tests would then start a cluster in every worker."""
+    if not item.config.getoption("loadgroup", default=False):
+        return  # not an xdist worker under --dist loadgroup
+    if "@" not in item.nodeid and any(item.iter_markers("xdist_group")):
+        pytest.fail(
+            f"pytest-xdist did not put this test in its xdist_group: pytest"
+            f" {pytest.__version__} and this pytest-xdist do not group tests"
+            " (pytest-dev/pytest-xdist#1386); install pytest<9.2, or run with -n 0",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(name="anyio_backend", scope="session")
