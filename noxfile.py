@@ -90,12 +90,33 @@ def examples(session: nox.Session) -> None:
         )
 
 
+#: Options that make a benchmark small, tried in this order on a script that has no
+#: ``--quick``: the first one its source names is passed.
+SMALL_OPTIONS = (
+    ("--conversations", "200"),
+    ("--calls", "200"),
+    ("--requests", "200"),
+)
+
+
+def small_arguments(source: str) -> list[str]:
+    """The arguments that make a benchmark script quick: ``--quick`` if it has it,
+    else a small size for the first size option it names, else none."""
+    if '"--quick"' in source:
+        return ["--quick"]
+    for option, value in SMALL_OPTIONS:
+        if f'"{option}"' in source:
+            return [option, value]
+    return []
+
+
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Run every benchmark script in benchmarks/ and print its figures.
 
-    Not part of a bare ``nox``. A script that accepts ``--quick`` gets it (small N: a
-    check that it still runs; its figures are too rough to judge a target). Arguments:
+    Not part of a bare ``nox``. A script that accepts ``--quick`` gets it, else a small
+    size if it has a size option (see ``small_arguments``): a check that it still runs;
+    such figures are too rough to judge a target. Arguments:
     ``--full`` runs the full figures; names (``nox -s bench -- ray_executor``) run only
     those scripts. Every script runs even if one fails; the session fails at the end,
     naming the failures.
@@ -114,15 +135,10 @@ def bench(session: nox.Session) -> None:
     for script in scripts:
         if names and script.stem not in names:
             continue
-        quick = not full and '"--quick"' in script.read_text(encoding="utf-8")
-        session.log(f"benchmark: {script.name}{' --quick' if quick else ''}")
+        small = [] if full else small_arguments(script.read_text(encoding="utf-8"))
+        session.log(f"benchmark: {' '.join([script.name, *small])}")
         try:
-            session.run(
-                "python",
-                str(script),
-                *(["--quick"] if quick else []),
-                env=dict(os.environ),
-            )
+            session.run("python", str(script), *small, env=dict(os.environ))
         except CommandFailed:
             failed.append(script.name)
     if failed:
