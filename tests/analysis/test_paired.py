@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 
@@ -198,6 +199,14 @@ def test_paired_rates_refuses_unpaired_or_non_boolean_input() -> None:
         paired_rates([], [])
 
 
+@functools.cache
+def _newcombe(e: int, f: int, g: int, h: int) -> tuple[float, float]:
+    """One table's interval: the same tables come up for every setting of the
+    probabilities below, so each is computed once per process."""
+    interval = newcombe_paired(e, f, g, h)
+    return interval.low, interval.high
+
+
 def _exact_coverage(n: int, p_both: float, p_a_only: float, p_b_only: float) -> float:
     """The exact coverage of Newcombe's paired interval: every table of ``n`` pairs,
     weighted by its multinomial probability."""
@@ -224,8 +233,8 @@ def _exact_coverage(n: int, p_both: float, p_a_only: float, p_b_only: float) -> 
                 ):
                     if count:
                         log_p += count * math.log(p)
-                interval = newcombe_paired(e, f, g, h)
-                if interval.low <= truth <= interval.high:
+                low, high = _newcombe(e, f, g, h)
+                if low <= truth <= high:
                     covered += math.exp(log_p)
     return covered
 
