@@ -78,6 +78,22 @@ def clientsim_register_executors(register: Register) -> None:
 
 
 @hookimpl
+def clientsim_register_rate_budget_backends(register: Register) -> None:
+    """Where rate budgets are shared (each backend imports its client when built)."""
+    from clientsim.llm import (  # noqa: PLC0415
+        _budget_ray,
+        _budget_redis,
+        _budget_sqlite,
+        budget,
+    )
+
+    register("local", budget.LocalBudgetBackend.from_target)
+    register("sqlite", _budget_sqlite.SQLiteBudgetBackend.from_target)
+    register("redis", _budget_redis.RedisBudgetBackend.from_target)
+    register("ray", _budget_ray.RayBudgetBackend.from_target)
+
+
+@hookimpl
 def clientsim_register_population_modes(register: Register) -> None:
     """The communication modes of seed 002 (one import and one line per mode)."""
     from clientsim.population.focus_group import FocusGroupMode  # noqa: PLC0415
