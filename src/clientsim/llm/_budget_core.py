@@ -2,8 +2,10 @@
 on the state it keeps (in memory, in an SQLite row, in Redis, in a Ray actor).
 
 - Requests: a sliding log of start times. A call books the earliest start at which
-  no window of ``window`` seconds holds more than the effective request limit, so
-  starts never bunch past it, and waiting calls start in the order they asked.
+  no window of ``window`` seconds holds more than the effective request limit, and
+  at least ``window / limit`` after the last one (starts spread evenly, so that a
+  provider counting in shorter slices, or network jitter, sees no burst); waiting
+  calls start in the order they asked.
 - Tokens: a bucket of the effective token limit, refilled evenly over the window; a
   call takes its estimate up front and :func:`release` corrects it to what was used.
 - Concurrency: leases with an expiry, so a killed process frees its slots in time.
@@ -119,8 +121,10 @@ class BudgetState:
             return False, max(0.0, soonest - now)
         start = max(now, self.paused_until)
         count = limits.scaled(limits.requests, self.scale)
-        if count is not None and len(self.starts) >= count:
-            start = max(start, self.starts[-count] + limits.window)
+        if count is not None and self.starts:
+            start = max(start, self.starts[-1] + limits.window / count)  # evenly
+            if len(self.starts) >= count:
+                start = max(start, self.starts[-count] + limits.window)
         if limits.tokens is not None:
             capacity, level = self._tokens(now, limits)
             need = min(float(tokens), capacity)
