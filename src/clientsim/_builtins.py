@@ -80,17 +80,10 @@ def clientsim_register_executors(register: Register) -> None:
 @hookimpl
 def clientsim_register_rate_budget_backends(register: Register) -> None:
     """Where rate budgets are shared (each backend imports its client when built)."""
-    from clientsim.llm import (  # noqa: PLC0415
-        _budget_ray,
-        _budget_redis,
-        _budget_sqlite,
-        budget,
-    )
+    from clientsim.llm.budget import builtin_backends  # noqa: PLC0415
 
-    register("local", budget.LocalBudgetBackend.from_target)
-    register("sqlite", _budget_sqlite.SQLiteBudgetBackend.from_target)
-    register("redis", _budget_redis.RedisBudgetBackend.from_target)
-    register("ray", _budget_ray.RayBudgetBackend.from_target)
+    for name, factory in builtin_backends().items():
+        register(name, factory)
 
 
 @hookimpl

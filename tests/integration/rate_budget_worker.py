@@ -52,7 +52,9 @@ class LoopbackChatModel(BaseChatModel):
             if response.status == 429:
                 after = response.headers.get("Retry-After")
                 raise RateLimitedError(
-                    "429", provider="loopback", retry_after=float(after) if after else None
+                    "429",
+                    provider="loopback",
+                    retry_after=float(after) if after else None,
                 )
             response.raise_for_status()
             data = await response.json()
@@ -66,7 +68,9 @@ async def main(calls: int) -> None:
     async with aiohttp.ClientSession() as session:
         model_providers.register(
             "loopback",
-            lambda name: LoopbackChatModel(url=os.environ["LOOPBACK_URL"], session=session),
+            lambda name: LoopbackChatModel(
+                url=os.environ["LOOPBACK_URL"], session=session
+            ),
         )
         inner = resolve_model("loopback:m")
         done = 0

@@ -100,7 +100,8 @@ async def _run_processes(backend_env: dict[str, str], requests: int) -> LimitedS
                     assert process.stdin is not None
                     await process.stdin.send(b"go\n")
                 for process in processes:
-                    assert process.stdout is not None and process.stderr is not None
+                    assert process.stdout is not None
+                    assert process.stderr is not None
                     await process.wait()
                     rest = b""
                     async for chunk in process.stdout:

@@ -48,7 +48,7 @@ def _redis_url() -> Iterator[str]:
             *("--save", "", "--appendonly", "no", "--dir", folder),
             *("--daemonize", "no", "--loglevel", "warning"),
         ]
-        process = subprocess.Popen(  # noqa: S603 - a fixed command line
+        process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         try:

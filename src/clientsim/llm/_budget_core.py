@@ -96,9 +96,10 @@ class BudgetState:
         return capacity, level
 
     def _prune(self, now: float, limits: BudgetLimits) -> None:
-        cut = bisect.bisect_right(self.starts, now - limits.window)
-        keep = limits.requests or 0
-        del self.starts[: max(cut, len(self.starts) - keep)]
+        if limits.requests is None:
+            self.starts.clear()
+        else:  # a start is kept while a window that holds it is still ahead
+            del self.starts[: bisect.bisect_right(self.starts, now - limits.window)]
         for lease in [k for k, v in self.leases.items() if v[0] <= now]:
             del self.leases[lease]
 

@@ -20,14 +20,15 @@ time, once, instead of each sleeping and retrying on its own.
 
 Example:
     >>> import anyio
-    >>> budget = RateBudget("openai", requests=2, window=60)
-    >>> async def two_calls() -> float:
+    >>> budget = RateBudget("openai", requests=600, window=60)  # one per 0.1 s
+    >>> async def two_calls() -> list[float]:
     ...     for _ in range(2):
     ...         async with budget.acquire(tokens=10) as permit:
     ...             permit.record_usage(12)
-    ...     return await budget.next_start_in()
-    >>> anyio.run(two_calls) > 59  # a third call waits for the window
-    True
+    ...     return (await budget.state()).starts
+    >>> first, second = anyio.run(two_calls)
+    >>> round(second - first, 3)  # the second call waited its turn
+    0.1
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ __all__ = [
     "RateBudget",
     "StateBudgetBackend",
     "budget_key",
+    "build_backend",
+    "builtin_backends",
     "rate_budget_backends",
     "rate_limited",
 ]
@@ -468,6 +471,20 @@ def _positive(value: object) -> bool:
         and math.isfinite(value)
         and value > 0
     )
+
+
+def builtin_backends() -> dict[str, Callable[[str], BudgetBackend]]:
+    """The built-in backends' factories by name (no client library is imported)."""
+    from clientsim.llm._budget_ray import RayBudgetBackend  # noqa: PLC0415
+    from clientsim.llm._budget_redis import RedisBudgetBackend  # noqa: PLC0415
+    from clientsim.llm._budget_sqlite import SQLiteBudgetBackend  # noqa: PLC0415
+
+    return {
+        "local": LocalBudgetBackend.from_target,
+        "sqlite": SQLiteBudgetBackend.from_target,
+        "redis": RedisBudgetBackend.from_target,
+        "ray": RayBudgetBackend.from_target,
+    }
 
 
 def build_backend(spec: str | None) -> BudgetBackend:
