@@ -91,7 +91,7 @@ async def _run_processes(backend_env: dict[str, str], requests: int) -> LimitedS
         ]
         outputs: list[str] = []
         try:
-            with anyio.fail_after(180):
+            with anyio.fail_after(60 + 2 * CALLS * PROCESSES / LIMIT):
                 for process in processes:  # every one ready before any starts
                     assert process.stdout is not None
                     line = await process.stdout.receive()
