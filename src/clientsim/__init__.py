@@ -128,6 +128,7 @@ if _typing.TYPE_CHECKING:
         run_intervention,
     )
     from clientsim.llm import OfflineChatModel
+    from clientsim.llm.budget import RateBudget
     from clientsim.models import (
         ClientFeedback,
         ClientProfile,
@@ -408,6 +409,7 @@ __all__ = [
     "ProjectAdapter",
     "QueueHuman",
     "QueueSession",
+    "RateBudget",
     "ReportConfig",
     "ReportStrategy",
     "RequestStatus",
