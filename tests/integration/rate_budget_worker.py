@@ -64,15 +64,15 @@ class LoopbackChatModel(BaseChatModel):
         )
 
 
-async def main(calls: int) -> None:
+async def make_calls(calls: int, url: str, ready: Any = None) -> int:
+    """``calls`` calls at once; ``ready`` (awaited first, if given) holds them back."""
     async with aiohttp.ClientSession() as session:
-        model_providers.register(
-            "loopback",
-            lambda name: LoopbackChatModel(
-                url=os.environ["LOOPBACK_URL"], session=session
-            ),
-        )
+        if "loopback" not in model_providers:
+            model_providers.register(
+                "loopback", lambda name: LoopbackChatModel(url=url, session=session)
+            )
         inner = resolve_model("loopback:m")
+        inner.session = session  # type: ignore[attr-defined]
         done = 0
 
         async def one(i: int) -> None:
@@ -82,13 +82,25 @@ async def main(calls: int) -> None:
             if answer.content:
                 done += 1
 
-        print("ready", flush=True)
-        await anyio.to_thread.run_sync(sys.stdin.readline)
-        started = time.monotonic()
+        if ready is not None:
+            await ready()
         async with anyio.create_task_group() as tasks:
             for i in range(calls):
                 tasks.start_soon(one, i)
-        print(f"done {done} {time.monotonic() - started:.2f}", flush=True)
+        return done
+
+
+async def main(calls: int) -> None:
+    started = time.monotonic()
+
+    async def ready() -> None:
+        nonlocal started
+        print("ready", flush=True)
+        await anyio.to_thread.run_sync(sys.stdin.readline)
+        started = time.monotonic()
+
+    done = await make_calls(calls, os.environ["LOOPBACK_URL"], ready)
+    print(f"done {done} {time.monotonic() - started:.2f}", flush=True)
 
 
 if __name__ == "__main__":

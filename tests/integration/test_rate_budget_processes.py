@@ -170,3 +170,41 @@ async def test_a_budget_set_too_high_shrinks_on_429s_and_loses_no_call(
     _check(server)
     print(f"{len(server.refused)} refused of {len(server.accepted)}")
     assert len(server.refused) <= PROCESSES * CALLS // 2, len(server.refused)
+
+
+class _Caller:
+    """A Ray actor making the worker's calls (the Ray executor runs conversations
+    in such actors); its budget backend is ``ray``, chosen by itself."""
+
+    async def calls(self, calls: int, url: str) -> int:
+        from tests.integration.rate_budget_worker import make_calls
+
+        return await make_calls(calls, url)
+
+
+@pytest.mark.xdist_group("ray")
+async def test_two_ray_actors_share_one_budget_through_the_ray_backend(
+    ray_cluster: str,
+) -> None:
+    import ray
+
+    env = {"RATE_LIMIT_REQUESTS": str(LIMIT), "RATE_LIMIT_WINDOW": str(WINDOW)}
+    caller = ray.remote(num_cpus=1)(_Caller).options(runtime_env={"env_vars": env})
+    async with limited_server() as server:
+        actors = [caller.remote() for _ in range(2)]
+        with anyio.fail_after(120):
+            done = await _gather(
+                [a.calls.remote(CALLS, server.base_url) for a in actors]
+            )
+        for actor in actors:
+            ray.kill(actor)
+    assert done == [CALLS, CALLS]
+    accepted = sorted(server.accepted)
+    print(f"ray: accepted {len(accepted)}, refused {len(server.refused)}")
+    assert len(accepted) == 2 * CALLS
+    assert _most_in_a_window(accepted, WINDOW) <= LIMIT
+    assert len(server.refused) <= len(accepted) // 5
+
+
+async def _gather(refs: list[object]) -> list[object]:
+    return [await ref for ref in refs]  # type: ignore[misc]
