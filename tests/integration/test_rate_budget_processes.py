@@ -70,7 +70,9 @@ async def limited_server() -> AsyncIterator[LimitedServer]:
         await runner.cleanup()
 
 
-async def _run_processes(backend_env: dict[str, str], requests: int) -> LimitedServer:
+async def _run_processes(
+    backend_env: dict[str, str], requests: int, seconds: float | None = None
+) -> LimitedServer:
     async with limited_server() as server:
         env = {
             key: value
@@ -91,7 +93,7 @@ async def _run_processes(backend_env: dict[str, str], requests: int) -> LimitedS
         ]
         outputs: list[str] = []
         try:
-            with anyio.fail_after(60 + 2 * CALLS * PROCESSES / LIMIT):
+            with anyio.fail_after(seconds or 60 + 2 * CALLS * PROCESSES / LIMIT):
                 for process in processes:  # every one ready before any starts
                     assert process.stdout is not None
                     line = await process.stdout.receive()

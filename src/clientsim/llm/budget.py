@@ -173,7 +173,7 @@ class BudgetBackend(abc.ABC):
     async def reserve(
         self, key: str, limits: BudgetLimits, reservation: Reservation
     ) -> tuple[bool, float]:
-        """Book a start (see :meth:`BudgetState.reserve`)."""
+        """Book a start (see ``BudgetState.reserve``)."""
 
     @abc.abstractmethod
     async def release(
@@ -186,7 +186,7 @@ class BudgetBackend(abc.ABC):
         used: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        """End a reservation (see :meth:`BudgetState.release`)."""
+        """End a reservation (see ``BudgetState.release``)."""
 
     @abc.abstractmethod
     async def pause_left(self, key: str) -> float:
@@ -201,7 +201,7 @@ class BudgetBackend(abc.ABC):
 
 
 class StateBudgetBackend(BudgetBackend):
-    """A backend that loads a key's :class:`BudgetState`, runs one step on it and
+    """A backend that loads a key's ``BudgetState`` (``clientsim.llm._budget_core``), runs one step on it and
     stores it back, atomically: subclasses give :meth:`update` and :meth:`read`."""
 
     @abc.abstractmethod
@@ -262,7 +262,7 @@ class LocalBudgetBackend(StateBudgetBackend):
         self._lock = threading.Lock()
 
     def step(self, key: str, step: Callable[[BudgetState, float], T]) -> T:
-        """:meth:`update`, without awaiting (the Ray actor's way in)."""
+        """``update``, without awaiting (the Ray actor's way in)."""
         with self._lock:
             state = self._states.setdefault(key, BudgetState())
             return step(state, time.time())
