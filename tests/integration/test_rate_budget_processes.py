@@ -15,6 +15,7 @@ import bisect
 import os
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -82,6 +83,9 @@ async def _run_processes(
         env |= {
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
             "LOOPBACK_URL": server.base_url,
+            # A budget of its own (the key is a digest of LOOPBACK_API_KEY): a Redis
+            # server or file that outlives one scenario keeps its budgets' state.
+            "LOOPBACK_API_KEY": uuid.uuid4().hex,
             "RATE_LIMIT_REQUESTS": str(requests),
             "RATE_LIMIT_WINDOW": str(WINDOW),
             **backend_env,

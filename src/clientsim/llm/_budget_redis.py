@@ -37,6 +37,7 @@ REDIS_URL: Final = "REDIS_URL"
 
 _PREFIX: Final = "clientsim:rate-budget:"
 _IDLE_SECONDS: Final = 86_400
+_CONNECTIONS: Final = 16
 
 
 def _shown(url: str) -> str:
@@ -88,12 +89,17 @@ class RedisBudgetBackend(StateBudgetBackend):
         return cls(url)
 
     def _client(self) -> Redis:
-        from redis.asyncio import Redis  # noqa: PLC0415
+        from redis.asyncio import BlockingConnectionPool, Redis  # noqa: PLC0415
 
         loop = anyio.lowlevel.current_token().native_token
         client = self._clients.get(loop)
         if client is None:
-            client = self._clients[loop] = Redis.from_url(self.url)
+            # A step holds a connection from WATCH to EXEC: callers past the pool's
+            # size wait for one instead of failing.
+            pool = BlockingConnectionPool.from_url(
+                self.url, max_connections=_CONNECTIONS, timeout=None
+            )
+            client = self._clients[loop] = Redis(connection_pool=pool)
         return client
 
     async def update(self, key: str, step: Callable[[BudgetState, float], T]) -> T:
