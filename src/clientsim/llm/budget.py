@@ -201,8 +201,9 @@ class BudgetBackend(abc.ABC):
 
 
 class StateBudgetBackend(BudgetBackend):
-    """A backend that loads a key's ``BudgetState`` (``clientsim.llm._budget_core``), runs one step on it and
-    stores it back, atomically: subclasses give :meth:`update` and :meth:`read`."""
+    """A backend that loads a key's ``BudgetState`` (``clientsim.llm._budget_core``),
+    runs one step on it and stores it back, atomically: subclasses give
+    :meth:`update` and :meth:`read`."""
 
     @abc.abstractmethod
     async def update(self, key: str, step: Callable[[BudgetState, float], T]) -> T:
