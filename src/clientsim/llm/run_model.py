@@ -323,15 +323,15 @@ class RunChatModel(BaseChatModel):
             if budget is None and provider is not None:
                 await provider.aacquire(blocking=True)
             try:
-                with anyio.fail_after(self.call_timeout_seconds):
-                    if budget is None:
+                if budget is None:
+                    with anyio.fail_after(self.call_timeout_seconds):
                         result = await self.inner._agenerate(  # noqa: SLF001
                             messages, stop=stop, **kwargs
                         )
-                    else:
-                        result = await self._budgeted(
-                            budget, estimate, messages, stop, kwargs
-                        )
+                else:  # waiting for its turn is not part of the call's time
+                    result = await self._budgeted(
+                        budget, estimate, messages, stop, kwargs
+                    )
             except Exception as exc:
                 if (
                     budget is not None
@@ -363,9 +363,10 @@ class RunChatModel(BaseChatModel):
     ) -> ChatResult:
         hold = self.call_timeout_seconds + 30.0
         async with budget.acquire(estimate, hold_seconds=hold) as permit:
-            result = await self.inner._agenerate(  # noqa: SLF001
-                messages, stop=stop, **kwargs
-            )
+            with anyio.fail_after(self.call_timeout_seconds):
+                result = await self.inner._agenerate(  # noqa: SLF001
+                    messages, stop=stop, **kwargs
+                )
             used = _total_tokens(result)
             if used is not None:
                 permit.record_usage(used)
