@@ -216,16 +216,22 @@ class StateBudgetBackend(BudgetBackend):
     async def reserve(
         self, key: str, limits: BudgetLimits, reservation: Reservation
     ) -> tuple[bool, float]:
-        return await self.update(
-            key,
-            lambda state, now: state.reserve(
+        stepped: list[float] = []
+
+        def step(state: BudgetState, now: float) -> tuple[bool, float]:
+            stepped.append(time.monotonic())  # the last run is the one that counted
+            return state.reserve(
                 now,
                 limits,
                 tokens=reservation.tokens,
                 lease=reservation.lease,
                 hold=reservation.hold,
-            ),
-        )
+            )
+
+        booked, delay = await self.update(key, step)
+        # The delay counts from the backend's clock reading, just before the step:
+        # the time the answer took to come back (a commit, a round trip) is spent.
+        return booked, max(0.0, delay - (time.monotonic() - stepped[-1]))
 
     async def release(
         self,
