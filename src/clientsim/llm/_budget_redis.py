@@ -37,7 +37,7 @@ REDIS_URL: Final = "REDIS_URL"
 
 _PREFIX: Final = "clientsim:rate-budget:"
 _IDLE_SECONDS: Final = 86_400
-_CONNECTIONS: Final = 16
+_CONNECTIONS: Final = 64
 
 
 def _shown(url: str) -> str:
