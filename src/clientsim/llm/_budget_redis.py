@@ -147,4 +147,4 @@ class RedisBudgetBackend(StateBudgetBackend):
         clients = list(self._clients.values())
         self._clients.clear()
         for client in clients:
-            await client.aclose()
+            await client.aclose(close_connection_pool=True)
