@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import urlsplit
 
+import anyio
 import anyio.lowlevel
 
 from clientsim.errors import ConfigError
@@ -64,6 +65,9 @@ class RedisBudgetBackend(StateBudgetBackend):
         self._clients: weakref.WeakKeyDictionary[object, Redis] = (
             weakref.WeakKeyDictionary()
         )
+        self._locks: weakref.WeakKeyDictionary[object, anyio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         return f"RedisBudgetBackend({_shown(self.url)!r})"
@@ -106,8 +110,14 @@ class RedisBudgetBackend(StateBudgetBackend):
         from redis.exceptions import RedisError, WatchError  # noqa: PLC0415
 
         name = _PREFIX + key
+        loop = anyio.lowlevel.current_token().native_token
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = anyio.Lock()
         try:
-            async with self._client().pipeline(transaction=True) as pipe:
+            # One step at a time from this process: its own calls never race each
+            # other's WATCH (which would make every one of them start over).
+            async with lock, self._client().pipeline(transaction=True) as pipe:
                 while True:
                     try:
                         await pipe.watch(name)
