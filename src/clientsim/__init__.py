@@ -130,6 +130,7 @@ if _typing.TYPE_CHECKING:
         run_intervention,
     )
     from clientsim.llm import OfflineChatModel
+    from clientsim.llm.budget import RateBudget
     from clientsim.models import (
         ClientFeedback,
         ClientProfile,
@@ -422,6 +423,7 @@ __all__ = [
     "ProjectAdapter",
     "QueueHuman",
     "QueueSession",
+    "RateBudget",
     "RateLimitedError",
     "RayExecutor",
     "ReportConfig",

@@ -78,6 +78,15 @@ def clientsim_register_executors(register: Register) -> None:
 
 
 @hookimpl
+def clientsim_register_rate_budget_backends(register: Register) -> None:
+    """Where rate budgets are shared (each backend imports its client when built)."""
+    from clientsim.llm.budget import builtin_backends  # noqa: PLC0415
+
+    for name, factory in builtin_backends().items():
+        register(name, factory)
+
+
+@hookimpl
 def clientsim_register_population_modes(register: Register) -> None:
     """The communication modes of seed 002 (one import and one line per mode)."""
     from clientsim.population.focus_group import FocusGroupMode  # noqa: PLC0415

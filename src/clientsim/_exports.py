@@ -24,6 +24,7 @@ EXPORTS: Final[dict[str, str]] = {
     "ReviewContext": "clientsim.clients",
     "SubmitContext": "clientsim.clients",
     "ClientPoolConfig": "clientsim.clients.pool",
+    "RateBudget": "clientsim.llm.budget",
     "ClientSelectionStrategy": "clientsim.clients.pool",
     "DomainMatchedStrategy": "clientsim.clients.pool",
     "RoundRobinStrategy": "clientsim.clients.pool",

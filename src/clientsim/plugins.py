@@ -86,6 +86,13 @@ class HookSpecs:
         :class:`~clientsim.runners.executors.Executor`."""
 
     @hookspec
+    def clientsim_register_rate_budget_backends(self, register: Register) -> None:
+        """Register rate budget backends, where budgets are shared:
+        ``register("etcd", build)``; ``build(target)`` takes what follows the colon
+        of ``RATE_LIMIT_BACKEND`` and returns a
+        :class:`~clientsim.llm.budget.BudgetBackend`."""
+
+    @hookspec
     def clientsim_register_population_modes(self, register: Register) -> None:
         """Register communication modes of population studies:
         ``register("survey", SurveyMode)``; factories build a

@@ -21,6 +21,7 @@ from clientsim import (
 )
 from clientsim.errors import ConfigError
 from clientsim.llm import aclose_models, resolve_model
+from clientsim.llm._budget_limiter import BudgetRateLimiter
 from clientsim.llm.groq import GroqChatModel
 from clientsim.llm.rates import RateLimit, provider_rate_limiter, rate_limit_from_env
 from clientsim.llm.window import WindowRateLimiter
@@ -235,7 +236,7 @@ async def test_one_limiter_per_provider_and_process(env):
     groq_a = resolve_model("groq:model-a")
     groq_b = resolve_model("groq:model-b")
     openai = resolve_model("openai:gpt-4o-mini")
-    assert isinstance(groq_a.rate_limiter, WindowRateLimiter)
+    assert isinstance(groq_a.rate_limiter, BudgetRateLimiter)
     assert groq_a.rate_limiter is groq_b.rate_limiter
     assert openai.rate_limiter is not groq_a.rate_limiter
     assert (groq_a.rate_limiter.requests, groq_a.rate_limiter.window) == (100, 60.0)

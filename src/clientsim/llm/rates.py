@@ -4,13 +4,16 @@ Two limits, which add up when both are set:
 
 - a run's: one limiter shared by every model call of a run (``--rate-limit``; see
   :class:`~clientsim.llm.run_model.RunChatModel`), :func:`rate_limiter`;
-- a provider's, per process: with ``RATE_LIMIT_REQUESTS`` set (and
-  ``RATE_LIMIT_WINDOW``, seconds, default 60), at most that many calls start in any
-  window, across every model a spec names for that provider (every participant,
-  judge and team member of the process): :func:`provider_rate_limiter` (a
-  :class:`~clientsim.llm.window.WindowRateLimiter`), applied where specs are
-  resolved (:func:`~clientsim.llm.resolve_model`). The offline model
-  makes no requests and is never limited.
+- a provider's and key's: with ``RATE_LIMIT_REQUESTS``, ``RATE_LIMIT_TOKENS`` or
+  ``RATE_LIMIT_CONCURRENCY`` set (and ``RATE_LIMIT_WINDOW``, seconds, default 60),
+  one :class:`~clientsim.llm.budget.RateBudget` per provider and API key, shared by
+  every model a spec names for that provider (every participant, judge and team
+  member) and by every process that shares its backend (``RATE_LIMIT_BACKEND``:
+  ``local``, ``sqlite:PATH``, ``redis[:URL]``, ``ray``; ``REDIS_URL`` alone means
+  ``redis``, a Ray actor means ``ray``): :func:`provider_budget`, given to each model
+  as its LangChain ``rate_limiter`` (:func:`provider_rate_limiter`) where specs are
+  resolved (:func:`~clientsim.llm.resolve_model`). The offline model makes no
+  requests and is never limited.
 
 LangChain loads when a limiter is built.
 """
@@ -30,11 +33,19 @@ from clientsim.errors import ConfigError
 if TYPE_CHECKING:
     from langchain_core.rate_limiters import BaseRateLimiter
 
+    from clientsim.llm.budget import RateBudget
+
 __all__ = [
     "DEFAULT_WINDOW_SECONDS",
+    "RATE_LIMIT_BACKEND",
+    "RATE_LIMIT_CONCURRENCY",
     "RATE_LIMIT_REQUESTS",
+    "RATE_LIMIT_TOKENS",
     "RATE_LIMIT_WINDOW",
+    "BudgetSettings",
     "RateLimit",
+    "budget_settings_from_env",
+    "provider_budget",
     "provider_rate_limiter",
     "rate_limit_from_env",
     "rate_limiter",
@@ -46,11 +57,22 @@ RATE_LIMIT_REQUESTS: Final = "RATE_LIMIT_REQUESTS"
 RATE_LIMIT_WINDOW: Final = "RATE_LIMIT_WINDOW"
 """The environment variable: the window's length in seconds."""
 
+RATE_LIMIT_TOKENS: Final = "RATE_LIMIT_TOKENS"
+"""The environment variable: tokens (input + output) per window, per provider and key."""
+
+RATE_LIMIT_CONCURRENCY: Final = "RATE_LIMIT_CONCURRENCY"
+"""The environment variable: model calls in flight at once, per provider and key."""
+
+RATE_LIMIT_BACKEND: Final = "RATE_LIMIT_BACKEND"
+"""The environment variable: where budgets are shared (``local``, ``sqlite:PATH``,
+``redis[:URL]``, ``ray``, or a plugin's backend)."""
+
 DEFAULT_WINDOW_SECONDS: Final = 60.0
 """The window when ``RATE_LIMIT_WINDOW`` is not set."""
 
 _UNLIMITED: Final = frozenset({"offline"})
 _MAX_REQUESTS: Final = 1_000_000
+_MAX_TOKENS: Final = 1_000_000_000
 
 
 def rate_limiter(requests_per_second: float | None) -> BaseRateLimiter | None:
@@ -109,9 +131,17 @@ def rate_limit_from_env() -> RateLimit | None:
     > 0); ``RATE_LIMIT_WINDOW`` (seconds > 0, default 60) is checked whenever it is
     set.
 
+    Every other ``RATE_LIMIT_*`` variable is checked too (see
+    :func:`budget_settings_from_env`).
+
     Raises:
         ConfigError: a bad value; the message names the variable.
     """
+    budget_settings_from_env()
+    return _request_limit()
+
+
+def _request_limit() -> RateLimit | None:
     requests_text = os.environ.get(RATE_LIMIT_REQUESTS, "").strip()
     window_text = os.environ.get(RATE_LIMIT_WINDOW, "").strip()
     window = DEFAULT_WINDOW_SECONDS
@@ -137,29 +167,138 @@ def rate_limit_from_env() -> RateLimit | None:
     return RateLimit(int(requests_text), window)
 
 
-_shared: dict[tuple[str, RateLimit], BaseRateLimiter] = {}
+def _whole(name: str, most: int, unit: str) -> int | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    if not (text.isdecimal() and text.isascii()) or not 0 < int(text) <= most:
+        raise ConfigError(
+            f"{name} must be a whole number of {unit}, from 1 to {most:,}; got {text!r}"
+        )
+    return int(text)
+
+
+@attrs.frozen
+class BudgetSettings:
+    """The budget the environment asks for: its limits and backend."""
+
+    requests: int | None
+    tokens: int | None
+    concurrency: int | None
+    window: float
+    backend: str
+
+
+def budget_settings_from_env() -> BudgetSettings | None:
+    """The budget ``RATE_LIMIT_*`` set, or ``None`` when no limit is set.
+
+    The backend is ``RATE_LIMIT_BACKEND``; unset, it is ``redis`` when ``REDIS_URL``
+    is set, ``ray`` inside a Ray actor, else ``local``.
+
+    Raises:
+        ConfigError: a bad value; the message names the variable.
+    """
+    limit = _request_limit()
+    tokens = _whole(RATE_LIMIT_TOKENS, _MAX_TOKENS, "tokens per window")
+    concurrency = _whole(RATE_LIMIT_CONCURRENCY, _MAX_REQUESTS, "calls at once")
+    backend = os.environ.get(RATE_LIMIT_BACKEND, "").strip()
+    if backend:
+        from clientsim.llm.budget import rate_budget_backends  # noqa: PLC0415
+
+        name = backend.partition(":")[0].strip().lower()
+        if name not in rate_budget_backends:
+            raise ConfigError(
+                f"{RATE_LIMIT_BACKEND} must name a rate budget backend, e.g. local, "
+                f"sqlite:PATH, redis or ray (one of: "
+                f"{', '.join(rate_budget_backends.names())}); got {backend!r}"
+            )
+    if limit is None and tokens is None and concurrency is None:
+        return None
+    if not backend:
+        from clientsim.llm._budget_ray import in_ray_actor  # noqa: PLC0415
+
+        if os.environ.get("REDIS_URL", "").strip():
+            backend = "redis"
+        elif in_ray_actor():
+            backend = "ray"
+        else:
+            backend = "local"
+    window = _window()
+    return BudgetSettings(
+        requests=limit.requests if limit is not None else None,
+        tokens=tokens,
+        concurrency=concurrency,
+        window=window,
+        backend=backend,
+    )
+
+
+def _window() -> float:
+    text = os.environ.get(RATE_LIMIT_WINDOW, "").strip()
+    return float(text) if text else DEFAULT_WINDOW_SECONDS
+
+
+_budgets: dict[tuple[str, str, BudgetSettings], RateBudget] = {}
+_limiters: dict[int, BaseRateLimiter] = {}
 _shared_lock = threading.Lock()
 
 
-def provider_rate_limiter(provider: str) -> BaseRateLimiter | None:
-    """The process's limiter for ``provider``'s models, as the environment sets it.
+def _credentials(provider: str) -> str:
+    """The budget key of ``provider``'s models: ``<PROVIDER>_API_KEY`` and
+    ``<PROVIDER>_BASE_URL`` hashed (see :func:`~clientsim.llm.budget.budget_key`)."""
+    from clientsim.llm.budget import budget_key  # noqa: PLC0415
 
-    Every call with the same provider and the same limit returns the same limiter,
-    so all of that provider's models share it; ``None`` without
-    ``RATE_LIMIT_REQUESTS``, and for the offline model.
+    prefix = "".join(c if c.isalnum() else "_" for c in provider).upper()
+    return budget_key(
+        provider,
+        api_key=os.environ.get(f"{prefix}_API_KEY", "").strip(),
+        base_url=os.environ.get(f"{prefix}_BASE_URL", "").strip(),
+    )
+
+
+def provider_budget(provider: str) -> RateBudget | None:
+    """The budget for ``provider``'s models, as the environment sets it.
+
+    One per provider, key (``<PROVIDER>_API_KEY`` and ``<PROVIDER>_BASE_URL``) and
+    settings in each process; processes on the same backend share its state.
+    ``None`` without a limit, and for the offline model.
 
     Raises:
-        ConfigError: a bad ``RATE_LIMIT_REQUESTS`` or ``RATE_LIMIT_WINDOW``.
+        ConfigError: a bad ``RATE_LIMIT_*`` value, or a backend that cannot start.
     """
-    limit = rate_limit_from_env()
-    if limit is None or provider in _UNLIMITED:
+    settings = budget_settings_from_env()
+    if settings is None or provider in _UNLIMITED:
         return None
-    from clientsim.llm.window import WindowRateLimiter  # noqa: PLC0415
+    from clientsim.llm.budget import RateBudget  # noqa: PLC0415
 
+    key = _credentials(provider)
     with _shared_lock:
-        limiter = _shared.get((provider, limit))
-        if limiter is None:
-            limiter = _shared[provider, limit] = WindowRateLimiter(
-                limit.requests, limit.window
+        budget = _budgets.get((provider, key, settings))
+        if budget is None:
+            budget = _budgets[provider, key, settings] = RateBudget(
+                provider,
+                requests=settings.requests,
+                tokens=settings.tokens,
+                concurrency=settings.concurrency,
+                window=settings.window,
+                key=key,
+                backend=settings.backend,
             )
+        return budget
+
+
+def provider_rate_limiter(provider: str) -> BaseRateLimiter | None:
+    """:func:`provider_budget` as a LangChain rate limiter (the same object for the
+    same budget), or ``None``.
+
+    Raises:
+        ConfigError: a bad ``RATE_LIMIT_*`` value.
+    """
+    budget = provider_budget(provider)
+    if budget is None:
+        return None
+    with _shared_lock:
+        limiter = _limiters.get(id(budget))
+        if limiter is None:
+            limiter = _limiters[id(budget)] = budget.limiter()
         return limiter

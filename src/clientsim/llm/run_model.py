@@ -4,8 +4,12 @@ One :class:`RunChatModel` per conversation and role wraps the run's shared model
 adds, in this order: the cassette (replay answers from it; record what was answered,
 with a digest of what the call was asked: :func:`input_digest`),
 the run's response cache (:class:`~clientsim.llm.cache.SQLiteCache`, looked up by a
-key hashed incrementally as the conversation grows), the run's rate limiter, and
-retries with exponential backoff on transient errors. It calls the wrapped model's
+key hashed incrementally as the conversation grows), the run's rate limiter, the
+provider's :class:`~clientsim.llm.budget.RateBudget` when the wrapped model has one
+(each attempt holds a reservation: its turn in the window, a concurrency slot, its
+estimated tokens, corrected to those used; a 429 shrinks the budget for everyone and
+is retried after the shared pause, apart from ``max_retries``), and retries with
+exponential backoff on transient errors. It calls the wrapped model's
 ``_agenerate`` directly, so a call pays LangChain's per-call cost once, not twice.
 """
 
@@ -31,6 +35,8 @@ from langchain_core.runnables import Runnable, RunnableBinding
 from pydantic import ConfigDict, Field
 
 from clientsim.errors import ConfigError, is_transient
+from clientsim.llm._budget_limiter import BudgetRateLimiter
+from clientsim.llm.budget import RateBudget, rate_limited
 from clientsim.models import TokenUsage
 from clientsim.models.timeouts import DEFAULT_TIMEOUTS
 
@@ -125,6 +131,9 @@ class RunChatModel(BaseChatModel):
             ``None``.
         limiter: the run's rate limiter (shared by all conversations), or ``None``.
         max_retries: retries of a call that failed with a transient error.
+        max_rate_limited: retries of a call its provider refused with a 429, when
+            the model has a rate budget (each waits for the budget's shared pause
+            and its smaller window instead of backing off on its own).
         retry_base_seconds: the first backoff; doubled on each retry.
         call_timeout_seconds: the longest one attempt may take
             (``timeouts.model_call``); an attempt that passes it is a transient
@@ -143,6 +152,7 @@ class RunChatModel(BaseChatModel):
     response_cache: Any = Field(default=None, exclude=True)
     limiter: BaseRateLimiter | None = Field(default=None, exclude=True)
     max_retries: int = 3
+    max_rate_limited: int = 20
     retry_base_seconds: float = 0.05
     call_timeout_seconds: float = DEFAULT_TIMEOUTS.model_call
     key_state: dict[str, Any] = Field(default_factory=dict, exclude=True)
@@ -301,18 +311,35 @@ class RunChatModel(BaseChatModel):
         stop: list[str] | None,
         kwargs: dict[str, Any],
     ) -> ChatResult:
-        attempt = 0
+        provider = self.inner.rate_limiter  # its provider's (RATE_LIMIT_*)
+        budget = provider.budget if isinstance(provider, BudgetRateLimiter) else None
+        estimate = 0
+        if budget is not None and budget.limits.tokens is not None:
+            estimate = _estimate(messages, self.inner)
+        attempt = limited = 0
         while True:
             if self.limiter is not None:
                 await self.limiter.aacquire(blocking=True)
-            if self.inner.rate_limiter is not None:  # its provider's (RATE_LIMIT_*)
-                await self.inner.rate_limiter.aacquire(blocking=True)
+            if budget is None and provider is not None:
+                await provider.aacquire(blocking=True)
             try:
-                with anyio.fail_after(self.call_timeout_seconds):
-                    result = await self.inner._agenerate(  # noqa: SLF001
-                        messages, stop=stop, **kwargs
+                if budget is None:
+                    with anyio.fail_after(self.call_timeout_seconds):
+                        result = await self.inner._agenerate(  # noqa: SLF001
+                            messages, stop=stop, **kwargs
+                        )
+                else:  # waiting for its turn is not part of the call's time
+                    result = await self._budgeted(
+                        budget, estimate, messages, stop, kwargs
                     )
             except Exception as exc:
+                if (
+                    budget is not None
+                    and limited < self.max_rate_limited
+                    and rate_limited(exc)[0]
+                ):
+                    limited += 1  # the budget paces the retry (and everyone's)
+                    continue
                 if attempt >= self.max_retries or not is_transient(exc):
                     if type(exc) is TimeoutError:  # fail_after's: say what timed out
                         raise TimeoutError(
@@ -325,3 +352,45 @@ class RunChatModel(BaseChatModel):
                 continue
             self.counters[4] += 1
             return result
+
+    async def _budgeted(
+        self,
+        budget: RateBudget,
+        estimate: int,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+    ) -> ChatResult:
+        hold = self.call_timeout_seconds + 30.0
+        async with budget.acquire(estimate, hold_seconds=hold) as permit:
+            with anyio.fail_after(self.call_timeout_seconds):
+                result = await self.inner._agenerate(  # noqa: SLF001
+                    messages, stop=stop, **kwargs
+                )
+            used = _total_tokens(result)
+            if used is not None:
+                permit.record_usage(used)
+        return result
+
+
+_OUTPUT_ALLOWANCE = 256
+
+
+def _estimate(messages: list[BaseMessage], model: BaseChatModel) -> int:
+    """A call's tokens before it is made: about four characters a token in, and the
+    model's ``max_tokens`` (else 256) out."""
+    chars = sum(len(str(message.content)) for message in messages)
+    out = getattr(model, "max_tokens", None)
+    if not isinstance(out, int) or isinstance(out, bool) or out <= 0:
+        out = _OUTPUT_ALLOWANCE
+    return chars // 4 + 4 * len(messages) + out
+
+
+def _total_tokens(result: ChatResult) -> int | None:
+    metadata = getattr(result.generations[0].message, "usage_metadata", None)
+    if not metadata:
+        return None
+    total = int(metadata.get("total_tokens", 0) or 0)
+    return total or int(metadata.get("input_tokens", 0) or 0) + int(
+        metadata.get("output_tokens", 0) or 0
+    )
