@@ -7,8 +7,9 @@ loop returns the same object, so every participant and conversation naming it sh
 model (and one HTTP connection pool). A model object is passed through unchanged.
 
 With ``RATE_LIMIT_REQUESTS`` set, every model built from a spec (but the offline
-model) gets its provider's rate limiter, one per provider and process (see
-:mod:`clientsim.llm.rates`), unless the provider gave it one of its own.
+model) gets its provider's rate budget, shared per provider and key by every process
+that uses the same backend (see :mod:`clientsim.llm.budget`), unless the provider gave
+it a limiter of its own; the lean OpenAI model then leaves 429s to the budget.
 """
 
 from __future__ import annotations
@@ -161,6 +162,9 @@ def _build(spec: str) -> BaseChatModel:
         ) from exc
     if limiter is not None and getattr(model, "rate_limiter", limiter) is None:
         model.rate_limiter = limiter
+        if "retry_rate_limits" in type(model).model_fields:
+            # A 429 goes to the shared budget, which waits Retry-After once for all.
+            setattr(model, "retry_rate_limits", False)  # noqa: B010 - a pydantic field
     return model
 
 

@@ -273,7 +273,9 @@ class _Pool:
         """A new actor with ``slots`` units at once (and room for its other calls),
         spread over the cluster's nodes."""
         options = self.remote.options(
-            max_concurrency=slots + 2, scheduling_strategy="SPREAD"
+            max_concurrency=slots + 2,
+            scheduling_strategy="SPREAD",
+            runtime_env={"env_vars": travelling_env()},
         )
         return options.remote(self.work_ref, self.paths)
 
@@ -389,3 +391,21 @@ def _unwrapped(exc: BaseException) -> BaseException:
         return cause
     as_cause = getattr(exc, "as_instanceof_cause", None)
     return as_cause() if as_cause is not None else exc
+
+
+_TRAVELS = ("CLIENTSIM_", "RATE_LIMIT_", "OPENAI_", "GROQ_")
+_TRAVELS_WHOLE = frozenset({"REDIS_URL", "DATABASE_URL"})
+
+
+def travelling_env() -> dict[str, str]:
+    """The driver's settings its actors need to run units as it would: clientsim's
+    and the rate budget's variables, ``REDIS_URL`` and ``DATABASE_URL`` (so every
+    process shares one budget) and the model providers' (``OPENAI_*``, ``GROQ_*``).
+
+    A cluster's own value of a variable the driver does not set is left alone.
+    """
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in _TRAVELS_WHOLE or name.startswith(_TRAVELS)
+    }
