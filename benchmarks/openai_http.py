@@ -180,7 +180,9 @@ async def hand_written(url: str) -> Side:
     return call, session.close
 
 
-def _through_run_model(model: Any, *, direct: bool, wrapper: bool = False) -> Call:
+def _through_run_model(
+    model: Any, *, direct: bool, wrapper: bool = False, invoke: bool = False
+) -> Call:
     from clientsim.llm.run_model import RunChatModel
 
     wrapped = RunChatModel(inner=model, spec=f"openai:{MODEL}", label="agent")
@@ -196,18 +198,24 @@ def _through_run_model(model: Any, *, direct: bool, wrapper: bool = False) -> Ca
         return call
 
     async def call_wrapped() -> tuple[str, int]:
-        message = await wrapped.ainvoke(messages)
+        # What a conversation's call is: RunChatModel.ask (LangChain's per-call
+        # machinery only when something listens), or ainvoke when asked for.
+        ask = wrapped.ainvoke if invoke else wrapped.ask
+        message = await ask(messages)
         return message.text, message.usage_metadata["total_tokens"]
 
     return call_wrapped
 
 
-async def lean(url: str, *, direct: bool = False, wrapper: bool = False) -> Side:
+async def lean(
+    url: str, *, direct: bool = False, wrapper: bool = False, invoke: bool = False
+) -> Side:
     from clientsim.llm import aclose_models
     from clientsim.llm.openai_http import OpenAIHTTPChatModel
 
     model = OpenAIHTTPChatModel(model=MODEL, base_url=url, api_key="not-needed")
-    return _through_run_model(model, direct=direct, wrapper=wrapper), aclose_models
+    call = _through_run_model(model, direct=direct, wrapper=wrapper, invoke=invoke)
+    return call, aclose_models
 
 
 async def chat_openai(url: str, *, aiohttp: bool = False) -> Side:
@@ -242,7 +250,11 @@ SIDES: dict[
     tuple[str, Callable[[str], Awaitable[Side]]],
 ] = {
     "hand": ("(a) hand-written aiohttp loop", hand_written),
-    "lean": ("(b) lean model via RunChatModel.ainvoke", lean),
+    "lean": ("(b) lean model via RunChatModel.ask (a conversation's call)", lean),
+    "lean-ainvoke": (
+        "(b0) lean model via RunChatModel.ainvoke (LangChain's full call)",
+        lambda url: lean(url, invoke=True),
+    ),
     "lean-direct": (
         "(b') lean model, _agenerate alone",
         lambda url: lean(url, direct=True),

@@ -195,8 +195,19 @@ class ChatView:
                 within ``timeout`` seconds.
         """
         messages = self.messages(conversation)
-        message = await bounded(model, lambda: model.ainvoke(messages), timeout)
+        message = await bounded(model, lambda: _ask(model, messages), timeout)
         return Completion(text=message.text, usage=usage_of(message))
+
+
+async def _ask(model: BaseChatModel, messages: list[BaseMessage]) -> BaseMessage:
+    """``model``'s answer: through a run's :meth:`RunChatModel.ask
+    <clientsim.llm.run_model.RunChatModel.ask>` (LangChain's per-call machinery only
+    when something listens to it), else ``ainvoke``."""
+    from clientsim.llm.run_model import RunChatModel  # noqa: PLC0415 - loaded by now
+
+    if isinstance(model, RunChatModel):
+        return await model.ask(messages)
+    return await model.ainvoke(messages)
 
 
 def usage_of(message: object) -> TokenUsage:
@@ -234,7 +245,7 @@ async def complete(
             within ``timeout`` seconds.
     """
     messages = to_langchain(turns)
-    message = await bounded(model, lambda: model.ainvoke(messages), timeout)
+    message = await bounded(model, lambda: _ask(model, messages), timeout)
     return Completion(text=message.text, usage=usage_of(message))
 
 
