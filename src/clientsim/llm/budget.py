@@ -192,9 +192,9 @@ class BudgetBackend(abc.ABC):
     async def pause_left(self, key: str) -> float:
         """Seconds until the shared pause of ``key`` ends (0 when none)."""
 
+    @abc.abstractmethod
     async def state(self, key: str) -> BudgetState:
         """A copy of ``key``'s state, for reports and tests."""
-        raise NotImplementedError
 
     async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing to close
         """Free connections; the shared state stays."""

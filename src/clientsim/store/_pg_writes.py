@@ -7,13 +7,10 @@ transaction and one round trip, then tells each caller whether its row was new.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from clientsim.models import to_dict
-from clientsim.models.records import ConversationRecord
 from clientsim.store import _pg_schema as sql
 
 
@@ -21,29 +18,7 @@ if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
 
-__all__ = ["Pending", "insert_many", "row_values"]
-
-
-def row_values(record: ConversationRecord) -> dict[str, object]:
-    """The columns of a conversation's row."""
-    result = record.result
-    outcome = result.outcome if result is not None else None
-    error = record.error or (result.error if result is not None else None)
-    return {
-        "run_id": record.run_id,
-        "key": record.key,
-        "status": record.status.value,
-        "seed": record.seed,
-        "input_id": record.cell.input_id,
-        "persona_id": record.cell.persona_id,
-        "iteration": record.cell.iteration,
-        "outcome": outcome.name if outcome is not None else None,
-        "error_type": error.type if error is not None else None,
-        "started_at": record.started_at,
-        "duration_seconds": float(record.duration_seconds),
-        # ASCII escapes: any text (lone surrogates, NUL) is storable as TEXT.
-        "record": json.dumps(to_dict(record)),
-    }
+__all__ = ["Pending", "insert_many"]
 
 
 class Pending:

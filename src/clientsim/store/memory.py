@@ -18,6 +18,7 @@ from clientsim.errors import (
     InvalidTypeError,
     SimulationError,
 )
+from clientsim.models import to_dict
 from clientsim.models.records import ConversationRecord
 from clientsim.models.team import TeamSessionRecord
 from clientsim.store.base import SimulationInfo
@@ -51,6 +52,29 @@ def check_record(record: object) -> ConversationRecord:
     check_id(record.run_id, "record.run_id")
     check_id(record.key, "record.cell.key")
     return record
+
+
+def row_values(record: ConversationRecord) -> dict[str, object]:
+    """The columns of a conversation's row (shared by the SQL stores;
+    ``started_at`` stays a datetime)."""
+    result = record.result
+    outcome = result.outcome if result is not None else None
+    error = record.error or (result.error if result is not None else None)
+    return {
+        "run_id": record.run_id,
+        "key": record.key,
+        "status": record.status.value,
+        "seed": record.seed,
+        "input_id": record.cell.input_id,
+        "persona_id": record.cell.persona_id,
+        "iteration": record.cell.iteration,
+        "outcome": outcome.name if outcome is not None else None,
+        "error_type": error.type if error is not None else None,
+        "started_at": record.started_at,
+        "duration_seconds": float(record.duration_seconds),
+        # ASCII escapes: any text (lone surrogates, NUL) is storable as TEXT.
+        "record": json.dumps(to_dict(record)),
+    }
 
 
 def encode_metadata(simulation_id: str, metadata: Mapping[str, Any] | None) -> str:

@@ -29,13 +29,14 @@ from clientsim.models import from_json
 from clientsim.models.records import ConversationRecord
 from clientsim.models.team import TeamSessionRecord
 from clientsim.store import _pg_schema as sql
-from clientsim.store._pg_writes import Pending, insert_many, row_values
+from clientsim.store._pg_writes import Pending, insert_many
 from clientsim.store.base import SimulationInfo
 from clientsim.store.memory import (
     check_id,
     check_record,
     decode_metadata,
     encode_metadata,
+    row_values,
     utc_now,
 )
 from clientsim.store.team_sessions import check_session, decode_session, encode_document

@@ -9,7 +9,6 @@ a file: registration and saving are single ``INSERT`` statements, atomic in SQLi
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import typing
 from collections.abc import Callable, Mapping
@@ -23,7 +22,7 @@ import anyio.to_thread
 import attrs
 
 from clientsim.errors import ConfigError, DuplicateSimulationError, SimulationError
-from clientsim.models import from_json, to_dict
+from clientsim.models import from_json
 from clientsim.models.records import ConversationRecord
 from clientsim.models.team import TeamSessionRecord
 from clientsim.store.base import SimulationInfo
@@ -32,6 +31,7 @@ from clientsim.store.memory import (
     check_record,
     decode_metadata,
     encode_metadata,
+    row_values,
     utc_now,
 )
 from clientsim.store.sqlite_file import SQLiteFile, transaction
@@ -133,30 +133,6 @@ _INSERT_CONVERSATION: Final = """
 
 def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
-
-
-def _row_values(record: ConversationRecord) -> dict[str, object]:
-    result = record.result
-    outcome = result.outcome if result is not None else None
-    error = record.error or (result.error if result is not None else None)
-    return {
-        "run_id": record.run_id,
-        "key": record.key,
-        "status": record.status.value,
-        "seed": record.seed,
-        "input_id": record.cell.input_id,
-        "persona_id": record.cell.persona_id,
-        "iteration": record.cell.iteration,
-        "outcome": outcome.name if outcome is not None else None,
-        "error_type": error.type if error is not None else None,
-        "started_at": (
-            _timestamp(record.started_at) if record.started_at is not None else None
-        ),
-        "duration_seconds": float(record.duration_seconds),
-        # ASCII escapes: text with lone surrogates (which UTF-8 cannot hold, but
-        # which a decoded JSON reply can carry) round-trips too.
-        "record": json.dumps(to_dict(record)),
-    }
 
 
 def _info(row: tuple[str, str, str, str, str], path: Path) -> SimulationInfo:
@@ -312,7 +288,9 @@ class SQLiteStore:
             ``True`` if it was stored; ``False`` (and nothing is stored) if that cell
             of that run is already stored.
         """
-        values = _row_values(check_record(record))
+        values = row_values(check_record(record))
+        if record.started_at is not None:
+            values["started_at"] = _timestamp(record.started_at)
 
         def insert(connection: sqlite3.Connection) -> bool:
             return connection.execute(_INSERT_CONVERSATION, values).rowcount == 1

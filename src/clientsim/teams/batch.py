@@ -36,7 +36,11 @@ from clientsim.models.frozen import thaw
 from clientsim.runners.executors import ExecutorArg, check_executor, executor_for
 from clientsim.store.base import SimulationStore
 from clientsim.teams._build import open_store_for
-from clientsim.teams.scenario import TeamConfig, TeamScenario, load_team_config
+from clientsim.teams.scenario import (
+    TeamConfig,
+    TeamScenario,
+    as_team_config,
+)
 from clientsim.teams.whatif import WhatIfChange
 
 
@@ -192,17 +196,7 @@ def _config_of(
     model: str | None,
     max_turns: int | None,
 ) -> TeamConfig:
-    if isinstance(scenario, TeamConfig):
-        config = scenario
-    elif isinstance(scenario, TeamScenario):
-        config = TeamConfig(scenario=scenario)
-    elif isinstance(scenario, str | Path | Mapping):
-        config = load_team_config(scenario)
-    else:
-        raise ConfigError(
-            "scenario must be a TeamScenario, a TeamConfig, a team file path or its "
-            f"mapping; got {type(scenario).__name__}"
-        )
+    config = as_team_config(scenario)
     overrides: dict[str, Any] = {}
     if team is not None:
         from clientsim.models import to_dict  # noqa: PLC0415

@@ -35,7 +35,7 @@ from clientsim.models.frozen import FrozenDict, freeze, freeze_mapping
 from clientsim.models.intent import Outcome
 
 
-__all__ = ["TeamConfig", "TeamScenario", "load_team_config"]
+__all__ = ["TeamConfig", "TeamScenario", "as_team_config", "load_team_config"]
 
 _ScenarioValue = str | int | float | bool
 
@@ -256,3 +256,23 @@ def load_team_config(source: str | Path | Mapping[str, Any]) -> TeamConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{what} must hold a mapping at its top level")
     return structure_file(dict(data), TeamConfig, head=f"invalid {what}")
+
+
+def as_team_config(
+    scenario: TeamScenario | TeamConfig | str | Path | Mapping[str, Any],
+) -> TeamConfig:
+    """A team config from a scenario, a config, a team file path or its mapping.
+
+    Raises:
+        ConfigError: none of these, or a file or mapping that is not a team config.
+    """
+    if isinstance(scenario, TeamConfig):
+        return scenario
+    if isinstance(scenario, TeamScenario):
+        return TeamConfig(scenario=scenario)
+    if isinstance(scenario, str | Path | Mapping):
+        return load_team_config(scenario)
+    raise ConfigError(
+        "scenario must be a TeamScenario, a TeamConfig, a team file path or its "
+        f"mapping; got {type(scenario).__name__}"
+    )

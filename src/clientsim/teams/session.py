@@ -44,7 +44,11 @@ from clientsim.teams._build import (
 from clientsim.teams.analyst import SimulationAnalyst
 from clientsim.teams.memory import MemoryManager
 from clientsim.teams.participant import RoleParticipant
-from clientsim.teams.scenario import TeamConfig, TeamScenario, load_team_config
+from clientsim.teams.scenario import (
+    TeamConfig,
+    TeamScenario,
+    as_team_config,
+)
 from clientsim.teams.whatif import WhatIfChange, WhatIfComparison, compare
 from clientsim.turns.base import MemberInfo
 
@@ -494,17 +498,7 @@ async def start(
         >>> anyio.run(main)
         2
     """
-    if isinstance(scenario, TeamConfig):
-        config = scenario
-    elif isinstance(scenario, TeamScenario):
-        config = TeamConfig(scenario=scenario)
-    elif isinstance(scenario, str | Path | Mapping):
-        config = load_team_config(scenario)
-    else:
-        raise ConfigError(
-            "scenario must be a TeamScenario, a TeamConfig, a team file path or its "
-            f"mapping; got {type(scenario).__name__}"
-        )
+    config = as_team_config(scenario)
     overrides: dict[str, Any] = {
         "seed": seed,
         "turn_policy": turn_policy,
