@@ -85,6 +85,7 @@ ENTRY_POINTS = {
     "_cli_team.py",
     "_cli_population.py",
     "_cli_compare.py",
+    "_cli_simulations.py",
     "__main__.py",
     "pytest_plugin.py",
 }  # own the loop

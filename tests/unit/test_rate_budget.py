@@ -422,3 +422,10 @@ async def test_a_runs_model_waits_out_a_429_through_the_budget_and_loses_no_call
     first = inner.calls[0]
     later = list(inner.calls[3:])
     assert all(t - first >= 0.19 for t in later), inner.calls  # all waited the pause
+
+
+def test_the_limiter_waits_for_a_start_from_synchronous_code_too():
+    # LangChain's synchronous calls (model.invoke) acquire from a thread with no loop.
+    limiter = RateBudget("sync", requests=1, window=30, key="sync-test").limiter()
+    assert limiter.acquire(blocking=False) is True
+    assert limiter.acquire(blocking=False) is False  # the next start is 30 s away

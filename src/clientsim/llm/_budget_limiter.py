@@ -8,11 +8,11 @@ finds the budget behind it and uses all of it: concurrency, tokens used, 429s.
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
+import anyio.from_thread
 from langchain_core.rate_limiters import BaseRateLimiter
 
 
@@ -69,10 +69,7 @@ class BudgetRateLimiter(BaseRateLimiter):
 
     @staticmethod
     def _blocking(step: Callable[[], Awaitable[T]]) -> T:
-        """``step`` run to its end on its own event loop, in a worker thread."""
-
-        def run() -> T:
-            return anyio.run(step)
-
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(run).result()
+        """``step`` run to its end on an event loop of its own, in a worker thread
+        (LangChain's synchronous calls acquire from a thread with no loop)."""
+        with anyio.from_thread.start_blocking_portal() as portal:
+            return portal.call(step)
