@@ -214,7 +214,7 @@ class RunChatModel(BaseChatModel):
 
         When nothing listens to LangChain's per-call machinery (no callbacks on this
         model or in the calling runnable's config, no tracing, no debug or verbose
-        mode, no global LLM cache), it calls :meth:`_agenerate` directly: the same
+        mode, no global LLM cache), it calls ``_agenerate`` directly: the same
         answer without the callback managers and run ids, at about half the CPU of
         a lean model's call. The message then has no LangChain run id.
         """
